@@ -1,0 +1,25 @@
+/*
+ * The roles of the ntimed binary.  Each role is one file in cmd/ with one
+ * entry point; main.c dispatches to it from a single table.  argv[0] of a
+ * role is the role name ("client"), so getopt messages read naturally.
+ *
+ * Exit codes, for every role:
+ *   0  success
+ *   1  the job failed at run time (a server did not answer, no sync)
+ *   2  usage or configuration error (nothing was started)
+ *   3  internal or system error (cannot open socket, out of memory)
+ */
+#ifndef NTIMED_CMD_H
+#define NTIMED_CMD_H
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define EXIT_SYSTEM 3
+
+int cmd_client(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+
+/* For roles this build does not have yet. */
+int cmd_unavailable(const char *role);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * Multi-call entry point: "ntimed ROLE ..." or a link named "ntimed-ROLE".
+ * One table lists every role; everything else comes from it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+struct role {
+	const char	*name;
+	int		(*run)(int argc, char **argv);	/* NULL: not in this build */
+	const char	*summary;
+};
+
+static const struct role roles[] = {
+	{ "client", cmd_client, "steer this machine's clock from NTP servers" },
+	{ "slave", NULL, "sync to upstream servers and serve NTP to clients" },
+	{ "master", NULL, "stratum-1 server fed by reference clocks" },
+	{ "query", cmd_query, "ask NTP servers for their time and show our offset" },
+	{ "sim", NULL, "run the client against simulated clocks and networks" },
+};
+#define N_ROLES (sizeof roles / sizeof roles[0])
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: ntimed ROLE [OPTIONS] [ARGS]\n"
+	    "       ntimed-ROLE [OPTIONS] [ARGS]\n\nroles:\n");
+	for (size_t i = 0; i < N_ROLES; i++)
+		fprintf(f, "  %-8s %s%s\n", roles[i].name, roles[i].summary,
+		    roles[i].run == NULL ? " (not in this build)" : "");
+	fprintf(f, "\n'ntimed ROLE --help' shows a role's options.\n"
+	    "options: --help, --version\n");
+}
+
+static void
+role_names(char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_ROLES; i++) {
+		if (i > 0)
+			strlcat(buf, ", ", len);
+		strlcat(buf, roles[i].name, len);
+	}
+}
+
+int
+cmd_unavailable(const char *role)
+{
+	fprintf(stderr, "ntimed: role '%s' is not available in this build\n",
+	    role);
+	return (EXIT_USAGE);
+}
+
+static int
+run_role(const char *name, int argc, char **argv)
+{
+	char names[128];
+
+	for (size_t i = 0; i < N_ROLES; i++) {
+		if (strcmp(roles[i].name, name) != 0)
+			continue;
+		if (roles[i].run == NULL)
+			return (cmd_unavailable(name));
+		argv[0] = (char *)roles[i].name;
+		return (roles[i].run(argc, argv));
+	}
+	role_names(names, sizeof names);
+	fprintf(stderr, "ntimed: unknown role '%s' (valid roles: %s)\n", name,
+	    names);
+	return (EXIT_USAGE);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *base = argc > 0 ? argv[0] : "ntimed";
+	const char *slash = strrchr(base, '/');
+
+	if (slash != NULL)
+		base = slash + 1;
+	if (strncmp(base, "ntimed-", 7) == 0)
+		return (run_role(base + 7, argc, argv));
+	if (argc < 2) {
+		usage(stderr);
+		return (EXIT_USAGE);
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return (0);
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("ntimed %s\n", NTIMED_VERSION);
+		return (0);
+	}
+	return (run_role(argv[1], argc - 1, argv + 1));
+}

@@ -1,0 +1,403 @@
+/*
+ * The ntimed configuration file: its schema, defaults and checks.  The
+ * tables below are the single description of every key; yconf does the
+ * reading, the error messages, the freeing and the printing from them, so
+ * a new key is one table line plus a default in nt_conf_init().
+ */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "hostport.h"
+#include "yconf.h"
+
+#define NTP_PORT	123
+#define MAX_SOURCES	256	/* entries in servers or pools */
+
+static const char * const level_names[] = {
+	[NT_LOG_ERR] = "error",
+	[NT_LOG_WARNING] = "warning",
+	[NT_LOG_NOTICE] = "notice",
+	[NT_LOG_INFO] = "info",
+	[NT_LOG_DEBUG] = "debug",
+	NULL,
+};
+
+static const char * const dest_names[] = {
+	[NT_LOG_STDERR] = "stderr",
+	[NT_LOG_SYSLOG] = "syslog",
+	[NT_LOG_NONE] = "none",
+	NULL,
+};
+
+/* Keys shared by servers and pools; P is the path to the server part. */
+#define SERVER_KEYS(T, P)						\
+	NT_YCONF_STRBUF("address", T, P address, NT_YCONF_REQUIRED,	\
+	    "host name or address, optionally with :port"),		\
+	NT_YCONF_INT("port", T, P port, 1, 65535,			\
+	    "UDP port, default 123"),					\
+	NT_YCONF_INT("minpoll", T, P minpoll, 0, 17,			\
+	    "shortest poll interval, log2 seconds, default 6"),		\
+	NT_YCONF_INT("maxpoll", T, P maxpoll, 0, 17,			\
+	    "longest poll interval, log2 seconds, default 10"),		\
+	NT_YCONF_BOOL("iburst", T, P iburst,				\
+	    "send a quick burst at start, default true"),		\
+	NT_YCONF_BOOL("prefer", T, P prefer,				\
+	    "prefer this source when it is selectable, default false")
+
+static const struct nt_yconf_key server_keys[] = {
+	SERVER_KEYS(struct nt_server_conf, ),
+};
+
+static const struct nt_yconf_key pool_keys[] = {
+	SERVER_KEYS(struct nt_pool_conf, server.),
+	NT_YCONF_INT("max_sources", struct nt_pool_conf, max_sources, 1, 16,
+	    "addresses of the pool to use, default 4"),
+};
+
+static void
+server_init(void *p)
+{
+	nt_server_conf_init(p);
+}
+
+static void
+pool_init(void *p)
+{
+	struct nt_pool_conf *pool = p;
+
+	nt_server_conf_init(&pool->server);
+	pool->max_sources = 4;
+}
+
+static int
+server_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base);
+static int
+pool_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base);
+
+static const struct nt_yconf_schema server_schema =
+    NT_YCONF_SCHEMA(server_keys, server_init, server_check);
+static const struct nt_yconf_schema pool_schema =
+    NT_YCONF_SCHEMA(pool_keys, pool_init, pool_check);
+
+static int
+source_item(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
+    const struct nt_yconf_node *n, void *target, const char *label);
+
+static const struct nt_yconf_key server_elem = {
+	.name = "server", .type = NT_YCONF_T_CUSTOM,
+	.size = sizeof(struct nt_server_conf), .sub = &server_schema,
+	.custom = source_item,
+	.doc = "\"host\", \"host:port\", \"[v6]:port\" or a mapping",
+};
+
+static const struct nt_yconf_key pool_elem = {
+	.name = "pool", .type = NT_YCONF_T_CUSTOM,
+	.size = sizeof(struct nt_pool_conf), .sub = &pool_schema,
+	.custom = source_item,
+	.doc = "a DNS name (\"name\" or \"name:port\") or a mapping",
+};
+
+static const struct nt_yconf_key log_keys[] = {
+	NT_YCONF_ENUM("level", struct nt_conf, log_level, level_names,
+	    "most verbose level logged, default notice"),
+	NT_YCONF_ENUM("destination", struct nt_conf, log_dest, dest_names,
+	    "where log lines go, default stderr"),
+};
+
+static const struct nt_yconf_schema log_schema =
+    NT_YCONF_SCHEMA(log_keys, NULL, NULL);
+
+static int
+conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base);
+
+static const struct nt_yconf_key conf_keys[] = {
+	NT_YCONF_SEQ("servers", struct nt_conf, servers, n_servers,
+	    &server_elem, 0, MAX_SOURCES, "individual NTP servers"),
+	NT_YCONF_SEQ("pools", struct nt_conf, pools, n_pools,
+	    &pool_elem, 0, MAX_SOURCES, "DNS names with many servers"),
+	NT_YCONF_STRING("driftfile", struct nt_conf, driftfile,
+	    NT_YCONF_NULLABLE, "absolute path of the frequency file, or ~"),
+	NT_YCONF_DOUBLE("step_threshold", struct nt_conf, step_threshold,
+	    0, INFINITY, "offsets above this many seconds are stepped; "
+	    "0 never steps"),
+	NT_YCONF_INT("step_limit", struct nt_conf, step_limit, -1, 1000000,
+	    "clock updates that may step; -1: any"),
+	NT_YCONF_DOUBLE("max_distance", struct nt_conf, max_distance,
+	    0.001, 100, "largest root distance of a usable source, seconds"),
+	NT_YCONF_INT("min_sources", struct nt_conf, min_sources, 1, 16,
+	    "selectable sources needed before the clock is steered"),
+	NT_YCONF_MAP("log", 0, &log_schema, "logging"),
+};
+
+static const struct nt_yconf_schema conf_schema =
+    NT_YCONF_SCHEMA(conf_keys, NULL, conf_check);
+
+/* ---- Checks the table cannot express ---- */
+
+static bool
+is_ip_literal(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return (inet_pton(AF_INET, host, buf) == 1 ||
+	    inet_pton(AF_INET6, host, buf) == 1);
+}
+
+/* Split "host[:port]" in s->address; a port there must not clash. */
+static int
+check_address(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    struct nt_server_conf *s)
+{
+	const struct nt_yconf_node *a = nt_yconf_map_get(map, "address");
+	char host[NT_HOSTLEN], reason[NT_CONF_ERRLEN];
+	uint16_t port;
+
+	assert(a != NULL);	/* required */
+	if (nt_parse_hostport(s->address, host, sizeof host, &port, 0,
+	    reason, sizeof reason))
+		return (nt_yconf_error(w, a, "%s: %s", w->path, reason));
+	if (port != 0) {
+		if (nt_yconf_map_key(map, "port") != NULL)
+			return (nt_yconf_error(w, nt_yconf_map_key(map, "port"),
+			    "port given twice in %s, in 'address' and 'port'",
+			    w->path));
+		s->port = port;
+	}
+	strlcpy(s->address, host, sizeof s->address);
+	return (0);
+}
+
+static int
+check_polls(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    const struct nt_server_conf *s)
+{
+	const struct nt_yconf_node *at;
+
+	if (s->minpoll <= s->maxpoll)
+		return (0);
+	at = nt_yconf_map_key(map, "minpoll");
+	if (at == NULL)
+		at = nt_yconf_map_key(map, "maxpoll");
+	return (nt_yconf_error(w, at != NULL ? at : map,
+	    "'minpoll' (%d) must not be greater than 'maxpoll' (%d)",
+	    s->minpoll, s->maxpoll));
+}
+
+static int
+server_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	struct nt_server_conf *s = base;
+
+	if (check_address(w, map, s))
+		return (-1);
+	return (check_polls(w, map, s));
+}
+
+static int
+pool_name_check(struct nt_yconf_walk *w, const struct nt_yconf_node *at,
+    const char *host)
+{
+	if (!is_ip_literal(host))
+		return (0);
+	return (nt_yconf_error(w, at, "%s: '%s' is an IP address, a pool "
+	    "needs a DNS name (list addresses under 'servers')", w->path,
+	    host));
+}
+
+static int
+pool_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	struct nt_pool_conf *p = base;
+
+	if (server_check(w, map, &p->server))
+		return (-1);
+	return (pool_name_check(w, nt_yconf_map_get(map, "address"),
+	    p->server.address));
+}
+
+/* A servers or pools entry: "host[:port]" or a mapping. */
+static int
+source_item(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
+    const struct nt_yconf_node *n, void *target, const char *label)
+{
+	struct nt_server_conf *s = target;	/* a pool's first member */
+	char reason[NT_CONF_ERRLEN], got[128];
+
+	if (n->kind == NT_YCONF_MAP)
+		return (nt_yconf_walk_map(w, n, k->sub, target));
+	if (n->kind != NT_YCONF_SCALAR || nt_yconf_is_null(n))
+		return (nt_yconf_error(w, n,
+		    "'%s' must be a string or a mapping, got %s", label,
+		    nt_yconf_describe(n, got, sizeof got)));
+	if (strlen(n->str) != n->len)
+		return (nt_yconf_error(w, n,
+		    "'%s' must not contain NUL characters", label));
+	if (nt_parse_hostport(n->str, s->address, sizeof s->address,
+	    &s->port, NTP_PORT, reason, sizeof reason))
+		return (nt_yconf_error(w, n, "%s: %s", label, reason));
+	if (k->sub == &pool_schema)
+		return (pool_name_check(w, n, s->address));
+	return (0);
+}
+
+static int
+conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	const struct nt_conf *c = base;
+	char got[128];
+
+	if (c->driftfile != NULL && c->driftfile[0] != '/')
+		return (nt_yconf_error(w, nt_yconf_map_get(map, "driftfile"),
+		    "'driftfile' must be an absolute path, got %s",
+		    nt_yconf_describe(nt_yconf_map_get(map, "driftfile"), got,
+		    sizeof got)));
+	return (0);
+}
+
+/* ---- Public interface ---- */
+
+void
+nt_server_conf_init(struct nt_server_conf *s)
+{
+	memset(s, 0, sizeof *s);
+	s->port = NTP_PORT;
+	s->minpoll = 6;
+	s->maxpoll = 10;
+	s->iburst = true;
+	s->prefer = false;
+}
+
+void
+nt_conf_init(struct nt_conf *c)
+{
+	memset(c, 0, sizeof *c);
+	c->servers = NULL;
+	c->pools = NULL;
+	c->driftfile = NULL;
+	c->step_threshold = 0.128;
+	c->step_limit = 3;
+	c->max_distance = 3.0;
+	c->min_sources = 1;
+	c->log_level = NT_LOG_NOTICE;
+	c->log_dest = NT_LOG_STDERR;
+}
+
+void
+nt_conf_free(struct nt_conf *c)
+{
+	nt_yconf_free(&conf_schema, c);
+	assert(c->servers == NULL && c->n_servers == 0);
+	assert(c->pools == NULL && c->n_pools == 0);
+	assert(c->driftfile == NULL);
+}
+
+void
+nt_conf_clear_sources(struct nt_conf *c)
+{
+	free(c->servers);
+	c->servers = NULL;
+	c->n_servers = 0;
+	free(c->pools);
+	c->pools = NULL;
+	c->n_pools = 0;
+}
+
+int
+nt_conf_load_buf(struct nt_conf *c, const char *name, const char *buf,
+    size_t len, char *err, size_t errlen)
+{
+	struct nt_conf tmp;
+
+	nt_conf_init(&tmp);
+	if (nt_yconf_load_buf(name, buf, len, &conf_schema, &tmp, err,
+	    errlen)) {
+		nt_conf_free(&tmp);
+		return (-1);
+	}
+	nt_conf_free(c);
+	*c = tmp;
+	return (0);
+}
+
+int
+nt_conf_load(struct nt_conf *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+	char *buf;
+	size_t len;
+	int rc;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
+	/* One byte more than allowed tells "too large" from "just fits". */
+	buf = malloc(NT_YCONF_MAX_INPUT + 1);
+	if (buf == NULL) {
+		fclose(f);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return (-1);
+	}
+	len = fread(buf, 1, NT_YCONF_MAX_INPUT + 1, f);
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(errno));
+		rc = -1;
+	} else if (len > NT_YCONF_MAX_INPUT) {
+		snprintf(err, errlen, "%s: too large (more than %d bytes)",
+		    path, NT_YCONF_MAX_INPUT);
+		rc = -1;
+	} else
+		rc = nt_conf_load_buf(c, path, buf, len, err, errlen);
+	free(buf);
+	fclose(f);
+	return (rc);
+}
+
+int
+nt_conf_add_server_arg(struct nt_conf *c, const char *arg, char *err,
+    size_t errlen)
+{
+	struct nt_server_conf s, *servers;
+	char reason[NT_CONF_ERRLEN];
+
+	nt_server_conf_init(&s);
+	if (nt_parse_hostport(arg, s.address, sizeof s.address, &s.port,
+	    NTP_PORT, reason, sizeof reason)) {
+		snprintf(err, errlen, "invalid server '%s': %s", arg, reason);
+		return (-1);
+	}
+	if (c->n_servers >= MAX_SOURCES) {
+		snprintf(err, errlen, "too many servers (max %d)", MAX_SOURCES);
+		return (-1);
+	}
+	servers = reallocarray(c->servers, c->n_servers + 1, sizeof *servers);
+	if (servers == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	servers[c->n_servers++] = s;
+	c->servers = servers;
+	return (0);
+}
+
+void
+nt_conf_print(FILE *f, const struct nt_conf *c)
+{
+	fprintf(f, "# ntimed effective configuration\n");
+	nt_yconf_print(f, &conf_schema, c, 0);
+}

@@ -1,0 +1,75 @@
+/*
+ * The configuration every role reads: one YAML schema, one struct.
+ *
+ * Loading is all-or-nothing: nt_conf_load() either fills the struct
+ * completely or returns an error message of the form
+ * "FILE:LINE:COLUMN: message" and leaves nothing half-applied.
+ */
+#ifndef NTIMED_CONF_H
+#define NTIMED_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+#define NT_CONF_DEFAULT_PATH "/etc/ntimed/ntimed.yaml"
+#define NT_CONF_ERRLEN 512
+#define NT_HOSTLEN 256
+
+struct nt_server_conf {
+	char		address[NT_HOSTLEN];	/* name or numeric address */
+	uint16_t	port;			/* default 123 */
+	int		minpoll;		/* log2 s, default 6 */
+	int		maxpoll;		/* log2 s, default 10 */
+	bool		iburst;			/* default true */
+	bool		prefer;			/* default false */
+};
+
+struct nt_pool_conf {
+	struct nt_server_conf server;	/* address = the DNS name */
+	int		max_sources;	/* addresses to use, default 4 */
+};
+
+struct nt_conf {
+	struct nt_server_conf *servers;
+	size_t		n_servers;
+	struct nt_pool_conf *pools;
+	size_t		n_pools;
+	char		*driftfile;		/* NULL: none */
+	double		step_threshold;		/* s, default 0.128 */
+	int		step_limit;		/* updates that may step; -1 = always */
+	double		max_distance;		/* s, root distance limit, default 3 */
+	int		min_sources;		/* selectable sources needed, default 1 */
+	enum nt_log_level log_level;		/* default notice */
+	enum nt_log_dest log_dest;		/* default stderr */
+};
+
+void nt_conf_init(struct nt_conf *c);		/* defaults, no servers */
+void nt_conf_free(struct nt_conf *c);
+
+/*
+ * Load path into c (which must be fresh from nt_conf_init()).  On error
+ * returns -1, leaves c as it was and writes "FILE:LINE:COLUMN: message"
+ * into err.  A missing file is an error too ("FILE: cannot open: ...").
+ */
+int nt_conf_load(struct nt_conf *c, const char *path, char *err, size_t errlen);
+/* The same from memory; name is used in messages (fuzzing, tests). */
+int nt_conf_load_buf(struct nt_conf *c, const char *name, const char *buf,
+    size_t len, char *err, size_t errlen);
+
+/* Append a server (command line); returns 0, or -1 with err filled. */
+int nt_conf_add_server_arg(struct nt_conf *c, const char *arg, char *err,
+    size_t errlen);
+/* Drop all servers and pools (command-line servers replace the file's). */
+void nt_conf_clear_sources(struct nt_conf *c);
+
+/* Print the effective configuration as YAML that loads back the same. */
+void nt_conf_print(FILE *f, const struct nt_conf *c);
+
+/* Defaults used by server entries. */
+void nt_server_conf_init(struct nt_server_conf *s);
+
+#endif

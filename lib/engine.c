@@ -1,0 +1,440 @@
+/*
+ * Glue between sources, selection and discipline, and the one place that
+ * tells the sysadmin what the client decided and why.
+ *
+ * Every accepted sample triggers a selection; if a majority agrees the
+ * discipline corrects the clock, and the correction is written back into
+ * every source's history so the next regression sees the new frame.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+
+#define STARTUP_WAIT 8.0	/* s: wait this long for all sources at start */
+#define MAX_SLEW 500e-6		/* s/s: fastest offset correction */
+#define MIN_SLEW_TIME 16.0	/* s: spread small corrections over this */
+
+struct nt_engine {
+	struct nt_engine_params p;
+	struct nt_clock		*clk;
+	struct nt_engine_io	io;
+	struct nt_discipline	disc;
+	struct nt_source	src[NT_MAX_SOURCES];
+	size_t			n;
+	nt_time			start;
+	bool			have_update;
+	bool			no_majority;	/* last selection failed */
+	int			selected;
+	struct nt_update	last;
+};
+
+void
+nt_engine_params_from_conf(struct nt_engine_params *p,
+    const struct nt_conf *c, struct nt_clock *clk, bool have_drift,
+    double drift_ppm, double skew_ppm)
+{
+	memset(p, 0, sizeof *p);
+	p->disc.step_threshold = c->step_threshold;
+	p->disc.step_limit = c->step_limit;
+	p->disc.max_slew = MAX_SLEW;
+	p->disc.min_slew_time = MIN_SLEW_TIME;
+	if (have_drift) {
+		p->disc.init_freq = drift_ppm * 1e-6;
+		p->disc.init_freq_sd = fmax(skew_ppm, 0.1) * 1e-6;
+	} else {
+		p->disc.init_freq = clk->ops->get_freq(clk) * 1e-6;
+		p->disc.init_freq_sd = 100e-6;
+	}
+	p->max_distance = c->max_distance;
+	p->min_sources = c->min_sources;
+}
+
+struct nt_engine *
+nt_engine_new(const struct nt_engine_params *p, struct nt_clock *clk,
+    const struct nt_engine_io *io)
+{
+	struct nt_engine *e = calloc(1, sizeof *e);
+
+	if (e == NULL)
+		return (NULL);
+	assert(io->send != NULL && io->random != NULL);
+	e->p = *p;
+	e->clk = clk;
+	e->io = *io;
+	e->selected = -1;
+	e->start = nt_clock_now(clk);
+	nt_disc_init(&e->disc, clk, &p->disc);
+	if (!p->measure_only)
+		nt_disc_start(&e->disc);
+	return (e);
+}
+
+void
+nt_engine_free(struct nt_engine *e)
+{
+	free(e);
+}
+
+int
+nt_engine_add_source(struct nt_engine *e, const struct nt_server_conf *c,
+    const char *name)
+{
+	if (e->n == NT_MAX_SOURCES)
+		return (-1);
+	nt_source_init(&e->src[e->n], c, name, (int)e->n, nt_clock_now(e->clk));
+	return ((int)e->n++);
+}
+
+/* Re-express every history after the discipline acted. */
+static void
+adjust_all(struct nt_engine *e, nt_time now, double dfreq, double jump,
+    double step)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		nt_source_adjust(&e->src[i], now, dfreq, jump);
+		if (step != 0)
+			nt_source_shift(&e->src[i], step);
+	}
+	if (step != 0)
+		e->start = nt_add(e->start, step);
+}
+
+double
+nt_engine_run(struct nt_engine *e)
+{
+	uint8_t buf[NTP_HDR_LEN];
+	nt_time now = nt_clock_now(e->clk), next;
+	double over = nt_disc_tick(&e->disc, now);
+
+	if (over != 0)
+		adjust_all(e, now, 0, over, 0);
+	next = nt_disc_deadline(&e->disc);
+	for (size_t i = 0; i < e->n; i++) {
+		struct nt_source *s = &e->src[i];
+		bool was_unreach = s->unreachable;
+		size_t len;
+		int err;
+
+		if (s->denied)
+			continue;
+		if (now >= s->next_poll) {
+			len = nt_source_request(s, now, e->io.random(e->io.ctx),
+			    buf, sizeof buf);
+			assert(len == NTP_HDR_LEN);
+			err = e->io.send(e->io.ctx, (int)i, buf, len);
+			if (err != 0)
+				nt_log(NT_LOG_DEBUG, "%s: cannot send: %s",
+				    s->name, strerror(-err));
+			if (s->unreachable && !was_unreach)
+				nt_log(NT_LOG_NOTICE, "%s: no reply to the "
+				    "last %d polls, unreachable (polling every "
+				    "%.0f s)", s->name, s->unanswered,
+				    nt_source_interval(s));
+		}
+		if (s->next_poll < next)
+			next = s->next_poll;
+	}
+	if (next == INT64_MAX)
+		return (3600.0);
+	return (fmax(nt_diff(next, now), 0.0));
+}
+
+/* Only wait at start-up until every source has had its chance. */
+static bool
+startup_ready(const struct nt_engine *e, nt_time now)
+{
+	if (e->have_update || nt_diff(now, e->start) >= STARTUP_WAIT)
+		return (true);
+	for (size_t i = 0; i < e->n; i++)
+		if (!e->src[i].denied && e->src[i].n_hist == 0 &&
+		    !e->src[i].unreachable)
+			return (false);
+	return (true);
+}
+
+static bool
+usable(struct nt_engine *e, struct nt_source *s, nt_time now)
+{
+	double dist;
+
+	if (s->n_hist == 0 || s->denied || !s->last_ok || s->reach == 0)
+		return (false);
+	dist = nt_source_distance(s, now);
+	if (dist > e->p.max_distance) {
+		if (s->state != NT_SRC_DISTANCE)
+			nt_log(NT_LOG_NOTICE, "%s: root distance %.3f s is "
+			    "above the limit of %.3f s, not selectable",
+			    s->name, dist, e->p.max_distance);
+		s->state = NT_SRC_DISTANCE;
+		return (false);
+	}
+	return (true);
+}
+
+/* Collect candidates; map[k] is the source index of candidate k. */
+static size_t
+gather(struct nt_engine *e, nt_time now, struct nt_candidate *c, int *map)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->n; i++) {
+		struct nt_source *s = &e->src[i];
+		double age;
+
+		if (!usable(e, s, now))
+			continue;
+		age = fmax(nt_diff(now, s->est_t), 0.0);
+		c[n].offset = nt_source_offset_at(s, now);
+		c[n].distance = nt_source_distance(s, now);
+		c[n].var = s->est_var + s->est_freq_var * age * age;
+		if (!isfinite(c[n].var))
+			c[n].var = s->est_var;
+		c[n].freq = s->est_freq;
+		c[n].freq_var = s->est_freq_var;
+		c[n].stratum = s->last.stratum;
+		c[n].prefer = s->conf.prefer;
+		map[n++] = (int)i;
+	}
+	return (n);
+}
+
+static void
+mark_states(struct nt_engine *e, const struct nt_candidate *c,
+    const int *map, size_t n, const struct nt_selection *sel)
+{
+	char b[NT_DURSTR_LEN];
+
+	for (size_t k = 0; k < n; k++) {
+		struct nt_source *s = &e->src[map[k]];
+		enum nt_src_state st;
+
+		if (!sel->ok && !c[k].truechimer)
+			st = sel->n_truechimers > 0 ? NT_SRC_FALSETICKER :
+			    NT_SRC_NOMAJORITY;
+		else if (!c[k].truechimer)
+			st = NT_SRC_FALSETICKER;
+		else if ((int)k == sel->selected)
+			st = NT_SRC_SELECTED;
+		else
+			st = c[k].combined ? NT_SRC_COMBINED : NT_SRC_CANDIDATE;
+		if (st == NT_SRC_FALSETICKER && s->state != NT_SRC_FALSETICKER)
+			nt_log(NT_LOG_NOTICE, "%s: falseticker, offset %s is "
+			    "outside the interval the majority agrees on",
+			    s->name, nt_format_dur(c[k].offset, b, sizeof b));
+		s->state = st;
+	}
+}
+
+static int
+leap_vote(const struct nt_engine *e, const struct nt_candidate *c,
+    const int *map, size_t n)
+{
+	int ins = 0, del = 0, voters = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		if (!c[k].combined)
+			continue;
+		voters++;
+		ins += e->src[map[k]].last.leap == NTP_LEAP_INSERT;
+		del += e->src[map[k]].last.leap == NTP_LEAP_DELETE;
+	}
+	if (2 * ins > voters)
+		return (NTP_LEAP_INSERT);
+	if (2 * del > voters)
+		return (NTP_LEAP_DELETE);
+	return (NTP_LEAP_NONE);
+}
+
+static void
+log_update(struct nt_engine *e, const struct nt_update *u)
+{
+	const struct nt_source *s = &e->src[u->selected];
+	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN];
+
+	if (u->act.err != 0)
+		nt_log(NT_LOG_ERR, "cannot adjust the %s clock: %s",
+		    e->clk->name, strerror(-u->act.err));
+	if (u->act.stepped)
+		nt_log(NT_LOG_NOTICE, "clock stepped by %s (source %s)",
+		    nt_format_dur(u->act.step, b1, sizeof b1), s->name);
+	if (e->selected != u->selected)
+		nt_log(NT_LOG_NOTICE, "selected source %s (stratum %d, "
+		    "offset %s, %d of %d sources agree)", s->name,
+		    s->last.stratum, nt_format_dur(u->offset, b1, sizeof b1),
+		    u->n_truechimers, u->n_candidates);
+	if (e->p.measure_only)
+		nt_log(NT_LOG_INFO, "offset %s +/- %s (measuring only)",
+		    nt_format_dur(u->offset, b1, sizeof b1),
+		    nt_format_dur(u->offset_sd, b2, sizeof b2));
+	else if (!u->act.stepped)
+		nt_log(NT_LOG_INFO, "offset %s +/- %s, frequency %.3f ppm, "
+		    "slewing over %.0f s", nt_format_dur(u->offset, b1,
+		    sizeof b1), nt_format_dur(u->offset_sd, b2, sizeof b2),
+		    u->freq_ppm, u->act.slew_time);
+	e->selected = u->selected;
+}
+
+static void
+publish_status(struct nt_engine *e, const struct nt_update *u, int leap)
+{
+	struct nt_clock_status st;
+	int err;
+
+	st.synced = true;
+	st.esterror = u->offset_sd;
+	st.maxerror = u->distance + fabs(u->act.slew);
+	st.leap = leap;
+	err = e->clk->ops->set_status(e->clk, &st);
+	if (err != 0)
+		nt_log(NT_LOG_WARNING, "cannot set the kernel clock status: %s",
+		    strerror(-err));
+}
+
+static void
+update(struct nt_engine *e, nt_time now)
+{
+	struct nt_candidate c[NT_MAX_SOURCES];
+	int map[NT_MAX_SOURCES];
+	struct nt_selection sel;
+	struct nt_update u;
+	size_t n;
+
+	if (!startup_ready(e, now))
+		return;
+	n = gather(e, now, c, map);
+	nt_select(c, n, e->p.min_sources, &sel);
+	mark_states(e, c, map, n, &sel);
+	if (!sel.ok) {
+		if (!e->no_majority)
+			nt_log(NT_LOG_WARNING, "no majority: %d of %zu usable "
+			    "sources agree (need more than half and at least "
+			    "%d), not updating the clock", sel.n_truechimers,
+			    n, e->p.min_sources);
+		e->no_majority = true;
+		return;
+	}
+	e->no_majority = false;
+	memset(&u, 0, sizeof u);
+	u.when = now;
+	u.offset = sel.offset;
+	u.offset_sd = sqrt(sel.offset_var);
+	u.distance = sel.distance;
+	u.selected = map[sel.selected];
+	u.n_truechimers = sel.n_truechimers;
+	u.n_candidates = (int)n;
+	if (!e->p.measure_only) {
+		nt_disc_update(&e->disc, now, sel.offset, sel.freq,
+		    sel.freq_var, &u.act);
+		adjust_all(e, now, u.act.dfreq, u.act.jump,
+		    u.act.stepped ? u.act.step : 0);
+		publish_status(e, &u, leap_vote(e, c, map, n));
+	}
+	u.freq_ppm = nt_disc_freq_ppm(&e->disc);
+	log_update(e, &u);
+	e->last = u;
+	e->have_update = true;
+	if (e->io.on_update != NULL)
+		e->io.on_update(e->io.ctx, &u);
+}
+
+static void
+log_verdict(struct nt_source *s, enum ntp_verdict v, bool malformed,
+    enum nt_src_state before)
+{
+	switch (v) {
+	case NTP_REPLY_OK:
+		break;
+	case NTP_REPLY_KOD_RATE:
+		nt_log(NT_LOG_NOTICE, "%s: server asks us to slow down (KoD "
+		    "RATE), polling every %.0f s", s->name,
+		    nt_source_interval(s));
+		break;
+	case NTP_REPLY_KOD_DENY:
+	case NTP_REPLY_KOD_RSTR:
+		nt_log(NT_LOG_WARNING, "%s: access refused by the server (%s), "
+		    "no longer polling it", s->name, ntp_verdict_str(v));
+		break;
+	case NTP_REPLY_UNSYNC:
+		if (before != NT_SRC_UNSYNC)
+			nt_log(NT_LOG_NOTICE, "%s: server is not synchronized, "
+			    "not selectable", s->name);
+		break;
+	case NTP_REPLY_DISTANCE:
+		if (before != NT_SRC_DISTANCE)
+			nt_log(NT_LOG_NOTICE, "%s: root distance above the "
+			    "limit, not selectable", s->name);
+		break;
+	default:
+		nt_log(NT_LOG_DEBUG, "%s: dropped a reply: %s", s->name,
+		    malformed ? "malformed packet" : ntp_verdict_str(v));
+		break;
+	}
+}
+
+void
+nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf, size_t len,
+    nt_time t4)
+{
+	struct nt_source *s;
+	struct nt_sample smp;
+	enum nt_src_state before;
+	enum ntp_verdict v;
+	bool malformed, was_unreach, have_pred;
+	double pred = 0;
+
+	assert(src >= 0 && (size_t)src < e->n);
+	s = &e->src[src];
+	before = s->state;
+	was_unreach = s->unreachable;
+	have_pred = s->n_hist > 0;
+	if (have_pred)
+		pred = nt_source_offset_at(s, t4);
+	v = nt_source_reply(s, buf, len, t4, e->p.max_distance,
+	    nt_disc_remaining(&e->disc, t4), &smp, &malformed);
+	log_verdict(s, v, malformed, before);
+	if (v != NTP_REPLY_OK)
+		return;
+	if (was_unreach)
+		nt_log(NT_LOG_NOTICE, "%s: reachable again", s->name);
+	if (have_pred)
+		nt_source_adapt_poll(s, smp.offset - pred);
+	update(e, nt_clock_now(e->clk));
+}
+
+size_t
+nt_engine_n_sources(const struct nt_engine *e)
+{
+	return (e->n);
+}
+
+const struct nt_source *
+nt_engine_source(const struct nt_engine *e, size_t i)
+{
+	assert(i < e->n);
+	return (&e->src[i]);
+}
+
+const struct nt_discipline *
+nt_engine_disc(const struct nt_engine *e)
+{
+	return (&e->disc);
+}
+
+const struct nt_update *
+nt_engine_last_update(const struct nt_engine *e)
+{
+	return (e->have_update ? &e->last : NULL);
+}
+
+bool
+nt_engine_all_denied(const struct nt_engine *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (!e->src[i].denied)
+			return (false);
+	return (true);
+}

@@ -1,0 +1,87 @@
+/*
+ * The client engine: sources + selection + discipline, driven by time and
+ * datagrams.  Sans-I/O: it reads the time only through its nt_clock and
+ * sends only through a callback, so the libuv adapter (real sockets) and
+ * the simulator (virtual network) run exactly this code.
+ *
+ * Driving it:
+ *   delay = nt_engine_run(e);      send what is due; call again in delay s
+ *   nt_engine_rx(e, src, buf, len, t4);   a datagram arrived for source src
+ */
+#ifndef NTIMED_ENGINE_H
+#define NTIMED_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "discipline.h"
+#include "select.h"
+#include "source.h"
+
+#define NT_MAX_SOURCES NT_SELECT_MAX
+
+/* What one clock update did, for logs, --once output and the simulator. */
+struct nt_update {
+	nt_time	when;
+	double	offset;		/* combined estimate before correction, s */
+	double	offset_sd;	/* its standard deviation, s */
+	double	freq_ppm;	/* base frequency afterwards */
+	double	distance;	/* root distance of the selected source, s */
+	int	selected;	/* source index */
+	int	n_truechimers;
+	int	n_candidates;
+	struct nt_disc_action act;	/* all zero when measure_only */
+};
+
+struct nt_engine_io {
+	void	*ctx;
+	/* Transmit a request to source src; returns 0 or -errno. */
+	int	(*send)(void *ctx, int src, const uint8_t *buf, size_t len);
+	/* 64 unpredictable bits (a CSPRNG; the simulator's is seeded). */
+	uint64_t (*random)(void *ctx);
+	/* Optional: after each clock update. */
+	void	(*on_update)(void *ctx, const struct nt_update *u);
+};
+
+struct nt_engine_params {
+	struct nt_disc_params disc;
+	double	max_distance;	/* s */
+	int	min_sources;
+	bool	measure_only;	/* select and report, never touch the clock */
+};
+
+struct nt_engine;
+
+/* Fill params from a config and optional drift values (ppm). */
+void nt_engine_params_from_conf(struct nt_engine_params *p,
+    const struct nt_conf *c, struct nt_clock *clk, bool have_drift,
+    double drift_ppm, double skew_ppm);
+
+struct nt_engine *nt_engine_new(const struct nt_engine_params *p,
+    struct nt_clock *clk, const struct nt_engine_io *io);
+void nt_engine_free(struct nt_engine *e);
+
+/* Returns the source index, or -1 when the table is full. */
+int nt_engine_add_source(struct nt_engine *e, const struct nt_server_conf *c,
+    const char *name);
+
+/* Do what is due now; returns seconds until the engine wants to run. */
+double nt_engine_run(struct nt_engine *e);
+
+/* A datagram from source src, received at kernel-mapped local time t4. */
+void nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf,
+    size_t len, nt_time t4);
+
+/* Read access for status output. */
+size_t nt_engine_n_sources(const struct nt_engine *e);
+const struct nt_source *nt_engine_source(const struct nt_engine *e, size_t i);
+const struct nt_discipline *nt_engine_disc(const struct nt_engine *e);
+/* Last update, or NULL before the first. */
+const struct nt_update *nt_engine_last_update(const struct nt_engine *e);
+/* True when every source is done (denied), so polling cannot go on. */
+bool nt_engine_all_denied(const struct nt_engine *e);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * Host/port splitting, shared by the config loader and every command line
+ * that takes an address, so that "[::1]:123" means the same everywhere.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostport.h"
+
+static int
+parse_port(const char *s, uint16_t *port, char *err, size_t errlen)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	/* Digits only: strtol() alone would take " 123" and "+123". */
+	if (*s == '\0' || s[strspn(s, "0123456789")] != '\0' ||
+	    *end != '\0' || errno != 0 || v < 1 || v > 65535) {
+		snprintf(err, errlen, "invalid port '%s' (expected 1-65535)", s);
+		return (-1);
+	}
+	*port = (uint16_t)v;
+	return (0);
+}
+
+static int
+copy_host(char *host, size_t hostlen, const char *s, size_t n,
+    char *err, size_t errlen)
+{
+	if (n == 0) {
+		snprintf(err, errlen, "empty host name");
+		return (-1);
+	}
+	if (n >= hostlen) {
+		snprintf(err, errlen, "host name too long (%zu bytes, max %zu)",
+		    n, hostlen - 1);
+		return (-1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch <= ' ' || ch >= 0x7f || ch == '/' || ch == '[' ||
+		    ch == ']') {
+			snprintf(err, errlen, "invalid character in host name");
+			return (-1);
+		}
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	return (0);
+}
+
+int
+nt_parse_hostport(const char *arg, char *host, size_t hostlen,
+    uint16_t *port, uint16_t default_port, char *err, size_t errlen)
+{
+	const char *colon, *close;
+
+	assert(arg != NULL && host != NULL && hostlen > 0 && port != NULL);
+	*port = default_port;
+	if (arg[0] == '[') {
+		close = strchr(arg, ']');
+		if (close == NULL) {
+			snprintf(err, errlen, "missing ']' in '%s'", arg);
+			return (-1);
+		}
+		if (copy_host(host, hostlen, arg + 1, (size_t)(close - arg - 1),
+		    err, errlen))
+			return (-1);
+		if (close[1] == '\0')
+			return (0);
+		if (close[1] != ':') {
+			snprintf(err, errlen, "unexpected text after ']' in '%s'",
+			    arg);
+			return (-1);
+		}
+		return (parse_port(close + 2, port, err, errlen));
+	}
+	colon = strchr(arg, ':');
+	if (colon != NULL && strchr(colon + 1, ':') != NULL)	/* bare IPv6 */
+		return (copy_host(host, hostlen, arg, strlen(arg), err, errlen));
+	if (colon == NULL)
+		return (copy_host(host, hostlen, arg, strlen(arg), err, errlen));
+	if (copy_host(host, hostlen, arg, (size_t)(colon - arg), err, errlen))
+		return (-1);
+	return (parse_port(colon + 1, port, err, errlen));
+}

@@ -1,0 +1,19 @@
+/*
+ * "HOST", "HOST:PORT", "[V6]", "[V6]:PORT", "V6" parsing for command lines
+ * and config values.  Pure string work, no resolution.
+ */
+#ifndef NTIMED_HOSTPORT_H
+#define NTIMED_HOSTPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Split arg into host and port.  A bare IPv6 address (two or more colons,
+ * no brackets) is a host without port.  port is set to default_port when
+ * absent.  Returns 0, or -1 with a one-line reason in err.
+ */
+int nt_parse_hostport(const char *arg, char *host, size_t hostlen,
+    uint16_t *port, uint16_t default_port, char *err, size_t errlen);
+
+#endif

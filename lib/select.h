@@ -1,0 +1,53 @@
+/*
+ * Source selection: which sources agree on the time, and what the
+ * agreeing ones say together.  Pure arithmetic on intervals.
+ *
+ * Each candidate is an interval [offset - distance, offset + distance]
+ * that must contain the true offset if the source is honest.  Marzullo's
+ * algorithm finds the region covered by the most intervals; only a strict
+ * majority of candidates counts, so two liars out of five are outvoted and
+ * three disagreeing liars out of five leave us with no answer at all.
+ */
+#ifndef NTIMED_SELECT_H
+#define NTIMED_SELECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define NT_SELECT_MAX 64
+#define NT_COMBINE_LIMIT 3.0	/* combine sources up to 3x the best distance */
+
+struct nt_candidate {
+	double	offset;		/* s */
+	double	distance;	/* s: half-width of the correctness interval */
+	double	var;		/* variance of offset, s^2 */
+	double	freq;		/* our frequency error against it, s/s */
+	double	freq_var;
+	int	stratum;
+	bool	prefer;
+	/* Results. */
+	bool	truechimer;
+	bool	combined;
+};
+
+struct nt_selection {
+	bool	ok;		/* a majority agreed */
+	int	n_truechimers;
+	int	selected;	/* index of the system peer, -1 if none */
+	double	lo, hi;		/* the majority's intersection */
+	double	offset;		/* combined offset, s */
+	double	offset_var;
+	double	freq;		/* combined frequency error, s/s */
+	double	freq_var;
+	double	distance;	/* the selected candidate's distance */
+};
+
+/*
+ * Run selection over n candidates (n <= NT_SELECT_MAX); marks each
+ * candidate's truechimer/combined flags.  min_sources truechimers are
+ * required for ok.
+ */
+void nt_select(struct nt_candidate *c, size_t n, int min_sources,
+    struct nt_selection *out);
+
+#endif

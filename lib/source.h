@@ -1,0 +1,137 @@
+/*
+ * One time source as the client sees it: when to poll it, what a reply
+ * means, and what its recent samples say about our clock.
+ *
+ * Sans-I/O: the engine hands in clock readings and datagrams and gets
+ * back request bytes and verdicts.  The sample history is kept in the
+ * engine's "cooked" frame: every correction the discipline makes (step,
+ * slew, frequency change) is applied to the stored samples as well, so a
+ * regression over them always describes the clock as it is now.
+ */
+#ifndef NTIMED_SOURCE_H
+#define NTIMED_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "ntp_pkt.h"
+#include "timeutil.h"
+
+#define NT_HIST_MAX 32		/* samples kept per source */
+#define NT_BURST_LEN 4		/* iburst: requests in the initial burst */
+#define NT_BURST_GAP 2.0	/* s between them */
+#define NT_PHI 15e-6		/* RFC 5905 frequency tolerance (s/s) */
+#define NT_NAME_MAX (NT_HOSTLEN + 104)	/* "name (address)" */
+
+/* Why a source is or is not used, for logs and status. */
+enum nt_src_state {
+	NT_SRC_INIT = 0,	/* no sample yet */
+	NT_SRC_SELECTED,	/* the system peer */
+	NT_SRC_COMBINED,	/* truechimer, averaged in */
+	NT_SRC_CANDIDATE,	/* truechimer, not combined (too far) */
+	NT_SRC_FALSETICKER,	/* outside the majority's interval */
+	NT_SRC_UNSYNC,		/* server says it is not synchronized */
+	NT_SRC_DISTANCE,	/* root distance too large */
+	NT_SRC_UNREACH,		/* no reply to the last 8 polls */
+	NT_SRC_DENIED,		/* KoD DENY/RSTR: we stopped polling */
+	NT_SRC_NOMAJORITY,	/* selection found no majority */
+};
+const char *nt_src_state_str(enum nt_src_state s);
+
+struct nt_sample {
+	nt_time	t;		/* local (cooked) time of the measurement */
+	double	offset;		/* server - local, s */
+	double	delay;		/* round-trip delay, s */
+	double	disp;		/* measurement dispersion, s */
+};
+
+struct nt_source {
+	char		name[NT_NAME_MAX];	/* as configured, for logs */
+	struct nt_server_conf conf;
+	int		index;
+
+	/* Polling. */
+	int		poll;		/* current interval, log2 s */
+	int		minpoll;	/* raised by KoD RATE */
+	nt_time		next_poll;
+	int		burst_left;	/* requests left in a burst */
+	uint8_t		reach;		/* shift register, bit 0 = last poll */
+	int		unanswered;	/* polls since the last valid reply */
+	int		poll_score;	/* > 0 asks for longer polls */
+	bool		denied;		/* KoD DENY/RSTR: never poll again */
+	bool		unreachable;	/* reported as unreachable */
+
+	/* The request in flight. */
+	bool		pending;
+	uint64_t	xmt;		/* random transmit timestamp we sent */
+	nt_time		t1;		/* local time it was sent */
+
+	/* From the last valid reply's header. */
+	struct ntp_pkt	last;
+	bool		have_last;
+	bool		last_ok;	/* the last reply gave a usable sample */
+
+	/* Samples and the estimate drawn from them. */
+	struct nt_sample hist[NT_HIST_MAX];	/* oldest first */
+	int		n_hist;
+	double		min_delay;
+	nt_time		est_t;		/* time the estimate refers to */
+	double		est_offset;	/* s, at est_t */
+	double		est_freq;	/* s/s, our clock's rate error vs it */
+	double		est_var;	/* variance of est_offset, s^2 */
+	double		est_freq_var;	/* variance of est_freq */
+	double		jitter;		/* RMS residual of the fit, s */
+
+	enum nt_src_state state;
+
+	/* Counters. */
+	uint64_t	n_tx, n_rx, n_bad, n_kod;
+};
+
+void nt_source_init(struct nt_source *s, const struct nt_server_conf *conf,
+    const char *name, int index, nt_time now);
+
+/* Seconds of the current poll interval. */
+double nt_source_interval(const struct nt_source *s);
+
+/*
+ * If a request is due at now, fill buf (>= NTP_HDR_LEN) with it, using
+ * rnd as the transmit timestamp, schedule the next one and return its
+ * length; else return 0.
+ */
+size_t nt_source_request(struct nt_source *s, nt_time now, uint64_t rnd,
+    uint8_t *buf, size_t cap);
+
+/*
+ * Process a datagram received at local time t4.  On NTP_REPLY_OK a
+ * sample is added and returned in *out.  Other verdicts are handled here
+ * (KoD RATE backs off, DENY/RSTR stop polling) and returned for logging.
+ * NTP_DECODE errors are reported as NTP_REPLY_BAD_MODE with *malformed set.
+ * correction: what the discipline has yet to slew at t4; the sample is
+ * taken against the clock as it will read once that is done.
+ */
+enum ntp_verdict nt_source_reply(struct nt_source *s, const uint8_t *buf,
+    size_t len, nt_time t4, double max_distance, double correction,
+    struct nt_sample *out, bool *malformed);
+
+/*
+ * The discipline changed our frequency by dfreq (s/s) at t_u and moved the
+ * cooked time scale by jump seconds: re-express the history in the new
+ * frame (older samples would have read later with the new frequency).
+ */
+void nt_source_adjust(struct nt_source *s, nt_time t_u, double dfreq,
+    double jump);
+/* The clock was really stepped by delta: shift stored local times. */
+void nt_source_shift(struct nt_source *s, double delta);
+
+/* Root distance of the source's estimate at time now (s). */
+double nt_source_distance(const struct nt_source *s, nt_time now);
+/* Offset estimate extrapolated to now (s). */
+double nt_source_offset_at(const struct nt_source *s, nt_time now);
+
+/* Poll interval adaptation after the estimate is updated. */
+void nt_source_adapt_poll(struct nt_source *s, double residual);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * Conversions between nt_time, struct timespec and NTP's wire formats.
+ * Kept in one place because era and rounding mistakes here are silent.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "timeutil.h"
+
+nt_time
+nt_from_sec(double seconds)
+{
+	return ((nt_time)llround(seconds * 1e9));
+}
+
+nt_time
+nt_add(nt_time t, double seconds)
+{
+	return (t + nt_from_sec(seconds));
+}
+
+nt_time
+nt_from_timespec(const struct timespec *ts)
+{
+	return ((nt_time)ts->tv_sec * NT_SEC + ts->tv_nsec);
+}
+
+struct timespec
+nt_to_timespec(nt_time t)
+{
+	struct timespec ts;
+	int64_t sec = t / NT_SEC, nsec = t % NT_SEC;
+
+	if (nsec < 0) {
+		nsec += NT_SEC;
+		sec -= 1;
+	}
+	ts.tv_sec = (time_t)sec;
+	ts.tv_nsec = (long)nsec;
+	return (ts);
+}
+
+uint64_t
+nt_to_ntp64(nt_time t)
+{
+	int64_t sec = t / NT_SEC, nsec = t % NT_SEC;
+	uint64_t frac;
+
+	if (nsec < 0) {
+		nsec += NT_SEC;
+		sec -= 1;
+	}
+	/* Round the fraction to the nearest 2^-32 s. */
+	frac = (((uint64_t)nsec << 32) + NT_SEC / 2) / NT_SEC;
+	if (frac >> 32) {
+		frac = 0;
+		sec += 1;
+	}
+	/* The era number is dropped: only the low 32 bits of seconds go out. */
+	return (((uint64_t)(uint32_t)(sec + NTP_UNIX_OFFSET) << 32) | frac);
+}
+
+nt_time
+nt_from_ntp64(uint64_t ntp, nt_time pivot)
+{
+	int64_t psec = pivot / NT_SEC + NTP_UNIX_OFFSET;
+	int64_t sec, nsec;
+	int32_t delta;
+
+	/* Signed 32-bit distance from the pivot's seconds picks the era. */
+	delta = (int32_t)((uint32_t)(ntp >> 32) - (uint32_t)psec);
+	sec = psec + delta - NTP_UNIX_OFFSET;
+	nsec = (int64_t)(((ntp & 0xffffffffu) * (uint64_t)NT_SEC + (1u << 31)) >> 32);
+	return (sec * NT_SEC + nsec);
+}
+
+uint32_t
+nt_to_ntp32(double seconds)
+{
+	double v;
+
+	if (!(seconds > 0))
+		return (0);
+	v = seconds * 65536.0 + 0.5;
+	if (v >= 4294967295.0)
+		return (0xffffffffu);
+	return ((uint32_t)v);
+}
+
+double
+nt_from_ntp32(uint32_t v)
+{
+	return ((double)v / 65536.0);
+}
+
+const char *
+nt_format_utc(nt_time t, char *buf, size_t len)
+{
+	struct timespec ts = nt_to_timespec(t);
+	struct tm tm;
+
+	assert(len >= NT_TIMESTR_LEN);
+	if (gmtime_r(&ts.tv_sec, &tm) == NULL) {
+		snprintf(buf, len, "(invalid)");
+		return (buf);
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+	return (buf);
+}
+
+/*
+ * True when v >= 0, rounded to 1/scale as printf will, shows as 1000 or
+ * more (or is not a number): then the next larger unit is used, so that
+ * 999.96us comes out as "+1.000ms" and not "+1000.0us".
+ */
+static int
+dur_overflows(double v, double scale)
+{
+	return (!(round(v * scale) / scale < 1000.0));
+}
+
+const char *
+nt_format_dur(double s, char *buf, size_t len)
+{
+	double a = fabs(s);
+
+	if (!dur_overflows(a * 1e9, 1.0))
+		snprintf(buf, len, "%+.0fns", s * 1e9);
+	else if (!dur_overflows(a * 1e6, 10.0))
+		snprintf(buf, len, "%+.1fus", s * 1e6);
+	else if (!dur_overflows(a * 1e3, 1000.0))
+		snprintf(buf, len, "%+.3fms", s * 1e3);
+	else
+		snprintf(buf, len, "%+.3fs", s);
+	return (buf);
+}

@@ -1,0 +1,323 @@
+/*
+ * Wiring the engine to libuv.  One connected UDP socket per source (so the
+ * kernel drops datagrams from anyone else and each source has its own
+ * ephemeral port), a uv_poll per socket for readability, and one timer
+ * that fires when the engine asks for it.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "uvclient.h"
+
+#define RESOLVE_RETRY_MIN 16.0	/* s */
+#define RESOLVE_RETRY_MAX 3600.0
+
+struct uvsource {
+	struct nt_uvclient *c;
+	int		src;
+	int		fd;
+	uv_poll_t	poll;
+};
+
+struct pending {
+	struct nt_uvclient *c;
+	struct nt_server_conf sc;
+	int		max;		/* addresses to take (pools) */
+	bool		is_pool;
+	enum nt_family_filter fam;
+	double		retry;
+	uv_timer_t	timer;
+	struct pending	*next;
+};
+
+struct nt_uvclient {
+	uv_loop_t	*loop;
+	struct nt_clock	*clk;
+	struct nt_engine *e;
+	uv_timer_t	timer;
+	struct uvsource	*us[NT_MAX_SOURCES];
+	struct pending	*pend;
+	int		resolving;
+	int		failed;
+	bool		closing;
+	void		(*user_update)(void *, const struct nt_update *);
+	void		*user_ctx;
+};
+
+static void schedule(struct nt_uvclient *c, double delay);
+
+static int
+io_send(void *ctx, int src, const uint8_t *buf, size_t len)
+{
+	struct nt_uvclient *c = ctx;
+
+	assert(src >= 0 && src < NT_MAX_SOURCES && c->us[src] != NULL);
+	return (nt_udp_send(c->us[src]->fd, buf, len, NULL));
+}
+
+static uint64_t
+io_random(void *ctx)
+{
+	uint64_t v;
+
+	(void)ctx;
+	arc4random_buf(&v, sizeof v);
+	return (v);
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	struct nt_uvclient *c = t->data;
+
+	schedule(c, nt_engine_run(c->e));
+}
+
+static void
+schedule(struct nt_uvclient *c, double delay)
+{
+	uint64_t ms = (uint64_t)ceil(fmin(delay, 86400.0) * 1e3);
+
+	if (!c->closing)
+		uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+static void
+on_readable(uv_poll_t *h, int status, int events)
+{
+	struct uvsource *u = h->data;
+	struct nt_uvclient *c = u->c;
+	uint8_t buf[NTP_MAX_PKT];
+	struct nt_rx rx;
+	ssize_t n;
+
+	(void)events;
+	if (status < 0)
+		return;
+	for (int i = 0; i < 64; i++) {
+		n = nt_udp_recv(u->fd, buf, sizeof buf, &rx);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0) {
+			if (n != -ECONNREFUSED)
+				nt_log(NT_LOG_DEBUG, "%s: receive error: %s",
+				    nt_engine_source(c->e, (size_t)u->src)->name,
+				    strerror((int)-n));
+			continue;
+		}
+		if (rx.truncated)
+			continue;
+		nt_engine_rx(c->e, u->src, buf, (size_t)n,
+		    c->clk->ops->from_kernel(c->clk, rx.rx_time));
+	}
+	/* The engine may want to act sooner now (e.g. end a slew). */
+	schedule(c, nt_engine_run(c->e));
+}
+
+static void
+source_name(char *name, size_t len, const struct nt_server_conf *sc,
+    const struct nt_addr *a)
+{
+	char abuf[NT_ADDRSTRLEN];
+	struct nt_addr tmp;
+
+	nt_addr_format(a, abuf, sizeof abuf);
+	if (nt_addr_parse(&tmp, sc->address, sc->port) == 0)
+		strlcpy(name, abuf, len);	/* numeric: the address says it */
+	else
+		snprintf(name, len, "%s (%s)", sc->address, abuf);
+}
+
+static void
+open_source(struct nt_uvclient *c, const struct nt_server_conf *sc,
+    const struct nt_addr *a)
+{
+	char name[NT_NAME_MAX];
+	struct uvsource *u;
+	int fd, src;
+
+	source_name(name, sizeof name, sc, a);
+	fd = nt_udp_client(a, NULL);
+	if (fd < 0) {
+		nt_log(NT_LOG_ERR, "%s: cannot open a socket: %s", name,
+		    strerror(-fd));
+		c->failed++;
+		return;
+	}
+	src = nt_engine_add_source(c->e, sc, name);
+	if (src < 0 || (u = calloc(1, sizeof *u)) == NULL) {
+		nt_log(NT_LOG_ERR, "%s: too many sources, ignored", name);
+		close(fd);
+		return;
+	}
+	u->c = c;
+	u->src = src;
+	u->fd = fd;
+	u->poll.data = u;
+	uv_poll_init_socket(c->loop, &u->poll, fd);
+	uv_poll_start(&u->poll, UV_READABLE, on_readable);
+	c->us[src] = u;
+	nt_log(NT_LOG_INFO, "added source %s", name);
+	schedule(c, 0);
+}
+
+static void retry_resolve(uv_timer_t *t);
+
+static void
+on_resolved(void *ctx, const struct nt_addr *addrs, size_t n, const char *err)
+{
+	struct pending *p = ctx;
+	struct nt_uvclient *c = p->c;
+
+	c->resolving--;
+	if (c->closing)
+		return;
+	if (n == 0) {
+		nt_log(NT_LOG_WARNING, "cannot resolve %s: %s (retrying in "
+		    "%.0f s)", p->sc.address, err, p->retry);
+		c->failed++;
+		uv_timer_start(&p->timer, retry_resolve,
+		    (uint64_t)(p->retry * 1e3), 0);
+		p->retry = fmin(p->retry * 2, RESOLVE_RETRY_MAX);
+		return;
+	}
+	for (size_t i = 0; i < n && (int)i < p->max; i++)
+		open_source(c, &p->sc, &addrs[i]);
+}
+
+static void
+retry_resolve(uv_timer_t *t)
+{
+	struct pending *p = t->data;
+
+	p->c->resolving++;
+	nt_resolve(p->c->loop, p->sc.address, p->sc.port, p->fam, on_resolved,
+	    p);
+}
+
+static void
+add_pending(struct nt_uvclient *c, const struct nt_server_conf *sc, int max,
+    enum nt_family_filter fam)
+{
+	struct pending *p = calloc(1, sizeof *p);
+
+	assert(p != NULL);
+	p->c = c;
+	p->sc = *sc;
+	p->max = max;
+	p->fam = fam;
+	p->retry = RESOLVE_RETRY_MIN;
+	uv_timer_init(c->loop, &p->timer);
+	p->timer.data = p;
+	p->next = c->pend;
+	c->pend = p;
+	retry_resolve(&p->timer);
+}
+
+void
+nt_uvclient_add_server(struct nt_uvclient *c, const struct nt_server_conf *sc,
+    enum nt_family_filter fam)
+{
+	add_pending(c, sc, 1, fam);
+}
+
+void
+nt_uvclient_add_pool(struct nt_uvclient *c, const struct nt_pool_conf *pc,
+    enum nt_family_filter fam)
+{
+	add_pending(c, &pc->server, pc->max_sources, fam);
+}
+
+static void
+io_update(void *ctx, const struct nt_update *u)
+{
+	struct nt_uvclient *c = ctx;
+
+	if (c->user_update != NULL)
+		c->user_update(c->user_ctx, u);
+}
+
+struct nt_uvclient *
+nt_uvclient_new(uv_loop_t *loop, const struct nt_engine_params *p,
+    struct nt_clock *clk, void (*on_update)(void *, const struct nt_update *),
+    void *ctx)
+{
+	struct nt_uvclient *c = calloc(1, sizeof *c);
+	struct nt_engine_io io = { 0 };
+
+	if (c == NULL)
+		return (NULL);
+	c->loop = loop;
+	c->clk = clk;
+	c->user_update = on_update;
+	c->user_ctx = ctx;
+	io = (struct nt_engine_io){ c, io_send, io_random, io_update };
+	c->e = nt_engine_new(p, clk, &io);
+	if (c->e == NULL) {
+		free(c);
+		return (NULL);
+	}
+	uv_timer_init(loop, &c->timer);
+	c->timer.data = c;
+	return (c);
+}
+
+static void
+free_on_close(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void
+nt_uvclient_close(struct nt_uvclient *c)
+{
+	struct pending *p, *next;
+
+	c->closing = true;
+	uv_close((uv_handle_t *)&c->timer, NULL);
+	for (int i = 0; i < NT_MAX_SOURCES; i++) {
+		if (c->us[i] == NULL)
+			continue;
+		uv_poll_stop(&c->us[i]->poll);
+		close(c->us[i]->fd);
+		uv_close((uv_handle_t *)&c->us[i]->poll, free_on_close);
+		c->us[i] = NULL;
+	}
+	for (p = c->pend; p != NULL; p = next) {
+		next = p->next;
+		uv_close((uv_handle_t *)&p->timer, free_on_close);
+	}
+	c->pend = NULL;
+}
+
+void
+nt_uvclient_free(struct nt_uvclient *c)
+{
+	assert(c->closing);
+	nt_engine_free(c->e);
+	free(c);
+}
+
+struct nt_engine *
+nt_uvclient_engine(struct nt_uvclient *c)
+{
+	return (c->e);
+}
+
+int
+nt_uvclient_resolving(const struct nt_uvclient *c)
+{
+	return (c->resolving);
+}
+
+int
+nt_uvclient_failed(const struct nt_uvclient *c)
+{
+	return (c->failed);
+}

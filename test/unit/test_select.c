@@ -1,0 +1,160 @@
+/*
+ * Source selection: the intersection must outvote a minority of liars and
+ * refuse to decide when there is no majority.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "select.h"
+
+static void
+cand(struct nt_candidate *c, double off, double dist)
+{
+	*c = (struct nt_candidate){ .offset = off, .distance = dist,
+	    .var = 1e-8, .freq = 0, .freq_var = INFINITY, .stratum = 2 };
+}
+
+static void
+two_of_five_falsetickers(void **state)
+{
+	struct nt_candidate c[5];
+	struct nt_selection s;
+
+	(void)state;
+	cand(&c[0], 0.001, 0.010);
+	cand(&c[1], -0.002, 0.010);
+	cand(&c[2], 0.000, 0.010);
+	cand(&c[3], 0.050, 0.010);	/* 50 ms off */
+	cand(&c[4], 1.000, 0.010);	/* 1 s off */
+	nt_select(c, 5, 1, &s);
+	assert_true(s.ok);
+	assert_int_equal(s.n_truechimers, 3);
+	assert_true(c[0].truechimer && c[1].truechimer && c[2].truechimer);
+	assert_false(c[3].truechimer);
+	assert_false(c[4].truechimer);
+	assert_false(c[3].combined || c[4].combined);
+	assert_true(fabs(s.offset + 0.000333) < 1e-5);
+	assert_true(fabs(s.lo + 0.009) < 1e-12 && fabs(s.hi - 0.008) < 1e-12);
+}
+
+static void
+three_of_five_no_majority(void **state)
+{
+	struct nt_candidate c[5];
+	struct nt_selection s;
+
+	(void)state;
+	cand(&c[0], 0.000, 0.010);
+	cand(&c[1], 0.001, 0.010);
+	cand(&c[2], 0.100, 0.010);
+	cand(&c[3], 0.500, 0.010);
+	cand(&c[4], -1.000, 0.010);
+	nt_select(c, 5, 1, &s);
+	assert_false(s.ok);
+	assert_int_equal(s.selected, -1);
+	assert_int_equal(s.n_truechimers, 0);
+}
+
+static void
+two_sources_disagree(void **state)
+{
+	struct nt_candidate c[2];
+	struct nt_selection s;
+
+	(void)state;
+	cand(&c[0], 0.0, 0.01);
+	cand(&c[1], 1.0, 0.01);
+	nt_select(c, 2, 1, &s);
+	assert_false(s.ok);	/* 1 of 2 is not a majority */
+}
+
+static void
+single_source(void **state)
+{
+	struct nt_candidate c[1];
+	struct nt_selection s;
+
+	(void)state;
+	cand(&c[0], 0.25, 0.01);
+	nt_select(c, 1, 1, &s);
+	assert_true(s.ok);
+	assert_int_equal(s.selected, 0);
+	assert_true(fabs(s.offset - 0.25) < 1e-12);
+	nt_select(c, 1, 2, &s);
+	assert_false(s.ok);	/* min_sources 2 */
+}
+
+static void
+touching_intervals_count(void **state)
+{
+	struct nt_candidate c[3];
+	struct nt_selection s;
+
+	(void)state;
+	cand(&c[0], 0.0, 1.0);	/* [-1, 1] */
+	cand(&c[1], 2.0, 1.0);	/* [1, 3]: touches at 1 */
+	cand(&c[2], 5.0, 1.0);
+	nt_select(c, 3, 1, &s);
+	assert_true(s.ok);
+	assert_int_equal(s.n_truechimers, 2);
+	assert_true(s.lo == 1.0 && s.hi == 1.0);
+}
+
+static void
+prefer_and_weights(void **state)
+{
+	struct nt_candidate c[3];
+	struct nt_selection s;
+
+	(void)state;
+	cand(&c[0], 0.0010, 0.005);
+	cand(&c[1], 0.0020, 0.004);
+	cand(&c[2], 0.0015, 0.006);
+	c[2].prefer = true;
+	c[0].var = 1e-10;	/* much more precise: dominates the average */
+	nt_select(c, 3, 1, &s);
+	assert_true(s.ok);
+	assert_int_equal(s.selected, 2);
+	/* With a preferred peer only preferred sources are combined. */
+	assert_true(c[2].combined && !c[0].combined && !c[1].combined);
+	assert_true(fabs(s.offset - 0.0015) < 1e-12);
+	c[2].prefer = false;
+	nt_select(c, 3, 1, &s);
+	assert_int_equal(s.selected, 1);	/* smallest distance */
+	assert_true(fabs(s.offset - 0.0010) < 2e-5);
+}
+
+static void
+far_truechimer_not_combined(void **state)
+{
+	struct nt_candidate c[3];
+	struct nt_selection s;
+
+	(void)state;
+	cand(&c[0], 0.0, 0.001);
+	cand(&c[1], 0.0, 0.001);
+	cand(&c[2], 0.0, 0.5);		/* agrees, but 500x worse */
+	nt_select(c, 3, 1, &s);
+	assert_true(s.ok);
+	assert_true(c[2].truechimer && !c[2].combined);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(two_of_five_falsetickers),
+		cmocka_unit_test(three_of_five_no_majority),
+		cmocka_unit_test(two_sources_disagree),
+		cmocka_unit_test(single_source),
+		cmocka_unit_test(touching_intervals_count),
+		cmocka_unit_test(prefer_and_weights),
+		cmocka_unit_test(far_truechimer_not_combined),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
