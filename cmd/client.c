@@ -364,7 +364,7 @@ print_once_text(struct client *cl, const struct nt_update *u, double applied,
 		printf("%-40s %-14s", s->name, source_why(s));
 		if (s->n_hist > 0)
 			printf(" offset %s delay %s", nt_format_dur(
-			    s->est_offset, b1, sizeof b1), nt_format_dur(
+			    s->est_offset, b1, sizeof b1), nt_format_mag(
 			    s->min_delay, b2, sizeof b2));
 		printf("\n");
 	}
@@ -373,7 +373,7 @@ print_once_text(struct client *cl, const struct nt_update *u, double applied,
 		return;
 	}
 	printf("offset %s +/- %s: %s%s %s\n", nt_format_dur(u->offset, b1,
-	    sizeof b1), nt_format_dur(u->offset_sd, b2, sizeof b2),
+	    sizeof b1), nt_format_mag(u->offset_sd, b2, sizeof b2),
 	    cl->o.dry_run ? "would " : "", stepped ? "step" : "slew",
 	    nt_format_dur(applied, b1, sizeof b1));
 }
@@ -382,12 +382,13 @@ print_once_text(struct client *cl, const struct nt_update *u, double applied,
 static int
 finish_once(struct client *cl)
 {
-	const struct nt_update *u = nt_engine_last_update(
-	    nt_uvclient_engine(cl->uc));
+	const struct nt_update *u;
 	const char *error = NULL;
 	bool stepped = false;
 	int err = 0;
 
+	nt_engine_update_now(nt_uvclient_engine(cl->uc));
+	u = nt_engine_last_update(nt_uvclient_engine(cl->uc));
 	if (u == NULL)
 		error = cl->timed_out ? "no usable servers before the timeout" :
 		    "no usable servers (none answered, or no majority agreed)";

@@ -269,11 +269,11 @@ log_update(struct nt_engine *e, const struct nt_update *u)
 	if (e->p.measure_only)
 		nt_log(NT_LOG_INFO, "offset %s +/- %s (measuring only)",
 		    nt_format_dur(u->offset, b1, sizeof b1),
-		    nt_format_dur(u->offset_sd, b2, sizeof b2));
+		    nt_format_mag(u->offset_sd, b2, sizeof b2));
 	else if (!u->act.stepped)
 		nt_log(NT_LOG_INFO, "offset %s +/- %s, frequency %.3f ppm, "
 		    "slewing over %.0f s", nt_format_dur(u->offset, b1,
-		    sizeof b1), nt_format_dur(u->offset_sd, b2, sizeof b2),
+		    sizeof b1), nt_format_mag(u->offset_sd, b2, sizeof b2),
 		    u->freq_ppm, u->act.slew_time);
 	e->selected = u->selected;
 }
@@ -295,7 +295,7 @@ publish_status(struct nt_engine *e, const struct nt_update *u, int leap)
 }
 
 static void
-update(struct nt_engine *e, nt_time now)
+update(struct nt_engine *e, nt_time now, bool force)
 {
 	struct nt_candidate c[NT_MAX_SOURCES];
 	int map[NT_MAX_SOURCES];
@@ -303,7 +303,7 @@ update(struct nt_engine *e, nt_time now)
 	struct nt_update u;
 	size_t n;
 
-	if (!startup_ready(e, now))
+	if (!force && !startup_ready(e, now))
 		return;
 	n = gather(e, now, c, map);
 	nt_select(c, n, e->p.min_sources, &sel);
@@ -402,7 +402,13 @@ nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf, size_t len,
 		nt_log(NT_LOG_NOTICE, "%s: reachable again", s->name);
 	if (have_pred)
 		nt_source_adapt_poll(s, smp.offset - pred);
-	update(e, nt_clock_now(e->clk));
+	update(e, nt_clock_now(e->clk), false);
+}
+
+void
+nt_engine_update_now(struct nt_engine *e)
+{
+	update(e, nt_clock_now(e->clk), true);
 }
 
 size_t

@@ -75,6 +75,9 @@ double nt_engine_run(struct nt_engine *e);
 void nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf,
     size_t len, nt_time t4);
 
+/* Select and update now, without waiting for slow sources at start-up. */
+void nt_engine_update_now(struct nt_engine *e);
+
 /* Read access for status output. */
 size_t nt_engine_n_sources(const struct nt_engine *e);
 const struct nt_source *nt_engine_source(const struct nt_engine *e, size_t i);

@@ -5,7 +5,9 @@
  * by the kernel when the datagram arrives, so the time the event loop spends
  * before it reads the packet does not show up as network delay.  Software
  * SO_TIMESTAMPING is asked for first, SO_TIMESTAMPNS second; if neither
- * gives a stamp, nt_udp_recv() reads the clock itself and says so.
+ * gives a stamp, nt_udp_recv() reads the clock itself and says so.  That
+ * happens for real: Linux switches packet stamping on lazily when the first
+ * socket asks for it, so datagrams arriving in the next moments carry none.
  */
 #include <assert.h>
 #include <errno.h>

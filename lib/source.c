@@ -18,6 +18,7 @@
 #define SAMPLE_FLOOR 1e-6	/* s: smallest per-sample error we assume */
 #define WANDER_Q 1e-18		/* s^2/s^3: frequency wander, ages samples */
 #define UNREACH_POLLS 8
+#define MIN_FREQ_SAMPLES 4	/* before this the slope is not trusted */
 
 static const char * const state_names[] = {
 	[NT_SRC_INIT] = "no sample yet",
@@ -172,7 +173,9 @@ fit(struct nt_source *s)
 	s->est_t = last->t;
 	s->est_offset = my + b * (0 - mx);
 	s->est_freq = b;
-	s->est_freq_var = (n >= 2 && sxx > 0) ? scale / sxx : INFINITY;
+	/* Too few samples to judge the noise: report the slope, trust none. */
+	s->est_freq_var = (n >= MIN_FREQ_SAMPLES && sxx > 0) ? scale / sxx :
+	    INFINITY;
 	s->est_var = scale * (1.0 / W + (n >= 2 && sxx > 0 ?
 	    mx * mx / sxx : 0.0));
 	s->jitter = sqrt(chi / W);

@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "timeutil.h"
 
@@ -135,5 +136,14 @@ nt_format_dur(double s, char *buf, size_t len)
 		snprintf(buf, len, "%+.3fms", s * 1e3);
 	else
 		snprintf(buf, len, "%+.3fs", s);
+	return (buf);
+}
+
+const char *
+nt_format_mag(double s, char *buf, size_t len)
+{
+	nt_format_dur(fabs(s), buf, len);
+	if (buf[0] == '+')
+		memmove(buf, buf + 1, strlen(buf));
 	return (buf);
 }

@@ -54,5 +54,7 @@ const char *nt_format_utc(nt_time t, char *buf, size_t len);
 /* Seconds as a human string with a unit: "+12.3us", "-1.234ms", "+0.500s". */
 #define NT_DURSTR_LEN 24
 const char *nt_format_dur(double seconds, char *buf, size_t len);
+/* The same without the sign, for delays and error bounds: "12.3us". */
+const char *nt_format_mag(double seconds, char *buf, size_t len);
 
 #endif

@@ -98,8 +98,6 @@ on_readable(uv_poll_t *h, int status, int events)
 	ssize_t n;
 
 	(void)events;
-	if (status < 0)
-		return;
 	for (int i = 0; i < 64; i++) {
 		n = nt_udp_recv(u->fd, buf, sizeof buf, &rx);
 		if (n == -EAGAIN)
@@ -116,6 +114,9 @@ on_readable(uv_poll_t *h, int status, int events)
 		nt_engine_rx(c->e, u->src, buf, (size_t)n,
 		    c->clk->ops->from_kernel(c->clk, rx.rx_time));
 	}
+	/* libuv stops polling on POLLERR (an ICMP error, now read): resume. */
+	if (status < 0 && !c->closing)
+		uv_poll_start(&u->poll, UV_READABLE, on_readable);
 	/* The engine may want to act sooner now (e.g. end a slew). */
 	schedule(c, nt_engine_run(c->e));
 }

@@ -123,8 +123,8 @@ ntp_probe() {
 
 # wait_ntp NAME PID ADDR PORT LOG: wait (5 s) for a server to answer.
 wait_ntp() {
-	local name=$1 pid=$2 addr=$3 port=$4 logf=$5 i
-	for i in $(seq 50); do
+	local name=$1 pid=$2 addr=$3 port=$4 logf=$5 _
+	for _ in $(seq 50); do
 		ntp_probe "$addr" "$port" 0.1 && return 0
 		if ! kill -0 "$pid" 2>/dev/null; then
 			cat "$logf" >&2
@@ -191,7 +191,9 @@ stop_chronyd() {
 
 # start_fake_ntp NAME ADDR PORT BEHAVIOUR: a scripted NTP server for
 # replies chronyd will not give.  BEHAVIOUR: "kod" (first reply to each
-# client port is good, then KoD RATE), "unsync" (leap 3, stratum 16).
+# client port is good, then KoD RATE), "rate" (KoD RATE to a client port
+# that asks again within 2 s, good replies otherwise), "unsync" (leap 3,
+# stratum 16).
 start_fake_ntp() {
 	local name=$1 addr=$2 port=$3 mode=$4 pid logf="$TEST_TMP/fake-$1.log"
 	"$PY" - "$addr" "$port" "$mode" >"$logf" 2>&1 <<-'EOF' &
@@ -201,6 +203,7 @@ start_fake_ntp() {
 	s = socket.socket(fam, socket.SOCK_DGRAM)
 	s.bind((addr, port))
 	seen = collections.Counter()
+	last = {}
 	def stamp():
 	    t = time.time() + 2208988800
 	    return struct.pack("!II", int(t), int(t % 1 * 2**32))
@@ -209,10 +212,14 @@ start_fake_ntp() {
 	    if len(data) < 48 or data[0] & 7 != 3:
 	        continue
 	    seen[peer] += 1
+	    now, prev = time.monotonic(), last.get(peer)
+	    last[peer] = now
 	    li, stratum, refid = 0, 2, bytes([192, 0, 2, 1])
 	    if mode == "unsync":
 	        li, stratum, refid = 3, 16, b"INIT"
 	    elif mode == "kod" and seen[peer] > 1:
+	        li, stratum, refid = 3, 0, b"RATE"
+	    elif mode == "rate" and prev is not None and now - prev < 1.9:
 	        li, stratum, refid = 3, 0, b"RATE"
 	    rx = stamp()
 	    hdr = bytes([li << 6 | (data[0] & 0x38) | 4, stratum, 3, 0xec])

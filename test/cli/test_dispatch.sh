@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The multi-call binary: role dispatch by argument and by link name, help,
+# version, errors and exit codes, --check-config, and what cmake --install
+# puts where.
+set -u
+NTIMED=${NTIMED:?}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# expect RC CMD...: run, keep stdout/stderr in $T/out $T/err, check status.
+expect() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" -eq "$want" ] || { cat "$T/out" "$T/err" >&2;
+	    fail "'$*': exit $rc, expected $want"; }
+}
+has() { grep -Eq -- "$2" "$T/$1" || { cat "$T/$1" >&2; fail "$3"; }; }
+lines() { [ "$(wc -l <"$T/$1")" -eq "$2" ] || { cat "$T/$1" >&2; fail "$3"; }; }
+
+expect 0 "$NTIMED" --help
+for r in client slave master query sim; do
+	has out "^  $r " "--help lists role $r"
+done
+expect 0 "$NTIMED" --version
+has out "^ntimed [0-9]+\.[0-9]+\.[0-9]+$" "--version prints the version"
+expect 2 "$NTIMED"
+has err "usage: ntimed ROLE" "no role: usage on stderr"
+
+expect 2 "$NTIMED" frobnicate
+lines err 1 "unknown role: one line"
+has err "unknown role 'frobnicate' \(valid roles: client, slave, master, query, sim\)" \
+    "unknown role names the valid ones"
+
+for r in slave master sim; do
+	expect 2 "$NTIMED" "$r"
+	has err "role '$r' is not available in this build" "$r unavailable"
+done
+
+for r in client query; do
+	expect 0 "$NTIMED" "$r" --help
+	has out "^usage: ntimed $r" "$r --help"
+	expect 2 "$NTIMED" "$r" --no-such-option
+done
+
+# Dispatch on the link name, also through a path.
+ln -s "$NTIMED" "$T/ntimed-client"
+ln -s "$NTIMED" "$T/ntimed-bogus"
+expect 0 "$T/ntimed-client" --help
+has out "^usage: ntimed client" "ntimed-client link dispatches"
+expect 2 "$T/ntimed-bogus"
+has err "unknown role 'bogus'" "unknown link name"
+
+# --check-config prints the effective config; command-line servers win.
+cat >"$T/c.yaml" <<EOC
+servers:
+  - ntp1.example.org
+  - { address: 192.0.2.7, port: 10123, minpoll: 4, maxpoll: 8, prefer: true }
+driftfile: /var/lib/ntimed/drift
+step_threshold: 0.5
+EOC
+expect 0 "$NTIMED" client --check-config -c "$T/c.yaml"
+has out "ntp1\.example\.org" "servers from the file"
+has out "step_threshold: 0\.5" "step threshold printed"
+"$NTIMED" client --check-config -c "$T/c.yaml" >"$T/printed.yaml"
+expect 0 "$NTIMED" client --check-config -c "$T/printed.yaml"
+cmp -s "$T/out" "$T/printed.yaml" || fail "printed config does not load back the same"
+expect 0 "$NTIMED" client --check-config -c "$T/c.yaml" 192.0.2.9:999
+has out "192\.0\.2\.9" "command-line server used"
+grep -q "ntp1.example.org" "$T/out" && fail "file servers not replaced"
+
+printf 'servers:\n  - { address: a, bogus: 1 }\n' >"$T/bad.yaml"
+expect 2 "$NTIMED" client --check-config -c "$T/bad.yaml"
+lines err 1 "config error is one line"
+has err "^ntimed client: $T/bad.yaml:2:[0-9]+: unknown key 'bogus'" \
+    "config error names FILE:LINE:COLUMN and the key"
+expect 2 "$NTIMED" client -c "$T/missing.yaml"
+has err "missing.yaml" "missing config named"
+expect 2 "$NTIMED" client --once --dry-run "[::1"
+lines err 1 "bad server argument: one line"
+expect 2 "$NTIMED" client --dry-run -c "$T/c.yaml" -t abc
+expect 2 "$NTIMED" client --json 127.0.0.1
+has err "--json needs --once" "--json without --once"
+
+# cmake --install: the binary and one link per role.
+if [ -n "${NTIMED_BUILD:-}" ] && [ -f "$NTIMED_BUILD/CMakeCache.txt" ]; then
+	cmake --install "$NTIMED_BUILD" --prefix "$T/prefix" >/dev/null ||
+	    fail "cmake --install"
+	[ -x "$T/prefix/bin/ntimed" ] || fail "bin/ntimed not installed"
+	for r in client slave master query sim; do
+		[ "$(readlink "$T/prefix/bin/ntimed-$r")" = ntimed ] ||
+		    fail "bin/ntimed-$r is not a link to ntimed"
+	done
+	expect 0 "$T/prefix/bin/ntimed-query" --help
+fi
+echo "dispatch: all checks passed"
