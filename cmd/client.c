@@ -7,25 +7,22 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <linux/capability.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "clock.h"
 #include "cmd.h"
 #include "conf.h"
-#include "driftfile.h"
+#include "daemon.h"
 #include "json.h"
 #include "log.h"
 #include "uvclient.h"
 
-#define DRIFT_SAVE_INTERVAL 3600.0	/* s */
 #define ONCE_TIMEOUT 15.0		/* s */
 #define ONCE_REPLY_WAIT 2.0		/* s: last burst request's reply */
 
@@ -130,86 +127,6 @@ parse_opts(struct client_opts *o, int argc, char **argv)
 	return (optind);
 }
 
-/* Config file, then command-line servers on top. */
-static int
-load_config(struct client *cl, int nargs, char **args)
-{
-	char err[NT_CONF_ERRLEN];
-	const char *path = cl->o.config;
-
-	nt_conf_init(&cl->conf);
-	if (path == NULL && access(NT_CONF_DEFAULT_PATH, F_OK) == 0)
-		path = NT_CONF_DEFAULT_PATH;
-	if (path != NULL && nt_conf_load(&cl->conf, path, err, sizeof err)) {
-		fprintf(stderr, "ntimed client: %s\n", err);
-		return (-1);
-	}
-	if (nargs > 0)
-		nt_conf_clear_sources(&cl->conf);
-	for (int i = 0; i < nargs; i++) {
-		if (nt_conf_add_server_arg(&cl->conf, args[i], err,
-		    sizeof err)) {
-			fprintf(stderr, "ntimed client: %s\n", err);
-			return (-1);
-		}
-	}
-	if (cl->conf.n_servers + cl->conf.n_pools == 0 && !cl->o.check_config) {
-		fprintf(stderr, "ntimed client: no servers: give them on the "
-		    "command line or in %s\n", path != NULL ? path :
-		    NT_CONF_DEFAULT_PATH);
-		return (-1);
-	}
-	return (0);
-}
-
-static bool
-have_cap_sys_time(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data) != 0)
-		return (geteuid() == 0);
-	return ((data[CAP_SYS_TIME / 32].effective &
-	    (1u << (CAP_SYS_TIME % 32))) != 0);
-}
-
-static void
-read_drift(struct client *cl, struct nt_engine_params *p)
-{
-	char err[NT_CONF_ERRLEN];
-	double freq = 0, skew = 0;
-	int r = -1;
-
-	if (cl->conf.driftfile != NULL)
-		r = nt_drift_read(cl->conf.driftfile, &freq, &skew, err,
-		    sizeof err);
-	if (r < 0 && cl->conf.driftfile != NULL)
-		nt_log(NT_LOG_WARNING, "%s (starting from the kernel's "
-		    "frequency)", err);
-	if (r == 0)
-		nt_log(NT_LOG_INFO, "frequency %.3f ppm from %s", freq,
-		    cl->conf.driftfile);
-	nt_engine_params_from_conf(p, &cl->conf, cl->clk, r == 0, freq, skew);
-	p->measure_only = cl->o.once;
-}
-
-static void
-save_drift(struct client *cl)
-{
-	const struct nt_discipline *d = nt_engine_disc(
-	    nt_uvclient_engine(cl->uc));
-	char err[NT_CONF_ERRLEN];
-
-	if (cl->conf.driftfile == NULL || cl->o.dry_run || cl->o.once ||
-	    d->n_updates == 0)
-		return;
-	if (nt_drift_write(cl->conf.driftfile, nt_disc_freq_ppm(d),
-	    nt_disc_skew_ppm(d), err, sizeof err) != 0)
-		nt_log(NT_LOG_ERR, "%s", err);
-}
-
 /* --once is done when every source has finished its burst or failed. */
 static bool
 once_done(struct client *cl)
@@ -240,6 +157,13 @@ stop(struct client *cl)
 	uv_close((uv_handle_t *)&cl->sigint, NULL);
 	uv_close((uv_handle_t *)&cl->sigterm, NULL);
 	nt_uvclient_close(cl->uc);
+}
+
+static void
+save_drift(struct client *cl)
+{
+	if (!cl->o.dry_run && !cl->o.once)
+		nt_daemon_save_drift(&cl->conf, cl->uc);
 }
 
 static void
@@ -412,42 +336,18 @@ finish_once(struct client *cl)
 	return (u == NULL ? EXIT_RUNTIME : 0);
 }
 
-static void
-setup_logging(struct client *cl)
-{
-	enum nt_log_level lvl = cl->conf.log_level;
-	enum nt_log_dest dest = cl->conf.log_dest;
-
-	if (cl->o.log_level >= 0) {
-		lvl = (enum nt_log_level)cl->o.log_level;
-		dest = NT_LOG_STDERR;
-	}
-	if (cl->o.once && cl->o.log_level < 0) {
-		lvl = NT_LOG_WARNING;
-		dest = NT_LOG_STDERR;
-	}
-	nt_log_setup(dest, lvl, "ntimed-client");
-}
-
-static void
-start_sources(struct client *cl)
-{
-	for (size_t i = 0; i < cl->conf.n_servers; i++)
-		nt_uvclient_add_server(cl->uc, &cl->conf.servers[i], cl->o.fam);
-	for (size_t i = 0; i < cl->conf.n_pools; i++)
-		nt_uvclient_add_pool(cl->uc, &cl->conf.pools[i], cl->o.fam);
-}
-
 static int
 run(struct client *cl)
 {
-	struct nt_engine_params p;
 	double every;
 
 	cl->clk = cl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
-	read_drift(cl, &p);
 	uv_loop_init(&cl->loop);
-	cl->uc = nt_uvclient_new(&cl->loop, &p, cl->clk, NULL, NULL);
+	nt_log(NT_LOG_NOTICE, "client starting: %zu servers, %zu pools, %s "
+	    "clock%s", cl->conf.n_servers, cl->conf.n_pools, cl->clk->name,
+	    cl->o.once ? ", once" : "");
+	cl->uc = nt_daemon_start_client(&cl->loop, &cl->conf, cl->clk,
+	    cl->o.once, cl->o.fam);
 	if (cl->uc == NULL) {
 		fprintf(stderr, "ntimed client: out of memory\n");
 		return (EXIT_SYSTEM);
@@ -455,7 +355,7 @@ run(struct client *cl)
 	cl->started = nt_clock_now(cl->clk);
 	uv_timer_init(&cl->loop, &cl->check);
 	cl->check.data = cl;
-	every = cl->o.once ? 0.1 : DRIFT_SAVE_INTERVAL;
+	every = cl->o.once ? 0.1 : NT_DRIFT_SAVE_INTERVAL;
 	uv_timer_start(&cl->check, on_check, (uint64_t)(every * 1e3),
 	    (uint64_t)(every * 1e3));
 	uv_signal_init(&cl->loop, &cl->sigint);
@@ -463,10 +363,6 @@ run(struct client *cl)
 	cl->sigint.data = cl->sigterm.data = cl;
 	uv_signal_start(&cl->sigint, on_signal, SIGINT);
 	uv_signal_start(&cl->sigterm, on_signal, SIGTERM);
-	nt_log(NT_LOG_NOTICE, "client starting: %zu servers, %zu pools, %s "
-	    "clock%s", cl->conf.n_servers, cl->conf.n_pools, cl->clk->name,
-	    cl->o.once ? ", once" : "");
-	start_sources(cl);
 	uv_run(&cl->loop, UV_RUN_DEFAULT);
 	return (cl->o.once ? finish_once(cl) : 0);
 }
@@ -480,26 +376,28 @@ cmd_client(int argc, char **argv)
 	memset(&cl, 0, sizeof cl);
 	if ((first = parse_opts(&cl.o, argc, argv)) < 0)
 		return (EXIT_USAGE);
-	if (load_config(&cl, argc - first, argv + first) != 0) {
-		nt_conf_free(&cl.conf);
+	if (nt_daemon_load_config("client", cl.o.config, argc - first,
+	    argv + first, !cl.o.check_config, &cl.conf) != 0)
 		return (EXIT_USAGE);
-	}
 	if (cl.o.check_config) {
 		nt_conf_print(stdout, &cl.conf);
 		nt_conf_free(&cl.conf);
 		return (0);
 	}
-	if (!cl.o.dry_run && !have_cap_sys_time()) {
+	if (!cl.o.dry_run && !nt_daemon_can_steer()) {
 		fprintf(stderr, "ntimed client: no permission to steer the "
 		    "clock (needs root or CAP_SYS_TIME); use --dry-run to "
 		    "measure only\n");
 		nt_conf_free(&cl.conf);
 		return (EXIT_SYSTEM);
 	}
-	setup_logging(&cl);
+	/* --once talks on stdout: only problems go to stderr. */
+	nt_daemon_logging(&cl.conf, cl.o.once && cl.o.log_level < 0 ?
+	    NT_LOG_WARNING : cl.o.log_level, "ntimed-client");
 	rc = run(&cl);
 	uv_run(&cl.loop, UV_RUN_DEFAULT);	/* let closed handles finish */
-	nt_uvclient_free(cl.uc);
+	if (cl.uc != NULL)
+		nt_uvclient_free(cl.uc);
 	uv_loop_close(&cl.loop);
 	nt_conf_free(&cl.conf);
 	return (rc);

@@ -30,6 +30,9 @@ struct nt_engine {
 	bool			no_majority;	/* last selection failed */
 	int			selected;
 	struct nt_update	last;
+	int			leap;		/* from the last vote */
+	double			root_delay;	/* at the last update */
+	double			root_disp;
 };
 
 void
@@ -81,11 +84,12 @@ nt_engine_free(struct nt_engine *e)
 
 int
 nt_engine_add_source(struct nt_engine *e, const struct nt_server_conf *c,
-    const char *name)
+    const char *name, uint32_t refid)
 {
 	if (e->n == NT_MAX_SOURCES)
 		return (-1);
 	nt_source_init(&e->src[e->n], c, name, (int)e->n, nt_clock_now(e->clk));
+	e->src[e->n].refid = refid;
 	return ((int)e->n++);
 }
 
@@ -294,6 +298,16 @@ publish_status(struct nt_engine *e, const struct nt_update *u, int leap)
 		    strerror(-err));
 }
 
+/* Root delay and dispersion as RFC 5905 accumulates them per hop. */
+static void
+set_root(struct nt_engine *e, const struct nt_source *s,
+    const struct nt_update *u)
+{
+	e->root_delay = nt_from_ntp32(s->last.root_delay) + s->min_delay;
+	e->root_disp = nt_from_ntp32(s->last.root_disp) + u->offset_sd +
+	    s->jitter + fabs(u->act.slew) + NT_PHI * nt_source_interval(s);
+}
+
 static void
 update(struct nt_engine *e, nt_time now, bool force)
 {
@@ -331,8 +345,10 @@ update(struct nt_engine *e, nt_time now, bool force)
 		    sel.freq_var, &u.act);
 		adjust_all(e, now, u.act.dfreq, u.act.jump,
 		    u.act.stepped ? u.act.step : 0);
-		publish_status(e, &u, leap_vote(e, c, map, n));
+		e->leap = leap_vote(e, c, map, n);
+		publish_status(e, &u, e->leap);
 	}
+	set_root(e, &e->src[u.selected], &u);
 	u.freq_ppm = nt_disc_freq_ppm(&e->disc);
 	log_update(e, &u);
 	e->last = u;
@@ -409,6 +425,32 @@ void
 nt_engine_update_now(struct nt_engine *e)
 {
 	update(e, nt_clock_now(e->clk), true);
+}
+
+void
+nt_engine_sysinfo(const struct nt_engine *e, nt_time now,
+    struct nt_sysinfo *si)
+{
+	const struct nt_source *s;
+
+	memset(si, 0, sizeof *si);
+	si->synced = e->have_update && e->selected >= 0 &&
+	    nt_diff(now, e->last.when) < NT_SYNC_HOLD;
+	if (!si->synced) {
+		si->stratum = NTP_MAX_STRATUM;
+		si->leap = NTP_LEAP_UNSYNC;
+		si->refid = NTP_CODE("INIT");
+		return;
+	}
+	s = &e->src[e->selected];
+	si->stratum = s->last.stratum + 1 < NTP_MAX_STRATUM ?
+	    s->last.stratum + 1 : NTP_MAX_STRATUM;
+	si->refid = s->refid;
+	si->leap = e->leap;
+	si->root_delay = e->root_delay;
+	si->root_disp = e->root_disp;
+	si->ref_time = e->last.when;
+	si->offset_sd = e->last.offset_sd;
 }
 
 size_t

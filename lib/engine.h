@@ -64,9 +64,13 @@ struct nt_engine *nt_engine_new(const struct nt_engine_params *p,
     struct nt_clock *clk, const struct nt_engine_io *io);
 void nt_engine_free(struct nt_engine *e);
 
-/* Returns the source index, or -1 when the table is full. */
+/*
+ * Returns the source index, or -1 when the table is full.  refid is what
+ * we advertise downstream while this source is selected (RFC 5905: the
+ * IPv4 address, or the first 4 bytes of the MD5 of an IPv6 address).
+ */
 int nt_engine_add_source(struct nt_engine *e, const struct nt_server_conf *c,
-    const char *name);
+    const char *name, uint32_t refid);
 
 /* Do what is due now; returns seconds until the engine wants to run. */
 double nt_engine_run(struct nt_engine *e);
@@ -74,6 +78,22 @@ double nt_engine_run(struct nt_engine *e);
 /* A datagram from source src, received at kernel-mapped local time t4. */
 void nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf,
     size_t len, nt_time t4);
+
+/* What a server built on this engine advertises (RFC 5905 system vars). */
+struct nt_sysinfo {
+	bool	synced;		/* an update within NT_SYNC_HOLD */
+	int	stratum;	/* selected source's + 1; 16 when unsynced */
+	uint32_t refid;
+	int	leap;		/* enum ntp_leap; UNSYNC when not synced */
+	double	root_delay;	/* s, to the primary reference */
+	double	root_disp;	/* s, at ref_time; add NT_PHI per s since */
+	nt_time	ref_time;	/* last clock update */
+	double	offset_sd;	/* s, 1 sigma of our offset estimate */
+};
+#define NT_SYNC_HOLD 3600.0	/* s without updates before "unsynchronized" */
+
+void nt_engine_sysinfo(const struct nt_engine *e, nt_time now,
+    struct nt_sysinfo *si);
 
 /* Select and update now, without waiting for slow sources at start-up. */
 void nt_engine_update_now(struct nt_engine *e);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
+#include <md5.h>
 
 #include "net.h"
 
@@ -336,4 +337,22 @@ nt_udp_send(int fd, const void *buf, size_t len, const struct nt_addr *to)
 	if (n < 0)
 		return (-errno);
 	return ((size_t)n == len ? 0 : -EMSGSIZE);
+}
+
+uint32_t
+nt_addr_refid(const struct nt_addr *a)
+{
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->ss;
+	uint8_t d[MD5_DIGEST_LENGTH];
+	MD5_CTX ctx;
+
+	if (a->ss.ss_family == AF_INET)
+		return (ntohl(v4->sin_addr.s_addr));
+	assert(a->ss.ss_family == AF_INET6);
+	MD5Init(&ctx);
+	MD5Update(&ctx, v6->sin6_addr.s6_addr, sizeof v6->sin6_addr.s6_addr);
+	MD5Final(d, &ctx);
+	return ((uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 |
+	    (uint32_t)d[2] << 8 | d[3]);
 }

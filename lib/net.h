@@ -46,6 +46,13 @@ const char *nt_addr_format_host(const struct nt_addr *a, char *buf,
 int nt_addr_family(const struct nt_addr *a);
 uint16_t nt_addr_port(const struct nt_addr *a);
 void nt_addr_set_port(struct nt_addr *a, uint16_t port);
+/*
+ * The reference id a server advertises for an upstream at this address
+ * (RFC 5905): the IPv4 address, or the first four bytes of the MD5 of the
+ * IPv6 address.  Host byte order, like struct ntp_pkt's refid.
+ */
+uint32_t nt_addr_refid(const struct nt_addr *a);
+
 /* Total order (family, address, scope, port); 0 when equal. */
 int nt_addr_cmp(const struct nt_addr *a, const struct nt_addr *b);
 

@@ -195,7 +195,7 @@ nt_sim_run(const struct nt_sim_params *p, const struct nt_conf *conf,
 	}
 	for (size_t i = 0; i < n_srv; i++)
 		nt_engine_add_source(e, &conf->servers[i],
-		    conf->servers[i].address);
+		    conf->servers[i].address, (uint32_t)(0x0a000001 + i));
 	loop(s, e, obs, ctx);
 	res->final_err = nt_simclock_error(&s->clk);
 	res->final_ferr = nt_simclock_freq_error(&s->clk);

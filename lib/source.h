@@ -51,6 +51,7 @@ struct nt_source {
 	char		name[NT_NAME_MAX];	/* as configured, for logs */
 	struct nt_server_conf conf;
 	int		index;
+	uint32_t	refid;		/* advertised while it is selected */
 
 	/* Polling. */
 	int		poll;		/* current interval, log2 s */
