@@ -18,6 +18,13 @@
 
 int cmd_client(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+/*
+ * Roles whose file may be absent from a build: weak, so the role table
+ * sees NULL and says "not available in this build".
+ */
+int cmd_slave(int argc, char **argv) __attribute__((weak));
+int cmd_master(int argc, char **argv) __attribute__((weak));
+int cmd_sim(int argc, char **argv) __attribute__((weak));
 
 /* For roles this build does not have yet. */
 int cmd_unavailable(const char *role);

@@ -15,10 +15,10 @@ struct role {
 
 static const struct role roles[] = {
 	{ "client", cmd_client, "steer this machine's clock from NTP servers" },
-	{ "slave", NULL, "sync to upstream servers and serve NTP to clients" },
-	{ "master", NULL, "stratum-1 server fed by reference clocks" },
+	{ "slave", cmd_slave, "sync to upstream servers and serve NTP to clients" },
+	{ "master", cmd_master, "stratum-1 server fed by reference clocks" },
 	{ "query", cmd_query, "ask NTP servers for their time and show our offset" },
-	{ "sim", NULL, "run the client against simulated clocks and networks" },
+	{ "sim", cmd_sim, "run the client against simulated clocks and networks" },
 };
 #define N_ROLES (sizeof roles / sizeof roles[0])
 

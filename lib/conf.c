@@ -140,6 +140,7 @@ static const struct nt_yconf_key conf_keys[] = {
 
 static const struct nt_yconf_schema conf_schema =
     NT_YCONF_SCHEMA(conf_keys, NULL, conf_check);
+const struct nt_yconf_schema *const nt_conf_schema = &conf_schema;
 
 /* ---- Checks the table cannot express ---- */
 

@@ -69,6 +69,13 @@ void nt_conf_clear_sources(struct nt_conf *c);
 /* Print the effective configuration as YAML that loads back the same. */
 void nt_conf_print(FILE *f, const struct nt_conf *c);
 
+/*
+ * The schema itself, for files that embed a config (a simulator scenario's
+ * "client:" section): walk a node into a struct nt_conf with yconf.h.
+ */
+struct nt_yconf_schema;
+extern const struct nt_yconf_schema *const nt_conf_schema;
+
 /* Defaults used by server entries. */
 void nt_server_conf_init(struct nt_server_conf *s);
 
