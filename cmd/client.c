@@ -4,6 +4,10 @@
  * The work is done by the engine (lib/engine.c) on a libuv loop through
  * lib/uvclient.c; this file turns options and the config into a running
  * engine, keeps the drift file, and for --once prints what was decided.
+ * As a daemon it also answers the control socket (lib/control.c), serves
+ * metrics (lib/metrics.c) and tells systemd how it is doing
+ * (lib/sdnotify.c); control verbs that change the sources restart the
+ * engine with the frequency it had learnt.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,35 +22,63 @@
 #include "clock.h"
 #include "cmd.h"
 #include "conf.h"
+#include "control.h"
 #include "daemon.h"
+#include "hostport.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
+#include "sdnotify.h"
+#include "status.h"
 #include "uvclient.h"
 
 #define ONCE_TIMEOUT 15.0		/* s */
 #define ONCE_REPLY_WAIT 2.0		/* s: last burst request's reply */
+#define READY_TIMEOUT 60.0		/* s: tell systemd we are up anyway */
+#define STATUS_INTERVAL 10.0		/* s between STATUS= notifications */
+#define MAX_RETIRED 8			/* engines waiting to be freed */
 
 struct client_opts {
 	const char	*config;
+	const char	*socket;	/* --socket */
 	bool		check_config;
 	bool		dry_run;
 	bool		once;
 	bool		json;
+	bool		foreground;
 	double		timeout;
 	enum nt_family_filter fam;
 	int		log_level;	/* -1: from the config */
+	int		n_args;		/* command-line servers */
+	char		**args;
 };
 
 struct client {
 	struct client_opts o;
 	struct nt_conf	conf;
+	const char	*conf_path;	/* the file loaded, NULL: none */
 	struct nt_clock	*clk;
 	uv_loop_t	loop;
 	struct nt_uvclient *uc;
+	struct nt_uvclient *retired[MAX_RETIRED];
+	int		n_retired;
+	int		updates_before;	/* by engines before this one */
 	uv_timer_t	check;		/* --once progress / drift saving */
-	uv_signal_t	sigint, sigterm;
+	uv_timer_t	ops;		/* readiness, STATUS=, watchdog */
+	uv_timer_t	reaper;		/* frees retired engines */
+	uv_signal_t	sigint, sigterm, sighup;
 	nt_time		started;
 	bool		timed_out;
+	/* Operations. */
+	struct nt_status st;
+	struct nt_status_engine se;
+	struct nt_ctl_params ctl_p;
+	struct nt_ctl	*ctl;
+	struct nt_metrics *metrics;
+	bool		ready;
+	int		shown_selected;
+	nt_time		status_sent, watchdog_sent;
+	uint64_t	watchdog_usec;
 };
 
 static void
@@ -62,14 +94,50 @@ usage(FILE *f)
 	    "      --once          synchronize once and exit (like ntpdate)\n"
 	    "      --json          with --once: print the result as JSON\n"
 	    "  -t, --timeout SEC   with --once: give up after SEC (default %.0f)\n"
+	    "  -s, --socket PATH   control socket (default %s)\n"
+	    "  -F, --foreground    log to standard error, not the journal\n"
 	    "  -4, -6              use only IPv4 / IPv6 addresses\n"
 	    "  -v, --verbose       log what every update does\n"
 	    "  -d, --debug         log everything, to standard error\n"
 	    "  -h, --help          this text\n\n"
-	    "Servers on the command line replace those in the file.\n"
+	    "Servers on the command line replace those in the file.  SIGHUP\n"
+	    "reloads the file; 'ntimed query' shows what the daemon does.\n"
 	    "Exit status: 0 synchronized (or, --once, measured), 1 no usable\n"
 	    "servers, 2 usage or configuration error, 3 system error.\n",
-	    NT_CONF_DEFAULT_PATH, ONCE_TIMEOUT);
+	    NT_CONF_DEFAULT_PATH, ONCE_TIMEOUT, NT_CTL_DEFAULT_PATH);
+}
+
+static int
+parse_opt(struct client_opts *o, int ch)
+{
+	char *end;
+
+	switch (ch) {
+	case 'c': o->config = optarg; break;
+	case 'C': o->check_config = true; break;
+	case 'n': o->dry_run = true; break;
+	case 'o': o->once = true; break;
+	case 'j': o->json = true; break;
+	case 's': o->socket = optarg; break;
+	case 'F': o->foreground = true; break;
+	case '4': o->fam = NT_FAMILY_V4; break;
+	case '6': o->fam = NT_FAMILY_V6; break;
+	case 'v': o->log_level = NT_LOG_INFO; break;
+	case 'd': o->log_level = NT_LOG_DEBUG; break;
+	case 'h': usage(stdout); exit(0);
+	case 't':
+		o->timeout = strtod(optarg, &end);
+		if (*end != '\0' || !(o->timeout > 0) || o->timeout > 86400) {
+			fprintf(stderr, "ntimed client: invalid timeout '%s' "
+			    "(seconds, 0-86400)\n", optarg);
+			return (-1);
+		}
+		break;
+	default:
+		fprintf(stderr, "Try 'ntimed client --help'.\n");
+		return (-1);
+	}
+	return (0);
 }
 
 static int
@@ -82,50 +150,466 @@ parse_opts(struct client_opts *o, int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "foreground", no_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
 	int ch;
 
 	memset(o, 0, sizeof *o);
 	o->timeout = ONCE_TIMEOUT;
 	o->log_level = -1;
-	while ((ch = getopt_long(argc, argv, "c:nt:46vdh", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c': o->config = optarg; break;
-		case 'C': o->check_config = true; break;
-		case 'n': o->dry_run = true; break;
-		case 'o': o->once = true; break;
-		case 'j': o->json = true; break;
-		case '4': o->fam = NT_FAMILY_V4; break;
-		case '6': o->fam = NT_FAMILY_V6; break;
-		case 'v': o->log_level = NT_LOG_INFO; break;
-		case 'd': o->log_level = NT_LOG_DEBUG; break;
-		case 'h': usage(stdout); exit(0);
-		case 't':
-			o->timeout = strtod(optarg, &end);
-			if (*end != '\0' || !(o->timeout > 0) ||
-			    o->timeout > 86400) {
-				fprintf(stderr, "ntimed client: invalid timeout "
-				    "'%s' (seconds, 0-86400)\n", optarg);
-				return (-1);
-			}
-			break;
-		default:
-			fprintf(stderr, "Try 'ntimed client --help'.\n");
+	while ((ch = getopt_long(argc, argv, "c:nt:s:F46vdh", longopts,
+	    NULL)) != -1)
+		if (parse_opt(o, ch) != 0)
 			return (-1);
-		}
-	}
 	if (o->json && !o->once) {
 		fprintf(stderr, "ntimed client: --json needs --once\n");
 		return (-1);
 	}
+	o->n_args = argc - optind;
+	o->args = argv + optind;
 	return (optind);
 }
+
+/* ---- The engine, and restarting it ---- */
+
+static void on_update(void *ctx, const struct nt_update *u);
+
+static void
+add_sources(struct client *cl)
+{
+	for (size_t i = 0; i < cl->conf.n_servers; i++)
+		nt_uvclient_add_server(cl->uc, &cl->conf.servers[i], cl->o.fam);
+	for (size_t i = 0; i < cl->conf.n_pools; i++)
+		nt_uvclient_add_pool(cl->uc, &cl->conf.pools[i], cl->o.fam);
+}
+
+/*
+ * A new engine after a restart: the frequency learnt so far, the steps
+ * still allowed, the sources of the config.  Sources start afresh.
+ */
+static int
+engine_restart(struct client *cl, double freq_ppm, double skew_ppm)
+{
+	struct nt_engine_params p;
+	int left = cl->conf.step_limit - cl->updates_before;
+
+	nt_engine_params_from_conf(&p, &cl->conf, cl->clk, true, freq_ppm,
+	    skew_ppm);
+	if (cl->conf.step_limit >= 0)
+		p.disc.step_limit = left > 0 ? left : 0;
+	cl->uc = nt_uvclient_new(&cl->loop, &p, cl->clk, on_update, cl);
+	if (cl->uc == NULL)
+		return (-1);
+	add_sources(cl);
+	cl->se.e = nt_uvclient_engine(cl->uc);
+	return (0);
+}
+
+static void
+on_reaper(uv_timer_t *t)
+{
+	struct client *cl = t->data;
+
+	/* Our close callbacks ran in the loop iteration before this. */
+	for (int i = 0; i < cl->n_retired; i++)
+		nt_uvclient_free(cl->retired[i]);
+	cl->n_retired = 0;
+}
+
+/* Close the running engine; call engine_restart() next. */
+static int
+engine_retire(struct client *cl, char *msg, size_t len)
+{
+	const struct nt_discipline *d;
+
+	if (cl->n_retired == MAX_RETIRED ||
+	    nt_uvclient_resolving(cl->uc) > 0) {
+		snprintf(msg, len, "busy (name lookups in progress), try "
+		    "again in a few seconds");
+		return (-1);
+	}
+	d = nt_engine_disc(nt_uvclient_engine(cl->uc));
+	cl->updates_before += d->n_updates;
+	nt_uvclient_close(cl->uc);
+	cl->retired[cl->n_retired++] = cl->uc;
+	cl->uc = NULL;
+	uv_timer_start(&cl->reaper, on_reaper, 0, 0);
+	return (0);
+}
+
+/* Retire and restart; false with msg when it could not be done. */
+static int
+engine_replace(struct client *cl, double step, char *msg, size_t len)
+{
+	const struct nt_discipline *d = nt_engine_disc(cl->se.e);
+	double freq = nt_disc_freq_ppm(d), skew = nt_disc_skew_ppm(d);
+	int err;
+
+	if (engine_retire(cl, msg, len) != 0)
+		return (-1);
+	if (step != 0 && (err = cl->clk->ops->step(cl->clk, step)) != 0) {
+		snprintf(msg, len, "cannot step the clock: %s", strerror(-err));
+		step = 0;
+	}
+	if (engine_restart(cl, freq, skew) != 0) {
+		nt_log(NT_LOG_ERR, "out of memory restarting the engine");
+		exit(EXIT_SYSTEM);
+	}
+	cl->shown_selected = -1;
+	return (step != 0 || msg[0] == '\0' ? 0 : -1);
+}
+
+/* ---- Control verbs ---- */
+
+static bool
+same_server(const struct nt_server_conf *a, const struct nt_server_conf *b)
+{
+	return (strcmp(a->address, b->address) == 0 && a->port == b->port &&
+	    a->minpoll == b->minpoll && a->maxpoll == b->maxpoll &&
+	    a->iburst == b->iburst && a->prefer == b->prefer);
+}
+
+static int
+verb_add(void *ctx, const char *host, char *msg, size_t len)
+{
+	struct client *cl = ctx;
+	struct nt_conf *c = &cl->conf;
+	const struct nt_server_conf *s;
+	char err[NT_CONF_ERRLEN];
+
+	if (nt_engine_n_sources(cl->se.e) >= NT_MAX_SOURCES) {
+		snprintf(msg, len, "the source table is full (%d)",
+		    NT_MAX_SOURCES);
+		return (-1);
+	}
+	if (nt_conf_add_server_arg(c, host, err, sizeof err) != 0) {
+		snprintf(msg, len, "%s", err);
+		return (-1);
+	}
+	s = &c->servers[c->n_servers - 1];
+	for (size_t i = 0; i + 1 < c->n_servers; i++)
+		if (strcmp(c->servers[i].address, s->address) == 0 &&
+		    c->servers[i].port == s->port) {
+			c->n_servers--;
+			snprintf(msg, len, "%s port %u is already a server",
+			    s->address, s->port);
+			return (-1);
+		}
+	nt_uvclient_add_server(cl->uc, s, cl->o.fam);
+	snprintf(msg, len, "added server %s port %u", s->address, s->port);
+	return (0);
+}
+
+/* Remove entries of list (n of them, size each) whose address matches. */
+static size_t
+remove_matching(void *list, size_t *n, size_t size,
+    const struct nt_server_conf *(*conf_of)(const void *),
+    const char *host, uint16_t port)
+{
+	char *base = list;
+	size_t kept = 0, removed = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		const struct nt_server_conf *s = conf_of(base + i * size);
+
+		if (strcmp(s->address, host) == 0 &&
+		    (port == 0 || port == s->port)) {
+			removed++;
+			continue;
+		}
+		memmove(base + kept * size, base + i * size, size);
+		kept++;
+	}
+	*n = kept;
+	return (removed);
+}
+
+static const struct nt_server_conf *
+server_of(const void *p)
+{
+	return (p);
+}
+
+static const struct nt_server_conf *
+pool_of(const void *p)
+{
+	return (&((const struct nt_pool_conf *)p)->server);
+}
+
+static int
+verb_remove(void *ctx, const char *arg, char *msg, size_t len)
+{
+	struct client *cl = ctx;
+	struct nt_conf *c = &cl->conf;
+	char host[NT_HOSTLEN], err[NT_CONF_ERRLEN];
+	uint16_t port;
+	size_t n;
+
+	if (nt_parse_hostport(arg, host, sizeof host, &port, 0, err,
+	    sizeof err) != 0) {
+		snprintf(msg, len, "invalid server '%s': %s", arg, err);
+		return (-1);
+	}
+	if (nt_uvclient_resolving(cl->uc) > 0) {
+		snprintf(msg, len, "busy (name lookups in progress), try "
+		    "again in a few seconds");
+		return (-1);
+	}
+	n = remove_matching(c->servers, &c->n_servers, sizeof *c->servers,
+	    server_of, host, port);
+	n += remove_matching(c->pools, &c->n_pools, sizeof *c->pools,
+	    pool_of, host, port);
+	if (n == 0) {
+		snprintf(msg, len, "no server or pool '%s'", arg);
+		return (-1);
+	}
+	msg[0] = '\0';
+	if (engine_replace(cl, 0, msg, len) != 0)
+		return (-1);
+	snprintf(msg, len, "removed %s; sources restarted, %zu servers and "
+	    "%zu pools left", arg, c->n_servers, c->n_pools);
+	return (0);
+}
+
+static bool
+sources_equal(const struct nt_conf *a, const struct nt_conf *b)
+{
+	if (a->n_servers != b->n_servers || a->n_pools != b->n_pools ||
+	    a->step_threshold != b->step_threshold ||
+	    a->step_limit != b->step_limit ||
+	    a->max_distance != b->max_distance ||
+	    a->min_sources != b->min_sources)
+		return (false);
+	for (size_t i = 0; i < a->n_servers; i++)
+		if (!same_server(&a->servers[i], &b->servers[i]))
+			return (false);
+	for (size_t i = 0; i < a->n_pools; i++)
+		if (!same_server(&a->pools[i].server, &b->pools[i].server) ||
+		    a->pools[i].max_sources != b->pools[i].max_sources)
+			return (false);
+	return (true);
+}
+
+/* The file and the command-line servers, as at start-up. */
+static int
+load_conf(struct client *cl, struct nt_conf *c, char *err, size_t len)
+{
+	nt_conf_init(c);
+	if (cl->conf_path != NULL && nt_conf_load(c, cl->conf_path, err,
+	    len) != 0)
+		return (-1);
+	if (cl->o.n_args > 0)
+		nt_conf_clear_sources(c);
+	for (int i = 0; i < cl->o.n_args; i++)
+		if (nt_conf_add_server_arg(c, cl->o.args[i], err, len) != 0)
+			return (-1);
+	return (0);
+}
+
+static int
+do_reload(struct client *cl, char *msg, size_t len)
+{
+	struct nt_conf nc;
+	bool same;
+
+	if (load_conf(cl, &nc, msg, len) != 0) {
+		nt_conf_free(&nc);
+		return (-1);
+	}
+	same = sources_equal(&nc, &cl->conf);
+	if (!same && nt_uvclient_resolving(cl->uc) > 0) {
+		nt_conf_free(&nc);
+		snprintf(msg, len, "busy (name lookups in progress), try "
+		    "again in a few seconds");
+		return (-1);
+	}
+	nt_conf_free(&cl->conf);
+	cl->conf = nc;
+	if (cl->o.log_level < 0)
+		nt_log_set_level(cl->conf.log_level);
+	msg[0] = '\0';
+	if (!same && engine_replace(cl, 0, msg, len) != 0)
+		return (-1);
+	snprintf(msg, len, "reloaded %s: %s", cl->conf_path != NULL ?
+	    cl->conf_path : "(no file)", same ? "sources unchanged" :
+	    "sources restarted");
+	return (0);
+}
+
+static int
+verb_reload(void *ctx, const char *host, char *msg, size_t len)
+{
+	struct client *cl = ctx;
+	int r;
+
+	(void)host;
+	nt_sd_notify("RELOADING=1");
+	r = do_reload(cl, msg, len);
+	nt_sd_notify("READY=1");
+	return (r);
+}
+
+static int
+verb_step(void *ctx, const char *host, char *msg, size_t len)
+{
+	struct client *cl = ctx;
+	const struct nt_update *u = nt_engine_last_update(cl->se.e);
+	nt_time now = nt_clock_now(cl->clk);
+	const struct nt_source *s;
+	char b[NT_DURSTR_LEN];
+	double delta;
+
+	(void)host;
+	if (u == NULL || u->selected < 0) {
+		snprintf(msg, len, "no source selected yet: nothing to step "
+		    "to");
+		return (-1);
+	}
+	s = nt_engine_source(cl->se.e, (size_t)u->selected);
+	delta = nt_source_offset_at(s, now) +
+	    nt_disc_remaining(nt_engine_disc(cl->se.e), now);
+	msg[0] = '\0';
+	if (engine_replace(cl, delta, msg, len) != 0)
+		return (-1);
+	snprintf(msg, len, "%sclock stepped by %s (source %s); sources "
+	    "restarted", cl->o.dry_run ? "dry-run " : "",
+	    nt_format_dur(delta, b, sizeof b), s->name);
+	return (0);
+}
+
+static const struct nt_ctl_verb verbs[] = {
+	{ "add-server", true, "add a server (HOST[:PORT])", verb_add },
+	{ "remove-server", true, "remove servers and pools with this address",
+	    verb_remove },
+	{ "reload", false, "re-read the configuration file", verb_reload },
+	{ "step", false, "step the clock to the selected source now",
+	    verb_step },
+};
+
+/* ---- Readiness, status, watchdog ---- */
+
+static void
+send_status(struct client *cl, nt_time now)
+{
+	char buf[256];
+
+	nt_status_summary(&cl->se, now, buf, sizeof buf);
+	nt_sd_notifyf("STATUS=%s", buf);
+	cl->status_sent = now;
+}
+
+static void
+notify_ready(struct client *cl, const char *why)
+{
+	if (cl->ready)
+		return;
+	cl->ready = true;
+	nt_log(NT_LOG_INFO, "ready: %s", why);
+	nt_sd_notify("READY=1");
+	send_status(cl, nt_clock_now(cl->clk));
+}
+
+static void
+on_update(void *ctx, const struct nt_update *u)
+{
+	struct client *cl = ctx;
+
+	nt_track_update(&cl->se.track, u);
+	if (cl->o.once)
+		return;
+	if (!cl->ready)
+		notify_ready(cl, "first clock update");
+	else if (u->selected != cl->shown_selected)
+		send_status(cl, u->when);
+	cl->shown_selected = u->selected;
+}
+
+static void
+on_ops(uv_timer_t *t)
+{
+	struct client *cl = t->data;
+	nt_time now = nt_clock_now(cl->clk);
+
+	if (!cl->ready && nt_diff(now, cl->started) >= READY_TIMEOUT)
+		notify_ready(cl, "no clock update yet, up anyway");
+	if (cl->ready && nt_diff(now, cl->status_sent) >= STATUS_INTERVAL)
+		send_status(cl, now);
+	if (cl->watchdog_usec > 0 && nt_diff(now, cl->watchdog_sent) * 1e6 >=
+	    (double)cl->watchdog_usec / 2) {
+		nt_sd_notify("WATCHDOG=1");
+		cl->watchdog_sent = now;
+	}
+}
+
+static void
+start_ops_timer(struct client *cl)
+{
+	uint64_t ms = 1000;
+
+	cl->watchdog_usec = nt_sd_watchdog_usec();
+	if (cl->watchdog_usec > 0 && cl->watchdog_usec / 4000 < ms)
+		ms = cl->watchdog_usec / 4000 > 0 ? cl->watchdog_usec / 4000 : 1;
+	uv_timer_start(&cl->ops, on_ops, ms, ms);
+}
+
+/* ---- Control socket and metrics ---- */
+
+static int
+start_control(struct client *cl)
+{
+	const char *path = cl->o.socket != NULL ? cl->o.socket :
+	    cl->conf.control.socket;
+	bool explicit = cl->o.socket != NULL ||
+	    strcmp(path, NT_CTL_DEFAULT_PATH) != 0;
+	char err[NT_CONF_ERRLEN];
+
+	if (cl->o.socket == NULL && !cl->conf.control.enabled)
+		return (0);
+	cl->ctl_p = (struct nt_ctl_params){ .path = path,
+	    .group = cl->conf.control.group, .status = &cl->st,
+	    .verbs = verbs, .n_verbs = sizeof verbs / sizeof verbs[0],
+	    .ctx = cl };
+	cl->ctl = nt_ctl_start(&cl->loop, &cl->ctl_p, err, sizeof err);
+	if (cl->ctl != NULL)
+		return (0);
+	if (explicit) {
+		fprintf(stderr, "ntimed client: %s\n", err);
+		return (-1);
+	}
+	nt_log(NT_LOG_WARNING, "no control socket: %s", err);
+	return (0);
+}
+
+static int
+start_ops(struct client *cl)
+{
+	char err[NT_CONF_ERRLEN];
+
+	nt_status_init(&cl->st, "client", cl->clk);
+	cl->se.e = nt_uvclient_engine(cl->uc);
+	cl->se.clk = cl->clk;
+	nt_status_add_engine(&cl->st, &cl->se);
+	cl->shown_selected = -1;
+	if (start_control(cl) != 0)
+		return (-1);
+	if (cl->conf.metrics.enabled) {
+		cl->metrics = nt_metrics_start(&cl->loop,
+		    cl->conf.metrics.listen, &cl->st, err, sizeof err);
+		if (cl->metrics == NULL) {
+			fprintf(stderr, "ntimed client: %s\n", err);
+			return (-1);
+		}
+	}
+	start_ops_timer(cl);
+	return (0);
+}
+
+/* ---- Running ---- */
 
 /* --once is done when every source has finished its burst or failed. */
 static bool
@@ -156,6 +640,15 @@ stop(struct client *cl)
 	uv_close((uv_handle_t *)&cl->check, NULL);
 	uv_close((uv_handle_t *)&cl->sigint, NULL);
 	uv_close((uv_handle_t *)&cl->sigterm, NULL);
+	uv_close((uv_handle_t *)&cl->sighup, NULL);
+	uv_close((uv_handle_t *)&cl->reaper, NULL);
+	uv_close((uv_handle_t *)&cl->ops, NULL);
+	if (cl->ctl != NULL)
+		nt_ctl_close(cl->ctl);
+	if (cl->metrics != NULL)
+		nt_metrics_close(cl->metrics);
+	cl->ctl = NULL;
+	cl->metrics = NULL;
 	nt_uvclient_close(cl->uc);
 }
 
@@ -186,8 +679,17 @@ static void
 on_signal(uv_signal_t *h, int signum)
 {
 	struct client *cl = h->data;
+	char msg[NT_CTL_VERB_MSGLEN];
 
+	if (signum == SIGHUP) {
+		if (verb_reload(cl, NULL, msg, sizeof msg) != 0)
+			nt_log(NT_LOG_ERR, "reload failed: %s", msg);
+		else
+			nt_log(NT_LOG_NOTICE, "%s", msg);
+		return;
+	}
 	nt_log(NT_LOG_NOTICE, "signal %d: saving state and exiting", signum);
+	nt_sd_notify("STOPPING=1");
 	save_drift(cl);
 	stop(cl);
 }
@@ -336,49 +838,82 @@ finish_once(struct client *cl)
 	return (u == NULL ? EXIT_RUNTIME : 0);
 }
 
+static void
+start_handles(struct client *cl)
+{
+	double every = cl->o.once ? 0.1 : NT_DRIFT_SAVE_INTERVAL;
+
+	uv_timer_init(&cl->loop, &cl->check);
+	uv_timer_init(&cl->loop, &cl->reaper);
+	uv_timer_init(&cl->loop, &cl->ops);
+	cl->check.data = cl->reaper.data = cl->ops.data = cl;
+	uv_timer_start(&cl->check, on_check, (uint64_t)(every * 1e3),
+	    (uint64_t)(every * 1e3));
+	uv_signal_init(&cl->loop, &cl->sigint);
+	uv_signal_init(&cl->loop, &cl->sigterm);
+	uv_signal_init(&cl->loop, &cl->sighup);
+	cl->sigint.data = cl->sigterm.data = cl->sighup.data = cl;
+	uv_signal_start(&cl->sigint, on_signal, SIGINT);
+	uv_signal_start(&cl->sigterm, on_signal, SIGTERM);
+	if (!cl->o.once)
+		uv_signal_start(&cl->sighup, on_signal, SIGHUP);
+}
+
 static int
 run(struct client *cl)
 {
-	double every;
-
 	cl->clk = cl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
 	uv_loop_init(&cl->loop);
 	nt_log(NT_LOG_NOTICE, "client starting: %zu servers, %zu pools, %s "
 	    "clock%s", cl->conf.n_servers, cl->conf.n_pools, cl->clk->name,
 	    cl->o.once ? ", once" : "");
-	cl->uc = nt_daemon_start_client(&cl->loop, &cl->conf, cl->clk,
-	    cl->o.once, cl->o.fam);
+	cl->uc = nt_daemon_start_client_cb(&cl->loop, &cl->conf, cl->clk,
+	    cl->o.once, cl->o.fam, on_update, cl);
 	if (cl->uc == NULL) {
 		fprintf(stderr, "ntimed client: out of memory\n");
 		return (EXIT_SYSTEM);
 	}
 	cl->started = nt_clock_now(cl->clk);
-	uv_timer_init(&cl->loop, &cl->check);
-	cl->check.data = cl;
-	every = cl->o.once ? 0.1 : NT_DRIFT_SAVE_INTERVAL;
-	uv_timer_start(&cl->check, on_check, (uint64_t)(every * 1e3),
-	    (uint64_t)(every * 1e3));
-	uv_signal_init(&cl->loop, &cl->sigint);
-	uv_signal_init(&cl->loop, &cl->sigterm);
-	cl->sigint.data = cl->sigterm.data = cl;
-	uv_signal_start(&cl->sigint, on_signal, SIGINT);
-	uv_signal_start(&cl->sigterm, on_signal, SIGTERM);
+	start_handles(cl);
+	if (!cl->o.once && start_ops(cl) != 0) {
+		stop(cl);
+		return (EXIT_SYSTEM);
+	}
 	uv_run(&cl->loop, UV_RUN_DEFAULT);
 	return (cl->o.once ? finish_once(cl) : 0);
+}
+
+/* Daemons log to the journal (with levels) unless asked for stderr. */
+static void
+setup_logging(struct client *cl)
+{
+	int level = cl->o.log_level;
+
+	if (cl->o.once && level < 0)	/* --once talks on stdout */
+		level = NT_LOG_WARNING;
+	if (cl->o.foreground && level < 0)
+		level = (int)cl->conf.log_level;
+	if (level < 0 && !cl->o.once && cl->conf.log_dest == NT_LOG_STDERR &&
+	    nt_sd_stderr_is_journal())
+		cl->conf.log_dest = NT_LOG_SYSLOG;
+	nt_daemon_logging(&cl->conf, level, "ntimed-client");
 }
 
 int
 cmd_client(int argc, char **argv)
 {
 	struct client cl;
-	int first, rc;
+	int rc;
 
 	memset(&cl, 0, sizeof cl);
-	if ((first = parse_opts(&cl.o, argc, argv)) < 0)
+	if (parse_opts(&cl.o, argc, argv) < 0)
 		return (EXIT_USAGE);
-	if (nt_daemon_load_config("client", cl.o.config, argc - first,
-	    argv + first, !cl.o.check_config, &cl.conf) != 0)
+	if (nt_daemon_load_config("client", cl.o.config, cl.o.n_args,
+	    cl.o.args, !cl.o.check_config, &cl.conf) != 0)
 		return (EXIT_USAGE);
+	cl.conf_path = cl.o.config != NULL ? cl.o.config :
+	    access(NT_CONF_DEFAULT_PATH, F_OK) == 0 ? NT_CONF_DEFAULT_PATH :
+	    NULL;
 	if (cl.o.check_config) {
 		nt_conf_print(stdout, &cl.conf);
 		nt_conf_free(&cl.conf);
@@ -391,11 +926,10 @@ cmd_client(int argc, char **argv)
 		nt_conf_free(&cl.conf);
 		return (EXIT_SYSTEM);
 	}
-	/* --once talks on stdout: only problems go to stderr. */
-	nt_daemon_logging(&cl.conf, cl.o.once && cl.o.log_level < 0 ?
-	    NT_LOG_WARNING : cl.o.log_level, "ntimed-client");
+	setup_logging(&cl);
 	rc = run(&cl);
 	uv_run(&cl.loop, UV_RUN_DEFAULT);	/* let closed handles finish */
+	on_reaper(&cl.reaper);
 	if (cl.uc != NULL)
 		nt_uvclient_free(cl.uc);
 	uv_loop_close(&cl.loop);

@@ -89,6 +89,15 @@ struct nt_uvclient *
 nt_daemon_start_client(uv_loop_t *loop, const struct nt_conf *c,
     struct nt_clock *clk, bool measure_only, enum nt_family_filter fam)
 {
+	return (nt_daemon_start_client_cb(loop, c, clk, measure_only, fam,
+	    NULL, NULL));
+}
+
+struct nt_uvclient *
+nt_daemon_start_client_cb(uv_loop_t *loop, const struct nt_conf *c,
+    struct nt_clock *clk, bool measure_only, enum nt_family_filter fam,
+    void (*on_update)(void *ctx, const struct nt_update *u), void *ctx)
+{
 	struct nt_engine_params p;
 	struct nt_uvclient *uc;
 	double freq = 0, skew = 0;
@@ -97,7 +106,7 @@ nt_daemon_start_client(uv_loop_t *loop, const struct nt_conf *c,
 	read_drift(c, &have, &freq, &skew);
 	nt_engine_params_from_conf(&p, c, clk, have, freq, skew);
 	p.measure_only = measure_only;
-	uc = nt_uvclient_new(loop, &p, clk, NULL, NULL);
+	uc = nt_uvclient_new(loop, &p, clk, on_update, ctx);
 	if (uc == NULL)
 		return (NULL);
 	for (size_t i = 0; i < c->n_servers; i++)

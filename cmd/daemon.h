@@ -37,6 +37,12 @@ struct nt_uvclient *nt_daemon_start_client(uv_loop_t *loop,
     const struct nt_conf *c, struct nt_clock *clk, bool measure_only,
     enum nt_family_filter fam);
 
+/* The same, calling on_update(ctx, u) after every clock update. */
+struct nt_uvclient *nt_daemon_start_client_cb(uv_loop_t *loop,
+    const struct nt_conf *c, struct nt_clock *clk, bool measure_only,
+    enum nt_family_filter fam,
+    void (*on_update)(void *ctx, const struct nt_update *u), void *ctx);
+
 /* Write the drift file (atomically) if there is something worth saving. */
 void nt_daemon_save_drift(const struct nt_conf *c, struct nt_uvclient *uc);
 

@@ -114,7 +114,9 @@ usage(FILE *f)
 	    "(own servers only)\n"
 	    "      --json       one JSON document on stdout\n"
 	    "  -v, --verbose    log ignored replies on stderr\n"
-	    "  -h, --help       this text\n\n"
+	    "  -h, --help       this text\n"
+	    "      --local      ask the daemon on this machine instead "
+	    "(see --local --help)\n\n"
 	    "HOST is a name, an IPv4 address, an IPv6 address or [IPv6]:PORT.\n"
 	    "Exit status: 0 all hosts answered, 1 some did not, "
 	    "2 usage error, 3 system error.\n");
@@ -381,6 +383,37 @@ kod_name(const struct ntp_pkt *p, char *buf, size_t len)
 	return (buf);
 }
 
+/*
+ * RFC 5905 kiss codes are 1-4 printable ASCII characters, zero-filled.
+ * OpenNTPD answers with stratum 0, leap 3 and a zero refid until its clock
+ * has been set: that is an unsynchronized server, not a kiss-o'-death.
+ */
+static bool
+has_kiss_code(uint32_t refid)
+{
+	unsigned ch;
+	bool end = false;
+
+	for (int shift = 24; shift >= 0; shift -= 8) {
+		ch = (refid >> shift) & 0xff;
+		if (ch == 0 && shift != 24)
+			end = true;
+		else if (end || ch <= 0x20 || ch >= 0x7f)
+			return (false);
+	}
+	return (true);
+}
+
+static enum ntp_verdict
+check_reply(const struct ntp_pkt *p, uint64_t xmt)
+{
+	enum ntp_verdict v = ntp_check_reply(p, xmt, QUERY_MAX_DISTANCE);
+
+	if (v == NTP_REPLY_KOD_OTHER && !has_kiss_code(p->refid))
+		v = NTP_REPLY_UNSYNC;
+	return (v);
+}
+
 static void
 handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 {
@@ -395,7 +428,7 @@ handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 		    ntp_decode_strerror(e));
 		return;
 	}
-	v = ntp_check_reply(&p, h->xmt, QUERY_MAX_DISTANCE);
+	v = check_reply(&p, h->xmt);
 	if (v != NTP_REPLY_OK && !ntp_verdict_is_kod(v) &&
 	    v != NTP_REPLY_UNSYNC && v != NTP_REPLY_DISTANCE) {
 		nt_log(NT_LOG_DEBUG, "%s: ignored reply: %s", addr,
@@ -599,8 +632,9 @@ print_header(FILE *f, const struct ntp_pkt *p, nt_time pivot)
 	char refid[NTP_REFID_STRLEN];
 
 	fprintf(f, "  stratum          %d\n", p->stratum);
-	fprintf(f, "  refid            %s\n",
-	    ntp_refid_str(p->refid, p->stratum, refid, sizeof refid));
+	ntp_refid_str(p->refid, p->stratum, refid, sizeof refid);
+	fprintf(f, "  refid            %s\n", refid[0] != '\0' ? refid :
+	    "(none)");
 	fprintf(f, "  leap             %s\n", leap_name(p->leap));
 	fprintf(f, "  version          %d\n", p->version);
 	fprintf(f, "  poll             2^%d (%s)\n", p->poll,
@@ -793,6 +827,8 @@ run(struct query *q)
 	return (q->sys_error ? EXIT_SYSTEM : code);
 }
 
+int cmd_query_local(int argc, char **argv);	/* -1: not local */
+
 int
 cmd_query(int argc, char **argv)
 {
@@ -800,6 +836,9 @@ cmd_query(int argc, char **argv)
 	uv_loop_t loop;
 	int r;
 
+	/* No host, or --local: the daemon here (cmd/query_local.c). */
+	if ((r = cmd_query_local(argc, argv)) >= 0)
+		return (r);
 	memset(&q, 0, sizeof q);
 	q.opt.count = 4;
 	q.opt.timeout = 2.0;

@@ -13,10 +13,18 @@
  *
  * A step adds to c0; a frequency change first moves the origin to "now"
  * (c0 = correction(now), r0 = now) so the clock stays continuous.
+ *
+ * Server threads read this clock while the engine's thread steers it, so
+ * the correction's parameters sit behind a seqlock: one writer (every
+ * operation except now and from_kernel is for the engine's thread only),
+ * readers that retry if a write overlapped their read.  Readers never
+ * block the writer and take no lock; the fields are C11 atomics read
+ * relaxed between two reads of the sequence number.
  */
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -28,19 +36,62 @@
 #define DRY_MAX_CORRECTION	4e9	/* seconds; nt_time range is 9e9 */
 #define DRY_UNSYNC_ERROR	16.0	/* seconds, as the kernel's limit */
 
-struct dry_state {
+/* The correction: a copy read consistently from the seqlock. */
+struct dry_params {
 	nt_time	c0;		/* correction at r0, ns */
 	nt_time	r0;		/* raw time of the last rebase */
 	double	rate;		/* f: seconds of correction per raw second */
-	double	ppm;		/* as set, for get_freq */
 	double	slew;		/* seconds of an adjtime-style slew */
 	nt_time	slew_r0;	/* raw time it started */
+};
+
+struct dry_state {
+	atomic_uint	seq;		/* odd while a write is in progress */
+	_Atomic nt_time	c0, r0, slew_r0;
+	_Atomic double	rate, slew;
+	/* The engine's thread only: */
+	double	ppm;		/* as set, for get_freq */
 	struct nt_clock_status status;
 };
 
 static struct dry_state dry;
 static struct nt_clock dry_clock;
 static bool dry_inited;
+
+static void
+params_read(struct dry_params *p)
+{
+	unsigned s1, s2;
+
+	do {
+		s1 = atomic_load_explicit(&dry.seq, memory_order_acquire);
+		p->c0 = atomic_load_explicit(&dry.c0, memory_order_relaxed);
+		p->r0 = atomic_load_explicit(&dry.r0, memory_order_relaxed);
+		p->rate = atomic_load_explicit(&dry.rate, memory_order_relaxed);
+		p->slew = atomic_load_explicit(&dry.slew, memory_order_relaxed);
+		p->slew_r0 = atomic_load_explicit(&dry.slew_r0,
+		    memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&dry.seq, memory_order_relaxed);
+	} while ((s1 & 1) != 0 || s1 != s2);
+}
+
+/* Only ever from one thread at a time (the engine's). */
+static void
+params_write(const struct dry_params *p)
+{
+	unsigned s = atomic_load_explicit(&dry.seq, memory_order_relaxed);
+
+	assert((s & 1) == 0);
+	atomic_store_explicit(&dry.seq, s + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&dry.c0, p->c0, memory_order_relaxed);
+	atomic_store_explicit(&dry.r0, p->r0, memory_order_relaxed);
+	atomic_store_explicit(&dry.rate, p->rate, memory_order_relaxed);
+	atomic_store_explicit(&dry.slew, p->slew, memory_order_relaxed);
+	atomic_store_explicit(&dry.slew_r0, p->slew_r0, memory_order_relaxed);
+	atomic_store_explicit(&dry.seq, s + 2, memory_order_release);
+}
 
 static nt_time
 raw_now(void)
@@ -54,25 +105,28 @@ raw_now(void)
 
 /* The part of the slew done by raw time: at most NT_KERNEL_SLEW_RATE. */
 static double
-slew_done(nt_time raw)
+slew_done(const struct dry_params *p, nt_time raw)
 {
-	double most = NT_KERNEL_SLEW_RATE * fmax(nt_diff(raw, dry.slew_r0), 0);
+	double most = NT_KERNEL_SLEW_RATE * fmax(nt_diff(raw, p->slew_r0), 0);
 
-	return (dry.slew >= 0 ? fmin(dry.slew, most) : fmax(dry.slew, -most));
+	return (p->slew >= 0 ? fmin(p->slew, most) : fmax(p->slew, -most));
 }
 
 static nt_time
-correction_ns(nt_time raw)
+correction_ns(const struct dry_params *p, nt_time raw)
 {
-	return (dry.c0 + (nt_time)llround(dry.rate * (double)(raw - dry.r0)) +
-	    nt_from_sec(slew_done(raw)));
+	return (p->c0 + (nt_time)llround(p->rate * (double)(raw - p->r0)) +
+	    nt_from_sec(slew_done(p, raw)));
 }
 
 static nt_time
 dry_from_kernel(struct nt_clock *c, nt_time kernel_time)
 {
+	struct dry_params p;
+
 	(void)c;
-	return (kernel_time + correction_ns(kernel_time));
+	params_read(&p);
+	return (kernel_time + correction_ns(&p, kernel_time));
 }
 
 static nt_time
@@ -84,15 +138,18 @@ dry_now(struct nt_clock *c)
 static int
 dry_step(struct nt_clock *c, double delta)
 {
+	struct dry_params p;
 	nt_time c1;
 
 	(void)c;
 	if (!isfinite(delta) || fabs(delta) > DRY_MAX_CORRECTION)
 		return (-EINVAL);
-	c1 = dry.c0 + nt_from_sec(delta);
+	params_read(&p);
+	c1 = p.c0 + nt_from_sec(delta);
 	if (fabs((double)c1 * 1e-9) > DRY_MAX_CORRECTION)
 		return (-ERANGE);
-	dry.c0 = c1;
+	p.c0 = c1;
+	params_write(&p);
 	return (0);
 }
 
@@ -100,30 +157,36 @@ dry_step(struct nt_clock *c, double delta)
 static int
 dry_slew(struct nt_clock *c, double delta)
 {
+	struct dry_params p;
 	nt_time now = raw_now();
 
 	(void)c;
 	if (!isfinite(delta) || fabs(delta) > 2000.0)
 		return (-EINVAL);
-	dry.c0 += nt_from_sec(slew_done(now));
-	dry.slew = delta;
-	dry.slew_r0 = now;
+	params_read(&p);
+	p.c0 += nt_from_sec(slew_done(&p, now));
+	p.slew = delta;
+	p.slew_r0 = now;
+	params_write(&p);
 	return (0);
 }
 
 static int
 dry_set_freq(struct nt_clock *c, double ppm)
 {
+	struct dry_params p;
 	nt_time now;
 
 	if (isnan(ppm))
 		return (-EINVAL);
 	ppm = fmax(-c->max_freq_ppm, fmin(c->max_freq_ppm, ppm));
 	now = raw_now();
-	dry.c0 = correction_ns(now);
-	dry.r0 = now;
+	params_read(&p);
+	p.c0 = correction_ns(&p, now);
+	p.r0 = now;
+	p.rate = ppm * 1e-6;
+	params_write(&p);
 	dry.ppm = ppm;
-	dry.rate = ppm * 1e-6;
 	return (0);
 }
 
@@ -158,13 +221,15 @@ static const struct nt_clock_ops dry_ops = {
 void
 nt_clock_dry_reset(void)
 {
-	dry = (struct dry_state){
-		.status = {
-			.synced = false,
-			.maxerror = DRY_UNSYNC_ERROR,
-			.esterror = DRY_UNSYNC_ERROR,
-			.leap = NTP_LEAP_NONE,
-		},
+	static const struct dry_params zero;
+
+	params_write(&zero);
+	dry.ppm = 0;
+	dry.status = (struct nt_clock_status){
+		.synced = false,
+		.maxerror = DRY_UNSYNC_ERROR,
+		.esterror = DRY_UNSYNC_ERROR,
+		.leap = NTP_LEAP_NONE,
 	};
 	dry_clock = (struct nt_clock){
 		.ops = &dry_ops,
@@ -194,7 +259,10 @@ nt_clock_dry_status(void)
 double
 nt_clock_dry_correction(nt_time kernel_time)
 {
+	struct dry_params p;
+
 	if (!dry_inited)
 		nt_clock_dry_reset();
-	return ((double)correction_ns(kernel_time) * 1e-9);
+	params_read(&p);
+	return ((double)correction_ns(&p, kernel_time) * 1e-9);
 }

@@ -12,12 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "conf.h"
 #include "hostport.h"
+#include "net.h"
+#include "ratelimit.h"
 #include "yconf.h"
 
 #define NTP_PORT	123
 #define MAX_SOURCES	256	/* entries in servers or pools */
+#define MAX_LISTEN	64	/* server.listen entries */
+#define MAX_CIDRS	1024	/* server.allow, server.deny entries */
 
 static const char * const level_names[] = {
 	[NT_LOG_ERR] = "error",
@@ -115,6 +120,93 @@ static const struct nt_yconf_key log_keys[] = {
 static const struct nt_yconf_schema log_schema =
     NT_YCONF_SCHEMA(log_keys, NULL, NULL);
 
+static const char * const deny_names[] = {
+	[NT_DENY_DROP] = "drop",
+	[NT_DENY_KOD] = "kod",
+	NULL,
+};
+
+static const struct nt_yconf_key ratelimit_keys[] = {
+	NT_YCONF_DOUBLE("interval", struct nt_ratelimit_conf, interval, 0,
+	    3600, "seconds per request a client may sustain; 0: no limit"),
+	NT_YCONF_INT("burst", struct nt_ratelimit_conf, burst, 1, 100000,
+	    "requests a client may send back to back"),
+	NT_YCONF_BOOL("kod", struct nt_ratelimit_conf, kod,
+	    "tell limited clients to slow down (KoD RATE, one per interval)"),
+	NT_YCONF_BOOL("loopback", struct nt_ratelimit_conf, loopback,
+	    "limit clients on the loopback interface too"),
+	NT_YCONF_INT("table_size", struct nt_ratelimit_conf, table_size,
+	    NT_RL_MIN_ENTRIES, NT_RL_MAX_ENTRIES,
+	    "client addresses tracked per worker (fixed memory)"),
+};
+
+static const struct nt_yconf_schema ratelimit_schema =
+    NT_YCONF_SCHEMA(ratelimit_keys, NULL, NULL);
+
+static const struct nt_yconf_key listen_elem = {
+	.name = "listen", .type = NT_YCONF_T_STRING, .size = 0,
+};
+
+static const struct nt_yconf_key cidr_elem = {
+	.name = "prefix", .type = NT_YCONF_T_STRING, .size = 0,
+};
+
+static int
+serve_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base);
+
+static const struct nt_yconf_key serve_keys[] = {
+	NT_YCONF_SEQ("listen", struct nt_serve_conf, listen, n_listen,
+	    &listen_elem, 0, MAX_LISTEN, "numeric addresses (and ports) to "
+	    "serve on; none: 0.0.0.0 and ::"),
+	NT_YCONF_INT("port", struct nt_serve_conf, port, 1, 65535,
+	    "UDP port for listen entries without one, default 123"),
+	NT_YCONF_INT("workers", struct nt_serve_conf, workers, 0, 256,
+	    "threads serving, each with its own sockets; 0: one per CPU"),
+	NT_YCONF_SEQ("allow", struct nt_serve_conf, allow, n_allow,
+	    &cidr_elem, 0, MAX_CIDRS, "clients served (CIDRs); none: all"),
+	NT_YCONF_SEQ("deny", struct nt_serve_conf, deny, n_deny,
+	    &cidr_elem, 0, MAX_CIDRS, "clients refused (CIDRs); deny wins"),
+	NT_YCONF_ENUM("denied", struct nt_serve_conf, denied, deny_names,
+	    "what refused clients get: drop (nothing) or kod (KoD DENY)"),
+	NT_YCONF_MAP("ratelimit", offsetof(struct nt_serve_conf, ratelimit),
+	    &ratelimit_schema, "per-client token bucket"),
+	NT_YCONF_INT("local_stratum", struct nt_serve_conf, local_stratum,
+	    0, 15, "stratum served while not synchronized; 0: off"),
+};
+
+static const struct nt_yconf_schema serve_schema =
+    NT_YCONF_SCHEMA(serve_keys, NULL, serve_check);
+
+static int
+control_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base);
+static int
+metrics_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base);
+
+static const struct nt_yconf_key control_keys[] = {
+	NT_YCONF_BOOL("enabled", struct nt_control_conf, enabled,
+	    "listen on the local control socket, default true"),
+	NT_YCONF_STRBUF("socket", struct nt_control_conf, socket, 0,
+	    "its absolute path, default /run/ntimed/ntimed.sock"),
+	NT_YCONF_STRBUF("group", struct nt_control_conf, group, 0,
+	    "group whose members may read the state, default ntimed"),
+};
+
+static const struct nt_yconf_schema control_schema =
+    NT_YCONF_SCHEMA(control_keys, NULL, control_check);
+
+static const struct nt_yconf_key metrics_keys[] = {
+	NT_YCONF_BOOL("enabled", struct nt_metrics_conf, enabled,
+	    "serve Prometheus metrics over HTTP, default false"),
+	NT_YCONF_STRBUF("listen", struct nt_metrics_conf, listen, 0,
+	    "numeric ADDRESS:PORT, default 127.0.0.1:9975"),
+};
+
+static const struct nt_yconf_schema metrics_schema =
+    NT_YCONF_SCHEMA(metrics_keys, NULL, metrics_check);
+
 static int
 conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base);
@@ -136,6 +228,12 @@ static const struct nt_yconf_key conf_keys[] = {
 	NT_YCONF_INT("min_sources", struct nt_conf, min_sources, 1, 16,
 	    "selectable sources needed before the clock is steered"),
 	NT_YCONF_MAP("log", 0, &log_schema, "logging"),
+	NT_YCONF_MAP("server", offsetof(struct nt_conf, serve), &serve_schema,
+	    "serving time to clients (ntimed slave)"),
+	NT_YCONF_MAP("control", offsetof(struct nt_conf, control),
+	    &control_schema, "local status and control socket"),
+	NT_YCONF_MAP("metrics", offsetof(struct nt_conf, metrics),
+	    &metrics_schema, "Prometheus endpoint"),
 };
 
 static const struct nt_yconf_schema conf_schema =
@@ -252,6 +350,98 @@ source_item(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
 	return (0);
 }
 
+/* A listen entry: a numeric address, optionally with a port. */
+static int
+listen_split(const char *entry, uint16_t default_port, char *host,
+    size_t hostlen, uint16_t *port, char *err, size_t errlen)
+{
+	char reason[NT_CONF_ERRLEN];
+	struct nt_addr a;
+
+	if (nt_parse_hostport(entry, host, hostlen, port, default_port,
+	    reason, sizeof reason)) {
+		snprintf(err, errlen, "%s", reason);
+		return (-1);
+	}
+	if (nt_addr_parse(&a, host, *port) != 0) {
+		snprintf(err, errlen, "'%s' is not a numeric IPv4 or IPv6 "
+		    "address", host);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Each entry of list key k of map, checked by kind. */
+static int
+check_list(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    const char *k, const struct nt_serve_conf *sc)
+{
+	const struct nt_yconf_node *seq = nt_yconf_map_get(map, k), *n;
+	char host[NT_HOSTLEN], reason[NT_CONF_ERRLEN];
+	struct nt_cidr cidr;
+	uint16_t port;
+	size_t i = 0;
+
+	if (seq == NULL || seq->kind != NT_YCONF_SEQ)
+		return (0);
+	for (n = seq->first; n != NULL; n = n->next, i++) {
+		if (strcmp(k, "listen") == 0 ? listen_split(n->str,
+		    (uint16_t)sc->port, host, sizeof host, &port, reason,
+		    sizeof reason) : nt_cidr_parse(&cidr, n->str, reason,
+		    sizeof reason))
+			return (nt_yconf_error(w, n, "%s.%s[%zu]: %s", w->path,
+			    k, i, reason));
+	}
+	return (0);
+}
+
+static int
+serve_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	const struct nt_serve_conf *sc = base;
+
+	if (map == NULL)
+		return (0);
+	if (check_list(w, map, "listen", sc) || check_list(w, map, "allow",
+	    sc) || check_list(w, map, "deny", sc))
+		return (-1);
+	return (0);
+}
+
+static int
+control_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	const struct nt_control_conf *cc = base;
+
+	if (map != NULL && cc->socket[0] != '/')
+		return (nt_yconf_error(w, nt_yconf_map_get(map, "socket"),
+		    "'control.socket' must be an absolute path"));
+	return (0);
+}
+
+static int
+metrics_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	const struct nt_metrics_conf *mc = base;
+	char host[NT_HOSTLEN], reason[NT_CONF_ERRLEN];
+	uint16_t port;
+
+	if (map == NULL || nt_yconf_map_get(map, "listen") == NULL)
+		return (0);
+	if (nt_parse_hostport(mc->listen, host, sizeof host, &port, 9975,
+	    reason, sizeof reason) != 0)
+		return (nt_yconf_error(w, nt_yconf_map_get(map, "listen"),
+		    "'metrics.listen': %s", reason));
+	if (!is_ip_literal(host))
+		return (nt_yconf_error(w, nt_yconf_map_get(map, "listen"),
+		    "'metrics.listen' must be a numeric address "
+		    "(ADDRESS:PORT), got '%s'", host));
+	return (0);
+}
+
 static int
 conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base)
@@ -293,6 +483,20 @@ nt_conf_init(struct nt_conf *c)
 	c->min_sources = 1;
 	c->log_level = NT_LOG_NOTICE;
 	c->log_dest = NT_LOG_STDERR;
+	c->control.enabled = true;
+	strlcpy(c->control.socket, "/run/ntimed/ntimed.sock",
+	    sizeof c->control.socket);
+	strlcpy(c->control.group, "ntimed", sizeof c->control.group);
+	strlcpy(c->metrics.listen, "127.0.0.1:9975", sizeof c->metrics.listen);
+	c->serve.port = NTP_PORT;
+	c->serve.workers = 0;
+	c->serve.denied = NT_DENY_DROP;
+	c->serve.ratelimit.interval = 1.0;
+	c->serve.ratelimit.burst = 16;
+	c->serve.ratelimit.kod = true;
+	c->serve.ratelimit.loopback = false;
+	c->serve.ratelimit.table_size = 16384;
+	c->serve.local_stratum = 0;
 }
 
 void
@@ -302,6 +506,8 @@ nt_conf_free(struct nt_conf *c)
 	assert(c->servers == NULL && c->n_servers == 0);
 	assert(c->pools == NULL && c->n_pools == 0);
 	assert(c->driftfile == NULL);
+	assert(c->serve.listen == NULL && c->serve.allow == NULL &&
+	    c->serve.deny == NULL);
 }
 
 void
@@ -374,12 +580,13 @@ nt_conf_add_server_arg(struct nt_conf *c, const char *arg, char *err,
     size_t errlen)
 {
 	struct nt_server_conf s, *servers;
-	char reason[NT_CONF_ERRLEN];
+	char reason[NT_CONF_ERRLEN], q[100];
 
 	nt_server_conf_init(&s);
 	if (nt_parse_hostport(arg, s.address, sizeof s.address, &s.port,
 	    NTP_PORT, reason, sizeof reason)) {
-		snprintf(err, errlen, "invalid server '%s': %s", arg, reason);
+		snprintf(err, errlen, "invalid server '%s': %s",
+		    nt_printable(arg, q, sizeof q), reason);
 		return (-1);
 	}
 	if (c->n_servers >= MAX_SOURCES) {
@@ -394,6 +601,54 @@ nt_conf_add_server_arg(struct nt_conf *c, const char *arg, char *err,
 	servers[c->n_servers++] = s;
 	c->servers = servers;
 	return (0);
+}
+
+int
+nt_conf_add_listen_arg(struct nt_conf *c, const char *arg, bool *replaced,
+    char *err, size_t errlen)
+{
+	struct nt_serve_conf *sc = &c->serve;
+	char host[NT_HOSTLEN], reason[NT_CONF_ERRLEN], *copy, **list;
+	uint16_t port;
+
+	if (listen_split(arg, (uint16_t)sc->port, host, sizeof host, &port,
+	    reason, sizeof reason)) {
+		snprintf(err, errlen, "invalid listen address '%s': %s", arg,
+		    reason);
+		return (-1);
+	}
+	if (!*replaced) {
+		for (size_t i = 0; i < sc->n_listen; i++)
+			free(sc->listen[i]);
+		free(sc->listen);
+		sc->listen = NULL;
+		sc->n_listen = 0;
+		*replaced = true;
+	}
+	if (sc->n_listen >= MAX_LISTEN) {
+		snprintf(err, errlen, "too many listen addresses (max %d)",
+		    MAX_LISTEN);
+		return (-1);
+	}
+	copy = strdup(arg);
+	list = copy == NULL ? NULL : reallocarray(sc->listen,
+	    sc->n_listen + 1, sizeof *list);
+	if (list == NULL) {
+		free(copy);
+		snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	list[sc->n_listen++] = copy;
+	sc->listen = list;
+	return (0);
+}
+
+int
+nt_conf_listen_split(const struct nt_conf *c, const char *entry, char *host,
+    size_t hostlen, uint16_t *port, char *err, size_t errlen)
+{
+	return (listen_split(entry, (uint16_t)c->serve.port, host, hostlen,
+	    port, err, errlen));
 }
 
 void

@@ -33,6 +33,48 @@ struct nt_pool_conf {
 	int		max_sources;	/* addresses to use, default 4 */
 };
 
+/* How a server answers denied clients. */
+enum nt_deny_action {
+	NT_DENY_DROP = 0,	/* silence (default, as chrony) */
+	NT_DENY_KOD,		/* KoD DENY, at most one per interval */
+};
+
+struct nt_ratelimit_conf {
+	double		interval;	/* s per request sustained; 0: off */
+	int		burst;		/* requests back to back, default 16 */
+	bool		kod;		/* tell limited clients (KoD RATE) */
+	bool		loopback;	/* limit loopback clients too */
+	int		table_size;	/* addresses tracked per worker */
+};
+
+/* The "server:" section: serving time (ntimed slave, master). */
+struct nt_serve_conf {
+	char		**listen;	/* "addr", "addr:port", "[v6]:port" */
+	size_t		n_listen;	/* 0: 0.0.0.0 and :: */
+	int		port;		/* default 123 */
+	int		workers;	/* threads; 0: one per CPU */
+	char		**allow;	/* CIDRs; none: everyone */
+	size_t		n_allow;
+	char		**deny;		/* CIDRs, deny wins */
+	size_t		n_deny;
+	enum nt_deny_action denied;
+	struct nt_ratelimit_conf ratelimit;
+	int		local_stratum;	/* 1..15 served unsynced; 0: off */
+};
+
+/* The "control:" section: the local status and control socket. */
+struct nt_control_conf {
+	bool		enabled;	/* default true */
+	char		socket[108];	/* path, default /run/ntimed/ntimed.sock */
+	char		group[64];	/* may read the state, default ntimed */
+};
+
+/* The "metrics:" section: the Prometheus HTTP endpoint. */
+struct nt_metrics_conf {
+	bool		enabled;	/* default false */
+	char		listen[NT_HOSTLEN + 8];	/* default 127.0.0.1:9975 */
+};
+
 struct nt_conf {
 	struct nt_server_conf *servers;
 	size_t		n_servers;
@@ -45,6 +87,9 @@ struct nt_conf {
 	int		min_sources;		/* selectable sources needed, default 1 */
 	enum nt_log_level log_level;		/* default notice */
 	enum nt_log_dest log_dest;		/* default stderr */
+	struct nt_serve_conf serve;		/* "server:" */
+	struct nt_control_conf control;		/* "control:" */
+	struct nt_metrics_conf metrics;		/* "metrics:" */
 };
 
 void nt_conf_init(struct nt_conf *c);		/* defaults, no servers */
@@ -65,6 +110,16 @@ int nt_conf_add_server_arg(struct nt_conf *c, const char *arg, char *err,
     size_t errlen);
 /* Drop all servers and pools (command-line servers replace the file's). */
 void nt_conf_clear_sources(struct nt_conf *c);
+
+/*
+ * Command-line --listen ADDR[:PORT]: the first call replaces the file's
+ * list.  Returns 0, or -1 with err filled.
+ */
+int nt_conf_add_listen_arg(struct nt_conf *c, const char *arg, bool *replaced,
+    char *err, size_t errlen);
+/* Split a checked listen entry into a numeric host and a port. */
+int nt_conf_listen_split(const struct nt_conf *c, const char *entry,
+    char *host, size_t hostlen, uint16_t *port, char *err, size_t errlen);
 
 /* Print the effective configuration as YAML that loads back the same. */
 void nt_conf_print(FILE *f, const struct nt_conf *c);

@@ -14,6 +14,7 @@
 #include "log.h"
 
 #define FREQ_WANDER 1e-18	/* (s/s)^2 per s: frequency random walk */
+#define MIN_ROOM 1e-9		/* s/s: slowest slew we plan */
 
 static void
 set_freq(struct nt_discipline *d, double total, struct nt_disc_action *act)
@@ -33,6 +34,7 @@ nt_disc_init(struct nt_discipline *d, struct nt_clock *clk,
 	d->p = *p;
 	d->freq = p->init_freq;
 	d->freq_var = p->init_freq_sd * p->init_freq_sd;
+	d->prior_var = d->freq_var;
 	d->slew_rate = 0;
 	d->slew_end = INT64_MAX;
 	d->last_update = 0;
@@ -75,24 +77,32 @@ nt_disc_tick(struct nt_discipline *d, nt_time now)
 	return (over);
 }
 
-/* Kalman-style blend of the measured frequency error into the base. */
+/*
+ * The sources' estimates are fits over their whole sample windows, which
+ * already hold everything the earlier updates knew: blending them with
+ * the previous base frequency would count the same samples again.  The
+ * only knowledge outside the windows is the initial frequency (a drift
+ * file), whose uncertainty grows as the oscillator wanders; the estimate
+ * is blended with that alone, and soon wins.
+ */
 static double
 update_freq(struct nt_discipline *d, nt_time now, double freq, double var)
 {
 	double gain, dfreq, max = d->clk->max_freq_ppm * 1e-6;
 
 	if (d->last_update != 0)
-		d->freq_var += FREQ_WANDER * fabs(nt_diff(now, d->last_update));
+		d->prior_var += FREQ_WANDER * fabs(nt_diff(now,
+		    d->last_update));
 	if (!isfinite(var) || !isfinite(freq))
 		return (0.0);
-	gain = d->freq_var / (d->freq_var + var);
+	gain = d->prior_var / (d->prior_var + var);
 	dfreq = gain * freq;
 	if (d->freq + dfreq > max)
 		dfreq = max - d->freq;
 	if (d->freq + dfreq < -max)
 		dfreq = -max - d->freq;
 	d->freq += dfreq;
-	d->freq_var = d->freq_var * var / (d->freq_var + var);
+	d->freq_var = d->prior_var * var / (d->prior_var + var);
 	return (dfreq);
 }
 
@@ -110,8 +120,9 @@ plan_slew(struct nt_discipline *d, nt_time now, double total,
 {
 	double max = d->clk->max_freq_ppm * 1e-6, room, t;
 
-	room = fmin(d->p.max_slew, max - fabs(d->freq));
-	assert(room > 0);
+	/* Pinned at the frequency limit, a correction just takes long. */
+	room = fmin(d->p.max_slew, total > 0 ? max - d->freq : max + d->freq);
+	room = fmax(room, MIN_ROOM);
 	t = fmax(fabs(total) / room, d->p.min_slew_time);
 	if (total == 0 || t == 0) {
 		d->slew_rate = 0;
@@ -145,14 +156,15 @@ nt_disc_update(struct nt_discipline *d, nt_time now, double offset,
 		d->slew_end = INT64_MAX;
 		set_freq(d, d->freq, act);
 		err = d->clk->ops->step(d->clk, total);
-		if (err != 0)
-			act->err = err;
 		act->stepped = err == 0;
-		act->step = total;
-		d->n_steps++;
-	} else {
-		plan_slew(d, now, total, act);
+		act->step = err == 0 ? total : 0;
+		if (err == 0)
+			d->n_steps++;
+		else	/* the kernel refused: slew it, however long */
+			act->err = err;
 	}
+	if (!act->stepped)
+		plan_slew(d, now, total, act);
 	d->n_updates++;
 	d->last_update = act->stepped ? nt_add(now, total) : now;
 	d->synced = true;

@@ -39,7 +39,8 @@ struct nt_discipline {
 	struct nt_clock	*clk;
 	struct nt_disc_params p;
 	double		freq;		/* base frequency, s/s */
-	double		freq_var;
+	double		freq_var;	/* its variance */
+	double		prior_var;	/* what we knew before any sample */
 	double		slew_rate;	/* s/s on top of freq */
 	nt_time		slew_end;
 	nt_time		last_update;

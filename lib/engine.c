@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "log.h"
@@ -17,6 +18,7 @@
 #define STARTUP_WAIT 8.0	/* s: wait this long for all sources at start */
 #define MAX_SLEW 500e-6		/* s/s: fastest offset correction */
 #define MIN_SLEW_TIME 16.0	/* s: spread small corrections over this */
+#define PEER_HYSTERESIS 2.0	/* the system peer stays until beaten 2x */
 
 struct nt_engine {
 	struct nt_engine_params p;
@@ -31,8 +33,13 @@ struct nt_engine {
 	int			selected;
 	struct nt_update	last;
 	int			leap;		/* from the last vote */
+	int			kernel_leap;	/* as the kernel knows it */
 	double			root_delay;	/* at the last update */
 	double			root_disp;
+	/* Our error bound after the last update, and how fast it grows. */
+	double			bound;		/* s, at bound_t */
+	double			bound_rate;	/* s/s */
+	nt_time			bound_t;
 };
 
 void
@@ -206,6 +213,25 @@ gather(struct nt_engine *e, nt_time now, struct nt_candidate *c, int *map)
 	return (n);
 }
 
+/* Sources' distances change every sample: keep the peer unless beaten. */
+static void
+keep_peer(const struct nt_engine *e, const struct nt_candidate *c,
+    const int *map, size_t n, struct nt_selection *sel)
+{
+	if (!sel->ok || e->selected < 0)
+		return;
+	for (size_t k = 0; k < n; k++) {
+		if (map[k] != e->selected || (int)k == sel->selected)
+			continue;
+		if (c[k].combined && c[k].prefer == c[sel->selected].prefer &&
+		    c[k].distance <= PEER_HYSTERESIS * sel->distance) {
+			sel->selected = (int)k;
+			sel->distance = c[k].distance;
+		}
+		return;
+	}
+}
+
 static void
 mark_states(struct nt_engine *e, const struct nt_candidate *c,
     const int *map, size_t n, const struct nt_selection *sel)
@@ -282,6 +308,78 @@ log_update(struct nt_engine *e, const struct nt_update *u)
 	e->selected = u->selected;
 }
 
+/*
+ * After an update every combined source says where the truth lies now,
+ * relative to the corrected time scale: their intervals (widened by what
+ * their servers admit to) all hold it, and so does their intersection.
+ * Between updates the bound grows with what we do not know about the
+ * frequency and what it may have wandered since; not, as the kernel
+ * would assume, by 500 ppm, nor by NTP's 15 ppm.
+ */
+static void
+set_bound(struct nt_engine *e, int selected, nt_time now)
+{
+	double lo = -INFINITY, hi = INFINITY, flo = -INFINITY, fhi = INFINITY;
+	const struct nt_source *sel = &e->src[selected];
+
+	for (int pass = 0; pass == 0 || (pass == 1 && !(lo <= hi)); pass++) {
+		lo = flo = -INFINITY;
+		hi = fhi = INFINITY;
+		for (size_t i = 0; i < e->n; i++) {
+			const struct nt_source *s = &e->src[i];
+			double l, h, r;
+
+			if (pass == 0 ? s->state != NT_SRC_SELECTED &&
+			    s->state != NT_SRC_COMBINED : s != sel)
+				continue;
+			nt_source_bounds_at(s, now, &l, &h);
+			r = nt_from_ntp32(s->last.root_delay) / 2 +
+			    nt_from_ntp32(s->last.root_disp);
+			lo = fmax(lo, l - r);
+			hi = fmin(hi, h + r);
+			if (isfinite(s->est_freq_var)) {
+				flo = fmax(flo, s->freq_lo);
+				fhi = fmin(fhi, s->freq_hi);
+			}
+		}
+	}
+	e->bound = fmax(fabs(lo), fabs(hi));
+	e->bound_t = now;
+	e->bound_rate = flo <= fhi ? fmax(fabs(flo), fabs(fhi)) : NT_PHI;
+}
+
+double
+nt_engine_maxerror(const struct nt_engine *e, nt_time now)
+{
+	double age;
+
+	if (!e->have_update || e->p.measure_only || e->selected < 0)
+		return (INFINITY);
+	age = fmax(nt_diff(now, e->bound_t), 0.0);
+	return (fabs(nt_disc_remaining(&e->disc, now)) + e->bound +
+	    e->bound_rate * age + nt_source_wander_bound(&e->src[e->selected],
+	    age));
+}
+
+/*
+ * The kernel inserts or deletes a leap second at the next midnight UTC
+ * it sees the flag, whatever the day: servers may announce a leap for
+ * weeks, so we arm it only on the last day of the month (RFC 5905: the
+ * leap is in the last minute of the current month).
+ */
+static int
+kernel_leap(int leap, nt_time now)
+{
+	time_t tomorrow = (time_t)(now / NT_SEC) + 86400;
+	struct tm tm;
+
+	if (leap != NTP_LEAP_INSERT && leap != NTP_LEAP_DELETE)
+		return (NTP_LEAP_NONE);
+	if (gmtime_r(&tomorrow, &tm) == NULL || tm.tm_mday != 1)
+		return (NTP_LEAP_NONE);
+	return (leap);
+}
+
 static void
 publish_status(struct nt_engine *e, const struct nt_update *u, int leap)
 {
@@ -290,8 +388,13 @@ publish_status(struct nt_engine *e, const struct nt_update *u, int leap)
 
 	st.synced = true;
 	st.esterror = u->offset_sd;
-	st.maxerror = u->distance + fabs(u->act.slew);
-	st.leap = leap;
+	st.maxerror = fabs(u->act.slew) + e->bound;
+	st.leap = kernel_leap(leap, nt_clock_now(e->clk));
+	if (st.leap != e->kernel_leap && st.leap != NTP_LEAP_NONE)
+		nt_log(NT_LOG_NOTICE, "leap second announced: the kernel will "
+		    "%s one at midnight UTC", st.leap == NTP_LEAP_INSERT ?
+		    "insert" : "delete");
+	e->kernel_leap = st.leap;
 	err = e->clk->ops->set_status(e->clk, &st);
 	if (err != 0)
 		nt_log(NT_LOG_WARNING, "cannot set the kernel clock status: %s",
@@ -321,6 +424,7 @@ update(struct nt_engine *e, nt_time now, bool force)
 		return;
 	n = gather(e, now, c, map);
 	nt_select(c, n, e->p.min_sources, &sel);
+	keep_peer(e, c, map, n, &sel);
 	mark_states(e, c, map, n, &sel);
 	if (!sel.ok) {
 		if (!e->no_majority)
@@ -346,6 +450,8 @@ update(struct nt_engine *e, nt_time now, bool force)
 		adjust_all(e, now, u.act.dfreq, u.act.jump,
 		    u.act.stepped ? u.act.step : 0);
 		e->leap = leap_vote(e, c, map, n);
+		set_bound(e, u.selected, u.act.stepped ? nt_add(now,
+		    u.act.step) : now);
 		publish_status(e, &u, e->leap);
 	}
 	set_root(e, &e->src[u.selected], &u);

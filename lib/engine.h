@@ -95,6 +95,13 @@ struct nt_sysinfo {
 void nt_engine_sysinfo(const struct nt_engine *e, nt_time now,
     struct nt_sysinfo *si);
 
+/*
+ * The client's bound on |clock - true time| at clock time now: what the
+ * status shows, and at each update what goes into the kernel's maxerror.
+ * It grows between updates.  INFINITY before the first update.
+ */
+double nt_engine_maxerror(const struct nt_engine *e, nt_time now);
+
 /* Select and update now, without waiting for slow sources at start-up. */
 void nt_engine_update_now(struct nt_engine *e);
 

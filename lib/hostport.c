@@ -10,10 +10,36 @@
 
 #include "hostport.h"
 
+#define QUOTED_MAX 100		/* bytes of an argument echoed in a message */
+
+const char *
+nt_printable(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	assert(buf != NULL && len >= 8);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		size_t need = ch < 0x20 || ch == 0x7f ? 4 : 1;
+
+		if (o + need + 4 > len) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (need == 4)
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
+		else
+			buf[o++] = (char)ch;
+	}
+	buf[o] = '\0';
+	return (buf);
+}
+
 static int
 parse_port(const char *s, uint16_t *port, char *err, size_t errlen)
 {
-	char *end;
+	char *end, q[QUOTED_MAX];
 	long v;
 
 	errno = 0;
@@ -21,7 +47,8 @@ parse_port(const char *s, uint16_t *port, char *err, size_t errlen)
 	/* Digits only: strtol() alone would take " 123" and "+123". */
 	if (*s == '\0' || s[strspn(s, "0123456789")] != '\0' ||
 	    *end != '\0' || errno != 0 || v < 1 || v > 65535) {
-		snprintf(err, errlen, "invalid port '%s' (expected 1-65535)", s);
+		snprintf(err, errlen, "invalid port '%s' (expected 1-65535)",
+		    nt_printable(s, q, sizeof q));
 		return (-1);
 	}
 	*port = (uint16_t)v;
@@ -54,32 +81,53 @@ copy_host(char *host, size_t hostlen, const char *s, size_t n,
 	return (0);
 }
 
+/*
+ * "[HOST]" or "[HOST]:PORT".  A name has no ':' and an IPv6 address at
+ * least two; a host with exactly one would not read back the same once
+ * printed without brackets (a config printed by --check-config).
+ */
+static int
+parse_bracketed(const char *arg, char *host, size_t hostlen, uint16_t *port,
+    char *err, size_t errlen)
+{
+	const char *close = strchr(arg, ']'), *colon;
+	char q[QUOTED_MAX];
+
+	if (close == NULL) {
+		snprintf(err, errlen, "missing ']' in '%s'",
+		    nt_printable(arg, q, sizeof q));
+		return (-1);
+	}
+	if (copy_host(host, hostlen, arg + 1, (size_t)(close - arg - 1),
+	    err, errlen))
+		return (-1);
+	colon = strchr(host, ':');
+	if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+		snprintf(err, errlen, "'%s' is neither a host name nor an "
+		    "IPv6 address", nt_printable(host, q, sizeof q));
+		return (-1);
+	}
+	if (close[1] == '\0')
+		return (0);
+	if (close[1] != ':') {
+		snprintf(err, errlen, "unexpected text after ']' in '%s'",
+		    nt_printable(arg, q, sizeof q));
+		return (-1);
+	}
+	return (parse_port(close + 2, port, err, errlen));
+}
+
 int
 nt_parse_hostport(const char *arg, char *host, size_t hostlen,
     uint16_t *port, uint16_t default_port, char *err, size_t errlen)
 {
-	const char *colon, *close;
+	const char *colon;
 
 	assert(arg != NULL && host != NULL && hostlen > 0 && port != NULL);
 	*port = default_port;
-	if (arg[0] == '[') {
-		close = strchr(arg, ']');
-		if (close == NULL) {
-			snprintf(err, errlen, "missing ']' in '%s'", arg);
-			return (-1);
-		}
-		if (copy_host(host, hostlen, arg + 1, (size_t)(close - arg - 1),
-		    err, errlen))
-			return (-1);
-		if (close[1] == '\0')
-			return (0);
-		if (close[1] != ':') {
-			snprintf(err, errlen, "unexpected text after ']' in '%s'",
-			    arg);
-			return (-1);
-		}
-		return (parse_port(close + 2, port, err, errlen));
-	}
+	if (arg[0] == '[')
+		return (parse_bracketed(arg, host, hostlen, port, err,
+		    errlen));
 	colon = strchr(arg, ':');
 	if (colon != NULL && strchr(colon + 1, ':') != NULL)	/* bare IPv6 */
 		return (copy_host(host, hostlen, arg, strlen(arg), err, errlen));

@@ -34,7 +34,8 @@ void nt_log_set_sink(nt_log_sink *sink, void *ctx);
 
 void nt_log(enum nt_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void nt_vlog(enum nt_log_level lvl, const char *fmt, va_list ap);
+void nt_vlog(enum nt_log_level lvl, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 const char *nt_log_level_name(enum nt_log_level lvl);
 /* Returns -1 for an unknown name. */

@@ -165,6 +165,25 @@ ntp_root_distance(const struct ntp_pkt *pkt)
 	    nt_from_ntp32(pkt->root_disp));
 }
 
+bool
+ntp_is_kiss_code(uint32_t refid)
+{
+	int n = 0;
+
+	/* 1-4 printable ASCII characters, left-justified, NUL-padded. */
+	for (int shift = 24; shift >= 0; shift -= 8) {
+		unsigned ch = (refid >> shift) & 0xff;
+
+		if (ch == 0)
+			break;
+		if (ch < 0x21 || ch > 0x7e)
+			return (false);
+		n++;
+	}
+	/* After the first NUL only NULs (n < 4: the shift stays below 32). */
+	return (n == 4 || (n > 0 && (refid & (0xffffffffu >> (8 * n))) == 0));
+}
+
 static enum ntp_verdict
 kod_verdict(uint32_t code)
 {
@@ -191,8 +210,11 @@ ntp_check_reply(const struct ntp_pkt *pkt, uint64_t our_xmt,
 		return (NTP_REPLY_BOGUS_ORIGIN);
 	if (pkt->xmt == 0)
 		return (NTP_REPLY_ZERO_XMT);
-	if (pkt->stratum == 0)
+	/* Stratum 0 without a kiss code (OpenNTPD at start-up): unsynced. */
+	if (pkt->stratum == 0 && ntp_is_kiss_code(pkt->refid))
 		return (kod_verdict(pkt->refid));
+	if (pkt->stratum == 0)
+		return (NTP_REPLY_UNSYNC);
 	if (pkt->leap == NTP_LEAP_UNSYNC || pkt->stratum >= NTP_MAX_STRATUM)
 		return (NTP_REPLY_UNSYNC);
 	if (ntp_root_distance(pkt) > max_root_dist)

@@ -108,6 +108,8 @@ enum ntp_verdict {
 enum ntp_verdict ntp_check_reply(const struct ntp_pkt *pkt, uint64_t our_xmt,
     double max_root_dist);
 const char *ntp_verdict_str(enum ntp_verdict v);
+/* A stratum-0 refid that is a kiss code: 1-4 printable ASCII, NUL-padded. */
+bool ntp_is_kiss_code(uint32_t refid);
 /* True for the KoD verdicts. */
 bool ntp_verdict_is_kod(enum ntp_verdict v);
 

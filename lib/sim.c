@@ -1,6 +1,9 @@
 /*
- * Discrete-event loop for nt_sim_run(): requests from the engine become
- * replies from simulated servers after simulated network delays.
+ * Discrete-event loop for the simulator: requests from the engine become
+ * replies from simulated servers after simulated network delays; the
+ * engine's timer and the statistics ticks are the other events.  The
+ * engine is exactly the one `ntimed client` runs; only its clock and its
+ * send() are simulated.
  */
 #include <assert.h>
 #include <math.h>
@@ -13,102 +16,172 @@
 #include "sim.h"
 
 #define MAX_INFLIGHT 256
+#define LEAP_ANNOUNCE (28 * 86400.0)	/* s: servers warn this early */
 
 struct flight {
-	nt_time		arrive;		/* true time the reply reaches us */
+	nt_time		arrive;		/* physical time it reaches us */
 	int		src;
 	uint8_t		buf[NTP_HDR_LEN];
 };
 
-struct sim {
-	const struct nt_sim_params *p;
-	const struct nt_sim_server *srv;
-	size_t		n_srv;
-	struct nt_simclock clk;
-	struct nt_rng	net;		/* network randomness */
-	struct nt_rng	keys;		/* "random" transmit timestamps */
-	struct flight	fl[MAX_INFLIGHT];
-	size_t		n_fl;
-	struct nt_sim_result *res;
+struct srv_rt {
+	const struct nt_sim_server *m;
+	struct nt_rng	rng;		/* its network's randomness */
+	nt_time		last_req;	/* for rate limiting */
+	bool		have_req;
+	uint64_t	requests, kods;
+	bool		flagged;
 };
 
-static double
-one_way(struct sim *s, double base, double jitter)
+struct nt_sim {
+	const struct nt_sim_scenario *sc;
+	uint64_t	seed;
+	double		duration;
+	nt_time		start;
+	struct nt_simclock clk;
+	struct nt_engine *e;
+	size_t		n;
+	struct srv_rt	srv[NT_SIM_MAX_SERVERS];	/* by source index */
+	struct flight	fl[MAX_INFLIGHT];
+	size_t		n_fl;
+	struct nt_rng	keys;		/* "random" transmit timestamps */
+	nt_time		leap_at;	/* physical time of UTC's leap */
+	int		leap;		/* what servers announce */
+	struct nt_sim_stats st;
+	uint64_t	packets, packets_after, updates;
+	bool		ran;
+};
+
+double
+nt_sim_elapsed(const struct nt_sim *s)
 {
-	return (base + (jitter > 0 ? nt_rng_exp(&s->net, jitter) : 0.0));
+	return (nt_diff(s->clk.true_now, s->start));
 }
 
-/* A server answers a request that reached it at true time t. */
-static void
-serve(struct sim *s, int src, const uint8_t *req, size_t len, nt_time t)
+static int
+server_leap(const struct nt_sim *s, const struct nt_sim_server *m, nt_time at)
 {
-	const struct nt_sim_server *sv = &s->srv[src];
-	struct ntp_pkt q, r;
-	struct flight *f;
-	nt_time rec, xmt;
+	if (!m->leap || s->leap == NTP_LEAP_NONE || at >= s->leap_at ||
+	    nt_diff(s->leap_at, at) > LEAP_ANNOUNCE)
+		return (NTP_LEAP_NONE);
+	return (s->leap);
+}
 
-	if (ntp_decode(req, len, &q) != NTP_DECODE_OK ||
-	    s->n_fl == MAX_INFLIGHT)
+/* KoD RATE when this request follows the last one too closely. */
+static bool
+kod_due(struct srv_rt *r, double t, nt_time at)
+{
+	const struct nt_sim_kod *k = &r->m->kod;
+	bool due = k->interval > 0 && t >= k->from && t < k->to &&
+	    r->have_req && nt_diff(at, r->last_req) < k->interval;
+
+	r->last_req = at;
+	r->have_req = true;
+	return (due);
+}
+
+static void
+make_reply(struct nt_sim *s, struct srv_rt *r, const struct ntp_pkt *q,
+    nt_time at, struct ntp_pkt *p)
+{
+	const struct nt_sim_server *m = r->m;
+	double t = nt_diff(at, s->start);
+	nt_time rec = nt_add(nt_simclock_utc(&s->clk, at),
+	    nt_sim_server_error(m, t));
+
+	memset(p, 0, sizeof *p);
+	p->version = q->version;
+	p->mode = NTP_MODE_SERVER;
+	p->poll = q->poll;
+	p->precision = -24;
+	p->org = q->xmt;
+	p->rec = nt_to_ntp64(rec);
+	p->xmt = nt_to_ntp64(nt_add(rec, m->proc));
+	if (kod_due(r, t, at)) {
+		r->kods++;
+		p->leap = NTP_LEAP_UNSYNC;
+		p->stratum = 0;
+		p->refid = NTP_CODE("RATE");
+		p->poll = (int8_t)ceil(log2(m->kod.interval));
 		return;
-	if (sv->loss > 0 && nt_rng_uniform(&s->net) < sv->loss)
+	}
+	p->leap = (uint8_t)server_leap(s, m, at);
+	p->stratum = (uint8_t)m->stratum;
+	p->root_delay = nt_to_ntp32(m->root_delay);
+	p->root_disp = nt_to_ntp32(m->root_disp);
+	p->refid = NTP_CODE("SIM\0");
+	p->ref = nt_to_ntp64(nt_add(rec, -16.0));
+}
+
+/* A request reaches server src at physical time at. */
+static void
+serve(struct nt_sim *s, int src, const uint8_t *req, size_t len, nt_time at)
+{
+	struct srv_rt *r = &s->srv[src];
+	struct ntp_pkt q, p;
+	struct flight *f;
+	double d;
+
+	if (nt_sim_server_silent(r->m, nt_diff(at, s->start)) ||
+	    ntp_decode(req, len, &q) != NTP_DECODE_OK)
 		return;
-	rec = nt_add(t, sv->offset);
-	xmt = nt_add(rec, sv->proc);
-	memset(&r, 0, sizeof r);
-	r.leap = NTP_LEAP_NONE;
-	r.version = q.version;
-	r.mode = NTP_MODE_SERVER;
-	r.stratum = (uint8_t)sv->stratum;
-	r.poll = q.poll;
-	r.precision = -24;
-	r.root_delay = nt_to_ntp32(sv->root_delay);
-	r.root_disp = nt_to_ntp32(sv->root_disp);
-	r.refid = NTP_CODE("SIM\0");
-	r.ref = nt_to_ntp64(nt_add(rec, -16.0));
-	r.org = q.xmt;
-	r.rec = nt_to_ntp64(rec);
-	r.xmt = nt_to_ntp64(xmt);
+	r->requests++;
+	make_reply(s, r, &q, at, &p);
+	d = nt_sim_net_delay(&r->m->net, false, nt_diff(at, s->start) +
+	    r->m->proc, &r->rng);
+	if (d < 0 || s->n_fl == MAX_INFLIGHT)
+		return;
 	f = &s->fl[s->n_fl++];
 	f->src = src;
-	f->arrive = nt_add(nt_add(t, sv->proc),
-	    one_way(s, sv->delay_in, sv->jitter_in));
-	ntp_encode(&r, f->buf, sizeof f->buf);
+	f->arrive = nt_add(nt_add(at, r->m->proc), d);
+	ntp_encode(&p, f->buf, sizeof f->buf);
 }
 
 static int
 sim_send(void *ctx, int src, const uint8_t *buf, size_t len)
 {
-	struct sim *s = ctx;
-	const struct nt_sim_server *sv = &s->srv[src];
-	nt_time at;
+	struct nt_sim *s = ctx;
+	struct srv_rt *r = &s->srv[src];
+	double t = nt_sim_elapsed(s), d;
 
-	s->res->packets_sent++;
-	if (sv->loss > 0 && nt_rng_uniform(&s->net) < sv->loss)
-		return (0);
-	at = nt_add(s->clk.true_now, one_way(s, sv->delay_out, sv->jitter_out));
-	serve(s, src, buf, len, at);
+	assert(src >= 0 && (size_t)src < s->n);
+	s->packets++;
+	if (t >= s->sc->settle)
+		s->packets_after++;
+	d = nt_sim_net_delay(&r->m->net, true, t, &r->rng);
+	if (d >= 0)
+		serve(s, src, buf, len, nt_add(s->clk.true_now, d));
 	return (0);
 }
 
 static uint64_t
 sim_random(void *ctx)
 {
-	return (nt_rng_u64(&((struct sim *)ctx)->keys));
+	return (nt_rng_u64(&((struct nt_sim *)ctx)->keys));
 }
 
 static void
 sim_update(void *ctx, const struct nt_update *u)
 {
-	struct sim *s = ctx;
+	(void)u;
+	((struct nt_sim *)ctx)->updates++;
+}
 
-	s->res->updates++;
-	if (u->act.stepped)
-		s->res->steps++;
+/* Move time on; say so when the simulated kernel made a leap second. */
+static void
+advance(struct nt_sim *s, nt_time t)
+{
+	int leaps = s->clk.n_leaps;
+
+	nt_simclock_advance(&s->clk, t);
+	if (s->clk.n_leaps != leaps)
+		nt_log(NT_LOG_NOTICE, "sim: the kernel %s a leap second",
+		    s->leap == NTP_LEAP_DELETE ? "deleted" : "inserted");
 }
 
 /* Index of the earliest reply in flight, or -1. */
 static int
-next_flight(const struct sim *s)
+next_flight(const struct nt_sim *s)
 {
 	int best = -1;
 
@@ -119,87 +192,233 @@ next_flight(const struct sim *s)
 }
 
 static void
-deliver(struct sim *s, struct nt_engine *e, int k)
+deliver(struct nt_sim *s, int k)
 {
 	struct flight f = s->fl[k];
 
 	s->fl[k] = s->fl[--s->n_fl];
-	nt_simclock_advance(&s->clk, f.arrive);
-	nt_engine_rx(e, f.src, f.buf, sizeof f.buf,
+	advance(s, f.arrive);
+	nt_engine_rx(s->e, f.src, f.buf, sizeof f.buf,
 	    nt_clock_now(&s->clk.base));
 }
 
-static void
-loop(struct sim *s, struct nt_engine *e, nt_sim_observer *obs, void *ctx)
+static double
+peer_poll(const struct nt_sim *s, const struct nt_update *u)
 {
-	nt_time start = s->clk.true_now, end = nt_add(start, s->p->duration);
-	nt_time tick = start, wake = start;
-	struct nt_sim_point pt;
+	double poll = INFINITY;
+
+	if (u != NULL)
+		return (nt_source_interval(nt_engine_source(s->e,
+		    (size_t)u->selected)));
+	for (size_t i = 0; i < s->n; i++)
+		poll = fmin(poll, nt_source_interval(nt_engine_source(s->e,
+		    i)));
+	return (poll);
+}
+
+static void
+sample(struct nt_sim *s, nt_sim_observer *obs, void *ctx)
+{
+	const struct nt_update *u = nt_engine_last_update(s->e);
+	struct nt_sim_point p;
+
+	memset(&p, 0, sizeof p);
+	p.t = nt_sim_elapsed(s);
+	p.err = nt_simclock_error(&s->clk);
+	p.ferr = nt_simclock_freq_error(&s->clk);
+	p.bound = nt_engine_maxerror(s->e, nt_clock_now(&s->clk.base));
+	p.offset = u != NULL ? u->offset : NAN;
+	p.poll = peer_poll(s, u);
+	for (size_t i = 0; i < s->n; i++) {
+		enum nt_src_state st = nt_engine_source(s->e, i)->state;
+
+		if (st == NT_SRC_SELECTED || st == NT_SRC_COMBINED)
+			p.selected |= UINT32_C(1) << i;
+		if (st != NT_SRC_FALSETICKER)
+			continue;
+		p.falsetickers |= UINT32_C(1) << i;
+		if (p.t >= s->sc->settle)
+			s->srv[i].flagged = true;
+	}
+	nt_sim_stats_add(&s->st, &p);
+	if (obs != NULL)
+		obs(ctx, &p, s->e);
+}
+
+/* Run the engine's timer; returns when it wants to run next. */
+static nt_time
+engine_timer(struct nt_sim *s)
+{
+	double delay = nt_engine_run(s->e);
+	nt_time wake = nt_simclock_true_at(&s->clk,
+	    nt_add(nt_clock_now(&s->clk.base), delay));
+
+	return (wake > s->clk.true_now ? wake : s->clk.true_now + 1);
+}
+
+static void
+loop(struct nt_sim *s, nt_sim_observer *obs, void *ctx)
+{
+	nt_time end = nt_add(s->start, s->duration), step, tick, wake, next;
 	int k;
 
-	while (tick <= end) {
+	step = nt_from_sec(s->sc->tick);
+	tick = s->start + step / 2;	/* mid-tick: never on a leap */
+	wake = s->start;
+	for (;;) {
 		k = next_flight(s);
-		if (k >= 0 && s->fl[k].arrive <= wake && s->fl[k].arrive < tick) {
-			deliver(s, e, k);
-			wake = s->clk.true_now;	/* the engine may want a new timer */
-		} else if (wake < tick) {
-			nt_simclock_advance(&s->clk, wake);
-			wake = nt_simclock_true_at(&s->clk, nt_add(
-			    nt_clock_now(&s->clk.base), nt_engine_run(e)));
-			if (wake <= s->clk.true_now)
-				wake = s->clk.true_now + 1;
+		next = k >= 0 ? s->fl[k].arrive : INT64_MAX;
+		next = next < wake ? next : wake;
+		next = next < tick ? next : tick;
+		if (next > end)
+			break;
+		if (k >= 0 && s->fl[k].arrive == next) {
+			deliver(s, k);
+			wake = s->clk.true_now;	/* as after a read */
+		} else if (wake == next) {
+			advance(s, wake);
+			wake = engine_timer(s);
 		} else {
-			nt_simclock_advance(&s->clk, tick);
-			pt.t = nt_diff(tick, start);
-			pt.err = nt_simclock_error(&s->clk);
-			pt.ferr = nt_simclock_freq_error(&s->clk);
-			if (obs != NULL)
-				obs(ctx, &pt, e);
-			tick = nt_add(tick, s->p->tick);
+			advance(s, tick);
+			sample(s, obs, ctx);
+			tick += step;
 		}
+	}
+	advance(s, end);
+}
+
+static void
+add_sources(struct nt_sim *s)
+{
+	const struct nt_conf *c = &s->sc->client;
+
+	for (size_t i = 0; i < c->n_servers; i++) {
+		int src = nt_engine_add_source(s->e, &c->servers[i],
+		    c->servers[i].address, (uint32_t)(0x0a000001 + i));
+
+		assert(src == (int)i);
+		s->srv[i].m = &s->sc->servers[s->sc->sim_of[i]];
+		nt_rng_seed(&s->srv[i].rng, s->seed ^ (UINT64_C(0x9e3779b9) *
+		    (i + 1)));
+	}
+	s->n = c->n_servers;
+}
+
+static void
+setup_leap(struct nt_sim *s)
+{
+	nt_time midnight = nt_sim_leap_midnight(s->sc);
+
+	s->leap_at = INT64_MAX;
+	s->leap = NTP_LEAP_NONE;
+	if (s->sc->leap == NT_SIM_LEAP_INSERT) {
+		s->leap = NTP_LEAP_INSERT;
+		s->leap_at = midnight;
+		nt_simclock_set_utc_leap(&s->clk, s->leap_at, 1);
+	} else if (s->sc->leap == NT_SIM_LEAP_DELETE) {
+		s->leap = NTP_LEAP_DELETE;
+		s->leap_at = midnight - NT_SEC;
+		nt_simclock_set_utc_leap(&s->clk, s->leap_at, -1);
 	}
 }
 
-int
-nt_sim_run(const struct nt_sim_params *p, const struct nt_conf *conf,
-    const struct nt_sim_server *srv, size_t n_srv, nt_sim_observer *obs,
-    void *ctx, struct nt_sim_result *res)
+struct nt_sim *
+nt_sim_new(const struct nt_sim_scenario *sc, uint64_t seed, double duration)
 {
 	struct nt_engine_params ep;
 	struct nt_engine_io io;
-	struct nt_engine *e;
-	struct sim *s;
+	struct nt_sim *s;
 
-	if (n_srv != conf->n_servers || n_srv == 0 ||
-	    n_srv > NT_SIM_MAX_SERVERS || !(p->tick > 0) || !(p->duration > 0))
-		return (-1);
-	s = calloc(1, sizeof *s);
-	if (s == NULL)
-		return (-1);
-	memset(res, 0, sizeof *res);
-	s->p = p;
-	s->srv = srv;
-	s->n_srv = n_srv;
-	s->res = res;
-	/* Start at a fixed, recent date so runs are reproducible. */
-	nt_simclock_init(&s->clk, INT64_C(1767225600) * NT_SEC, p->clock_offset,
-	    p->clock_freq_ppm, p->clock_wander, p->seed);
-	nt_rng_seed(&s->net, p->seed ^ UINT64_C(0x6e6574));
-	nt_rng_seed(&s->keys, p->seed ^ UINT64_C(0x6b6579));
+	assert(sc->n_servers > 0 && sc->client.n_servers == sc->n_servers);
+	assert(sc->n_servers <= NT_SIM_MAX_SERVERS && sc->tick > 0);
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return (NULL);
+	s->sc = sc;
+	s->seed = seed;
+	s->duration = duration > 0 ? duration : sc->duration;
+	s->start = sc->start;
+	nt_simclock_init(&s->clk, s->start, &sc->clock,
+	    seed ^ UINT64_C(0x636c6f636b));
+	setup_leap(s);
+	nt_rng_seed(&s->keys, seed ^ UINT64_C(0x6b6579));
 	io = (struct nt_engine_io){ s, sim_send, sim_random, sim_update };
-	nt_engine_params_from_conf(&ep, conf, &s->clk.base, false, 0, 0);
-	e = nt_engine_new(&ep, &s->clk.base, &io);
-	if (e == NULL) {
+	nt_engine_params_from_conf(&ep, &sc->client, &s->clk.base,
+	    sc->have_drift, sc->drift_ppm, sc->drift_skew_ppm);
+	if ((s->e = nt_engine_new(&ep, &s->clk.base, &io)) == NULL) {
 		free(s);
-		return (-1);
+		return (NULL);
 	}
-	for (size_t i = 0; i < n_srv; i++)
-		nt_engine_add_source(e, &conf->servers[i],
-		    conf->servers[i].address, (uint32_t)(0x0a000001 + i));
-	loop(s, e, obs, ctx);
+	add_sources(s);
+	nt_sim_stats_init(&s->st, sc->settle, nt_simclock_error(&s->clk));
+	return (s);
+}
+
+void
+nt_sim_free(struct nt_sim *s)
+{
+	if (s == NULL)
+		return;
+	nt_engine_free(s->e);
+	free(s->st.abs);
+	free(s);
+}
+
+static void
+server_results(struct nt_sim *s, struct nt_sim_result *res)
+{
+	res->n_servers = s->n;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct nt_source *src = nt_engine_source(s->e, i);
+		struct nt_sim_server_result *r = &res->srv[i];
+
+		r->name = src->conf.address;
+		r->requests = s->srv[i].requests;
+		r->kods = s->srv[i].kods;
+		r->state = src->state;
+		r->poll = src->poll;
+		r->flagged = s->srv[i].flagged;
+		res->m[NT_SIM_FALSETICKERS] += r->flagged;
+	}
+}
+
+void
+nt_sim_run(struct nt_sim *s, nt_sim_observer *obs, void *ctx,
+    struct nt_sim_result *res)
+{
+	double after = s->duration - s->sc->settle;
+
+	assert(!s->ran);
+	s->ran = true;
+	loop(s, obs, ctx);
+	memset(res, 0, sizeof *res);
+	res->seed = s->seed;
+	res->duration = s->duration;
+	res->settle = s->sc->settle;
 	res->final_err = nt_simclock_error(&s->clk);
 	res->final_ferr = nt_simclock_freq_error(&s->clk);
-	nt_engine_free(e);
-	free(s);
-	return (0);
+	nt_sim_stats_finish(&s->st, res->m);
+	res->m[NT_SIM_STEPS] = s->clk.n_steps;
+	res->m[NT_SIM_LEAPS] = s->clk.n_leaps;
+	res->m[NT_SIM_PACKETS] = (double)s->packets;
+	res->m[NT_SIM_PACKETS_PER_HOUR] = after > 0 ?
+	    (double)s->packets_after * 3600 / after : NAN;
+	res->m[NT_SIM_UPDATES] = (double)s->updates;
+	server_results(s, res);
+}
+
+bool
+nt_sim_check(const struct nt_sim_scenario *sc,
+    const struct nt_sim_result *res, bool ok[NT_SIM_N_METRICS])
+{
+	bool all = true;
+
+	for (int i = 0; i < NT_SIM_N_METRICS; i++) {
+		const struct nt_sim_limit *l = &sc->expect[i];
+		double v = res->m[i];
+
+		ok[i] = (isnan(l->min) || v >= l->min) &&
+		    (isnan(l->max) || v <= l->max);
+		all = all && ok[i];
+	}
+	return (all);
 }

@@ -5,67 +5,97 @@
  * True time advances from event to event (a request leaving, a reply
  * arriving, the engine's own timer, a statistics tick), so an hour of
  * simulated time costs a few thousand events.  Everything random comes
- * from one seeded generator: the same inputs give the same run.
+ * from seeded generators: the same scenario and seed give the same run.
+ *
+ *   s = nt_sim_new(scenario, seed, duration);
+ *   nt_sim_run(s, observer, ctx, &result);   observer sees every tick
+ *   nt_sim_check(scenario, &result, ok);     the expect: limits
  */
 #ifndef NTIMED_SIM_H
 #define NTIMED_SIM_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "clock_sim.h"
-#include "conf.h"
 #include "engine.h"
+#include "simscen.h"
 
-#define NT_SIM_MAX_SERVERS 16
-
-struct nt_sim_server {
-	double	offset;		/* server clock - true time, s */
-	double	delay_out;	/* base one-way delays, s */
-	double	delay_in;
-	double	jitter_out;	/* mean of exponential extra delay, s */
-	double	jitter_in;
-	double	loss;		/* probability a packet is lost, each way */
-	double	proc;		/* server processing time, s */
-	int	stratum;
-	double	root_delay;
-	double	root_disp;
-};
-
-struct nt_sim_params {
-	double	duration;	/* s of true time */
-	double	clock_offset;	/* initial client error, s */
-	double	clock_freq_ppm;	/* initial oscillator error */
-	double	clock_wander;	/* (s/s)/sqrt(s) */
-	double	tick;		/* s between statistics samples */
-	uint64_t seed;
-};
-
-/* One statistics sample, every tick of true time. */
+/* One statistics sample, every tick of true time (mid-tick). */
 struct nt_sim_point {
 	double	t;		/* s since the start */
-	double	err;		/* client clock - true time, s */
+	double	err;		/* client clock - true UTC, s */
 	double	ferr;		/* client frequency error, s/s */
+	double	bound;		/* the client's claimed maximum error, s */
+	double	offset;		/* last measured offset, s (NaN before) */
+	double	poll;		/* s: the system peer's poll interval */
+	uint32_t selected;	/* bit i: client.servers[i] selected/combined */
+	uint32_t falsetickers;	/* bit i: flagged as a falseticker */
 };
 
 typedef void nt_sim_observer(void *ctx, const struct nt_sim_point *p,
     const struct nt_engine *e);
 
-struct nt_sim_result {
-	size_t	packets_sent;
-	size_t	updates;
-	int	steps;
-	double	final_err;
-	double	final_ferr;
+struct nt_sim_server_result {
+	const char	*name;
+	uint64_t	requests;	/* that reached it */
+	uint64_t	kods;		/* KoD RATE it sent */
+	int		state;		/* enum nt_src_state at the end */
+	int		poll;		/* log2 s at the end */
+	bool		flagged;	/* falseticker after settling */
 };
 
-/*
- * Run conf's servers (conf->servers[i] is simulated by srv[i]) for
- * p->duration.  obs (may be NULL) sees every statistics sample.
- * Returns 0, or -1 if the setup is invalid.
- */
-int nt_sim_run(const struct nt_sim_params *p, const struct nt_conf *conf,
-    const struct nt_sim_server *srv, size_t n_srv, nt_sim_observer *obs,
-    void *ctx, struct nt_sim_result *res);
+struct nt_sim_result {
+	double	m[NT_SIM_N_METRICS];	/* see NT_SIM_METRICS */
+	uint64_t seed;
+	double	duration, settle;
+	double	final_err, final_ferr;
+	size_t	n_servers;		/* in client.servers order */
+	struct nt_sim_server_result srv[NT_SIM_MAX_SERVERS];
+};
+
+struct nt_sim;
+
+/* duration <= 0: the scenario's.  NULL when out of memory. */
+struct nt_sim *nt_sim_new(const struct nt_sim_scenario *sc, uint64_t seed,
+    double duration);
+void nt_sim_free(struct nt_sim *s);
+/* Run to the end; obs (may be NULL) sees every statistics tick. */
+void nt_sim_run(struct nt_sim *s, nt_sim_observer *obs, void *ctx,
+    struct nt_sim_result *res);
+/* Virtual seconds since the start (for log stamps). */
+double nt_sim_elapsed(const struct nt_sim *s);
+
+/* Check res against sc's expect: limits; ok[i] per metric.  True if all. */
+bool nt_sim_check(const struct nt_sim_scenario *sc,
+    const struct nt_sim_result *res, bool ok[NT_SIM_N_METRICS]);
+
+/* ---- Parts, in their own files ---- */
+
+/* sim_world.c: what the servers and the network do. */
+double nt_sim_server_error(const struct nt_sim_server *s, double t);
+bool nt_sim_server_silent(const struct nt_sim_server *s, double t);
+/* One-way delay for a packet leaving at t (s), or -1 if it is lost. */
+double nt_sim_net_delay(const struct nt_sim_net *n, bool out, double t,
+    struct nt_rng *r);
+
+/* sim_stats.c: the summary figures from the ticks. */
+struct nt_sim_stats {
+	double	settle;
+	double	*abs;		/* |err| after settling, for the p99 */
+	size_t	n, cap;
+	double	sum, sum2, fsum2, max;
+	double	bsum;		/* sum of bounds */
+	size_t	inside;		/* ticks with |err| <= bound */
+	double	in_1ms;		/* since when within 1 ms (NaN: not now) */
+	double	in_100us;
+	bool	oom;
+};
+/* err0: the clock's error at t = 0, before any tick. */
+void nt_sim_stats_init(struct nt_sim_stats *st, double settle, double err0);
+void nt_sim_stats_add(struct nt_sim_stats *st, const struct nt_sim_point *p);
+/* Fill the time-error metrics of m; frees the samples. */
+void nt_sim_stats_finish(struct nt_sim_stats *st, double *m);
 
 #endif

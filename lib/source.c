@@ -1,24 +1,24 @@
 /*
- * Per-source logic: polling schedule, reply handling, the sample history
- * and a weighted linear regression over it.
- *
- * The regression is where accuracy comes from.  A sample's offset error
- * is at most half its delay in excess of the path's minimum delay, and
- * when both directions jitter alike it is spread evenly over that range,
- * so we weight each sample by 1 / (floor^2 + excess^2 / 12).  Low-delay
- * samples dominate; queued ones barely count.  The fit gives the offset
- * now, our frequency error against this source, and their variances.
+ * Per-source logic: polling schedule, reply handling and the sample
+ * history.  What the history says about our clock is source_fit.c's job;
+ * this file decides which samples it sees: a sample that disagrees with
+ * all the others is held out once, so that a glitch is forgotten, and
+ * when the next one disagrees too the world has changed (a step, a new
+ * route) and the older samples go.
  */
 #include <assert.h>
 #include <math.h>
 #include <string.h>
 
 #include "source.h"
+#include "source_fit.h"
 
-#define SAMPLE_FLOOR 1e-6	/* s: smallest per-sample error we assume */
-#define WANDER_Q 1e-18		/* s^2/s^3: frequency wander, ages samples */
 #define UNREACH_POLLS 8
-#define MIN_FREQ_SAMPLES 4	/* before this the slope is not trusted */
+#define RAMP_FIRST 2		/* after a burst, poll at 4, 8, ... s */
+#define TRIES 3			/* widenings, see reconcile() */
+#define WIDEN 4.0		/* the wander allowance, each time */
+#define NARROW 0.98		/* per sample that fits, back to normal */
+#define NOISE_FLOOR 1e-7	/* s */
 
 static const char * const state_names[] = {
 	[NT_SRC_INIT] = "no sample yet",
@@ -54,9 +54,14 @@ nt_source_init(struct nt_source *s, const struct nt_server_conf *conf,
 	s->poll = conf->minpoll;
 	s->next_poll = now;
 	s->burst_left = conf->iburst ? NT_BURST_LEN : 0;
+	s->ramp = conf->iburst ? RAMP_FIRST : NTP_MAXPOLL + 1;
 	s->est_var = INFINITY;
 	s->est_freq_var = INFINITY;
 	s->min_delay = INFINITY;
+	s->wander_mult = 1;
+	s->wander_est = NAN;
+	for (int k = 0; k < NT_FLOOR_N; k++)
+		s->floor[k] = INFINITY;
 	s->state = NT_SRC_INIT;
 }
 
@@ -86,6 +91,8 @@ schedule_next(struct nt_source *s, nt_time now)
 		s->burst_left--;
 	if (s->burst_left > 0)
 		s->next_poll = nt_add(now, NT_BURST_GAP);
+	else if (s->ramp < s->poll)
+		s->next_poll = nt_add(now, ldexp(1.0, s->ramp++));
 	else
 		s->next_poll = nt_add(now, nt_source_interval(s));
 }
@@ -133,67 +140,88 @@ kod_rate(struct nt_source *s, const struct ntp_pkt *p)
 		s->conf.maxpoll = s->minpoll;
 	s->poll = s->minpoll;
 	s->burst_left = 0;
+	s->ramp = NTP_MAXPOLL + 1;
 	s->next_poll = nt_add(s->t1, nt_source_interval(s));
 }
 
+/* Forget all but the newest `keep` samples. */
 static void
-fit(struct nt_source *s)
+keep_newest(struct nt_source *s, int keep)
 {
-	const struct nt_sample *h = s->hist, *last = &s->hist[s->n_hist - 1];
-	double w[NT_HIST_MAX], x[NT_HIST_MAX];
-	double W = 0, mx = 0, my = 0, sxx = 0, sxy = 0, chi = 0, scale, b;
-	int n = s->n_hist;
+	assert(keep > 0 && keep <= s->n_hist);
+	memmove(&s->hist[0], &s->hist[s->n_hist - keep],
+	    (size_t)keep * sizeof s->hist[0]);
+	s->n_hist = keep;
+}
 
-	assert(n > 0);
-	for (int i = 0; i < n; i++) {
-		double ex = h[i].delay - s->min_delay, age;
-		double v = SAMPLE_FLOOR * SAMPLE_FLOOR + h[i].disp * h[i].disp +
-		    ex * ex / 12.0;
+static void
+append(struct nt_source *s, const struct nt_sample *smp)
+{
+	if (s->n_hist == NT_HIST_MAX)
+		keep_newest(s, NT_HIST_MAX - 1);
+	s->hist[s->n_hist++] = *smp;
+}
 
-		x[i] = nt_diff(h[i].t, last->t);
-		age = -x[i];
-		v += WANDER_Q * age * age * age;
-		w[i] = 1.0 / v;
-		W += w[i];
-		mx += w[i] * x[i];
-		my += w[i] * h[i].offset;
+/*
+ * The samples disagree beyond their bounds: either the frequency wandered
+ * more than we allowed for, or the path's minimum delay is lower than we
+ * have seen.  Widen both, a few times; returns how many samples agree.
+ */
+static int
+reconcile(struct nt_source *s)
+{
+	int used = 0;
+
+	for (int k = 0; k < TRIES && used < s->n_hist; k++) {
+		s->wander_mult *= WIDEN;
+		s->slack = fmax(2 * s->slack, fmax(s->base, NOISE_FLOOR));
+		used = nt_fit(s);
 	}
-	mx /= W;
-	my /= W;
-	for (int i = 0; i < n; i++) {
-		sxx += w[i] * (x[i] - mx) * (x[i] - mx);
-		sxy += w[i] * (x[i] - mx) * (h[i].offset - my);
+	return (used);
+}
+
+/* Nothing reconciles: hold a lone dissenter out, or drop what is stale. */
+static void
+disagree(struct nt_source *s, const struct nt_sample *smp, int used)
+{
+	if (used <= 2 && s->n_hist >= 4 && !s->have_held) {
+		s->held = s->hist[--s->n_hist];
+		s->have_held = true;
+		nt_fit(s);
+		return;
 	}
-	b = (n >= 2 && sxx > 0) ? sxy / sxx : 0.0;
-	for (int i = 0; i < n; i++) {
-		double r = h[i].offset - my - b * (x[i] - mx);
-		chi += w[i] * r * r;
+	if (s->have_held) {
+		s->hist[s->n_hist - 1] = s->held;
+		append(s, smp);
+		s->have_held = false;
 	}
-	scale = n > 2 ? fmax(1.0, chi / (n - 2)) : 1.0;
-	s->est_t = last->t;
-	s->est_offset = my + b * (0 - mx);
-	s->est_freq = b;
-	/* Too few samples to judge the noise: report the slope, trust none. */
-	s->est_freq_var = (n >= MIN_FREQ_SAMPLES && sxx > 0) ? scale / sxx :
-	    INFINITY;
-	s->est_var = scale * (1.0 / W + (n >= 2 && sxx > 0 ?
-	    mx * mx / sxx : 0.0));
-	s->jitter = sqrt(chi / W);
+	used = nt_fit(s);
+	if (used < s->n_hist) {
+		keep_newest(s, used);
+		nt_fit(s);
+	}
 }
 
 static void
 add_sample(struct nt_source *s, const struct nt_sample *smp)
 {
-	if (s->n_hist == NT_HIST_MAX) {
-		memmove(&s->hist[0], &s->hist[1],
-		    (NT_HIST_MAX - 1) * sizeof s->hist[0]);
-		s->n_hist--;
+	double mult = s->wander_mult, slack = s->slack;
+	int used;
+
+	append(s, smp);
+	nt_fit_floor(s, smp);
+	used = nt_fit(s);
+	if (used == s->n_hist) {
+		s->wander_mult = fmax(1.0, s->wander_mult * NARROW);
+		s->slack *= NARROW;
+	} else if (reconcile(s) < s->n_hist) {
+		s->wander_mult = mult;
+		s->slack = slack;
+		disagree(s, smp, used);
+		return;
 	}
-	s->hist[s->n_hist++] = *smp;
-	s->min_delay = INFINITY;
-	for (int i = 0; i < s->n_hist; i++)
-		s->min_delay = fmin(s->min_delay, s->hist[i].delay);
-	fit(s);
+	s->have_held = false;
+	nt_fit_learn_wander(s);
 }
 
 /* Turn a validated reply into a sample (RFC 5905 on-wire equations). */
@@ -269,9 +297,18 @@ nt_source_adjust(struct nt_source *s, nt_time t_u, double dfreq, double jump)
 	for (int i = 0; i < s->n_hist; i++) {
 		s->hist[i].offset += nt_diff(t_u, s->hist[i].t) * dfreq - jump;
 	}
+	if (s->have_held)
+		s->held.offset += nt_diff(t_u, s->held.t) * dfreq - jump;
 	if (s->n_hist > 0) {
-		s->est_offset += nt_diff(t_u, s->est_t) * dfreq - jump;
+		double d = nt_diff(t_u, s->est_t) * dfreq - jump;
+
+		s->est_offset += d;
+		s->est_lo += d;
+		s->est_hi += d;
 		s->est_freq -= dfreq;
+		s->freq_shift += dfreq;
+		s->freq_lo -= dfreq;
+		s->freq_hi -= dfreq;
 	}
 }
 
@@ -283,6 +320,9 @@ nt_source_shift(struct nt_source *s, double delta)
 	for (int i = 0; i < s->n_hist; i++)
 		s->hist[i].t += d;
 	s->est_t += d;
+	s->held.t += d;
+	for (int i = 0; i < s->fh_n; i++)
+		s->fh_t[i] += d;
 	s->t1 += d;
 	s->next_poll += d;
 }
@@ -295,32 +335,69 @@ nt_source_offset_at(const struct nt_source *s, nt_time now)
 }
 
 double
-nt_source_distance(const struct nt_source *s, nt_time now)
+nt_source_wander_bound(const struct nt_source *s, double age)
 {
-	double age = fmax(nt_diff(now, s->est_t), 0.0);
-
-	assert(s->n_hist > 0 && s->have_last);
-	return (nt_from_ntp32(s->last.root_delay) / 2.0 +
-	    nt_from_ntp32(s->last.root_disp) + s->min_delay / 2.0 +
-	    sqrt(s->est_var) + s->jitter + NT_PHI * age);
+	return (nt_fit_wander_tol(s->wander_bound, age));
 }
 
 void
+nt_source_bounds_at(const struct nt_source *s, nt_time now, double *lo,
+    double *hi)
+{
+	double dt = fmax(nt_diff(now, s->est_t), 0.0), w;
+
+	assert(s->n_hist > 0);
+	w = nt_source_wander_bound(s, dt);
+	if (isinf(s->est_freq_var)) {
+		*lo = s->est_lo - NT_PHI * dt;
+		*hi = s->est_hi + NT_PHI * dt;
+	} else {
+		*lo = s->est_lo + fmin(s->freq_lo * dt, s->freq_hi * dt) - w;
+		*hi = s->est_hi + fmax(s->freq_lo * dt, s->freq_hi * dt) + w;
+	}
+}
+
+double
+nt_source_distance(const struct nt_source *s, nt_time now)
+{
+	double age = fmax(nt_diff(now, s->est_t), 0.0), lo, hi, off;
+
+	assert(s->n_hist > 0 && s->have_last);
+	nt_source_bounds_at(s, now, &lo, &hi);
+	off = nt_source_offset_at(s, now);
+	return (nt_from_ntp32(s->last.root_delay) / 2.0 +
+	    nt_from_ntp32(s->last.root_disp) + s->min_delay / 2.0 +
+	    fmax(hi - off, off - lo) + NT_PHI * age);
+}
+
+/*
+ * Poll less often only while it costs no accuracy.  That is when the
+ * whole history still fits one line: a full window whose frequency could
+ * not have wandered, over twice its span, by more than the samples' own
+ * scatter.  A longer interval then buys a longer window of as many
+ * samples.  When the wander limits the window, only more frequent samples
+ * make it accurate, and a sample far off the prediction asks for more.
+ */
+void
 nt_source_adapt_poll(struct nt_source *s, double residual)
 {
-	double noise = fmax(s->jitter, SAMPLE_FLOOR);
+	double noise = fmax(s->jitter, NOISE_FLOOR), span, drift;
 
 	if (s->n_hist < 4)
 		return;
-	if (fabs(residual) < 3.0 * noise)
+	span = 2 * nt_diff(s->hist[s->n_hist - 1].t, s->hist[0].t);
+	drift = nt_fit_wander_tol(s->wander, span);
+	if (s->n_hist == NT_HIST_MAX && drift < 0.5 * noise &&
+	    fabs(residual) < 3.0 * noise)
 		s->poll_score++;
-	else if (fabs(residual) > 6.0 * noise)
+	else if (drift > noise || fabs(residual) > 6.0 * noise)
 		s->poll_score -= 2;
 	if (s->poll_score >= 4 && s->poll < s->conf.maxpoll) {
 		s->poll++;
 		s->poll_score = 0;
-	} else if (s->poll_score <= -4 && s->poll > s->minpoll) {
-		s->poll--;
+	} else if (s->poll_score <= -4) {
+		if (s->poll > s->minpoll)
+			s->poll--;
 		s->poll_score = 0;
 	}
 }

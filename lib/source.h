@@ -20,6 +20,9 @@
 #include "timeutil.h"
 
 #define NT_HIST_MAX 32		/* samples kept per source */
+#define NT_FLOOR_N 8		/* smallest delays remembered */
+#define NT_FH_N 64		/* frequency estimates remembered */
+#define NT_WQ_N 15		/* wander estimates, their median wins */
 #define NT_BURST_LEN 4		/* iburst: requests in the initial burst */
 #define NT_BURST_GAP 2.0	/* s between them */
 #define NT_PHI 15e-6		/* RFC 5905 frequency tolerance (s/s) */
@@ -58,6 +61,7 @@ struct nt_source {
 	int		minpoll;	/* raised by KoD RATE */
 	nt_time		next_poll;
 	int		burst_left;	/* requests left in a burst */
+	int		ramp;		/* after a burst: next interval, log2 s */
 	uint8_t		reach;		/* shift register, bit 0 = last poll */
 	int		unanswered;	/* polls since the last valid reply */
 	int		poll_score;	/* > 0 asks for longer polls */
@@ -74,16 +78,39 @@ struct nt_source {
 	bool		have_last;
 	bool		last_ok;	/* the last reply gave a usable sample */
 
-	/* Samples and the estimate drawn from them. */
+	/* Samples and the estimate drawn from them (source_fit.c). */
 	struct nt_sample hist[NT_HIST_MAX];	/* oldest first */
 	int		n_hist;
-	double		min_delay;
+	double		min_delay;	/* the path's, as far as we know */
 	nt_time		est_t;		/* time the estimate refers to */
 	double		est_offset;	/* s, at est_t */
 	double		est_freq;	/* s/s, our clock's rate error vs it */
 	double		est_var;	/* variance of est_offset, s^2 */
 	double		est_freq_var;	/* variance of est_freq */
 	double		jitter;		/* RMS residual of the fit, s */
+	/* Every (offset, frequency) consistent with all samples lies in: */
+	double		est_lo, est_hi;		/* offset at est_t, s */
+	double		freq_lo, freq_hi;	/* frequency, s/s */
+	/* What the bounds rest on. */
+	double		base;		/* how far below min_delay the path's
+					   true minimum may be, s */
+	double		slack;		/* added after samples disagreed, s */
+	double		floor[NT_FLOOR_N];	/* smallest delays seen */
+	int		floor_n;	/* samples they come from */
+	double		wander;		/* frequency wander, (s/s)^2 per s */
+	double		wander_bound;	/* the same, as the bounds assume it */
+	double		wander_mult;	/* raised after samples disagreed */
+	/* Past frequency estimates, for the wander (an Allan variance). */
+	double		freq_shift;	/* corrections est_freq has seen */
+	nt_time		fh_t[NT_FH_N];
+	double		fh_f[NT_FH_N];
+	bool		fh_ok[NT_FH_N];	/* from a window long enough */
+	int		fh_n;
+	double		wq[NT_WQ_N];	/* the last single estimates */
+	int		wander_n;
+	double		wander_est;	/* their median; NaN: none yet */
+	struct nt_sample held;		/* newest sample, held out as suspect */
+	bool		have_held;
 
 	enum nt_src_state state;
 
@@ -131,6 +158,14 @@ void nt_source_shift(struct nt_source *s, double delta);
 double nt_source_distance(const struct nt_source *s, nt_time now);
 /* Offset estimate extrapolated to now (s). */
 double nt_source_offset_at(const struct nt_source *s, nt_time now);
+/*
+ * The interval the true offset lies in at now, by our measurements alone
+ * (the server's own root delay and dispersion not included).
+ */
+void nt_source_bounds_at(const struct nt_source *s, nt_time now, double *lo,
+    double *hi);
+/* How far the frequency's wander may have moved the offset in age s. */
+double nt_source_wander_bound(const struct nt_source *s, double age);
 
 /* Poll interval adaptation after the estimate is updated. */
 void nt_source_adapt_poll(struct nt_source *s, double residual);

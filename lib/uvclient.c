@@ -109,8 +109,13 @@ on_readable(uv_poll_t *h, int status, int events)
 				    strerror((int)-n));
 			continue;
 		}
-		if (rx.truncated)
+		if (rx.truncated) {
+			nt_log(NT_LOG_DEBUG, "%s: dropped a reply: datagram of "
+			    "%zu bytes, longer than %d",
+			    nt_engine_source(c->e, (size_t)u->src)->name,
+			    rx.wire_len, NTP_MAX_PKT);
 			continue;
+		}
 		nt_engine_rx(c->e, u->src, buf, (size_t)n,
 		    c->clk->ops->from_kernel(c->clk, rx.rx_time));
 	}

@@ -140,6 +140,7 @@ new_node(struct builder *b, enum nt_yconf_kind kind, const yaml_mark_t *m,
 		    "too many YAML nodes (max %d)", NT_YCONF_MAX_NODES));
 	if (b->depth > 0) {
 		parent = b->stack[b->depth - 1];
+		assert(parent != NULL);
 		if (parent->kind == NT_YCONF_MAP && parent->n % 2 == 0 &&
 		    kind != NT_YCONF_SCALAR)
 			return (mark_error(b, m,
@@ -181,6 +182,7 @@ on_scalar(struct builder *b, const yaml_event_t *ev)
 		return (-1);
 	if (new_node(b, NT_YCONF_SCALAR, &ev->start_mark, &n))
 		return (-1);
+	assert(n != NULL);
 	n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
 	n->len = ev->data.scalar.length;
 	n->str = malloc(n->len + 1);
@@ -205,6 +207,7 @@ on_start(struct builder *b, const yaml_event_t *ev, enum nt_yconf_kind kind,
 		    "nesting too deep (max %d levels)", NT_YCONF_MAX_DEPTH));
 	if (new_node(b, kind, &ev->start_mark, &n))
 		return (-1);
+	assert(n != NULL);
 	b->stack[b->depth++] = n;
 	return (0);
 }
@@ -1014,6 +1017,8 @@ print_value(FILE *f, const struct nt_yconf_key *k, const void *base,
 		fprintf(f, " %s\n", k->names[v]);
 		break;
 	case NT_YCONF_T_SEQ:
+		/* Not an element itself: walk_seq() refuses lists of lists. */
+		assert(base != NULL);
 		memcpy(&arr, p, sizeof arr);
 		memcpy(&count, (const char *)base + k->count_off, sizeof count);
 		if (count == 0) {

@@ -271,3 +271,80 @@ json_assert() {
 	    sys.exit("JSON check failed: %s\n%s" % (sys.argv[2], text))
 	EOF
 }
+
+# ---- ntimed slave (server) helpers ----
+
+declare -A SLAVE_PID=()
+
+# start_slave NAME ADDR PORT [ARGS...]: "ntimed slave --dry-run ARGS" in
+# the background (under $SLAVE_WRAP, e.g. "ip netns exec NS", if set),
+# answering on ADDR PORT when this returns.  SLAVE_PID[NAME]; its log is
+# $TEST_TMP/slave-NAME.log; its control socket $TEST_TMP/slave-NAME.sock
+# unless ARGS name one.
+start_slave() {
+	local name=$1 addr=$2 port=$3 pid logf="$TEST_TMP/slave-$1.log"
+	local sock=(--socket "$TEST_TMP/slave-$1.sock")
+	shift 3
+	case " $* " in *" --socket "*) sock=() ;; esac
+	${SLAVE_WRAP:-} "$NTIMED" slave --dry-run "${sock[@]}" "$@" \
+	    >"$logf" 2>&1 &
+	pid=$!
+	STARTED_PIDS+=("$pid")
+	SLAVE_PID[$name]=$pid
+	if [ -n "${SLAVE_WRAP:-}" ]; then
+		local _
+		for _ in $(seq 50); do
+			grep -q "serving NTP on" "$logf" && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		grep -q "serving NTP on" "$logf" || {
+			cat "$logf" >&2
+			fail "slave $name did not start"
+		}
+	else
+		wait_ntp "slave $name" "$pid" "$addr" "$port" "$logf"
+	fi
+	log "slave $name (pid $pid) serving on $addr port $port"
+}
+
+# stop_slave NAME: SIGTERM and wait; RC is its exit status.
+stop_slave() {
+	local pid=${SLAVE_PID[$1]:-}
+	[ -n "$pid" ] || fail "stop_slave: no slave named $1"
+	kill -TERM "$pid" 2>/dev/null
+	RC=0
+	wait "$pid" || RC=$?
+	unset "SLAVE_PID[$1]"
+}
+
+# ntp_raw ADDR PORT HEX [SRC]: send the datagram HEX (from address SRC if
+# given) and print the reply as hex, or "none" if nothing came in 0.5 s.
+ntp_raw() {
+	"$PY" - "$@" <<-'EOF'
+	import socket, sys
+	addr, port, data = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3])
+	fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+	s = socket.socket(fam, socket.SOCK_DGRAM)
+	if len(sys.argv) > 4:
+	    s.bind((sys.argv[4], 0))
+	s.settimeout(0.5)
+	s.sendto(data, (addr, port))
+	try:
+	    print(s.recv(2048).hex())
+	except OSError:
+	    print("none")
+	EOF
+}
+
+# netns_create NAME: a network namespace with loopback up, deleted at
+# exit (this replaces the EXIT trap with one that also runs cleanup).
+# Skips (fails under CI=true) where namespaces are not permitted.
+NETNS_LIST=()
+netns_create() {
+	require_cmd ip
+	ip netns add "$1" 2>/dev/null || skip "cannot create a network namespace"
+	NETNS_LIST+=("$1")
+	trap 'cleanup; for ns in "${NETNS_LIST[@]}"; do ip netns del "$ns" 2>/dev/null; done' EXIT
+	ip netns exec "$1" ip link set lo up || fail "cannot bring lo up in $1"
+}

@@ -124,7 +124,7 @@ assert_grep "$OUT" "leap +unsynchronized" "leap shown"
 assert_grep "$OUT" "error +unsynchronized" "error shown"
 
 log "usage errors"
-for args in "" "host:x" "-n 0 h" "-n x h" "-t abc h" "-t 0 h" "-p 70000 h" \
+for args in "host:x" "-n 0 h" "-n x h" "-t abc h" "-t 0 h" "-p 70000 h" \
     "--bogus h" "-n" "[::1 h" "[::1]x"; do
 	# shellcheck disable=SC2086  # word splitting wanted
 	run_capture "$OUT" "$NTIMED" query $args
@@ -136,7 +136,9 @@ for args in "" "host:x" "-n 0 h" "-n x h" "-t abc h" "-t 0 h" "-p 70000 h" \
 done
 run_capture "$OUT" "$NTIMED" query host:x
 assert_grep "$OUT.err" "invalid port 'x'.* in 'host:x'" "bad port named"
-run_capture "$OUT" "$NTIMED" query
+# Options for remote queries but no host: there is nothing to ask.
+run_capture "$OUT" "$NTIMED" query -n 2
+assert_rc 2 "-n without a host"
 assert_grep "$OUT.err" "no host" "missing host named"
 run_capture "$OUT" "$NTIMED" query --help
 assert_rc 0 "--help"

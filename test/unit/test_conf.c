@@ -46,6 +46,32 @@ assert_server_equal(const struct nt_server_conf *a,
 }
 
 static void
+assert_strings_equal(char **a, size_t na, char **b, size_t nb)
+{
+	assert_int_equal(na, nb);
+	for (size_t i = 0; i < na; i++)
+		assert_string_equal(a[i], b[i]);
+}
+
+static void
+assert_serve_equal(const struct nt_serve_conf *a,
+    const struct nt_serve_conf *b)
+{
+	assert_strings_equal(a->listen, a->n_listen, b->listen, b->n_listen);
+	assert_strings_equal(a->allow, a->n_allow, b->allow, b->n_allow);
+	assert_strings_equal(a->deny, a->n_deny, b->deny, b->n_deny);
+	assert_int_equal(a->port, b->port);
+	assert_int_equal(a->workers, b->workers);
+	assert_int_equal(a->denied, b->denied);
+	assert_true(a->ratelimit.interval == b->ratelimit.interval);
+	assert_int_equal(a->ratelimit.burst, b->ratelimit.burst);
+	assert_int_equal(a->ratelimit.kod, b->ratelimit.kod);
+	assert_int_equal(a->ratelimit.loopback, b->ratelimit.loopback);
+	assert_int_equal(a->ratelimit.table_size, b->ratelimit.table_size);
+	assert_int_equal(a->local_stratum, b->local_stratum);
+}
+
+static void
 assert_conf_equal(const struct nt_conf *a, const struct nt_conf *b)
 {
 	assert_int_equal(a->n_servers, b->n_servers);
@@ -68,6 +94,7 @@ assert_conf_equal(const struct nt_conf *a, const struct nt_conf *b)
 	assert_int_equal(a->min_sources, b->min_sources);
 	assert_int_equal(a->log_level, b->log_level);
 	assert_int_equal(a->log_dest, b->log_dest);
+	assert_serve_equal(&a->serve, &b->serve);
 }
 
 static void
@@ -498,7 +525,7 @@ test_err_unknown_key(void **state)
 	expect_error("step_limit: 2\nfoo: 1\n",
 	    "t.yaml:2:1: unknown key 'foo' (expected one of: servers, pools, "
 	    "driftfile, step_threshold, step_limit, max_distance, "
-	    "min_sources, log)");
+	    "min_sources, log, server, control, metrics)");
 	expect_error("servers:\n  - address: a\n    foo: 1\n",
 	    "t.yaml:3:5: unknown key 'foo' in servers[0] (expected one of: "
 	    "address, port, minpoll, maxpoll, iburst, prefer)");
@@ -513,7 +540,7 @@ test_err_unknown_key(void **state)
 	expect_error("\"a\\nb\": 1\n",
 	    "t.yaml:1:1: unknown key 'a\\x0ab' (expected one of: servers, "
 	    "pools, driftfile, step_threshold, step_limit, max_distance, "
-	    "min_sources, log)");
+	    "min_sources, log, server, control, metrics)");
 	expect_file_error("unknown_nested.yaml", "4:5: unknown key 'maxpol' "
 	    "in servers[0] (expected one of: address, port, minpoll, maxpoll, "
 	    "iburst, prefer)");
@@ -1211,10 +1238,209 @@ test_yconf_tree(void **state)
 	nt_yconf_doc_free(doc);
 }
 
+/* ---- The server: section (ntimed slave) ---- */
+
+static void
+test_server_section(void **state)
+{
+	struct nt_conf c;
+
+	(void)state;
+	nt_conf_init(&c);
+	assert_int_equal(c.serve.n_listen, 0);
+	assert_int_equal(c.serve.port, 123);
+	assert_int_equal(c.serve.workers, 0);
+	assert_int_equal(c.serve.denied, NT_DENY_DROP);
+	assert_true(c.serve.ratelimit.interval == 1.0);
+	assert_int_equal(c.serve.ratelimit.burst, 16);
+	assert_true(c.serve.ratelimit.kod);
+	assert_false(c.serve.ratelimit.loopback);
+	assert_int_equal(c.serve.ratelimit.table_size, 16384);
+	assert_int_equal(c.serve.local_stratum, 0);
+	nt_conf_free(&c);
+	load_ok(&c, "server:\n"
+	    "  listen: [127.0.0.1, \"[::1]:10123\", \"192.0.2.1:4123\", "
+	    "\"fe80::1%lo\"]\n"
+	    "  port: 10124\n  workers: 4\n"
+	    "  allow: [192.0.2.0/24, \"2001:db8::/32\"]\n"
+	    "  deny: [192.0.2.128/25]\n  denied: kod\n"
+	    "  ratelimit: { interval: 0.5, burst: 3, kod: false, "
+	    "loopback: true, table_size: 1024 }\n"
+	    "  local_stratum: 10\n");
+	assert_int_equal(c.serve.n_listen, 4);
+	assert_string_equal(c.serve.listen[1], "[::1]:10123");
+	assert_int_equal(c.serve.port, 10124);
+	assert_int_equal(c.serve.workers, 4);
+	assert_int_equal(c.serve.n_allow, 2);
+	assert_string_equal(c.serve.allow[1], "2001:db8::/32");
+	assert_int_equal(c.serve.n_deny, 1);
+	assert_int_equal(c.serve.denied, NT_DENY_KOD);
+	assert_true(c.serve.ratelimit.interval == 0.5);
+	assert_int_equal(c.serve.ratelimit.burst, 3);
+	assert_false(c.serve.ratelimit.kod);
+	assert_true(c.serve.ratelimit.loopback);
+	assert_int_equal(c.serve.ratelimit.table_size, 1024);
+	assert_int_equal(c.serve.local_stratum, 10);
+	round_trip(&c);
+	nt_conf_free(&c);
+}
+
+static void
+test_server_listen_split(void **state)
+{
+	char host[NT_HOSTLEN], err[NT_CONF_ERRLEN] = "";
+	struct nt_conf c;
+	uint16_t port;
+
+	(void)state;
+	load_ok(&c, "server: { port: 4123 }\n");
+	assert_int_equal(nt_conf_listen_split(&c, "127.0.0.1", host,
+	    sizeof host, &port, err, sizeof err), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 4123);
+	assert_int_equal(nt_conf_listen_split(&c, "[::1]:99", host,
+	    sizeof host, &port, err, sizeof err), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 99);
+	assert_int_equal(nt_conf_listen_split(&c, "::", host, sizeof host,
+	    &port, err, sizeof err), 0);
+	assert_string_equal(host, "::");
+	assert_int_equal(port, 4123);
+	assert_int_equal(nt_conf_listen_split(&c, "ntp.example", host,
+	    sizeof host, &port, err, sizeof err), -1);
+	assert_string_equal(err, "'ntp.example' is not a numeric IPv4 or IPv6 "
+	    "address");
+	nt_conf_free(&c);
+}
+
+static void
+test_server_listen_args(void **state)
+{
+	char err[NT_CONF_ERRLEN] = "";
+	bool replaced = false;
+	struct nt_conf c;
+
+	(void)state;
+	load_ok(&c, "server: { listen: [10.0.0.1, 10.0.0.2] }\n");
+	assert_int_equal(nt_conf_add_listen_arg(&c, "127.0.0.1:10123",
+	    &replaced, err, sizeof err), 0);
+	assert_true(replaced);
+	assert_int_equal(nt_conf_add_listen_arg(&c, "[::1]:10123", &replaced,
+	    err, sizeof err), 0);
+	assert_int_equal(c.serve.n_listen, 2);
+	assert_string_equal(c.serve.listen[0], "127.0.0.1:10123");
+	assert_string_equal(c.serve.listen[1], "[::1]:10123");
+	assert_int_equal(nt_conf_add_listen_arg(&c, "127.0.0.1:0x10",
+	    &replaced, err, sizeof err), -1);
+	assert_string_equal(err, "invalid listen address '127.0.0.1:0x10': "
+	    "invalid port '0x10' (expected 1-65535)");
+	assert_int_equal(nt_conf_add_listen_arg(&c, "localhost", &replaced,
+	    err, sizeof err), -1);
+	assert_string_equal(err, "invalid listen address 'localhost': "
+	    "'localhost' is not a numeric IPv4 or IPv6 address");
+	assert_int_equal(c.serve.n_listen, 2);
+	round_trip(&c);
+	nt_conf_free(&c);
+}
+
+static void
+test_err_server(void **state)
+{
+	(void)state;
+	expect_error("server:\n  allow: [10.0.0.0/8, 10.1.2.3/8]\n",
+	    "t.yaml:2:23: server.allow[1]: '10.1.2.3/8' has host bits set "
+	    "(did you mean 10.0.0.0/8?)");
+	expect_error("server:\n  deny:\n    - 2001:db8::/129\n",
+	    "t.yaml:3:7: server.deny[0]: '2001:db8::/129': the prefix length "
+	    "must be 0..128");
+	expect_error("server:\n  deny: [all]\n",
+	    "t.yaml:2:10: server.deny[0]: 'all' is not a numeric IPv4 or IPv6 "
+	    "address");
+	expect_error("server:\n  listen: [\"0.0.0.0\", ntp.example]\n",
+	    "t.yaml:2:23: server.listen[1]: 'ntp.example' is not a numeric "
+	    "IPv4 or IPv6 address");
+	expect_error("server:\n  listen: [\"127.0.0.1:99999\"]\n",
+	    "t.yaml:2:12: server.listen[0]: invalid port '99999' "
+	    "(expected 1-65535)");
+	expect_error("server:\n  workers: 257\n",
+	    "t.yaml:2:12: 'workers' out of range: 257 (allowed 0..256)");
+	expect_error("server:\n  local_stratum: 16\n",
+	    "t.yaml:2:18: 'local_stratum' out of range: 16 (allowed 0..15)");
+	expect_error("server:\n  denied: refuse\n",
+	    "t.yaml:2:11: 'denied' must be one of: drop, kod, got 'refuse'");
+	expect_error("server:\n  ratelimit: { burst: 0 }\n",
+	    "t.yaml:2:23: 'burst' out of range: 0 (allowed 1..100000)");
+	expect_error("server:\n  ratelimit: { interval: -1 }\n",
+	    "t.yaml:2:26: 'interval' out of range: -1 (allowed 0..3600)");
+	expect_error("server:\n  ratelimit:\n    leak: 2\n",
+	    "t.yaml:3:5: unknown key 'leak' in server.ratelimit (expected one "
+	    "of: interval, burst, kod, loopback, table_size)");
+	expect_error("server:\n  listen: 127.0.0.1\n",
+	    "t.yaml:2:11: 'listen' must be a list, got '127.0.0.1'");
+	expect_error("server: [a]\n",
+	    "t.yaml:1:9: 'server' must be a mapping, got a list");
+}
+
+/* control: and metrics: (the control socket, the Prometheus endpoint). */
+static void
+test_control_metrics(void **state)
+{
+	struct nt_conf c;
+
+	(void)state;
+	load_ok(&c, "servers: [a]\n");
+	assert_true(c.control.enabled);
+	assert_string_equal(c.control.socket, "/run/ntimed/ntimed.sock");
+	assert_string_equal(c.control.group, "ntimed");
+	assert_false(c.metrics.enabled);
+	assert_string_equal(c.metrics.listen, "127.0.0.1:9975");
+	nt_conf_free(&c);
+	load_ok(&c, "control: { enabled: false, socket: /tmp/x.sock, "
+	    "group: root }\nmetrics: { enabled: true, listen: "
+	    "\"[::1]:9100\" }\n");
+	assert_false(c.control.enabled);
+	assert_string_equal(c.control.socket, "/tmp/x.sock");
+	assert_string_equal(c.control.group, "root");
+	assert_true(c.metrics.enabled);
+	assert_string_equal(c.metrics.listen, "[::1]:9100");
+	nt_conf_free(&c);
+	load_ok(&c, "metrics: { listen: 192.0.2.1 }\n");
+	assert_string_equal(c.metrics.listen, "192.0.2.1");
+	nt_conf_free(&c);
+}
+
+static void
+test_err_control_metrics(void **state)
+{
+	char longpath[200];
+
+	(void)state;
+	expect_error("control:\n  socket: relative.sock\n",
+	    "t.yaml:2:11: 'control.socket' must be an absolute path");
+	expect_error("control:\n  bogus: 1\n",
+	    "t.yaml:2:3: unknown key 'bogus' in control (expected one of: "
+	    "enabled, socket, group)");
+	snprintf(longpath, sizeof longpath, "control:\n  socket: /%0120d\n", 0);
+	expect_error(longpath,
+	    "t.yaml:2:11: 'socket' is too long (121 bytes, max 107)");
+	expect_error("metrics:\n  listen: localhost:9975\n",
+	    "t.yaml:2:11: 'metrics.listen' must be a numeric address "
+	    "(ADDRESS:PORT), got 'localhost'");
+	expect_error("metrics:\n  listen: \"127.0.0.1:99999\"\n",
+	    "t.yaml:2:11: 'metrics.listen': invalid port '99999' "
+	    "(expected 1-65535)");
+	expect_error("metrics: { enabled: yes please }\n",
+	    "t.yaml:1:21: 'enabled' must be true or false, got 'yes please'");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_server_section),
+		cmocka_unit_test(test_server_listen_split),
+		cmocka_unit_test(test_server_listen_args),
+		cmocka_unit_test(test_err_server),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_server_forms),
@@ -1241,6 +1467,8 @@ main(void)
 		cmocka_unit_test(test_yconf_tree),
 		cmocka_unit_test(test_yconf_other_schema),
 		cmocka_unit_test(test_yconf_other_schema_errors),
+		cmocka_unit_test(test_control_metrics),
+		cmocka_unit_test(test_err_control_metrics),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -12,15 +12,12 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "conf.h"
 #include "log.h"
 #include "sim.h"
 
 struct watch {
 	double	from;		/* start checking at this time (s) */
-	double	max_err, max_ferr, sum2;
-	long	n;
-	int	states[NT_SIM_MAX_SERVERS];
+	double	max_ferr;
 };
 
 static void
@@ -28,136 +25,140 @@ observe(void *ctx, const struct nt_sim_point *p, const struct nt_engine *e)
 {
 	struct watch *w = ctx;
 
-	for (size_t i = 0; i < nt_engine_n_sources(e); i++)
-		w->states[i] = nt_engine_source(e, i)->state;
-	if (p->t < w->from)
-		return;
-	w->max_err = fmax(w->max_err, fabs(p->err));
-	w->max_ferr = fmax(w->max_ferr, fabs(p->ferr));
-	w->sum2 += p->err * p->err;
-	w->n++;
+	(void)e;
+	if (p->t >= w->from)
+		w->max_ferr = fmax(w->max_ferr, fabs(p->ferr));
 }
 
+/* n servers on a LAN (100 us each way, exponential jitter of 100 us). */
 static void
-setup_conf(struct nt_conf *c, size_t n, int minpoll, int maxpoll)
+lan(struct nt_sim_scenario *sc, size_t n, const double *offsets,
+    double duration, double settle)
 {
 	char err[NT_CONF_ERRLEN];
 
-	nt_conf_init(c);
+	nt_sim_scenario_init(sc);
+	sc->duration = duration;
+	sc->settle = settle;
 	for (size_t i = 0; i < n; i++) {
-		char name[32];
+		struct nt_sim_server *s = nt_sim_scenario_add_server(sc);
 
-		snprintf(name, sizeof name, "10.0.0.%zu", i + 1);
-		assert_int_equal(nt_conf_add_server_arg(c, name, err,
-		    sizeof err), 0);
-		c->servers[i].minpoll = minpoll;
-		c->servers[i].maxpoll = maxpoll;
-		c->servers[i].iburst = true;
+		assert_non_null(s);
+		s->offset = offsets != NULL ? offsets[i] : 0;
+		s->proc = 10e-6;
+		s->root_disp = 1e-5;
+		s->net.out.delay = s->net.in.delay = 100e-6;
+		s->net.out.jitter = s->net.in.jitter = 100e-6;
 	}
+	assert_int_equal(nt_sim_scenario_finish(sc, err, sizeof err), 0);
+	for (size_t i = 0; i < n; i++)
+		sc->client.servers[i].minpoll = sc->client.servers[i].maxpoll =
+		    6;
 }
 
-static struct nt_sim_server
-lan_server(double offset)
+static void
+run(const struct nt_sim_scenario *sc, uint64_t seed, struct watch *w,
+    struct nt_sim_result *r)
 {
-	return ((struct nt_sim_server){ .offset = offset, .delay_out = 100e-6,
-	    .delay_in = 100e-6, .jitter_out = 100e-6, .jitter_in = 100e-6,
-	    .proc = 10e-6, .stratum = 1, .root_disp = 1e-5 });
+	struct nt_sim *s = nt_sim_new(sc, seed, 0);
+
+	assert_non_null(s);
+	nt_sim_run(s, w != NULL ? observe : NULL, w, r);
+	nt_sim_free(s);
 }
 
 static void
 converges_from_half_second_and_100ppm(void **state)
 {
-	struct nt_sim_params p = { .duration = 4 * 3600, .clock_offset = 0.5,
-	    .clock_freq_ppm = 100, .clock_wander = 1e-9, .tick = 1, .seed = 1 };
-	struct nt_sim_server srv[3] = { lan_server(0), lan_server(0),
-	    lan_server(0) };
+	struct nt_sim_scenario sc;
 	struct watch w = { .from = 1800 };
 	struct nt_sim_result r;
-	struct nt_conf c;
 
 	(void)state;
-	setup_conf(&c, 3, 6, 6);
-	assert_int_equal(nt_sim_run(&p, &c, srv, 3, observe, &w, &r), 0);
-	printf("# converge: steps %d updates %zu max|err| %.1f us "
-	    "rms %.1f us max|ferr| %.4f ppm\n", r.steps, r.updates,
-	    w.max_err * 1e6, sqrt(w.sum2 / w.n) * 1e6, w.max_ferr * 1e6);
-	assert_int_equal(r.steps, 1);
-	assert_true(w.max_err < 200e-6);
-	assert_true(sqrt(w.sum2 / w.n) < 50e-6);
+	lan(&sc, 3, NULL, 4 * 3600, 1800);
+	sc.clock.offset = 0.5;
+	sc.clock.freq_ppm = 100;
+	sc.clock.wander = 1e-9;
+	run(&sc, 1, &w, &r);
+	printf("# converge: steps %.0f updates %.0f max|err| %.1f us "
+	    "rms %.1f us max|ferr| %.4f ppm\n", r.m[NT_SIM_STEPS],
+	    r.m[NT_SIM_UPDATES], r.m[NT_SIM_MAX] * 1e6, r.m[NT_SIM_RMS] * 1e6,
+	    w.max_ferr * 1e6);
+	assert_true(r.m[NT_SIM_STEPS] == 1);
+	assert_true(r.m[NT_SIM_MAX] < 200e-6);
+	assert_true(r.m[NT_SIM_RMS] < 50e-6);
 	assert_true(w.max_ferr < 5e-6);	/* base frequency plus slews */
 	for (int i = 0; i < 3; i++)
-		assert_true(w.states[i] == NT_SRC_SELECTED ||
-		    w.states[i] == NT_SRC_COMBINED);
-	nt_conf_free(&c);
+		assert_true(r.srv[i].state == NT_SRC_SELECTED ||
+		    r.srv[i].state == NT_SRC_COMBINED);
+	nt_sim_scenario_free(&sc);
 }
 
 static void
 outvotes_two_falsetickers(void **state)
 {
-	struct nt_sim_params p = { .duration = 3 * 3600, .clock_offset = 0.05,
-	    .clock_freq_ppm = -30, .clock_wander = 1e-9, .tick = 1, .seed = 2 };
-	struct nt_sim_server srv[5] = { lan_server(0), lan_server(0),
-	    lan_server(0), lan_server(0.050), lan_server(1.0) };
-	struct watch w = { .from = 1800 };
+	static const double off[5] = { 0, 0, 0, 0.050, 1.0 };
+	struct nt_sim_scenario sc;
 	struct nt_sim_result r;
-	struct nt_conf c;
 
 	(void)state;
-	setup_conf(&c, 5, 6, 6);
-	assert_int_equal(nt_sim_run(&p, &c, srv, 5, observe, &w, &r), 0);
+	lan(&sc, 5, off, 3 * 3600, 1800);
+	sc.clock.offset = 0.05;
+	sc.clock.freq_ppm = -30;
+	sc.clock.wander = 1e-9;
+	run(&sc, 2, NULL, &r);
 	printf("# falsetickers: max|err| %.1f us rms %.1f us\n",
-	    w.max_err * 1e6, sqrt(w.sum2 / w.n) * 1e6);
-	assert_true(w.max_err < 500e-6);
-	assert_int_equal(w.states[3], NT_SRC_FALSETICKER);
-	assert_int_equal(w.states[4], NT_SRC_FALSETICKER);
+	    r.m[NT_SIM_MAX] * 1e6, r.m[NT_SIM_RMS] * 1e6);
+	assert_true(r.m[NT_SIM_MAX] < 500e-6);
+	assert_int_equal(r.srv[3].state, NT_SRC_FALSETICKER);
+	assert_int_equal(r.srv[4].state, NT_SRC_FALSETICKER);
+	assert_true(r.m[NT_SIM_FALSETICKERS] == 2);
 	for (int i = 0; i < 3; i++)
-		assert_true(w.states[i] == NT_SRC_SELECTED ||
-		    w.states[i] == NT_SRC_COMBINED);
-	nt_conf_free(&c);
+		assert_true(r.srv[i].state == NT_SRC_SELECTED ||
+		    r.srv[i].state == NT_SRC_COMBINED);
+	nt_sim_scenario_free(&sc);
 }
 
 static void
 no_majority_no_update(void **state)
 {
-	struct nt_sim_params p = { .duration = 1800, .clock_offset = 0.2,
-	    .clock_freq_ppm = 0, .tick = 1, .seed = 3 };
-	struct nt_sim_server srv[5] = { lan_server(0), lan_server(0.001),
-	    lan_server(0.3), lan_server(-0.7), lan_server(2.0) };
-	struct watch w = { .from = 0 };
+	static const double off[5] = { 0, 0.001, 0.3, -0.7, 2.0 };
+	struct nt_sim_scenario sc;
 	struct nt_sim_result r;
-	struct nt_conf c;
 
 	(void)state;
-	setup_conf(&c, 5, 6, 6);
-	assert_int_equal(nt_sim_run(&p, &c, srv, 5, observe, &w, &r), 0);
-	assert_int_equal(r.updates, 0);
-	assert_int_equal(r.steps, 0);
+	lan(&sc, 5, off, 1800, 900);
+	sc.clock.offset = 0.2;
+	run(&sc, 3, NULL, &r);
+	assert_true(r.m[NT_SIM_UPDATES] == 0);
+	assert_true(r.m[NT_SIM_STEPS] == 0);
 	assert_true(fabs(r.final_err - 0.2) < 1e-9);
 	for (int i = 0; i < 5; i++)
-		assert_true(w.states[i] == NT_SRC_NOMAJORITY ||
-		    w.states[i] == NT_SRC_FALSETICKER);
-	nt_conf_free(&c);
+		assert_true(r.srv[i].state == NT_SRC_NOMAJORITY ||
+		    r.srv[i].state == NT_SRC_FALSETICKER);
+	nt_sim_scenario_free(&sc);
 }
 
 static void
 same_seed_same_run(void **state)
 {
-	struct nt_sim_params p = { .duration = 3600, .clock_offset = 0.01,
-	    .clock_freq_ppm = 20, .clock_wander = 1e-9, .tick = 1, .seed = 7 };
-	struct nt_sim_server srv[1] = { lan_server(0) };
+	struct nt_sim_scenario sc;
 	struct nt_sim_result r1, r2;
-	struct nt_conf c;
 
 	(void)state;
-	setup_conf(&c, 1, 4, 8);
-	assert_int_equal(nt_sim_run(&p, &c, srv, 1, NULL, NULL, &r1), 0);
-	assert_int_equal(nt_sim_run(&p, &c, srv, 1, NULL, NULL, &r2), 0);
+	lan(&sc, 1, NULL, 3600, 600);
+	sc.clock.offset = 0.01;
+	sc.clock.freq_ppm = 20;
+	sc.clock.wander = 1e-9;
+	sc.client.servers[0].minpoll = 4;
+	sc.client.servers[0].maxpoll = 8;
+	run(&sc, 7, NULL, &r1);
+	run(&sc, 7, NULL, &r2);
 	assert_true(r1.final_err == r2.final_err);
-	assert_true(r1.packets_sent == r2.packets_sent);
-	p.seed = 8;
-	assert_int_equal(nt_sim_run(&p, &c, srv, 1, NULL, NULL, &r2), 0);
+	assert_memory_equal(r1.m, r2.m, sizeof r1.m);
+	run(&sc, 8, NULL, &r2);
 	assert_true(r1.final_err != r2.final_err);
-	nt_conf_free(&c);
+	nt_sim_scenario_free(&sc);
 }
 
 int

@@ -613,6 +613,28 @@ test_verdicts(void **state)
 	assert_int_equal(check(&p), NTP_REPLY_ZERO_XMT);
 }
 
+/* Stratum 0 without a kiss code is an unsynchronized server, not a KoD. */
+static void
+test_verdict_stratum0_no_code(void **state)
+{
+	static const uint32_t refids[] = { 0, 0x7f000001, 0x20202020,
+	    0x41004100, 0x414243ff, 0x00414243 };
+	struct ntp_pkt p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refids) / sizeof(refids[0]); i++) {
+		p = good_reply(OUR_XMT);
+		p.stratum = 0;
+		p.leap = NTP_LEAP_UNSYNC;
+		p.refid = (uint32_t)refids[i];
+		assert_false(ntp_is_kiss_code(p.refid));
+		assert_int_equal(check(&p), NTP_REPLY_UNSYNC);
+	}
+	assert_true(ntp_is_kiss_code(NTP_CODE("RATE")));
+	assert_true(ntp_is_kiss_code(NTP_CODE("GPS\0")));
+	assert_true(ntp_is_kiss_code(NTP_CODE("X\0\0\0")));
+}
+
 static void
 test_verdict_kod(void **state)
 {
@@ -626,7 +648,7 @@ test_verdict_kod(void **state)
 		{ "INIT", NTP_REPLY_KOD_OTHER },
 		{ "STEP", NTP_REPLY_KOD_OTHER },
 		{ "rate", NTP_REPLY_KOD_OTHER },
-		{ "\0\0\0\0", NTP_REPLY_KOD_OTHER },
+		{ "X\0\0\0", NTP_REPLY_KOD_OTHER },
 	};
 	struct ntp_pkt p;
 
@@ -786,6 +808,7 @@ main(void)
 		cmocka_unit_test(test_decode_strerror),
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_verdict_kod),
+		cmocka_unit_test(test_verdict_stratum0_no_code),
 		cmocka_unit_test(test_verdict_unsync_distance),
 		cmocka_unit_test(test_verdict_str),
 		cmocka_unit_test(test_refid_str),

@@ -1,0 +1,536 @@
+/*
+ * "ntimed query" with no host, or with --local: ask the daemon running on
+ * this machine, over its control socket (lib/control.h), what it is doing,
+ * and show it the way chronyc does (tracking, sources, sourcestats), or
+ * tell it to add or remove a server, reload or step.
+ *
+ * The daemon answers in JSON; tables are drawn from that, so what a script
+ * gets with --json and what a person reads are the same numbers.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "control.h"
+#include "json.h"
+#include "timeutil.h"
+#include "yconf.h"
+
+int cmd_query_local(int argc, char **argv);
+
+struct local_opts {
+	const char	*socket;
+	bool		json;
+	bool		watch;
+	bool		verbose;
+	const char	*request;	/* view or verb */
+	const char	*host;		/* verb argument */
+	bool		is_verb;
+};
+
+static const char *const verb_names[] = { "add-server", "remove-server",
+    "reload", "step", NULL };
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ntimed query [--local] [--socket PATH] [--json] [--watch] "
+	    "[-v] [VIEW]\n"
+	    "       ntimed query [--local] [--socket PATH] VERB [HOST]\n\n"
+	    "Ask the ntimed daemon on this machine what it is doing, or tell "
+	    "it\nwhat to do (verbs need root).\n\n"
+	    "views:\n"
+	    "  tracking      the system clock (default; like chronyc "
+	    "tracking)\n"
+	    "  sources       sources and why each is used or not\n"
+	    "  sourcestats   per-source statistics\n"
+	    "  server        NTP server counters (slave, master)\n"
+	    "  all           every view;  views: what this daemon has\n"
+	    "verbs:\n"
+	    "  add-server HOST[:PORT]   remove-server HOST[:PORT]\n"
+	    "  reload                   step\n\n"
+	    "  -s, --socket PATH  control socket (default %s)\n"
+	    "      --json         the daemon's answer as JSON (one line)\n"
+	    "  -w, --watch        show the view again every second\n"
+	    "  -v, --verbose      explain the columns (sources)\n"
+	    "  -h, --help         this text\n\n"
+	    "Exit status: 0 done, 1 the daemon could not do it, 2 usage "
+	    "error,\n3 no daemon, no permission or a broken answer.\n",
+	    NT_CTL_DEFAULT_PATH);
+}
+
+/*
+ * Local with --local or --socket, or when there is nothing but options
+ * both modes share (--json, -v): no host.  Anything else ("-n 4",
+ * "--fast", a host) is for the remote query and its own messages.
+ */
+static bool
+wants_local(int argc, char **argv)
+{
+	static const char *const shared[] = { "--json", "-v", "--verbose",
+	    "-w", "--watch", NULL };
+	bool other = false;
+
+	for (int i = 1; i < argc; i++) {
+		bool known = false;
+
+		if (strcmp(argv[i], "--local") == 0 ||
+		    strcmp(argv[i], "--socket") == 0 ||
+		    strncmp(argv[i], "--socket=", 9) == 0)
+			return (true);
+		for (int k = 0; shared[k] != NULL; k++)
+			known |= strcmp(argv[i], shared[k]) == 0;
+		other |= !known;
+	}
+	return (!other);
+}
+
+static bool
+is_verb(const char *s)
+{
+	for (int i = 0; verb_names[i] != NULL; i++)
+		if (strcmp(s, verb_names[i]) == 0)
+			return (true);
+	return (false);
+}
+
+static int
+parse_local(struct local_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "local", no_argument, NULL, 'L' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "watch", no_argument, NULL, 'w' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof *o);
+	o->socket = NT_CTL_DEFAULT_PATH;
+	o->request = "tracking";
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":s:wvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'L': break;
+		case 's': o->socket = optarg; break;
+		case 'j': o->json = true; break;
+		case 'w': o->watch = true; break;
+		case 'v': o->verbose = true; break;
+		case 'h': usage(stdout); return (0);
+		default:
+			fprintf(stderr, "ntimed query: %s '%s' (see --local "
+			    "--help)\n", ch == ':' ? "missing value for" :
+			    "unknown option", argv[optind - 1]);
+			return (EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		o->request = strcmp(argv[optind], "status") == 0 ? "tracking" :
+		    argv[optind++];
+	o->is_verb = is_verb(o->request);
+	if (optind < argc && (strcmp(o->request, "add-server") == 0 ||
+	    strcmp(o->request, "remove-server") == 0))
+		o->host = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "ntimed query: unexpected '%s' (see --local "
+		    "--help)\n", argv[optind]);
+		return (EXIT_USAGE);
+	}
+	if (o->watch && o->is_verb) {
+		fprintf(stderr, "ntimed query: --watch is for views, not '%s'\n",
+		    o->request);
+		return (EXIT_USAGE);
+	}
+	return (-1);
+}
+
+/* ---- Reading the answer ---- */
+
+static const struct nt_yconf_node *
+get(const struct nt_yconf_node *map, const char *key)
+{
+	const struct nt_yconf_node *n = nt_yconf_map_get(map, key);
+
+	if (n == NULL || (n->kind == NT_YCONF_SCALAR && !n->quoted &&
+	    nt_yconf_is_null(n)))
+		return (NULL);
+	return (n);
+}
+
+static const char *
+str(const struct nt_yconf_node *map, const char *key)
+{
+	const struct nt_yconf_node *n = get(map, key);
+
+	return (n != NULL && n->kind == NT_YCONF_SCALAR ? n->str : NULL);
+}
+
+static double
+num(const struct nt_yconf_node *map, const char *key)
+{
+	const char *s = str(map, key);
+	char *end;
+	double v;
+
+	if (s == NULL)
+		return (NAN);
+	v = strtod(s, &end);
+	return (*s != '\0' && *end == '\0' ? v : NAN);
+}
+
+static bool
+flag(const struct nt_yconf_node *map, const char *key)
+{
+	const char *s = str(map, key);
+
+	return (s != NULL && strcmp(s, "true") == 0);
+}
+
+/* A duration with unit, or "-" when absent. */
+static const char *
+dur(double v, bool sign, char *buf, size_t len)
+{
+	if (!isfinite(v)) {
+		strlcpy(buf, "-", len);
+		return (buf);
+	}
+	return (sign ? nt_format_dur(v, buf, len) :
+	    nt_format_mag(v, buf, len));
+}
+
+/* ---- Tables ---- */
+
+static void
+print_seconds(const char *label, double v, const char *note)
+{
+	if (isfinite(v))
+		printf("%-16s: %.9f seconds%s\n", label, v, note);
+	else
+		printf("%-16s: -\n", label);
+}
+
+static void
+tracking_head(const struct nt_yconf_node *t)
+{
+	char ts[NT_TIMESTR_LEN];
+	double ref = num(t, "reference_time"), so = num(t, "system_offset");
+
+	printf("%-16s: %s (%s)\n", "Reference ID", str(t, "refid_hex") ?
+	    str(t, "refid_hex") : "-", str(t, "selected") != NULL ?
+	    str(t, "selected") : str(t, "refid") != NULL ? str(t, "refid") :
+	    "-");
+	printf("%-16s: %.0f\n", "Stratum", num(t, "stratum"));
+	printf("%-16s: %s\n", "Ref time (UTC)", isfinite(ref) ?
+	    nt_format_utc(nt_from_sec(ref), ts, sizeof ts) : "-");
+	if (isfinite(so))
+		printf("%-16s: %.9f seconds %s of NTP time\n", "System time",
+		    fabs(so), so > 0 ? "slow" : "fast");
+	else
+		printf("%-16s: -\n", "System time");
+	print_seconds("Last offset", num(t, "last_offset"), "");
+	print_seconds("RMS offset", num(t, "rms_offset"), "");
+}
+
+static void
+print_tracking(const struct nt_yconf_node *t)
+{
+	const struct nt_yconf_node *k = get(t, "kernel");
+	double f = num(t, "frequency_ppm");
+
+	tracking_head(t);
+	printf("%-16s: %.3f ppm %s\n", "Frequency", fabs(f), f > 0 ?
+	    "slow" : "fast");
+	printf("%-16s: %+.3f ppm\n", "Residual freq",
+	    num(t, "residual_frequency_ppm"));
+	printf("%-16s: %.3f ppm\n", "Skew", num(t, "skew_ppm"));
+	print_seconds("Root delay", num(t, "root_delay"), "");
+	print_seconds("Root dispersion", num(t, "root_dispersion"), "");
+	printf("%-16s: %.1f seconds\n", "Update interval",
+	    num(t, "update_interval"));
+	printf("%-16s: %s\n", "Leap status", str(t, "leap_status") ?
+	    str(t, "leap_status") : "-");
+	print_seconds("Max error", num(t, "max_error"),
+	    " (true time is within +/- this)");
+	print_seconds("Est. error", num(t, "estimated_error"), " (1 sigma)");
+	printf("%-16s: %.0f configured, %.0f reachable, %.0f selectable\n",
+	    "Sources", num(t, "sources"), num(t, "sources_reachable"),
+	    num(t, "sources_selectable"));
+	printf("%-16s: %s", "Clock", str(t, "clock") ? str(t, "clock") : "-");
+	if (k != NULL)
+		printf(" (kernel: %s, maxerror %.6f s, frequency %.3f ppm)",
+		    flag(k, "synchronized") ? "synchronized" :
+		    "unsynchronized", num(k, "max_error"),
+		    num(k, "frequency_ppm"));
+	printf("\n");
+}
+
+static void
+sources_legend(void)
+{
+	printf(
+	    "  .-- Source mode  '^' = server\n"
+	    " / .- Source state '*' = selected, '+' = combined, "
+	    "'-' = candidate (not combined),\n"
+	    "| /                'x' = falseticker or no majority, "
+	    "'~' = root distance too large,\n"
+	    "||                 '?' = unusable (no reply yet, unreachable, "
+	    "unsynchronized, denied)\n"
+	    "||                                                     .- offset "
+	    "of the last sample\n"
+	    "||                                                    /   +/- its "
+	    "error bound\n");
+}
+
+static void
+print_sources(const struct nt_yconf_node *a, bool verbose)
+{
+	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN], lastrx[16];
+	const struct nt_yconf_node *s;
+	double age;
+
+	if (verbose)
+		sources_legend();
+	printf("MS %-27s %7s %4s %5s %6s  %-24s %s\n", "Name/IP address",
+	    "Stratum", "Poll", "Reach", "LastRx", "Last sample", "State");
+	printf("%.*s\n", 96, "================================================="
+	    "===============================================================");
+	for (s = a->first; s != NULL; s = s->next) {
+		age = num(s, "last_sample_age");
+		if (isfinite(age))
+			snprintf(lastrx, sizeof lastrx, "%.0f", age);
+		else
+			strlcpy(lastrx, "-", sizeof lastrx);
+		printf("^%s %-27.27s %7s %4.0f %5o %6s  %9s +/- %-10s %s\n",
+		    str(s, "symbol") ? str(s, "symbol") : "?",
+		    str(s, "name") ? str(s, "name") : "?",
+		    isfinite(num(s, "stratum")) ? str(s, "stratum") : "-",
+		    num(s, "poll"), (unsigned)num(s, "reach"), lastrx,
+		    dur(num(s, "last_offset"), true, b1, sizeof b1),
+		    dur(num(s, "last_error"), false, b2, sizeof b2),
+		    str(s, "state") ? str(s, "state") : "?");
+	}
+}
+
+static void
+print_sourcestats(const struct nt_yconf_node *a)
+{
+	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN], b3[NT_DURSTR_LEN];
+	const struct nt_yconf_node *s;
+
+	printf("%-27s %3s %6s %10s %10s %10s %9s %9s\n", "Name/IP Address",
+	    "NP", "Span", "Frequency", "Freq Skew", "Offset", "Std Dev",
+	    "Min delay");
+	printf("%.*s\n", 91, "================================================="
+	    "===============================================================");
+	for (s = a->first; s != NULL; s = s->next)
+		printf("%-27.27s %3.0f %6.0f %10.3f %10.3f %10s %9s %9s\n",
+		    str(s, "name") ? str(s, "name") : "?", num(s, "samples"),
+		    num(s, "span"), num(s, "frequency_ppm"),
+		    num(s, "skew_ppm"), dur(num(s, "offset"), true, b1,
+		    sizeof b1), dur(num(s, "offset_sd"), false, b2, sizeof b2),
+		    dur(num(s, "min_delay"), false, b3, sizeof b3));
+}
+
+/* Any other view: "key : value" lines, tables for lists of mappings. */
+static void
+print_generic(const struct nt_yconf_node *n, int indent)
+{
+	const struct nt_yconf_node *k;
+
+	if (n == NULL || n->kind == NT_YCONF_SCALAR) {
+		printf("%*s%s\n", indent, "", n == NULL ? "-" : n->str);
+		return;
+	}
+	if (n->kind == NT_YCONF_SEQ) {
+		for (k = n->first; k != NULL; k = k->next) {
+			print_generic(k, indent);
+			if (k->next != NULL && k->kind != NT_YCONF_SCALAR)
+				printf("\n");
+		}
+		return;
+	}
+	for (k = n->first; k != NULL && k->next != NULL; k = k->next->next) {
+		if (k->next->kind == NT_YCONF_SCALAR) {
+			printf("%*s%-24s : %s\n", indent, "", k->str,
+			    nt_yconf_is_null(k->next) && !k->next->quoted ?
+			    "-" : k->next->str);
+			continue;
+		}
+		printf("%*s%s:\n", indent, "", k->str);
+		print_generic(k->next, indent + 2);
+	}
+}
+
+static int
+print_view(const struct local_opts *o, const struct nt_yconf_node *r)
+{
+	if (r == NULL)
+		return (-1);
+	if (strcmp(o->request, "tracking") == 0 && r->kind == NT_YCONF_MAP)
+		print_tracking(r);
+	else if (strcmp(o->request, "sources") == 0 && r->kind == NT_YCONF_SEQ)
+		print_sources(r, o->verbose);
+	else if (strcmp(o->request, "sourcestats") == 0 &&
+	    r->kind == NT_YCONF_SEQ)
+		print_sourcestats(r);
+	else
+		print_generic(r, 0);
+	return (0);
+}
+
+/* ---- Talking to the daemon ---- */
+
+static char *
+make_request(const struct local_opts *o)
+{
+	struct nt_json j;
+	char *copy;
+
+	nt_json_init_buf(&j, false);
+	nt_json_begin_object(&j);
+	nt_json_key(&j, "version");
+	nt_json_int(&j, NT_CTL_VERSION);
+	nt_json_key(&j, "request");
+	nt_json_string(&j, o->request);
+	if (o->host != NULL) {
+		nt_json_key(&j, "host");
+		nt_json_string(&j, o->host);
+	}
+	nt_json_end_object(&j);
+	copy = nt_json_finish(&j) == 0 ? strdup(nt_json_text(&j, NULL)) : NULL;
+	nt_json_free(&j);
+	return (copy);
+}
+
+/* The exit status a daemon's error code means. */
+static int
+code_status(const char *code)
+{
+	if (strcmp(code, "failed") == 0)
+		return (EXIT_RUNTIME);
+	if (strcmp(code, "unknown") == 0 || strcmp(code, "malformed") == 0)
+		return (EXIT_USAGE);
+	return (EXIT_SYSTEM);
+}
+
+/* The "result" member as the daemon wrote it (it is always the last). */
+static void
+print_raw_result(const char *reply)
+{
+	const char *r = strstr(reply, ",\"result\":");
+	size_t len;
+
+	if (r == NULL) {
+		printf("%s\n", reply);
+		return;
+	}
+	r += strlen(",\"result\":");
+	len = strlen(r);
+	printf("%.*s\n", (int)(len > 0 ? len - 1 : 0), r);
+}
+
+static int
+show(const struct local_opts *o, const char *reply)
+{
+	const struct nt_yconf_node *result;
+	struct nt_yconf_doc *doc;
+	char err[NT_CONF_ERRLEN], code[32];
+	const char *msg;
+	int rc = 0;
+
+	doc = nt_ctl_parse_reply(reply, &result, &msg, code, sizeof code, err,
+	    sizeof err);
+	if (doc == NULL) {
+		if (o->json)
+			printf("%s\n", reply);
+		fprintf(stderr, "ntimed query: %s\n", err);
+		return (code_status(code));
+	}
+	if (o->json && !o->is_verb)
+		print_raw_result(reply);
+	else if (o->json)
+		printf("%s\n", reply);
+	else if (o->is_verb)
+		printf("%s\n", msg != NULL ? msg : "ok");
+	else if (print_view(o, result) != 0) {
+		fprintf(stderr, "ntimed query: the daemon's answer has no "
+		    "result\n");
+		rc = EXIT_SYSTEM;
+	}
+	nt_yconf_doc_free(doc);
+	return (rc);
+}
+
+static int
+ask(int fd, const struct local_opts *o, const char *req)
+{
+	char err[NT_CONF_ERRLEN], *reply;
+	int rc;
+
+	if (nt_ctl_call(fd, req, NT_CTL_CALL_TIMEOUT, &reply, err,
+	    sizeof err) != 0) {
+		fprintf(stderr, "ntimed query: %s\n", err);
+		return (EXIT_SYSTEM);
+	}
+	rc = show(o, reply);
+	free(reply);
+	return (rc);
+}
+
+static int
+watch(int fd, const struct local_opts *o, const char *req)
+{
+	struct timespec second = { 1, 0 };
+	bool tty = isatty(STDOUT_FILENO);
+	int rc;
+
+	for (;;) {
+		if (tty && !o->json)
+			printf("\033[H\033[2J");
+		if ((rc = ask(fd, o, req)) != 0)
+			return (rc);
+		if (!tty && !o->json)
+			printf("\n");
+		fflush(stdout);
+		nanosleep(&second, NULL);
+	}
+}
+
+int
+cmd_query_local(int argc, char **argv)
+{
+	struct local_opts o;
+	char err[NT_CONF_ERRLEN], *req;
+	int fd, rc;
+
+	if (!wants_local(argc, argv))
+		return (-1);
+	if ((rc = parse_local(&o, argc, argv)) >= 0)
+		return (rc);
+	if ((req = make_request(&o)) == NULL) {
+		fprintf(stderr, "ntimed query: out of memory\n");
+		return (EXIT_SYSTEM);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((fd = nt_ctl_connect(o.socket, err, sizeof err)) < 0) {
+		fprintf(stderr, "ntimed query: %s\n", err);
+		free(req);
+		return (EXIT_SYSTEM);
+	}
+	rc = o.watch ? watch(fd, &o, req) : ask(fd, &o, req);
+	close(fd);
+	free(req);
+	return (rc);
+}

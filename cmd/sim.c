@@ -1,0 +1,272 @@
+/*
+ * "ntimed sim": run the client's own code against a scenario of simulated
+ * servers, network and oscillator in virtual time, and say how well it
+ * kept time.  Answers "what accuracy will I get with these servers and
+ * this network?", and with a scenario's expect: block doubles as a
+ * regression test (exit 1 when a limit fails).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "sim.h"
+#include "sim_report.h"
+
+struct sim_opts {
+	const char	*scenario;
+	const char	*csv;
+	const char	*plot;
+	bool		json;
+	bool		have_seed;
+	uint64_t	seed;
+	double		duration;	/* 0: the scenario's */
+	int		log_level;	/* -1: none */
+};
+
+struct sim_run {
+	struct sim_opts	o;
+	struct nt_sim_scenario sc;
+	struct nt_sim	*sim;
+	FILE		*csv;
+	struct nt_sim_plot *plot;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ntimed sim [OPTIONS] SCENARIO.yaml\n"
+	    "Run the client's code against simulated servers, network and\n"
+	    "clock in virtual time, and report how well it kept time.\n\n"
+	    "  -s, --seed N          random seed (default: the scenario's)\n"
+	    "  -D, --duration TIME   simulated time: seconds, or 2h, 30d\n"
+	    "                        (default: the scenario's)\n"
+	    "      --json            print the summary as JSON\n"
+	    "      --csv FILE        write the time series, one row per tick\n"
+	    "      --plot FILE.svg   plot time and frequency error\n"
+	    "  -v, --verbose         show the client's log, in virtual time\n"
+	    "  -d, --debug           show its debug log too\n"
+	    "  -h, --help            this text\n\n"
+	    "Scenarios: conf/sim/*.yaml; keys and figures: docs/sim.md.\n"
+	    "Exit status: 0 every expect: limit met, 1 a limit failed,\n"
+	    "2 usage or scenario error, 3 cannot write an output file.\n");
+}
+
+static int
+parse_seed(const char *arg, uint64_t *seed)
+{
+	char *end;
+
+	errno = 0;
+	*seed = strtoull(arg, &end, 10);
+	if (*end != '\0' || end == arg || errno != 0 || arg[0] == '-') {
+		fprintf(stderr, "ntimed sim: invalid seed '%s' (an integer, 0 "
+		    "or more)\n", arg);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+parse_opts(struct sim_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "seed", required_argument, NULL, 's' },
+		{ "duration", required_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "csv", required_argument, NULL, 'C' },
+		{ "plot", required_argument, NULL, 'P' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof *o);
+	o->log_level = -1;
+	while ((ch = getopt_long(argc, argv, "s:D:vdh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			if (parse_seed(optarg, &o->seed))
+				return (-1);
+			o->have_seed = true;
+			break;
+		case 'D':
+			if (nt_sim_parse_time(optarg, &o->duration) ||
+			    !(o->duration >= 1 && o->duration <= 1e9)) {
+				fprintf(stderr, "ntimed sim: invalid duration "
+				    "'%s' (seconds, or with a unit: 2h, 30d)\n",
+				    optarg);
+				return (-1);
+			}
+			break;
+		case 'j': o->json = true; break;
+		case 'C': o->csv = optarg; break;
+		case 'P': o->plot = optarg; break;
+		case 'v': o->log_level = NT_LOG_INFO; break;
+		case 'd': o->log_level = NT_LOG_DEBUG; break;
+		case 'h': usage(stdout); exit(0);
+		default:
+			fprintf(stderr, "Try 'ntimed sim --help'.\n");
+			return (-1);
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "ntimed sim: %s\nTry 'ntimed sim --help'.\n",
+		    optind == argc ? "no scenario file given" :
+		    "one scenario file only");
+		return (-1);
+	}
+	o->scenario = argv[optind];
+	return (0);
+}
+
+/* The client's log, stamped with virtual seconds since the start. */
+static void
+log_sink(void *ctx, enum nt_log_level lvl, const char *msg)
+{
+	struct sim_run *r = ctx;
+
+	fprintf(stderr, "[%12.6f] %s: %s\n", nt_sim_elapsed(r->sim),
+	    nt_log_level_name(lvl), msg);
+}
+
+static void
+observe(void *ctx, const struct nt_sim_point *p, const struct nt_engine *e)
+{
+	struct sim_run *r = ctx;
+
+	if (r->csv != NULL)
+		nt_sim_csv_row(r->csv, p, e);
+	if (r->plot != NULL)
+		nt_sim_plot_add(r->plot, p);
+}
+
+static int
+close_file(FILE *f, const char *path)
+{
+	int bad = ferror(f);
+
+	if (fclose(f) != 0 || bad) {
+		fprintf(stderr, "ntimed sim: cannot write %s: %s\n", path,
+		    strerror(errno != 0 ? errno : EIO));
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+write_plot(struct sim_run *r, const struct nt_sim_result *res)
+{
+	char title[256];
+	FILE *f = fopen(r->o.plot, "w");
+
+	if (f == NULL) {
+		fprintf(stderr, "ntimed sim: cannot write %s: %s\n", r->o.plot,
+		    strerror(errno));
+		return (-1);
+	}
+	snprintf(title, sizeof title, "ntimed sim: %s, seed %llu",
+	    r->sc.name, (unsigned long long)res->seed);
+	nt_sim_plot_write(f, r->plot, title, res->settle);
+	return (close_file(f, r->o.plot));
+}
+
+/* Open the outputs before running, so a bad path costs no simulation. */
+static int
+open_outputs(struct sim_run *r, double duration)
+{
+	if (r->o.csv != NULL) {
+		if ((r->csv = fopen(r->o.csv, "w")) == NULL) {
+			fprintf(stderr, "ntimed sim: cannot write %s: %s\n",
+			    r->o.csv, strerror(errno));
+			return (-1);
+		}
+		nt_sim_csv_header(r->csv);
+	}
+	if (r->o.plot != NULL) {
+		if ((r->plot = malloc(sizeof *r->plot)) == NULL) {
+			fprintf(stderr, "ntimed sim: out of memory\n");
+			return (-1);
+		}
+		nt_sim_plot_init(r->plot, duration);
+	}
+	return (0);
+}
+
+static int
+simulate(struct sim_run *r)
+{
+	struct nt_sim_result res;
+	bool ok[NT_SIM_N_METRICS], all;
+	int rc;
+	uint64_t seed = r->o.have_seed ? r->o.seed : (uint64_t)r->sc.seed;
+	double duration = r->o.duration > 0 ? r->o.duration : r->sc.duration;
+
+	if (duration <= r->sc.settle) {
+		fprintf(stderr, "ntimed sim: the duration (%g s) must be "
+		    "longer than the scenario's settling time (%g s)\n",
+		    duration, r->sc.settle);
+		return (EXIT_USAGE);
+	}
+	if (open_outputs(r, duration))
+		return (EXIT_SYSTEM);
+	if ((r->sim = nt_sim_new(&r->sc, seed, duration)) == NULL) {
+		fprintf(stderr, "ntimed sim: out of memory\n");
+		return (EXIT_SYSTEM);
+	}
+	nt_log_setup(NT_LOG_NONE, r->o.log_level < 0 ? NT_LOG_ERR :
+	    (enum nt_log_level)r->o.log_level, "ntimed-sim");
+	if (r->o.log_level >= 0)
+		nt_log_set_sink(log_sink, r);
+	nt_sim_run(r->sim, observe, r, &res);
+	nt_log_set_sink(NULL, NULL);
+	all = nt_sim_check(&r->sc, &res, ok);
+	if (r->o.json)
+		nt_sim_report_json(stdout, &r->sc, &res, ok);
+	else
+		nt_sim_report_text(stdout, &r->sc, &res, ok);
+	rc = all ? 0 : EXIT_RUNTIME;
+	if (r->csv != NULL) {
+		FILE *f = r->csv;
+
+		r->csv = NULL;
+		if (close_file(f, r->o.csv))
+			rc = EXIT_SYSTEM;
+	}
+	if (r->plot != NULL && write_plot(r, &res))
+		rc = EXIT_SYSTEM;
+	return (rc);
+}
+
+int
+cmd_sim(int argc, char **argv)
+{
+	struct sim_run r;
+	char err[NT_CONF_ERRLEN];
+	int rc;
+
+	memset(&r, 0, sizeof r);
+	if (parse_opts(&r.o, argc, argv))
+		return (EXIT_USAGE);
+	nt_sim_scenario_init(&r.sc);
+	if (nt_sim_scenario_load(&r.sc, r.o.scenario, err, sizeof err)) {
+		fprintf(stderr, "ntimed sim: %s\n", err);
+		nt_sim_scenario_free(&r.sc);
+		return (EXIT_USAGE);
+	}
+	rc = simulate(&r);
+	if (r.csv != NULL)
+		fclose(r.csv);
+	free(r.plot);
+	nt_sim_free(r.sim);
+	nt_sim_scenario_free(&r.sc);
+	return (rc);
+}

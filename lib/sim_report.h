@@ -1,0 +1,49 @@
+/*
+ * What `ntimed sim` prints: the summary as a table for people or JSON for
+ * tools, the time series as CSV, and a plot as SVG.  All output is a pure
+ * function of the run, so the same scenario and seed give the same bytes.
+ */
+#ifndef NTIMED_SIM_REPORT_H
+#define NTIMED_SIM_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "sim.h"
+
+/* A metric as people read it ("12.3us", "99.95 %", "never"). */
+const char *nt_sim_format_metric(int metric, double v, char *buf,
+    size_t len);
+
+void nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
+    const struct nt_sim_result *res, const bool *ok);
+void nt_sim_report_json(FILE *f, const struct nt_sim_scenario *sc,
+    const struct nt_sim_result *res, const bool *ok);
+
+/* CSV: a header, then one row per tick. */
+void nt_sim_csv_header(FILE *f);
+void nt_sim_csv_row(FILE *f, const struct nt_sim_point *p,
+    const struct nt_engine *e);
+
+/*
+ * The plot keeps, per pixel column, the range of each curve, so a 30-day
+ * run costs no more memory than a 10-minute one and spikes still show.
+ */
+#define NT_SIM_PLOT_COLS 900
+
+struct nt_sim_plot {
+	double	duration;
+	double	t0[NT_SIM_PLOT_COLS];	/* first tick in the column */
+	double	err_lo[NT_SIM_PLOT_COLS], err_hi[NT_SIM_PLOT_COLS];
+	double	ferr_lo[NT_SIM_PLOT_COLS], ferr_hi[NT_SIM_PLOT_COLS];
+	double	bound[NT_SIM_PLOT_COLS];	/* largest in the column */
+	bool	used[NT_SIM_PLOT_COLS];
+};
+
+void nt_sim_plot_init(struct nt_sim_plot *pl, double duration);
+void nt_sim_plot_add(struct nt_sim_plot *pl, const struct nt_sim_point *p);
+/* Write the SVG; title names the scenario and seed. */
+void nt_sim_plot_write(FILE *f, const struct nt_sim_plot *pl,
+    const char *title, double settle);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * The estimator behind each source (source.c): from the sample history to
+ * the offset and frequency, the interval they surely lie in, and how fast
+ * the oscillator wanders.  Split from source.c so that the geometry lives
+ * apart from the polling and packet handling; only source.c calls it.
+ */
+#ifndef NTIMED_SOURCE_FIT_H
+#define NTIMED_SOURCE_FIT_H
+
+#include "source.h"
+
+/*
+ * Fit the history and set the source's est_* and bounds.  Returns how
+ * many of the newest samples agree with each other (all when n_hist).
+ */
+int nt_fit(struct nt_source *s);
+/* Remember a new sample's delay in the path's delay floor. */
+void nt_fit_floor(struct nt_source *s, const struct nt_sample *smp);
+/* After a fit all samples agree with: learn the frequency wander. */
+void nt_fit_learn_wander(struct nt_source *s);
+/* How far a wander of q may have moved the offset in age s. */
+double nt_fit_wander_tol(double q, double age);
+
+#endif

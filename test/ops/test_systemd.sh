@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# packaging/systemd, sysusers.d and tmpfiles.d: systemd-analyze verify
+# accepts the units (with the man pages they name installed), each unit
+# has what the issue asks for, its exposure score stays low, and
+# systemd-sysusers / systemd-tmpfiles make the user and the state
+# directory in a scratch root.  Nothing is installed on this machine.
+set -u
+NTIMED=${NTIMED:?}
+SRC=${NTIMED_SRCDIR:?}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() {
+	[ "${CI:-}" = true ] && fail "cannot run under CI=true: $*"
+	echo "SKIP: $*" >&2
+	exit 77
+}
+for c in systemd-analyze systemd-sysusers systemd-tmpfiles man; do
+	command -v "$c" >/dev/null 2>&1 || skip "$c not found"
+done
+
+# The man pages the units' Documentation= names, installed under $T.
+mkdir -p "$T/man/man8" "$T/man/man5"
+cp "$SRC/man/ntimed.8" "$T/man/man8/"
+cp "$SRC/man/ntimed.yaml.5" "$T/man/man5/"
+
+for role in client slave master; do
+	u=$SRC/packaging/systemd/ntimed-$role.service
+	[ -f "$u" ] || fail "$u missing"
+	# verify wants ExecStart= to exist: point it at the build.
+	sed "s|/usr/bin/ntimed|$NTIMED|" "$u" >"$T/ntimed-$role.service"
+	grep -q "^ExecStart=/usr/bin/ntimed $role\$" "$u" ||
+	    fail "$role: ExecStart"
+	for want in "^Type=notify$" "^NotifyAccess=main$" \
+	    "^Conflicts=chrony.service ntp.service ntpsec.service .*systemd-timesyncd.service" \
+	    "^User=ntimed$" "^ProtectSystem=strict$" "^PrivateTmp=yes$" \
+	    "^NoNewPrivileges=yes$" "^CapabilityBoundingSet=CAP_SYS_TIME" \
+	    "^AmbientCapabilities=CAP_SYS_TIME" "^RuntimeDirectory=ntimed$" \
+	    "^StateDirectory=ntimed$" "^WantedBy=multi-user.target$" \
+	    "^Documentation=man:ntimed\(8\) man:ntimed.yaml\(5\)$"; do
+		grep -Eq "$want" "$u" || fail "$role: no line /$want/"
+	done
+	grep -q "^ProtectClock" "$u" && fail "$role: ProtectClock would " \
+	    "forbid steering the clock"
+	if [ "$role" != client ]; then
+		grep -q "^CapabilityBoundingSet=CAP_SYS_TIME CAP_NET_BIND_SERVICE$" \
+		    "$u" || fail "$role: needs CAP_NET_BIND_SERVICE for port 123"
+	fi
+done
+grep -q "^Before=time-sync.target$" "$SRC/packaging/systemd/ntimed-client.service" ||
+    fail "client: Before=time-sync.target"
+
+MANPATH=$T/man SYSTEMD_LOG_LEVEL=notice systemd-analyze verify \
+    "$T"/ntimed-*.service >"$T/verify" 2>&1 ||
+    { cat "$T/verify" >&2; fail "systemd-analyze verify"; }
+[ -s "$T/verify" ] && { cat "$T/verify" >&2; fail "verify warnings"; }
+
+# Exposure: 10 is "unsafe", chrony's own unit scores about 3.5.
+for role in client slave master; do
+	systemd-analyze security --offline=yes --threshold=30 \
+	    "$T/ntimed-$role.service" >"$T/sec" 2>&1 ||
+	    { tail -3 "$T/sec" >&2; fail "$role: exposure above 3.0"; }
+	echo "# $role: $(grep -o 'Overall exposure level.*' "$T/sec")"
+done
+
+# The user, the group and the state directory, in a scratch root.
+mkdir -p "$T/root/etc"
+systemd-sysusers --root="$T/root" "$SRC/packaging/sysusers.d/ntimed.conf" \
+    2>/dev/null || fail "systemd-sysusers"
+grep -q '^ntimed:x:[0-9]*:[0-9]*:[^:]*:/var/lib/ntimed:/usr/sbin/nologin$' \
+    "$T/root/etc/passwd" || fail "user ntimed: $(cat "$T/root/etc/passwd")"
+grep -q '^ntimed:x:' "$T/root/etc/group" || fail "group ntimed"
+systemd-tmpfiles --root="$T/root" --create \
+    "$SRC/packaging/tmpfiles.d/ntimed.conf" || fail "systemd-tmpfiles"
+uid=$(awk -F: '$1 == "ntimed" { print $3 }' "$T/root/etc/passwd")
+[ "$(stat -c '%a %u' "$T/root/var/lib/ntimed")" = "750 $uid" ] ||
+    fail "/var/lib/ntimed: $(stat -c '%a %u' "$T/root/var/lib/ntimed")"
+echo "systemd: all checks passed"

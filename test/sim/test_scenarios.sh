@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Every shipped scenario (conf/sim/*.yaml) against its own expect: limits.
+# Seeds are fixed, so each run is exact: a failure is a regression in the
+# client or the simulator, never bad luck.  lan and wan, the benchmarks
+# the README quotes, run with several seeds.
+set -u
+NTIMED=${NTIMED:?}
+SRC=${NTIMED_SRCDIR:?}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+run() {	# run SCENARIO [ARGS...]: must meet its limits
+	local f=$1 rc=0
+	shift
+	"$NTIMED" sim "$@" "$f" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$T/out" "$T/err" >&2;
+	    fail "$(basename "$f") $*: exit $rc"; }
+	grep -Eq "^all [0-9]+ limits met$" "$T/out" ||
+	    { cat "$T/out" >&2; fail "$(basename "$f") $*: no expect: block"; }
+}
+
+n=0
+for f in "$SRC"/conf/sim/*.yaml; do
+	run "$f"
+	n=$((n + 1))
+done
+[ "$n" -ge 11 ] || fail "only $n scenarios shipped"
+for s in 2 3 4; do
+	for f in lan lan-adaptive wan; do
+		run "$SRC/conf/sim/$f.yaml" --seed "$s"
+	done
+done
+echo "ok: $n scenarios, lan and wan with 4 seeds"

@@ -1,0 +1,328 @@
+/*
+ * The simulator checked against cases with known answers, so that its
+ * figures can be believed: a perfect network and clock give (almost) no
+ * error; a constant asymmetry A gives the textbook error A/2; a liar is
+ * flagged while the clock holds; a leap second is inserted by the kernel
+ * only when announced and only at the end of the month; a KoD RATE
+ * slows the polling; a silent server is reported unreachable and the
+ * claimed bound still holds; and a run is a pure function of its seed.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "log.h"
+#include "sim.h"
+
+/* One server per offset; path delays each way, exponential jitter. */
+static void
+build(struct nt_sim_scenario *sc, size_t n, const double *offsets,
+    double delay_out, double delay_in, double jitter)
+{
+	char err[NT_CONF_ERRLEN];
+
+	nt_sim_scenario_init(sc);
+	sc->duration = 3 * 3600;
+	sc->settle = 1800;
+	sc->clock.offset = 0.05;
+	sc->clock.freq_ppm = 10;
+	sc->client.step_threshold = 0.01;
+	for (size_t i = 0; i < n; i++) {
+		struct nt_sim_server *s = nt_sim_scenario_add_server(sc);
+
+		assert_non_null(s);
+		s->offset = offsets != NULL ? offsets[i] : 0;
+		s->net.out.delay = delay_out;
+		s->net.in.delay = delay_in;
+		s->net.out.jitter = s->net.in.jitter = jitter;
+	}
+	assert_int_equal(nt_sim_scenario_finish(sc, err, sizeof err), 0);
+	for (size_t i = 0; i < n; i++)
+		sc->client.servers[i].minpoll = sc->client.servers[i].maxpoll =
+		    6;
+}
+
+static void
+run(const struct nt_sim_scenario *sc, uint64_t seed, nt_sim_observer *obs,
+    void *ctx, struct nt_sim_result *r)
+{
+	struct nt_sim *s = nt_sim_new(sc, seed, 0);
+
+	assert_non_null(s);
+	nt_sim_run(s, obs, ctx, r);
+	nt_sim_free(s);
+}
+
+static void
+perfect_network_and_clock(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+
+	(void)state;
+	build(&sc, 1, NULL, 100e-6, 100e-6, 0);
+	run(&sc, 1, NULL, NULL, &r);
+	printf("# perfect: max |err| %.3f us, freq rms %.5f ppm\n",
+	    r.m[NT_SIM_MAX] * 1e6, r.m[NT_SIM_FREQ_RMS]);
+	assert_true(r.m[NT_SIM_MAX] < 1e-6);
+	assert_true(r.m[NT_SIM_STEPS] == 1);
+	assert_true(r.m[NT_SIM_BOUND_COVERAGE] == 1.0);
+	nt_sim_scenario_free(&sc);
+}
+
+/* 300 us out, 100 us back: the client is fooled by (300 - 100) / 2. */
+static void
+asymmetry_gives_half_of_it(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+
+	(void)state;
+	build(&sc, 1, NULL, 300e-6, 100e-6, 0);
+	run(&sc, 1, NULL, NULL, &r);
+	printf("# asymmetry: mean %.3f us, max %.3f us\n",
+	    r.m[NT_SIM_MEAN] * 1e6, r.m[NT_SIM_MAX] * 1e6);
+	assert_true(fabs(r.m[NT_SIM_MEAN] - 100e-6) < 1e-6);
+	assert_true(fabs(r.m[NT_SIM_MAX] - 100e-6) < 1e-6);
+	nt_sim_scenario_free(&sc);
+}
+
+static void
+liar_flagged_clock_holds(void **state)
+{
+	static const double off[4] = { 0, 0, 0, 0.010 };
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+
+	(void)state;
+	build(&sc, 4, off, 100e-6, 100e-6, 100e-6);
+	sc.clock.wander = 1e-9;
+	run(&sc, 2, NULL, NULL, &r);
+	assert_true(r.srv[3].flagged);
+	assert_int_equal(r.srv[3].state, NT_SRC_FALSETICKER);
+	for (int i = 0; i < 3; i++)
+		assert_false(r.srv[i].flagged);
+	assert_true(r.m[NT_SIM_FALSETICKERS] == 1);
+	assert_true(r.m[NT_SIM_MAX] < 100e-6);
+	nt_sim_scenario_free(&sc);
+}
+
+/* Start 2 h before the end of 2016: a leap second at midnight. */
+static void
+leap_scenario(struct nt_sim_scenario *sc, const char *start, double duration,
+    bool announce)
+{
+	char err[NT_CONF_ERRLEN];
+
+	build(sc, 3, NULL, 100e-6, 100e-6, 100e-6);
+	strlcpy(sc->start_str, start, sizeof sc->start_str);
+	sc->leap = NT_SIM_LEAP_INSERT;
+	sc->duration = duration;
+	sc->settle = 1000;
+	for (size_t i = 0; i < 3; i++)
+		sc->servers[i].leap = announce;
+	assert_int_equal(nt_sim_scenario_finish(sc, err, sizeof err), 0);
+}
+
+static void
+leap_second_inserted(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+
+	(void)state;
+	leap_scenario(&sc, "2016-12-31T22:00:00Z", 4 * 3600, true);
+	run(&sc, 3, NULL, NULL, &r);
+	assert_true(r.m[NT_SIM_LEAPS] == 1);
+	assert_true(r.m[NT_SIM_MAX] < 100e-6);
+	nt_sim_scenario_free(&sc);
+}
+
+/* Nobody announces it: UTC repeats a second, the clock does not. */
+static void
+leap_second_missed(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+
+	(void)state;
+	leap_scenario(&sc, "2016-12-31T22:00:00Z", 4 * 3600, false);
+	run(&sc, 3, NULL, NULL, &r);
+	assert_true(r.m[NT_SIM_LEAPS] == 0);
+	assert_true(r.m[NT_SIM_MAX] > 0.9 && r.m[NT_SIM_MAX] < 1.001);
+	nt_sim_scenario_free(&sc);
+}
+
+/* Announced a day early: not at the first midnight, only at the last. */
+static void
+leap_second_only_at_month_end(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+
+	(void)state;
+	leap_scenario(&sc, "2016-12-30T22:00:00Z", 28 * 3600, true);
+	run(&sc, 4, NULL, NULL, &r);
+	assert_true(r.m[NT_SIM_LEAPS] == 1);
+	assert_true(r.m[NT_SIM_MAX] < 100e-6);
+	nt_sim_scenario_free(&sc);
+}
+
+static void
+kod_rate_slows_polling(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result calm, kod;
+
+	(void)state;
+	build(&sc, 1, NULL, 100e-6, 100e-6, 100e-6);
+	sc.client.servers[0].maxpoll = 10;
+	run(&sc, 5, NULL, NULL, &calm);
+	sc.servers[0].kod = (struct nt_sim_kod){ .from = 600,
+	    .to = INFINITY, .interval = 200 };
+	run(&sc, 5, NULL, NULL, &kod);
+	printf("# KoD: %.1f requests per hour, %.1f without\n",
+	    kod.m[NT_SIM_PACKETS_PER_HOUR], calm.m[NT_SIM_PACKETS_PER_HOUR]);
+	assert_true(calm.m[NT_SIM_PACKETS_PER_HOUR] > 40);
+	assert_true(kod.m[NT_SIM_PACKETS_PER_HOUR] < 16);
+	assert_true(kod.m[NT_SIM_PACKETS_PER_HOUR] <
+	    calm.m[NT_SIM_PACKETS_PER_HOUR] / 2);
+	assert_true(kod.srv[0].kods >= 1 && kod.srv[0].kods <= 3);
+	assert_true(kod.srv[0].poll >= 8);
+	nt_sim_scenario_free(&sc);
+}
+
+struct watch_unreach {
+	double	from, to;
+	bool	seen, reachable_after;
+};
+
+static void
+watch_unreach(void *ctx, const struct nt_sim_point *p,
+    const struct nt_engine *e)
+{
+	struct watch_unreach *w = ctx;
+	const struct nt_source *s = nt_engine_source(e, 0);
+
+	if (p->t > w->from && p->t < w->to && s->unreachable)
+		w->seen = true;
+	if (p->t > w->to + 300)
+		w->reachable_after = !s->unreachable && s->reach != 0;
+}
+
+static void
+outage_unreachable_then_back(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+	struct nt_sim_window win = { 3600, 7200 };
+	struct watch_unreach w = { 3600, 7200, false, false };
+
+	(void)state;
+	build(&sc, 1, NULL, 100e-6, 100e-6, 100e-6);
+	sc.clock.wander = 1e-9;
+	sc.duration = 4 * 3600;
+	sc.servers[0].silent = &win;
+	sc.servers[0].n_silent = 1;
+	run(&sc, 6, watch_unreach, &w, &r);
+	sc.servers[0].silent = NULL;
+	sc.servers[0].n_silent = 0;
+	assert_true(w.seen);
+	assert_true(w.reachable_after);
+	assert_true(r.m[NT_SIM_BOUND_COVERAGE] >= 0.999);
+	assert_true(r.m[NT_SIM_MAX] < 500e-6);
+	nt_sim_scenario_free(&sc);
+}
+
+/* A new route, 1 ms longer both ways: no offset change, nothing lost. */
+static void
+route_change_symmetric(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+	struct nt_sim_route rt = { .at = 3600, .out = 1e-3, .in = 1e-3 };
+
+	(void)state;
+	build(&sc, 1, NULL, 100e-6, 100e-6, 100e-6);
+	sc.clock.wander = 1e-9;
+	sc.servers[0].net.routes = &rt;
+	sc.servers[0].net.n_routes = 1;
+	run(&sc, 7, NULL, NULL, &r);
+	sc.servers[0].net.routes = NULL;
+	sc.servers[0].net.n_routes = 0;
+	assert_true(r.m[NT_SIM_MAX] < 200e-6);
+	assert_true(r.m[NT_SIM_BOUND_COVERAGE] >= 0.999);
+	nt_sim_scenario_free(&sc);
+}
+
+static void
+seed_decides_everything(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r1, r2;
+
+	(void)state;
+	build(&sc, 2, NULL, 100e-6, 100e-6, 100e-6);
+	sc.clock.wander = 1e-9;
+	sc.servers[1].net.loss = 0.2;
+	run(&sc, 9, NULL, NULL, &r1);
+	run(&sc, 9, NULL, NULL, &r2);
+	assert_memory_equal(r1.m, r2.m, sizeof r1.m);
+	assert_true(r1.final_err == r2.final_err);
+	run(&sc, 10, NULL, NULL, &r2);
+	assert_true(r1.final_err != r2.final_err);
+	nt_sim_scenario_free(&sc);
+}
+
+/* The expect: limits decide the verdict, and NaN fails any limit. */
+static void
+expect_limits(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+	bool ok[NT_SIM_N_METRICS];
+
+	(void)state;
+	nt_sim_scenario_init(&sc);
+	memset(&r, 0, sizeof r);
+	r.m[NT_SIM_RMS] = 10e-6;
+	r.m[NT_SIM_SYNC_1MS] = NAN;
+	assert_true(nt_sim_check(&sc, &r, ok));
+	sc.expect[NT_SIM_RMS].max = 15e-6;
+	assert_true(nt_sim_check(&sc, &r, ok));
+	sc.expect[NT_SIM_RMS].max = 5e-6;
+	assert_false(nt_sim_check(&sc, &r, ok));
+	assert_false(ok[NT_SIM_RMS]);
+	sc.expect[NT_SIM_RMS].max = NAN;
+	sc.expect[NT_SIM_SYNC_1MS].max = 10;
+	assert_false(nt_sim_check(&sc, &r, ok));
+	assert_false(ok[NT_SIM_SYNC_1MS]);
+	assert_true(ok[NT_SIM_RMS]);
+	nt_sim_scenario_free(&sc);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(perfect_network_and_clock),
+		cmocka_unit_test(asymmetry_gives_half_of_it),
+		cmocka_unit_test(liar_flagged_clock_holds),
+		cmocka_unit_test(leap_second_inserted),
+		cmocka_unit_test(leap_second_missed),
+		cmocka_unit_test(leap_second_only_at_month_end),
+		cmocka_unit_test(kod_rate_slows_polling),
+		cmocka_unit_test(outage_unreachable_then_back),
+		cmocka_unit_test(route_change_symmetric),
+		cmocka_unit_test(seed_decides_everything),
+		cmocka_unit_test(expect_limits),
+	};
+
+	nt_log_setup(NT_LOG_NONE, NT_LOG_ERR, "test");
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

@@ -1,0 +1,155 @@
+/*
+ * Scenario files: every shipped one loads, defaults and units come out
+ * right, client: is the real config, and each kind of mistake is one
+ * line naming FILE:LINE:COLUMN.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "simscen.h"
+
+static int
+load(struct nt_sim_scenario *sc, const char *text, char *err, size_t len)
+{
+	nt_sim_scenario_init(sc);
+	return (nt_sim_scenario_load_buf(sc, "t.yaml", text, strlen(text), err,
+	    len));
+}
+
+/* text must fail with a message starting with want. */
+static void
+bad(const char *text, const char *want)
+{
+	struct nt_sim_scenario sc;
+	char err[NT_CONF_ERRLEN];
+
+	assert_int_equal(load(&sc, text, err, sizeof err), -1);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("got \"%s\", want \"%s...\"", err, want);
+	assert_null(strchr(err, '\n'));
+	nt_sim_scenario_free(&sc);
+}
+
+static void
+shipped_scenarios_load(void **state)
+{
+	const char *src = getenv("NTIMED_SRCDIR");
+	char dir[512], path[1024], err[NT_CONF_ERRLEN];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	(void)state;
+	snprintf(dir, sizeof dir, "%s/conf/sim", src != NULL ? src : "..");
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL) {
+		struct nt_sim_scenario sc;
+
+		if (strstr(de->d_name, ".yaml") == NULL)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		nt_sim_scenario_init(&sc);
+		if (nt_sim_scenario_load(&sc, path, err, sizeof err) != 0)
+			fail_msg("%s", err);
+		assert_true(sc.n_servers > 0);
+		assert_int_equal(sc.client.n_servers, sc.n_servers);
+		nt_sim_scenario_free(&sc);
+		n++;
+	}
+	closedir(d);
+	assert_true(n >= 8);
+}
+
+static void
+units_defaults_and_client(void **state)
+{
+	struct nt_sim_scenario sc;
+	char err[NT_CONF_ERRLEN];
+
+	(void)state;
+	assert_int_equal(load(&sc, "duration: 2h\n"
+	    "clock: { offset: -5ms, freq_ppm: 12.5, drift: { freq_ppm: 3 } }\n"
+	    "client: { step_threshold: 0.01, servers: [ { address: b, "
+	    "minpoll: 4, maxpoll: 4 }, a ] }\n"
+	    "servers:\n"
+	    "  - { name: a, network: { out: { delay: 100us, jitter: 1e-4, "
+	    "dist: uniform }, loss: 0.5 } }\n"
+	    "  - { name: b, silent: [ { from: 1h, to: 90min } ] }\n"
+	    "expect: { rms: 15us, steps: { min: 1, max: 1 } }\n",
+	    err, sizeof err), 0);
+	assert_string_equal(sc.name, "t");
+	assert_true(sc.duration == 7200 && sc.settle == 1000);
+	assert_true(sc.clock.offset == -5e-3 && sc.clock.freq_ppm == 12.5);
+	assert_true(sc.have_drift && sc.drift_ppm == 3);
+	assert_true(sc.client.step_threshold == 0.01);
+	/* client.servers[i] is simulated by servers[sim_of[i]]. */
+	assert_int_equal(sc.sim_of[0], 1);
+	assert_int_equal(sc.sim_of[1], 0);
+	assert_int_equal(sc.client.servers[0].minpoll, 4);
+	assert_true(fabs(sc.servers[0].net.out.delay - 100e-6) < 1e-15);
+	assert_int_equal(sc.servers[0].net.out.dist, NT_SIM_UNIFORM);
+	assert_true(sc.servers[1].silent[0].to == 5400);
+	assert_true(sc.expect[NT_SIM_RMS].max == 15e-6);
+	assert_true(isnan(sc.expect[NT_SIM_RMS].min));
+	assert_true(sc.expect[NT_SIM_STEPS].min == 1);
+	nt_sim_scenario_free(&sc);
+}
+
+static void
+mistakes_named_where(void **state)
+{
+	(void)state;
+	bad("servers: [ { name: a, network: { out: { delay: 1 furlong } } } ]"
+	    "\n", "t.yaml:1:48: 'delay' must be a time");
+	bad("servers: [ { name: a } ]\nclient: { servers: [ b ] }\n",
+	    "t.yaml:2:22: client.servers[0]: 'b' is not one of the simulated");
+	bad("servers: [ { name: a }, { name: b } ]\nclient: { servers: [ a ] }"
+	    "\n", "t.yaml:1:25: servers[1]: 'b' is missing from client.serv");
+	bad("servers: [ { name: a }, { name: a } ]\n",
+	    "t.yaml:1:25: servers[1]: name 'a' is also servers[0]'s");
+	bad("duration: 100\nsettle: 200\nservers: [ { name: a } ]\n",
+	    "t.yaml:2:9: 'settle' (200 s) must be less than 'duration'");
+	bad("servers: [ { name: a } ]\nleap: insert\n",
+	    "t.yaml:2:7: a leap second happens at the end of a month");
+	bad("servers: [ { name: a } ]\nexpect: { rmss: 1 }\n",
+	    "t.yaml:2:11: unknown key 'rmss' in expect");
+	bad("servers: [ { name: a } ]\nexpect: { rms: { min: 2, max: 1 } }\n",
+	    "t.yaml:2:16: expect.rms: min 2 is above max 1");
+	bad("servers: [ { name: a } ]\nexpect: { steps: 1ms }\n",
+	    "t.yaml:2:18: 'steps' must be a number");
+	bad("servers: [ { name: a } ]\nclient: { pools: [ p.example.org ] }\n",
+	    "t.yaml:2:18: client.pools: the simulator has no DNS");
+	bad("servers: [ { name: a } ]\nstart: 2026-02-30T00:00:00Z\n",
+	    "t.yaml:2:8: 'start' must be a UTC time");
+	bad("name: x\n", "t.yaml:1:1: no servers");
+	bad("servers: [ { name: a, silent: [ { from: 2h, to: 1h } ] } ]\n",
+	    "t.yaml:1:33: servers[0].silent[0]: 'from' (7200 s) must come");
+	bad("servers: [ { name: a } ]\nclient: { step_thresold: 1 }\n",
+	    "t.yaml:2:11: unknown key 'step_thresold' in client");
+	bad("servers: [ { name: a, offset: \"1\" } ]\n",
+	    "t.yaml:1:31: 'offset' must be a time");
+	bad("servers: [ { name: a, stratum: 16 } ]\n",
+	    "t.yaml:1:32: 'stratum' out of range");
+	bad("servers: &x [ { name: a } ]\n",
+	    "t.yaml:1:10: anchors and aliases are not supported");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(shipped_scenarios_load),
+		cmocka_unit_test(units_defaults_and_client),
+		cmocka_unit_test(mistakes_named_where),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
