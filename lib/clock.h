@@ -10,6 +10,10 @@
  * frequency for a planned time (so it knows exactly where the clock is);
  * the "slew" operation is the kernel's own fire-and-forget correction at
  * NT_KERNEL_SLEW_RATE, for one-shot runs that exit before it is done.
+ *
+ * Threads: now() and from_kernel() may be called from any thread (the
+ * server's workers stamp replies with them); every other operation only
+ * from the thread that runs the discipline.
  */
 #ifndef NTIMED_CLOCK_H
 #define NTIMED_CLOCK_H

@@ -216,6 +216,9 @@ static const struct nt_yconf_key conf_keys[] = {
 	    &server_elem, 0, MAX_SOURCES, "individual NTP servers"),
 	NT_YCONF_SEQ("pools", struct nt_conf, pools, n_pools,
 	    &pool_elem, 0, MAX_SOURCES, "DNS names with many servers"),
+	NT_YCONF_SEQ("refclocks", struct nt_conf, refclocks, n_refclocks,
+	    &nt_refclock_conf_elem, 0, NT_REFCLOCK_MAX,
+	    "reference clocks (master)"),
 	NT_YCONF_STRING("driftfile", struct nt_conf, driftfile,
 	    NT_YCONF_NULLABLE, "absolute path of the frequency file, or ~"),
 	NT_YCONF_DOUBLE("step_threshold", struct nt_conf, step_threshold,
@@ -454,6 +457,9 @@ conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 		    "'driftfile' must be an absolute path, got %s",
 		    nt_yconf_describe(nt_yconf_map_get(map, "driftfile"), got,
 		    sizeof got)));
+	if (nt_refclock_conf_check_list(w, nt_yconf_map_get(map, "refclocks"),
+	    c->refclocks, c->n_refclocks) != 0)
+		return (-1);
 	return (0);
 }
 
@@ -505,6 +511,7 @@ nt_conf_free(struct nt_conf *c)
 	nt_yconf_free(&conf_schema, c);
 	assert(c->servers == NULL && c->n_servers == 0);
 	assert(c->pools == NULL && c->n_pools == 0);
+	assert(c->refclocks == NULL && c->n_refclocks == 0);
 	assert(c->driftfile == NULL);
 	assert(c->serve.listen == NULL && c->serve.allow == NULL &&
 	    c->serve.deny == NULL);

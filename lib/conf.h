@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "refclock.h"
 
 #define NT_CONF_DEFAULT_PATH "/etc/ntimed/ntimed.yaml"
 #define NT_CONF_ERRLEN 512
@@ -90,6 +91,8 @@ struct nt_conf {
 	struct nt_serve_conf serve;		/* "server:" */
 	struct nt_control_conf control;		/* "control:" */
 	struct nt_metrics_conf metrics;		/* "metrics:" */
+	struct nt_refclock_conf *refclocks;	/* "refclocks:" (master) */
+	size_t		n_refclocks;
 };
 
 void nt_conf_init(struct nt_conf *c);		/* defaults, no servers */

@@ -19,6 +19,8 @@
 #define MAX_SLEW 500e-6		/* s/s: fastest offset correction */
 #define MIN_SLEW_TIME 16.0	/* s: spread small corrections over this */
 #define PEER_HYSTERESIS 2.0	/* the system peer stays until beaten 2x */
+#define RC_STALE_POLLS 8.0	/* refclock polls without a sample: stale */
+#define RC_STALE_MIN 60.0	/* s, but never less than this */
 
 struct nt_engine {
 	struct nt_engine_params p;
@@ -130,7 +132,7 @@ nt_engine_run(struct nt_engine *e)
 		size_t len;
 		int err;
 
-		if (s->denied)
+		if (s->denied || s->refclock)
 			continue;
 		if (now >= s->next_poll) {
 			len = nt_source_request(s, now, e->io.random(e->io.ctx),
@@ -172,8 +174,17 @@ usable(struct nt_engine *e, struct nt_source *s, nt_time now)
 {
 	double dist;
 
-	if (s->n_hist == 0 || s->denied || !s->last_ok || s->reach == 0)
+	if (s->n_hist == 0 || s->denied || !s->last_ok || s->reach == 0 ||
+	    s->noselect)
 		return (false);
+	if (s->refclock && nt_diff(now, s->hist[s->n_hist - 1].t) >
+	    fmax(RC_STALE_POLLS * nt_source_interval(s), RC_STALE_MIN)) {
+		if (s->state != NT_SRC_UNREACH)
+			nt_log(NT_LOG_NOTICE, "refclock %s: no sample lately, "
+			    "not selectable", s->name);
+		s->state = NT_SRC_UNREACH;
+		return (false);
+	}
 	dist = nt_source_distance(s, now);
 	if (dist > e->p.max_distance) {
 		if (s->state != NT_SRC_DISTANCE)
@@ -186,9 +197,13 @@ usable(struct nt_engine *e, struct nt_source *s, nt_time now)
 	return (true);
 }
 
-/* Collect candidates; map[k] is the source index of candidate k. */
+/*
+ * Collect candidates; map[k] is the source index of candidate k.  Last
+ * resorts (the local clock) only join when nothing else is usable.
+ */
 static size_t
-gather(struct nt_engine *e, nt_time now, struct nt_candidate *c, int *map)
+gather(struct nt_engine *e, nt_time now, struct nt_candidate *c, int *map,
+    bool last_resort)
 {
 	size_t n = 0;
 
@@ -196,7 +211,7 @@ gather(struct nt_engine *e, nt_time now, struct nt_candidate *c, int *map)
 		struct nt_source *s = &e->src[i];
 		double age;
 
-		if (!usable(e, s, now))
+		if (s->last_resort != last_resort || !usable(e, s, now))
 			continue;
 		age = fmax(nt_diff(now, s->est_t), 0.0);
 		c[n].offset = nt_source_offset_at(s, now);
@@ -291,7 +306,11 @@ log_update(struct nt_engine *e, const struct nt_update *u)
 	if (u->act.stepped)
 		nt_log(NT_LOG_NOTICE, "clock stepped by %s (source %s)",
 		    nt_format_dur(u->act.step, b1, sizeof b1), s->name);
-	if (e->selected != u->selected)
+	if (e->selected != u->selected && s->refclock)
+		nt_log(NT_LOG_NOTICE, "refclock %s selected (offset %s, %d of "
+		    "%d sources agree)", s->name, nt_format_dur(u->offset, b1,
+		    sizeof b1), u->n_truechimers, u->n_candidates);
+	else if (e->selected != u->selected)
 		nt_log(NT_LOG_NOTICE, "selected source %s (stratum %d, "
 		    "offset %s, %d of %d sources agree)", s->name,
 		    s->last.stratum, nt_format_dur(u->offset, b1, sizeof b1),
@@ -422,7 +441,9 @@ update(struct nt_engine *e, nt_time now, bool force)
 
 	if (!force && !startup_ready(e, now))
 		return;
-	n = gather(e, now, c, map);
+	n = gather(e, now, c, map, false);
+	if (n == 0)
+		n = gather(e, now, c, map, true);
 	nt_select(c, n, e->p.min_sources, &sel);
 	keep_peer(e, c, map, n, &sel);
 	mark_states(e, c, map, n, &sel);
@@ -524,6 +545,59 @@ nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf, size_t len,
 		nt_log(NT_LOG_NOTICE, "%s: reachable again", s->name);
 	if (have_pred)
 		nt_source_adapt_poll(s, smp.offset - pred);
+	update(e, nt_clock_now(e->clk), false);
+}
+
+int
+nt_engine_add_refclock(struct nt_engine *e, const struct nt_refclock_conf *rc,
+    const char *name, uint32_t refid)
+{
+	const struct nt_refclock_driver *drv = nt_refclock_driver(
+	    (size_t)rc->driver);
+	struct nt_server_conf sc;
+	struct nt_source *s;
+	int i;
+
+	nt_server_conf_init(&sc);
+	strlcpy(sc.address, name, sizeof sc.address);
+	sc.prefer = rc->prefer;
+	sc.iburst = false;
+	sc.minpoll = sc.maxpoll = rc->poll;
+	i = nt_engine_add_source(e, &sc, name, refid);
+	if (i < 0)
+		return (-1);
+	s = &e->src[i];
+	s->refclock = true;
+	s->noselect = rc->noselect;
+	s->last_resort = drv->last_resort;
+	/* We serve one below the reference: 1, or the local stratum. */
+	s->last.stratum = (uint8_t)(drv->last_resort && rc->stratum > 0 ?
+	    rc->stratum - 1 : 0);
+	s->last.refid = refid;
+	return (i);
+}
+
+void
+nt_engine_refclock_sample(struct nt_engine *e, int src,
+    const struct nt_refclock_sample *rs)
+{
+	struct nt_source *s;
+	struct nt_sample smp;
+
+	assert(src >= 0 && (size_t)src < e->n && e->src[src].refclock);
+	s = &e->src[src];
+	if (rs->leap == NTP_LEAP_UNSYNC || !isfinite(rs->offset)) {
+		s->last_ok = false;
+		return;
+	}
+	smp.t = rs->local;
+	smp.offset = rs->offset - nt_disc_remaining(&e->disc, rs->local);
+	smp.delay = fmax(rs->delay, 0.0);
+	smp.disp = fmax(rs->disp, 0.0);
+	s->last.leap = (uint8_t)rs->leap;
+	s->last.root_delay = 0;
+	s->last.root_disp = 0;
+	nt_source_sample(s, &smp);
 	update(e, nt_clock_now(e->clk), false);
 }
 

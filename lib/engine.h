@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "discipline.h"
+#include "refclock.h"
 #include "select.h"
 #include "source.h"
 
@@ -71,6 +72,18 @@ void nt_engine_free(struct nt_engine *e);
  */
 int nt_engine_add_source(struct nt_engine *e, const struct nt_server_conf *c,
     const char *name, uint32_t refid);
+
+/*
+ * A reference clock as a source: never polled, fed by
+ * nt_engine_refclock_sample(); served one stratum below (1, or the local
+ * driver's configured stratum).  rc must outlive the engine.  Returns the
+ * source index, or -1 when the table is full.
+ */
+int nt_engine_add_refclock(struct nt_engine *e,
+    const struct nt_refclock_conf *rc, const char *name, uint32_t refid);
+/* A (combined) sample from the refclock that is source src. */
+void nt_engine_refclock_sample(struct nt_engine *e, int src,
+    const struct nt_refclock_sample *s);
 
 /* Do what is due now; returns seconds until the engine wants to run. */
 double nt_engine_run(struct nt_engine *e);

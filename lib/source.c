@@ -292,6 +292,19 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
 }
 
 void
+nt_source_sample(struct nt_source *s, const struct nt_sample *smp)
+{
+	assert(isfinite(smp->offset) && smp->delay >= 0 && smp->disp >= 0);
+	s->n_rx++;
+	s->reach |= 1;
+	s->unanswered = 0;
+	s->unreachable = false;
+	s->have_last = true;
+	s->last_ok = true;
+	add_sample(s, smp);
+}
+
+void
 nt_source_adjust(struct nt_source *s, nt_time t_u, double dfreq, double jump)
 {
 	for (int i = 0; i < s->n_hist; i++) {

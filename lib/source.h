@@ -55,6 +55,10 @@ struct nt_source {
 	struct nt_server_conf conf;
 	int		index;
 	uint32_t	refid;		/* advertised while it is selected */
+	/* A reference clock: never polled, fed by nt_source_sample(). */
+	bool		refclock;
+	bool		noselect;	/* measured and shown, never selected */
+	bool		last_resort;	/* only when nothing else is usable */
 
 	/* Polling. */
 	int		poll;		/* current interval, log2 s */
@@ -143,6 +147,13 @@ size_t nt_source_request(struct nt_source *s, nt_time now, uint64_t rnd,
 enum ntp_verdict nt_source_reply(struct nt_source *s, const uint8_t *buf,
     size_t len, nt_time t4, double max_distance, double correction,
     struct nt_sample *out, bool *malformed);
+
+/*
+ * A sample made elsewhere (a reference clock) at local time smp->t: added
+ * to the history as a reply's would be, and the source counts as
+ * reachable.  The caller fills s->last (stratum, leap, root values).
+ */
+void nt_source_sample(struct nt_source *s, const struct nt_sample *smp);
 
 /*
  * The discipline changed our frequency by dfreq (s/s) at t_u and moved the

@@ -33,6 +33,8 @@ struct pending {
 	enum nt_family_filter fam;
 	double		retry;
 	uv_timer_t	timer;
+	bool		inflight;	/* a lookup is running */
+	bool		closed;		/* timer closed: free when the lookup ends */
 	struct pending	*next;
 };
 
@@ -182,6 +184,11 @@ on_resolved(void *ctx, const struct nt_addr *addrs, size_t n, const char *err)
 	struct nt_uvclient *c = p->c;
 
 	c->resolving--;
+	p->inflight = false;
+	if (p->closed) {		/* closed while the lookup ran */
+		free(p);
+		return;
+	}
 	if (c->closing)
 		return;
 	if (n == 0) {
@@ -203,6 +210,7 @@ retry_resolve(uv_timer_t *t)
 	struct pending *p = t->data;
 
 	p->c->resolving++;
+	p->inflight = true;
 	nt_resolve(p->c->loop, p->sc.address, p->sc.port, p->fam, on_resolved,
 	    p);
 }
@@ -280,6 +288,18 @@ free_on_close(uv_handle_t *h)
 	free(h->data);
 }
 
+/* A pending name's timer is closed; a running lookup frees it later. */
+static void
+pending_closed(uv_handle_t *h)
+{
+	struct pending *p = h->data;
+
+	if (p->inflight)
+		p->closed = true;
+	else
+		free(p);
+}
+
 void
 nt_uvclient_close(struct nt_uvclient *c)
 {
@@ -297,7 +317,7 @@ nt_uvclient_close(struct nt_uvclient *c)
 	}
 	for (p = c->pend; p != NULL; p = next) {
 		next = p->next;
-		uv_close((uv_handle_t *)&p->timer, free_on_close);
+		uv_close((uv_handle_t *)&p->timer, pending_closed);
 	}
 	c->pend = NULL;
 }

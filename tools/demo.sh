@@ -2,7 +2,8 @@
 # Show ntimed working with no network: start a chronyd on loopback (with
 # -x, so it never touches the clock), ask it for the time with
 # "ntimed query", then let "ntimed client --once --dry-run" measure our
-# clock against it.  Usage: tools/demo.sh [path/to/ntimed]
+# clock against it, and run the simulator on a LAN scenario.
+# Usage: tools/demo.sh [path/to/ntimed]
 set -eu
 NTIMED=${1:-build/ntimed}
 DIR=$(mktemp -d)
@@ -27,3 +28,6 @@ echo "\$ ntimed query --fast 127.0.0.1:$PORT"
 echo
 echo "\$ ntimed client --once --dry-run 127.0.0.1:$PORT"
 "$NTIMED" client --once --dry-run "127.0.0.1:$PORT"
+echo
+echo "\$ ntimed sim conf/sim/lan.yaml"
+"$NTIMED" sim "$(dirname "$0")/../conf/sim/lan.yaml"

@@ -17,8 +17,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="build-essential cmake pkg-config libuv1-dev libyaml-dev libbsd-dev
-libcmocka-dev chrony ntpsec-ntpdate iproute2 python3
-clang-14 libclang-rt-14-dev clang-tidy-14"
+libcmocka-dev libmd-dev chrony ntpsec-ntpdate iproute2 python3
+clang-14 libclang-rt-14-dev clang-tidy-14
+curl debhelper dpkg-dev lintian man-db groff-base mandoc systemd"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
@@ -30,8 +31,17 @@ done
 if [ -n "$(echo $missing)" ]; then
 	echo "== installing:" $missing
 	export DEBIAN_FRONTEND=noninteractive
+	# No package may start its service (a packaged chronyd would steer
+	# the clock): a policy-rc.d refuses, for the time of the install.
+	policy=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+		$SUDO chmod 755 "$policy"
+	fi
 	$SUDO apt-get update -qq
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	[ -z "$policy" ] || $SUDO rm -f "$policy"
 fi
 
 # A chronyd the package may have started would steer the clock: tests
