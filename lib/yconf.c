@@ -936,19 +936,53 @@ nt_yconf_free(const struct nt_yconf_schema *schema, void *base)
 
 /* ---- Printing ---- */
 
+/* One UTF-8 sequence at s: its length and code point (a stray byte: 1, itself). */
+static size_t
+utf8_next(const unsigned char *s, uint32_t *cp)
+{
+	size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 :
+	    (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	uint32_t v = n == 1 ? s[0] : s[0] & (0x7fu >> n);
+
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) {	/* the NUL ends it too */
+			n = 0;
+			break;
+		}
+		v = v << 6 | (s[i] & 0x3fu);
+	}
+	*cp = n > 0 ? v : s[0];
+	return (n > 0 ? n : 1);
+}
+
+/*
+ * Code points YAML does not read back as they are inside "...": C0 and
+ * C1 controls (NEL is a line break there), the line and paragraph
+ * separators, and the non-characters U+FFFE and U+FFFF.
+ */
+static bool
+must_escape(uint32_t cp)
+{
+	return (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
+	    cp == 0x2029 || cp == 0xfffe || cp == 0xffff);
+}
+
 static void
 print_string(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	size_t n;
 
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\x%02x", ch);
+	fputc('"', f);
+	for (; *p != '\0'; p += n) {
+		n = utf8_next(p, &cp);
+		if (cp == '"' || cp == '\\')
+			fprintf(f, "\\%c", (int)cp);
+		else if (must_escape(cp))
+			fprintf(f, "\\u%04x", (unsigned)cp);
 		else
-			fputc(ch, f);
+			fwrite(p, 1, n, f);
 	}
 	fputc('"', f);
 }

@@ -524,7 +524,7 @@ test_err_unknown_key(void **state)
 	(void)state;
 	expect_error("step_limit: 2\nfoo: 1\n",
 	    "t.yaml:2:1: unknown key 'foo' (expected one of: servers, pools, "
-	    "driftfile, step_threshold, step_limit, max_distance, "
+	    "refclocks, driftfile, step_threshold, step_limit, max_distance, "
 	    "min_sources, log, server, control, metrics)");
 	expect_error("servers:\n  - address: a\n    foo: 1\n",
 	    "t.yaml:3:5: unknown key 'foo' in servers[0] (expected one of: "
@@ -539,8 +539,8 @@ test_err_unknown_key(void **state)
 	/* Unprintable key text is escaped, the message stays one line. */
 	expect_error("\"a\\nb\": 1\n",
 	    "t.yaml:1:1: unknown key 'a\\x0ab' (expected one of: servers, "
-	    "pools, driftfile, step_threshold, step_limit, max_distance, "
-	    "min_sources, log, server, control, metrics)");
+	    "pools, refclocks, driftfile, step_threshold, step_limit, "
+	    "max_distance, min_sources, log, server, control, metrics)");
 	expect_file_error("unknown_nested.yaml", "4:5: unknown key 'maxpol' "
 	    "in servers[0] (expected one of: address, port, minpoll, maxpoll, "
 	    "iburst, prefer)");
@@ -1433,6 +1433,59 @@ test_err_control_metrics(void **state)
 	    "t.yaml:1:21: 'enabled' must be true or false, got 'yes please'");
 }
 
+/* The master's 'refclocks:' list: loaded, checked, printed and read back. */
+static void
+test_refclocks(void **state)
+{
+	static const char yaml[] =
+	    "refclocks:\n"
+	    "  - { driver: nmea, device: /dev/ttyS0, offset: 0.35, pps: PPS }\n"
+	    "  - { driver: pps, device: /dev/pps0, prefer: true }\n"
+	    "  - { driver: shm, unit: 2, noselect: true, poll: 3 }\n"
+	    "  - { driver: local, stratum: 8 }\n";
+	char *text = NULL, err[NT_CONF_ERRLEN] = "";
+	struct nt_conf c, back;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	load_ok(&c, yaml);
+	assert_int_equal(c.n_refclocks, 4);
+	assert_int_equal(c.refclocks[0].driver, nt_refclock_find_driver("nmea"));
+	assert_string_equal(c.refclocks[0].device, "/dev/ttyS0");
+	assert_true(c.refclocks[0].offset == 0.35);
+	assert_string_equal(c.refclocks[0].pps, "PPS");
+	assert_true(c.refclocks[1].prefer);
+	assert_string_equal(c.refclocks[1].refid, "PPS");
+	assert_int_equal(c.refclocks[2].unit, 2);
+	assert_int_equal(c.refclocks[2].poll, 3);
+	assert_true(c.refclocks[2].noselect);
+	assert_int_equal(c.refclocks[3].stratum, 8);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	nt_conf_print(f, &c);
+	assert_int_equal(fclose(f), 0);
+	nt_conf_init(&back);
+	assert_int_equal(nt_conf_load_buf(&back, "printed", text, len, err,
+	    sizeof err), 0);
+	assert_int_equal(back.n_refclocks, c.n_refclocks);
+	for (size_t i = 0; i < c.n_refclocks; i++) {
+		assert_int_equal(back.refclocks[i].driver, c.refclocks[i].driver);
+		assert_string_equal(back.refclocks[i].refid,
+		    c.refclocks[i].refid);
+		assert_int_equal(back.refclocks[i].poll, c.refclocks[i].poll);
+		assert_true(back.refclocks[i].offset == c.refclocks[i].offset);
+		assert_int_equal(back.refclocks[i].prefer,
+		    c.refclocks[i].prefer);
+	}
+	free(text);
+	nt_conf_free(&back);
+	nt_conf_free(&c);
+	expect_error("refclocks:\n  - driver: nmea\n    device: /dev/a\n"
+	    "  - driver: garmin\n", NAME ":4:13: 'driver' must be one of: "
+	    "nmea, pps, shm, sock, phc, local, got 'garmin'");
+}
+
 int
 main(void)
 {
@@ -1469,6 +1522,7 @@ main(void)
 		cmocka_unit_test(test_yconf_other_schema_errors),
 		cmocka_unit_test(test_control_metrics),
 		cmocka_unit_test(test_err_control_metrics),
+		cmocka_unit_test(test_refclocks),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

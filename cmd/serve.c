@@ -1,0 +1,678 @@
+/*
+ * The serving daemon shared by the roles that serve NTP (see serve.h).
+ * After every clock update, and once a second, the main loop turns the
+ * engine's system variables into a server snapshot (lib/server.h) and
+ * publishes it to the server's worker threads (lib/uvserver.h).  Workers
+ * never wait for the main loop, and the main loop never waits for them.
+ *
+ * Around that, what every daemon role does: the control socket and the
+ * metrics endpoint (the views of lib/status.h, the server's counters
+ * among them), systemd readiness and watchdog, SIGUSR1 (counters to the
+ * log) and SIGHUP (re-read the file).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "acl.h"
+#include "clock.h"
+#include "cmd.h"
+#include "conf.h"
+#include "control.h"
+#include "daemon.h"
+#include "log.h"
+#include "metrics.h"
+#include "sdnotify.h"
+#include "server.h"
+#include "status.h"
+#include "uvclient.h"
+#include "uvserver.h"
+#include "serve.h"
+
+#define TICK_MS 1000		/* snapshot refresh, watchdog */
+#define STATUS_INTERVAL 60.0	/* s between systemd status lines */
+
+static void
+usage(FILE *f, const struct nt_serve_role *r)
+{
+	fprintf(f, "usage: ntimed %s %s\n%s\n\n", r->name, r->synopsis,
+	    r->what);
+	fprintf(f,
+	    "  -c, --config FILE      configuration (default %s)\n"
+	    "      --check-config     validate the configuration, print it, "
+	    "exit\n"
+	    "  -n, --dry-run          never touch the clock: serve it as it "
+	    "is,\n"
+	    "                         with our corrections kept in software\n"
+	    "  -l, --listen ADDR[:PORT]  serve on this address (repeatable, "
+	    "[v6]:port\n"
+	    "                         too); replaces server.listen\n"
+	    "      --local-stratum N  serve stratum N (1-15) while not "
+	    "synchronized\n"
+	    "  -w, --workers N        serving threads (default: one per "
+	    "CPU)\n"
+	    "  -s, --socket PATH      control socket (default %s)\n"
+	    "  -4, -6                 use only IPv4 / IPv6 upstream "
+	    "addresses\n"
+	    "  -v, --verbose          log what every update does\n"
+	    "  -d, --debug            log everything, to standard error\n"
+	    "  -h, --help             this text\n\n%s"
+	    "Exit status: 0 stopped by a signal, 2 usage or configuration "
+	    "error,\n3 system error (cannot bind the port, no permission).\n",
+	    NT_CONF_DEFAULT_PATH, NT_CTL_DEFAULT_PATH, r->notes);
+}
+
+/* ---- Options and configuration ---- */
+
+static int
+parse_int(const struct nt_serve_opts *o, const char *what, const char *s,
+    int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
+		fprintf(stderr, "ntimed %s: invalid %s '%s' (%d-%d)\n",
+		    o->role->name, what, s, lo, hi);
+		return (-1);
+	}
+	*out = (int)v;
+	return (0);
+}
+
+static int
+add_listen(struct nt_serve_opts *o, char *arg)
+{
+	char **l = reallocarray(o->listen, (size_t)o->n_listen + 1,
+	    sizeof *l);
+
+	if (l == NULL)
+		return (-1);
+	l[o->n_listen++] = arg;
+	o->listen = l;
+	return (0);
+}
+
+static int
+parse_opt(struct nt_serve_opts *o, int ch)
+{
+	switch (ch) {
+	case 'c': o->config = optarg; return (0);
+	case 'C': o->check_config = true; return (0);
+	case 'n': o->dry_run = true; return (0);
+	case 'l': return (add_listen(o, optarg));
+	case 'S': return (parse_int(o, "local stratum", optarg, 1, 15,
+	    &o->local_stratum));
+	case 'w': return (parse_int(o, "number of workers", optarg, 1,
+	    NT_UVSERVER_MAX_WORKERS, &o->workers));
+	case 's': o->socket = optarg; return (0);
+	case '4': o->fam = NT_FAMILY_V4; return (0);
+	case '6': o->fam = NT_FAMILY_V6; return (0);
+	case 'v': o->log_level = NT_LOG_INFO; return (0);
+	case 'd': o->log_level = NT_LOG_DEBUG; return (0);
+	case 'h': usage(stdout, o->role); exit(0);
+	default:
+		fprintf(stderr, "Try 'ntimed %s --help'.\n", o->role->name);
+		return (-1);
+	}
+}
+
+static int
+parse_opts(struct nt_serve_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "local-stratum", required_argument, NULL, 'S' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	o->log_level = o->local_stratum = o->workers = -1;
+	while ((ch = getopt_long(argc, argv, "c:nl:w:s:46vdh", longopts,
+	    NULL)) != -1)
+		if (parse_opt(o, ch) != 0)
+			return (-1);
+	o->args = argv + optind;
+	o->n_args = argc - optind;
+	return (0);
+}
+
+/* Command-line settings over the file's; then the checks. */
+static int
+apply_opts(const struct nt_serve *sl, struct nt_conf *c, char *err,
+    size_t len)
+{
+	bool replaced = false;
+
+	if (sl->o.n_args > 0)
+		nt_conf_clear_sources(c);
+	for (int i = 0; i < sl->o.n_args; i++)
+		if (nt_conf_add_server_arg(c, sl->o.args[i], err, len) != 0)
+			return (-1);
+	for (int i = 0; i < sl->o.n_listen; i++)
+		if (nt_conf_add_listen_arg(c, sl->o.listen[i], &replaced, err,
+		    len) != 0)
+			return (-1);
+	if (sl->o.local_stratum >= 0)
+		c->serve.local_stratum = sl->o.local_stratum;
+	if (sl->o.workers >= 0)
+		c->serve.workers = sl->o.workers;
+	return (sl->o.role->check(sl, c, err, len));
+}
+
+/* The file, then the command line: at start-up and on SIGHUP. */
+static int
+load_conf(const struct nt_serve *sl, struct nt_conf *c, char *err, size_t len)
+{
+	nt_conf_init(c);
+	if (sl->conf_path != NULL && nt_conf_load(c, sl->conf_path, err,
+	    len) != 0)
+		return (-1);
+	return (apply_opts(sl, c, err, len));
+}
+
+/* ---- What we serve ---- */
+
+static int
+cpu_count(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof set, &set) != 0)
+		return (1);
+	n = CPU_COUNT(&set);
+	return (n < 1 ? 1 : n > NT_UVSERVER_MAX_WORKERS ?
+	    NT_UVSERVER_MAX_WORKERS : n);
+}
+
+static void
+make_state(struct nt_serve *sl, struct nt_server_state *st)
+{
+	nt_time now = nt_clock_now(sl->clk);
+	struct nt_sysinfo si;
+
+	nt_engine_sysinfo(nt_uvclient_engine(sl->uc), now, &si);
+	nt_server_state_make(st, &si, sl->precision,
+	    sl->conf.serve.local_stratum, now);
+}
+
+/* One line: the log, and systemd's status. */
+static const char *
+state_str(const struct nt_server_state *st, char *buf, size_t len)
+{
+	char refid[NTP_REFID_STRLEN];
+
+	if (st->leap == NTP_LEAP_UNSYNC)
+		snprintf(buf, len, "not synchronized (clients get leap 3, "
+		    "stratum 16 and will not use us)");
+	else
+		snprintf(buf, len, "stratum %d, refid %s%s", st->stratum,
+		    ntp_refid_str(st->refid, st->stratum, refid,
+		    sizeof refid), st->refid == NT_SERVER_LOCAL_REFID ?
+		    " (local stratum, not synchronized)" : "");
+	return (buf);
+}
+
+/* Say so when what we serve changes in kind. */
+static void
+log_state(struct nt_serve *sl, const struct nt_server_state *st)
+{
+	char buf[160];
+
+	if (sl->have_shown && sl->shown.stratum == st->stratum &&
+	    sl->shown.leap == st->leap && sl->shown.refid == st->refid)
+		return;
+	sl->shown = *st;
+	sl->have_shown = true;
+	nt_log(NT_LOG_NOTICE, "serving: %s", state_str(st, buf, sizeof buf));
+	nt_sd_notifyf("STATUS=serving: %s", buf);
+	sl->status_sent = nt_clock_now(sl->clk);
+}
+
+static void
+publish(struct nt_serve *sl)
+{
+	struct nt_server_state st;
+
+	make_state(sl, &st);
+	log_state(sl, &st);
+	if (sl->srv != NULL)
+		nt_uvserver_publish(sl->srv, &st);
+}
+
+static void
+on_update(void *ctx, const struct nt_update *u)
+{
+	struct nt_serve *sl = ctx;
+
+	nt_track_update(&sl->se.track, u);
+	publish(sl);
+}
+
+/* ---- Operations ---- */
+
+static void
+server_counters(void *ctx, struct nt_server_counters *c)
+{
+	struct nt_serve *sl = ctx;
+
+	memset(c, 0, sizeof *c);
+	if (sl->srv != NULL)
+		nt_uvserver_counters(sl->srv, c);
+}
+
+static void
+log_counters(struct nt_serve *sl, const char *when)
+{
+	struct nt_server_counters c;
+	char buf[512];
+
+	if (sl->srv == NULL)
+		return;
+	server_counters(sl, &c);
+	nt_log(NT_LOG_NOTICE, "server counters%s: %s", when,
+	    nt_server_counters_str(&c, buf, sizeof buf));
+}
+
+static void
+on_tick(uv_timer_t *t)
+{
+	struct nt_serve *sl = t->data;
+	nt_time now = nt_clock_now(sl->clk);
+	char buf[160];
+
+	publish(sl);
+	if (nt_diff(now, sl->status_sent) >= STATUS_INTERVAL) {
+		nt_sd_notifyf("STATUS=serving: %s", state_str(&sl->shown, buf,
+		    sizeof buf));
+		sl->status_sent = now;
+	}
+	if (sl->watchdog_usec > 0 && nt_diff(now, sl->watchdog_sent) * 1e6 >=
+	    (double)sl->watchdog_usec / 2) {
+		nt_sd_notify("WATCHDOG=1");
+		sl->watchdog_sent = now;
+	}
+}
+
+static void
+on_drift(uv_timer_t *t)
+{
+	struct nt_serve *sl = t->data;
+
+	if (!sl->o.dry_run)
+		nt_daemon_save_drift(&sl->conf, sl->uc);
+}
+
+/* The control socket: an explicit path must work, the default may not. */
+static int
+start_control(struct nt_serve *sl)
+{
+	const char *path = sl->o.socket != NULL ? sl->o.socket :
+	    sl->conf.control.socket;
+	bool explicit = sl->o.socket != NULL ||
+	    strcmp(path, NT_CTL_DEFAULT_PATH) != 0;
+	char err[NT_CONF_ERRLEN];
+
+	if (sl->o.socket == NULL && !sl->conf.control.enabled)
+		return (0);
+	sl->ctl_p = (struct nt_ctl_params){ .path = path,
+	    .group = sl->conf.control.group, .status = &sl->st };
+	sl->ctl = nt_ctl_start(&sl->loop, &sl->ctl_p, err, sizeof err);
+	if (sl->ctl != NULL)
+		return (0);
+	if (explicit) {
+		fprintf(stderr, "ntimed %s: %s\n", sl->o.role->name, err);
+		return (-1);
+	}
+	nt_log(NT_LOG_WARNING, "no control socket: %s", err);
+	return (0);
+}
+
+static int
+start_ops(struct nt_serve *sl)
+{
+	char err[NT_CONF_ERRLEN];
+
+	nt_status_init(&sl->st, sl->o.role->name, sl->clk);
+	sl->se.e = nt_uvclient_engine(sl->uc);
+	sl->se.clk = sl->clk;
+	nt_status_add_engine(&sl->st, &sl->se);
+	sl->ss = (struct nt_status_server){ server_counters, sl };
+	nt_status_add_server(&sl->st, &sl->ss);
+	if (start_control(sl) != 0)
+		return (-1);
+	if (sl->conf.metrics.enabled) {
+		sl->metrics = nt_metrics_start(&sl->loop,
+		    sl->conf.metrics.listen, &sl->st, err, sizeof err);
+		if (sl->metrics == NULL) {
+			fprintf(stderr, "ntimed %s: %s\n", sl->o.role->name, err);
+			return (-1);
+		}
+	}
+	sl->watchdog_usec = nt_sd_watchdog_usec();
+	return (0);
+}
+
+static void
+stop(struct nt_serve *sl)
+{
+	uv_close((uv_handle_t *)&sl->tick, NULL);
+	uv_close((uv_handle_t *)&sl->drift, NULL);
+	uv_close((uv_handle_t *)&sl->sigint, NULL);
+	uv_close((uv_handle_t *)&sl->sigterm, NULL);
+	uv_close((uv_handle_t *)&sl->sigusr1, NULL);
+	uv_close((uv_handle_t *)&sl->sighup, NULL);
+	if (sl->ctl != NULL)
+		nt_ctl_close(sl->ctl);
+	if (sl->metrics != NULL)
+		nt_metrics_close(sl->metrics);
+	sl->ctl = NULL;
+	sl->metrics = NULL;
+	nt_uvclient_close(sl->uc);
+	if (sl->o.role->stop != NULL)
+		sl->o.role->stop(sl);
+}
+
+/* The whole configuration as text, with the log settings of ref. */
+static char *
+conf_text(const struct nt_conf *c, const struct nt_conf *ref)
+{
+	struct nt_conf tmp = *c;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	tmp.log_level = ref->log_level;
+	tmp.log_dest = ref->log_dest;
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return (NULL);
+	nt_conf_print(f, &tmp);
+	fclose(f);
+	return (text);
+}
+
+/*
+ * SIGHUP: re-read the file.  The log level applies at once; anything
+ * else (upstream servers, the server: section) needs a restart, and the
+ * log says so rather than half-applying it.
+ */
+static void
+reload(struct nt_serve *sl)
+{
+	char err[NT_CONF_ERRLEN], *a, *b;
+	struct nt_conf nc;
+	bool same;
+
+	nt_sd_notify("RELOADING=1");
+	if (load_conf(sl, &nc, err, sizeof err) != 0)
+		nt_log(NT_LOG_ERR, "reload failed, keeping the running "
+		    "configuration: %s", err);
+	else {
+		a = conf_text(&nc, &sl->conf);
+		b = conf_text(&sl->conf, &sl->conf);
+		same = a != NULL && b != NULL && strcmp(a, b) == 0;
+		free(a);
+		free(b);
+		if (sl->o.log_level < 0)
+			nt_log_set_level(nc.log_level);
+		nt_log(same ? NT_LOG_NOTICE : NT_LOG_WARNING, "reloaded %s: %s%s",
+		    sl->conf_path != NULL ? sl->conf_path : "(no file)", same ?
+		    "nothing else changed" : "changes other than the log "
+		    "level need a restart of the ", same ? "" :
+		    sl->o.role->name);
+	}
+	nt_conf_free(&nc);
+	nt_sd_notify("READY=1");
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct nt_serve *sl = h->data;
+
+	if (signum == SIGUSR1) {
+		log_counters(sl, "");
+		return;
+	}
+	if (signum == SIGHUP) {
+		reload(sl);
+		return;
+	}
+	nt_log(NT_LOG_NOTICE, "signal %d: saving state and exiting", signum);
+	nt_sd_notify("STOPPING=1");
+	if (!sl->o.dry_run)
+		nt_daemon_save_drift(&sl->conf, sl->uc);
+	stop(sl);
+}
+
+static void
+start_signal(struct nt_serve *sl, uv_signal_t *h, int signum)
+{
+	uv_signal_init(&sl->loop, h);
+	h->data = sl;
+	uv_signal_start(h, on_signal, signum);
+}
+
+static void
+start_handles(struct nt_serve *sl)
+{
+	uint64_t tick = TICK_MS;
+
+	if (sl->watchdog_usec > 0 && sl->watchdog_usec / 4000 < tick)
+		tick = sl->watchdog_usec / 4000 > 0 ?
+		    sl->watchdog_usec / 4000 : 1;
+	uv_timer_init(&sl->loop, &sl->tick);
+	uv_timer_init(&sl->loop, &sl->drift);
+	sl->tick.data = sl->drift.data = sl;
+	uv_timer_start(&sl->tick, on_tick, tick, tick);
+	uv_timer_start(&sl->drift, on_drift,
+	    (uint64_t)(NT_DRIFT_SAVE_INTERVAL * 1e3),
+	    (uint64_t)(NT_DRIFT_SAVE_INTERVAL * 1e3));
+	start_signal(sl, &sl->sigint, SIGINT);
+	start_signal(sl, &sl->sigterm, SIGTERM);
+	start_signal(sl, &sl->sigusr1, SIGUSR1);
+	start_signal(sl, &sl->sighup, SIGHUP);
+}
+
+/* ---- Serving ---- */
+
+/* The listen entries as addresses; the wildcards when there are none. */
+static size_t
+listen_addrs(const struct nt_conf *c, struct nt_addr *out, bool *dflt)
+{
+	static const char *const wild[] = { "0.0.0.0", "::" };
+	char host[NT_HOSTLEN], err[NT_CONF_ERRLEN];
+	uint16_t port;
+	size_t n = 0;
+
+	*dflt = c->serve.n_listen == 0;
+	for (size_t i = 0; *dflt && i < 2; i++)
+		if (nt_addr_parse(&out[n], wild[i], (uint16_t)c->serve.port) ==
+		    0)
+			n++;
+	for (size_t i = 0; i < c->serve.n_listen; i++) {
+		/* Checked when the config was read: cannot fail here. */
+		if (nt_conf_listen_split(c, c->serve.listen[i], host,
+		    sizeof host, &port, err, sizeof err) != 0 ||
+		    nt_addr_parse(&out[n], host, port) != 0)
+			abort();
+		n++;
+	}
+	return (n);
+}
+
+static int
+start_server(struct nt_serve *sl)
+{
+	const struct nt_serve_conf *sc = &sl->conf.serve;
+	struct nt_addr addrs[NT_UVSERVER_MAX_LISTEN];
+	struct nt_uvserver_params p = { 0 };
+	struct nt_server_state st;
+	char err[NT_CONF_ERRLEN];
+
+	p.listen = addrs;
+	p.n_listen = listen_addrs(&sl->conf, addrs, &p.listen_default);
+	p.workers = sc->workers > 0 ? sc->workers : cpu_count();
+	p.clk = sl->clk;
+	p.srv.acl = &sl->acl;
+	p.srv.deny_kod = sc->denied == NT_DENY_KOD;
+	p.srv.rl = (struct nt_ratelimit_params){
+		.interval = sc->ratelimit.interval,
+		.burst = sc->ratelimit.burst,
+		.kod = sc->ratelimit.kod,
+		.loopback = sc->ratelimit.loopback,
+		.entries = (uint32_t)sc->ratelimit.table_size,
+	};
+	make_state(sl, &st);
+	sl->srv = nt_uvserver_start(&p, &st, err, sizeof err);
+	if (sl->srv == NULL) {
+		/* On the terminal whatever the log says; in syslog too. */
+		fprintf(stderr, "ntimed %s: %s\n", sl->o.role->name, err);
+		if (sl->o.log_level < 0 && sl->conf.log_dest != NT_LOG_STDERR)
+			nt_log(NT_LOG_ERR, "%s", err);
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+log_serving(struct nt_serve *sl)
+{
+	static const char *const stamps[] = {
+		[NT_RX_STAMP_NONE] = "no kernel receive timestamps",
+		[NT_RX_STAMP_TIMESTAMPING] = "kernel receive timestamps",
+		[NT_RX_STAMP_TIMESTAMPNS] = "kernel receive timestamps (ns)",
+	};
+	char a[NT_ADDRSTRLEN];
+
+	for (size_t i = 0; i < nt_uvserver_n_addrs(sl->srv); i++)
+		nt_log(NT_LOG_NOTICE, "serving NTP on %s", nt_addr_format(
+		    nt_uvserver_addr(sl->srv, i), a, sizeof a));
+	nt_log(NT_LOG_NOTICE, "%d worker%s, %s, precision 2^%d s",
+	    nt_uvserver_workers(sl->srv), nt_uvserver_workers(sl->srv) > 1 ?
+	    "s" : "", stamps[nt_uvserver_stamping(sl->srv)], sl->precision);
+}
+
+static int
+run(struct nt_serve *sl)
+{
+	int rc;
+
+	sl->clk = sl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
+	uv_loop_init(&sl->loop);
+	sl->precision = nt_server_precision(sl->clk);
+	nt_log(NT_LOG_NOTICE, "%s starting: %zu servers, %zu pools, %s "
+	    "clock, local stratum %d", sl->o.role->name, sl->conf.n_servers,
+	    sl->conf.n_pools, sl->clk->name, sl->conf.serve.local_stratum);
+	sl->uc = nt_daemon_start_client_cb(&sl->loop, &sl->conf, sl->clk,
+	    false, sl->o.fam, on_update, sl);
+	if (sl->uc == NULL) {
+		fprintf(stderr, "ntimed %s: out of memory\n", sl->o.role->name);
+		return (EXIT_SYSTEM);
+	}
+	if ((rc = sl->o.role->start(sl)) != 0) {
+		nt_uvclient_close(sl->uc);
+		if (sl->o.role->stop != NULL)
+			sl->o.role->stop(sl);
+		return (rc);
+	}
+	if (start_server(sl) != 0 || start_ops(sl) != 0) {
+		if (sl->ctl != NULL)
+			nt_ctl_close(sl->ctl);
+		nt_uvclient_close(sl->uc);
+		if (sl->o.role->stop != NULL)
+			sl->o.role->stop(sl);
+		return (EXIT_SYSTEM);
+	}
+	log_serving(sl);
+	publish(sl);
+	start_handles(sl);
+	nt_sd_notify("READY=1");
+	uv_run(&sl->loop, UV_RUN_DEFAULT);
+	log_counters(sl, " at exit");
+	return (0);
+}
+
+static int
+setup(struct nt_serve *sl, int argc, char **argv)
+{
+	char err[NT_CONF_ERRLEN];
+
+	if (parse_opts(&sl->o, argc, argv) != 0)
+		return (EXIT_USAGE);
+	sl->conf_path = sl->o.config;
+	if (sl->conf_path == NULL && access(NT_CONF_DEFAULT_PATH, F_OK) == 0)
+		sl->conf_path = NT_CONF_DEFAULT_PATH;
+	if (load_conf(sl, &sl->conf, err, sizeof err) != 0 ||
+	    nt_acl_init(&sl->acl, sl->conf.serve.allow, sl->conf.serve.n_allow,
+	    sl->conf.serve.deny, sl->conf.serve.n_deny, err, sizeof err) != 0) {
+		fprintf(stderr, "ntimed %s: %s\n", sl->o.role->name, err);
+		return (EXIT_USAGE);
+	}
+	if (sl->o.check_config) {
+		nt_conf_print(stdout, &sl->conf);
+		return (-1);
+	}
+	if (!sl->o.dry_run && !nt_daemon_can_steer()) {
+		fprintf(stderr, "ntimed %s: no permission to steer the "
+		    "clock (needs root or CAP_SYS_TIME); use --dry-run to "
+		    "serve without steering\n", sl->o.role->name);
+		return (EXIT_SYSTEM);
+	}
+	return (0);
+}
+
+void
+nt_serve_publish(struct nt_serve *s)
+{
+	publish(s);
+}
+
+int
+nt_serve_main(const struct nt_serve_role *r, void *ctx, int argc,
+    char **argv)
+{
+	struct nt_serve sl;
+	char ident[32];
+	int rc;
+
+	memset(&sl, 0, sizeof sl);
+	sl.o.role = r;
+	sl.role_ctx = ctx;
+	rc = setup(&sl, argc, argv);
+	if (rc == 0) {
+		snprintf(ident, sizeof ident, "ntimed-%s", r->name);
+		nt_daemon_logging(&sl.conf, sl.o.log_level, ident);
+		rc = run(&sl);
+		uv_run(&sl.loop, UV_RUN_DEFAULT);	/* closed handles */
+		if (sl.srv != NULL)
+			nt_uvserver_stop(sl.srv);
+		if (r->free != NULL)
+			r->free(&sl);
+		if (sl.uc != NULL)
+			nt_uvclient_free(sl.uc);
+		uv_loop_close(&sl.loop);
+	} else if (rc < 0)
+		rc = 0;				/* --check-config */
+	nt_acl_free(&sl.acl);
+	nt_conf_free(&sl.conf);
+	free(sl.o.listen);
+	return (rc);
+}
