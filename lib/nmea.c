@@ -12,6 +12,8 @@
 
 #include "nmea.h"
 
+#define NT_NMEA_LAST_MIDNIGHT INT64_C(7258032000)	/* 2200-01-01, s */
+
 static const char *const err_str[NT_NMEA_NERR] = {
 	[NT_NMEA_OK] = "ok",
 	[NT_NMEA_E_LONG] = "line too long",
@@ -705,6 +707,7 @@ enum nt_nmea_verdict
 nt_nmea_time(struct nt_nmea_track *t, const struct nt_nmea_sentence *s,
     nt_time pivot, nt_time *ref)
 {
+	int64_t mid;
 	nt_time r;
 
 	note(t, s, pivot);
@@ -718,9 +721,13 @@ nt_nmea_time(struct nt_nmea_track *t, const struct nt_nmea_sentence *s,
 		return (NT_NMEA_WARMUP);
 	if (!has_fix(t, s))
 		return (NT_NMEA_NOFIX);
-	r = midnight(t, s, pivot) * NT_SEC + s->tod;
-	if (r > pivot + NT_NMEA_ROLLOVER_DAYS / 2 * NT_NMEA_DAY * NT_SEC)
+	mid = midnight(t, s, pivot);
+	/* Compare in seconds: nt_time cannot hold every date a receiver
+	 * (or a fuzzer) can write. */
+	if (mid < 0 || mid > NT_NMEA_LAST_MIDNIGHT ||
+	    mid > pivot / NT_SEC + NT_NMEA_ROLLOVER_DAYS / 2 * NT_NMEA_DAY)
 		return (NT_NMEA_BADDATE);
+	r = mid * NT_SEC + s->tod;
 	if (t->have_last && r / NT_SEC == t->last_ref / NT_SEC)
 		return (NT_NMEA_DUPLICATE);
 	t->have_last = true;

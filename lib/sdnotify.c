@@ -90,8 +90,18 @@ nt_sd_stderr_is_journal(void)
 	const char *js = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
 	struct stat sb;
+	char *end;
 
-	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	/* "DEVICE:INODE", both decimal. */
+	if (js == NULL)
+		return (false);
+	errno = 0;
+	dev = strtoull(js, &end, 10);
+	if (errno != 0 || end == js || *end != ':')
+		return (false);
+	js = end + 1;
+	ino = strtoull(js, &end, 10);
+	if (errno != 0 || end == js || *end != '\0' ||
 	    fstat(STDERR_FILENO, &sb) != 0)
 		return (false);
 	return ((unsigned long long)sb.st_dev == dev &&

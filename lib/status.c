@@ -54,6 +54,7 @@ grow_put(char **buf, size_t *len, size_t *cap, int *err, const char *s,
 		*buf = nb;
 		*cap = ncap;
 	}
+	assert(*buf != NULL);	/* cap > 0 only once a buffer exists */
 	memcpy(*buf + *len, s, n);
 	*len += n;
 	(*buf)[*len] = '\0';
@@ -691,7 +692,7 @@ src_view(const struct nt_source *s, nt_time now, struct srcview *v)
 	v->symbol[0] = nt_status_src_symbol(s->state);
 	v->selected = s->state == NT_SRC_SELECTED;
 	v->have_reply = s->have_last;
-	v->stratum = s->have_last ? s->last.stratum : NAN;
+	v->stratum = s->have_last ? (double)s->last.stratum : NAN;
 	v->poll = s->poll;
 	v->poll_interval = nt_source_interval(s);
 	v->reach = s->reach;
