@@ -502,6 +502,7 @@ log_verdict(struct nt_source *s, enum ntp_verdict v, bool malformed,
 		    "no longer polling it", s->name, ntp_verdict_str(v));
 		break;
 	case NTP_REPLY_UNSYNC:
+	case NTP_REPLY_KOD_OTHER:	/* INIT, STEP: not synchronized yet */
 		if (before != NT_SRC_UNSYNC)
 			nt_log(NT_LOG_NOTICE, "%s: server is not synchronized, "
 			    "not selectable", s->name);

@@ -265,11 +265,12 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
 	}
 	s->pending = false;
 	s->n_rx++;
-	if (ntp_verdict_is_kod(v)) {
+	/* Other kiss codes (INIT, STEP...): alive, but not usable yet. */
+	if (ntp_verdict_is_kod(v) && v != NTP_REPLY_KOD_OTHER) {
 		s->n_kod++;
 		if (v == NTP_REPLY_KOD_RATE)
 			kod_rate(s, &p);
-		else if (v != NTP_REPLY_KOD_OTHER) {
+		else {
 			s->denied = true;
 			s->state = NT_SRC_DENIED;
 		}
@@ -281,9 +282,14 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
 	s->last = p;
 	s->have_last = true;
 	s->last_ok = v == NTP_REPLY_OK;
-	if (v == NTP_REPLY_UNSYNC || v == NTP_REPLY_DISTANCE) {
-		s->state = v == NTP_REPLY_UNSYNC ? NT_SRC_UNSYNC :
-		    NT_SRC_DISTANCE;
+	if (v == NTP_REPLY_KOD_OTHER)
+		s->n_kod++;
+	if (v == NTP_REPLY_UNSYNC || v == NTP_REPLY_KOD_OTHER) {
+		s->state = NT_SRC_UNSYNC;
+		return (v);
+	}
+	if (v == NTP_REPLY_DISTANCE) {
+		s->state = NT_SRC_DISTANCE;
 		return (v);
 	}
 	make_sample(s, &p, t4, correction, out);

@@ -1,0 +1,134 @@
+/*
+ * Per-source reply handling: what each kind of answer does to the poll
+ * state (reach, denial, back-off) before any sample is taken.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "source.h"
+
+#define T0 (INT64_C(1767225600) * NT_SEC)
+#define XMT UINT64_C(0x0123456789abcdef)
+
+static void
+setup(struct nt_source *s)
+{
+	struct nt_server_conf c;
+	uint8_t req[NTP_HDR_LEN];
+
+	nt_server_conf_init(&c);
+	nt_source_init(s, &c, "192.0.2.1:123", 0, T0);
+	assert_int_equal(nt_source_request(s, T0, XMT, req, sizeof req),
+	    NTP_HDR_LEN);
+}
+
+static size_t
+reply(uint8_t *buf, int stratum, const char *code, int leap)
+{
+	struct ntp_pkt p;
+
+	memset(&p, 0, sizeof p);
+	p.version = 4;
+	p.mode = NTP_MODE_SERVER;
+	p.stratum = (uint8_t)stratum;
+	p.leap = (uint8_t)leap;
+	p.poll = 6;
+	p.refid = code != NULL ? NTP_CODE(code) : 0xc0000201;
+	p.org = XMT;
+	p.rec = nt_to_ntp64(T0 + NT_MSEC);
+	p.xmt = nt_to_ntp64(T0 + NT_MSEC + 10 * NT_USEC);
+	return (ntp_encode(&p, buf, NTP_HDR_LEN));
+}
+
+static enum ntp_verdict
+feed(struct nt_source *s, int stratum, const char *code, int leap)
+{
+	uint8_t buf[NTP_HDR_LEN];
+	struct nt_sample smp;
+	bool bad;
+	size_t n = reply(buf, stratum, code, leap);
+
+	return (nt_source_reply(s, buf, n, T0 + 2 * NT_MSEC, 3.0, 0.0, &smp,
+	    &bad));
+}
+
+static void
+kod_init_is_alive_but_unsynced(void **state)
+{
+	struct nt_source s;
+
+	(void)state;
+	setup(&s);
+	assert_int_equal(feed(&s, 0, "INIT", NTP_LEAP_UNSYNC),
+	    NTP_REPLY_KOD_OTHER);
+	assert_true(s.reach & 1);
+	assert_false(s.denied);
+	assert_int_equal(s.state, NT_SRC_UNSYNC);
+	assert_int_equal(s.n_hist, 0);
+}
+
+static void
+kod_deny_stops_polling(void **state)
+{
+	struct nt_source s;
+	uint8_t req[NTP_HDR_LEN];
+
+	(void)state;
+	setup(&s);
+	assert_int_equal(feed(&s, 0, "DENY", NTP_LEAP_UNSYNC),
+	    NTP_REPLY_KOD_DENY);
+	assert_true(s.denied);
+	assert_int_equal(s.state, NT_SRC_DENIED);
+	assert_int_equal(nt_source_request(&s, T0 + 3600 * NT_SEC, XMT + 1,
+	    req, sizeof req), 0);
+}
+
+static void
+kod_rate_backs_off(void **state)
+{
+	struct nt_source s;
+	int before;
+
+	(void)state;
+	setup(&s);
+	before = s.poll;
+	assert_int_equal(feed(&s, 0, "RATE", NTP_LEAP_UNSYNC),
+	    NTP_REPLY_KOD_RATE);
+	assert_true(s.poll > before);
+	assert_true(s.next_poll >= T0 + (NT_SEC << s.poll) - NT_SEC);
+	assert_false(s.denied);
+}
+
+static void
+good_reply_gives_sample_and_duplicate_is_dropped(void **state)
+{
+	struct nt_source s;
+
+	(void)state;
+	setup(&s);
+	assert_int_equal(feed(&s, 2, NULL, NTP_LEAP_NONE), NTP_REPLY_OK);
+	assert_int_equal(s.n_hist, 1);
+	assert_true(s.reach & 1);
+	/* The same reply again: no request is pending any more. */
+	assert_int_equal(feed(&s, 2, NULL, NTP_LEAP_NONE),
+	    NTP_REPLY_BOGUS_ORIGIN);
+	assert_int_equal(s.n_hist, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(kod_init_is_alive_but_unsynced),
+		cmocka_unit_test(kod_deny_stops_polling),
+		cmocka_unit_test(kod_rate_backs_off),
+		cmocka_unit_test(good_reply_gives_sample_and_duplicate_is_dropped),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
