@@ -199,18 +199,44 @@ utf8_seq(const unsigned char *s, size_t n)
 	return (need);
 }
 
+/*
+ * Valid characters that JSON allows raw but YAML (which our own control
+ * client parses replies with) does not: DEL, the C1 controls and
+ * U+FFFE/U+FFFF.  Returns the code point to escape, or 0.
+ */
+static unsigned
+yaml_unsafe(const unsigned char *s, int k)
+{
+	if (k == 1 && s[0] == 0x7f)
+		return (0x7f);
+	if (k == 2 && s[0] == 0xc2 && s[1] <= 0x9f)
+		return (s[1]);
+	if (k == 3 && s[0] == 0xef && s[1] == 0xbf && s[2] >= 0xbe)
+		return (0xffc0u | (s[2] & 0x3fu));
+	return (0);
+}
+
 static void
 emit_escaped(struct nt_json *j, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	char esc[8];
 	size_t i = 0, run = 0;
+	unsigned cp;
 	int k;
 
 	emit(j, "\"", 1);
 	while (i < n) {
 		k = (s[i] >= 0x20 && s[i] != '"' && s[i] != '\\') ?
 		    utf8_seq(s + i, n - i) : 0;
+		if (k > 0 && (cp = yaml_unsafe(s + i, k)) != 0) {
+			emit(j, (const char *)s + i - run, run);
+			run = 0;
+			snprintf(esc, sizeof esc, "\\u%04x", cp);
+			emits(j, esc);
+			i += (size_t)k;
+			continue;
+		}
 		if (k > 0) {		/* copy runs of plain text at once */
 			i += (size_t)k;
 			run += (size_t)k;

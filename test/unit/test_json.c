@@ -114,7 +114,7 @@ test_escapes(void **state)
 	(void)state;
 	check_string("a\"b\\c/d", 7, "\"a\\\"b\\\\c/d\"");
 	check_string("\b\f\n\r\t", 5, "\"\\b\\f\\n\\r\\t\"");
-	check_string("\x01\x1f\x7f", 3, "\"\\u0001\\u001f\x7f\"");
+	check_string("\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\"");
 	check_string("a\0b", 3, "\"a\\u0000b\"");
 	check_string("", 0, "\"\"");
 }
@@ -281,6 +281,20 @@ test_file_write_error(void **state)
 	fclose(f);
 }
 
+/* Valid in JSON raw, but not in YAML, which reads our control replies. */
+static void
+test_yaml_unsafe_escaped(void **state)
+{
+	(void)state;
+	check_string("a\x7f" "b", 3, "\"a\\u007fb\"");
+	check_string("\xc2\x80\xc2\x86\xc2\x9f", 6,
+	    "\"\\u0080\\u0086\\u009f\"");
+	check_string("\xc2\xa0", 2, "\"\xc2\xa0\"");	/* NBSP stays */
+	check_string("\xef\xbf\xbe\xef\xbf\xbf", 6,
+	    "\"\\ufffe\\uffff\"");
+	check_string("\xef\xbf\xbd", 3, "\"\xef\xbf\xbd\"");	/* U+FFFD stays */
+}
+
 int
 main(void)
 {
@@ -288,6 +302,7 @@ main(void)
 		cmocka_unit_test(test_compact_document),
 		cmocka_unit_test(test_pretty_document),
 		cmocka_unit_test(test_escapes),
+		cmocka_unit_test(test_yaml_unsafe_escaped),
 		cmocka_unit_test(test_utf8_valid_passes),
 		cmocka_unit_test(test_utf8_invalid_replaced),
 		cmocka_unit_test(test_keys_escaped),
