@@ -73,6 +73,7 @@ run_one() {
 	# -timeout: an input running 10 s is a hang; -rss_limit_mb: memory
 	# that grows without bound is a bug too.
 	"$bin" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=1024 \
+	    ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
 	    -print_final_stats=1 -artifact_prefix="$work-" "${dict[@]}" \
 	    "$work" "test/fuzz/corpus/$t" >"$LOGS/$t.log" 2>&1 || rc=$?
 	echo "$((SECONDS - t0))" >"$LOGS/$t.secs"
