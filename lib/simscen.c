@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hostport.h"
 #include "simscen.h"
 #include "yconf.h"
 
@@ -481,6 +482,8 @@ struct blame {
 static int
 name_servers(struct nt_sim_scenario *sc, struct blame *b)
 {
+	char q[64];
+
 	for (size_t i = 0; i < sc->n_servers; i++) {
 		if (sc->servers[i].name[0] == '\0')
 			snprintf(sc->servers[i].name, NT_SIM_NAMELEN,
@@ -492,7 +495,7 @@ name_servers(struct nt_sim_scenario *sc, struct blame *b)
 			*b = (struct blame){ 's', i, NULL, "" };
 			snprintf(b->msg, sizeof b->msg, "servers[%zu]: name "
 			    "'%s' is also servers[%zu]'s", i,
-			    sc->servers[i].name, j);
+			    nt_printable(sc->servers[i].name, q, sizeof q), j);
 			return (-1);
 		}
 	}
@@ -520,6 +523,7 @@ static int
 match_servers(struct nt_sim_scenario *sc, struct blame *b)
 {
 	bool used[NT_SIM_MAX_SERVERS] = { false };
+	char q[64];
 	size_t i, j;
 
 	if (sc->client.n_servers == 0 && default_client_servers(sc, b))
@@ -546,7 +550,7 @@ match_servers(struct nt_sim_scenario *sc, struct blame *b)
 		*b = (struct blame){ 's', j, NULL, "" };
 		snprintf(b->msg, sizeof b->msg, "servers[%zu]: '%s' is missing "
 		    "from client.servers (list all of them, or none)", j,
-		    sc->servers[j].name);
+		    nt_printable(sc->servers[j].name, q, sizeof q));
 		return (-1);
 	}
 	return (0);
@@ -580,8 +584,11 @@ finish(struct nt_sim_scenario *sc, struct blame *b)
 	}
 	b->key = "start";
 	if (parse_utc(sc->start_str, &sc->start)) {
+		char q[64];
+
 		snprintf(b->msg, sizeof b->msg, "'start' must be a UTC time "
-		    "like 2026-01-01T00:00:00Z, got '%s'", sc->start_str);
+		    "like 2026-01-01T00:00:00Z, got '%s'",
+		    nt_printable(sc->start_str, q, sizeof q));
 		return (-1);
 	}
 	b->key = "settle";

@@ -28,6 +28,9 @@ SRC = os.path.dirname(os.path.dirname(HERE))
 CORPUS = os.path.join(HERE, "corpus")
 NTP_UNIX = 2208988800
 NMEA_LOGS = "/work/shared/data/nmea/*.log"
+# Hand-built seeds are the same on every run (only captures change).
+RND = random.Random(2024)
+FIXED_NOW = 1764158400		# 2025-11-26
 
 
 def ntp64(t):
@@ -81,16 +84,16 @@ def chronyd_replies():
     out = {}
     try:
         requests = {
-            "v4": header(vn=4, mode=3, poll=6, xmt=os.urandom(8)),
-            "v3": header(vn=3, mode=3, poll=6, xmt=os.urandom(8)),
-            "v2": header(vn=2, mode=3, poll=6, xmt=os.urandom(8)),
-            "v1-mode0": header(vn=1, mode=0, xmt=os.urandom(8)),
+            "v4": header(vn=4, mode=3, poll=6, xmt=RND.randbytes(8)),
+            "v3": header(vn=3, mode=3, poll=6, xmt=RND.randbytes(8)),
+            "v2": header(vn=2, mode=3, poll=6, xmt=RND.randbytes(8)),
+            "v1-mode0": header(vn=1, mode=0, xmt=RND.randbytes(8)),
             "symmetric-active": header(vn=4, mode=1, poll=6,
-                                       xmt=os.urandom(8)),
-            "v4-extension": header(vn=4, mode=3, xmt=os.urandom(8)) +
-            ext(0x2005, os.urandom(28)),
-            "v4-mac20": header(vn=4, mode=3, xmt=os.urandom(8)) +
-            struct.pack("!I", 1) + os.urandom(16),
+                                       xmt=RND.randbytes(8)),
+            "v4-extension": header(vn=4, mode=3, xmt=RND.randbytes(8)) +
+            ext(0x2005, RND.randbytes(28)),
+            "v4-mac20": header(vn=4, mode=3, xmt=RND.randbytes(8)) +
+            struct.pack("!I", 1) + RND.randbytes(16),
         }
         for _ in range(50):
             if proc.poll() is not None:
@@ -156,8 +159,8 @@ def ntpdig_request():
 
 def hand_built():
     """Packets chronyd and ntpdig will not produce on demand."""
-    now = time.time()
-    org = os.urandom(8)
+    now = FIXED_NOW
+    org = RND.randbytes(8)
     good = dict(li=0, vn=4, mode=4, stratum=2, poll=6, prec=-24,
                 rdelay=0x0000_0a3d, rdisp=0x0000_0625,
                 refid=bytes([192, 0, 2, 1]), ref=ntp64(now - 64), org=org,
@@ -175,18 +178,18 @@ def hand_built():
     pk["leap-insert"] = header(**dict(good, li=1))
     pk["reply-crypto-nak"] = header(**good) + b"\0" * 4
     pk["reply-md5-mac"] = header(**good) + struct.pack("!I", 7) + \
-        os.urandom(16)
+        RND.randbytes(16)
     pk["reply-sha1-mac"] = header(**good) + struct.pack("!I", 7) + \
-        os.urandom(20)
+        RND.randbytes(20)
     # NTS (RFC 8915): unique identifier, cookie, authenticator fields.
-    uid = os.urandom(32)
-    pk["nts-request"] = header(vn=4, mode=3, xmt=os.urandom(8)) + \
-        ext(0x0104, uid) + ext(0x0204, os.urandom(100)) + \
-        ext(0x0404, struct.pack("!HH", 16, 16) + os.urandom(32))
+    uid = RND.randbytes(32)
+    pk["nts-request"] = header(vn=4, mode=3, xmt=RND.randbytes(8)) + \
+        ext(0x0104, uid) + ext(0x0204, RND.randbytes(100)) + \
+        ext(0x0404, struct.pack("!HH", 16, 16) + RND.randbytes(32))
     pk["nts-reply"] = header(**good) + ext(0x0104, uid) + \
-        ext(0x0404, struct.pack("!HH", 16, 112) + os.urandom(128))
+        ext(0x0404, struct.pack("!HH", 16, 112) + RND.randbytes(128))
     pk["ext-then-mac"] = header(**good) + ext(0x2005, b"") + \
-        struct.pack("!I", 1) + os.urandom(16)
+        struct.pack("!I", 1) + RND.randbytes(16)
     # Modes nobody should answer: ntpq readvar (6), ntpdc monlist (7).
     pk["mode6-readvar"] = bytes([0x16, 0x02]) + struct.pack(
         "!HHHHH", 1, 0, 0, 0, 0) + b"\0" * 36
@@ -203,11 +206,11 @@ def hand_built():
 def source_script(replies):
     """A fuzz_source_reply input: a burst of exchanges with real replies."""
     rnd = random.Random(1)
-    out = bytearray([6, 4]) + struct.pack("!I", int(time.time()))
+    out = bytearray([6, 4]) + struct.pack("!I", int(FIXED_NOW))
     for i, pkt in enumerate(replies * (40 // len(replies) + 1)):
         flags = 3 | (8 if i % 5 == 4 else 0)
         out += struct.pack("!H", rnd.randint(0, 2000))        # gap, ms
-        out += os.urandom(8)                                  # our xmt
+        out += RND.randbytes(8)                                  # our xmt
         out += bytes([flags])
         out += struct.pack("!I", rnd.randint(20, 900))[1:]    # rtt, us
         out += struct.pack("!h", rnd.randint(-500, 500))      # correction
@@ -218,7 +221,7 @@ def source_script(replies):
 def server_scripts(pkts):
     """fuzz_server inputs: what real clients and attackers send."""
     def head(flags, stratum=2, leap=0):
-        return struct.pack("!IBBBBHb", int(time.time()), flags, stratum - 1,
+        return struct.pack("!IBBBBHb", int(FIXED_NOW), flags, stratum - 1,
                            leap, 5, 120, -24)
 
     def dgram(data, src=0, gap=10, mode=0):
@@ -230,8 +233,8 @@ def server_scripts(pkts):
 
     requests = [pkts[n] for n in sorted(pkts) if "request" in n or
                 n.startswith("mode")]
-    chrony_req = header(vn=4, mode=3, poll=6, xmt=os.urandom(8))
-    v1 = header(vn=1, mode=0, xmt=os.urandom(8))
+    chrony_req = header(vn=4, mode=3, poll=6, xmt=RND.randbytes(8))
+    v1 = header(vn=1, mode=0, xmt=RND.randbytes(8))
     out = {}
     # Synced server, every kind of request from an allowed client.
     out["synced-requests"] = head(1) + b"".join(
@@ -252,7 +255,7 @@ def server_scripts(pkts):
                                           (123, 65535, 1000))) + \
         dgram(pkts["mode7-monlist"], src=2) + dgram(b"\x17" * 8)
     out["nts-and-mac-requests"] = head(1) + dgram(pkts["nts-request"]) + \
-        dgram(chrony_req + struct.pack("!I", 1) + os.urandom(16)) + \
+        dgram(chrony_req + struct.pack("!I", 1) + RND.randbytes(16)) + \
         dgram(chrony_req + b"\0" * 4) + dgram(chrony_req[:47])
     return out
 
@@ -299,6 +302,18 @@ def main():
     }.items():
         write("conf", name, text)
 
+    # Scenarios: the shipped ones and the shapes the unit tests use.
+    for f in glob.glob(os.path.join(SRC, "conf", "sim", "*.yaml")):
+        with open(f, "rb") as fh:
+            write("simscen", os.path.basename(f), fh.read())
+    write("simscen", "inline", b"duration: 2h\nclock: { offset: -5ms, "
+          b"freq_ppm: 12.5, drift: { freq_ppm: 3 } }\nclient: { "
+          b"step_threshold: 0.01, servers: [ { address: b, minpoll: 4, "
+          b"maxpoll: 4 }, a ] }\nservers:\n  - { name: a, network: { out: "
+          b"{ delay: 100us, jitter: 1e-4, dist: uniform }, loss: 0.5 } }\n"
+          b"  - { name: b, silent: [ { from: 1h, to: 90min } ] }\n"
+          b"expect: { rms: 15us, steps: { min: 1, max: 1 } }\n")
+
     for i, arg in enumerate([b"127.0.0.1", b"127.0.0.1:123", b"[::1]:10123",
                              b"::1", b"[fe80::1%lo]:123", b"time.example.org",
                              b"host:99999", b"[::1", b"[::1]x", b"a:b:c",
@@ -328,7 +343,7 @@ def main():
     # SOCK: gpsd's samples, native layout (timeval, double, 4 ints).
     def sock(sec, usec, off, pulse=0, leap=0, magic=0x534f434b):
         return struct.pack("=qqdiiii", sec, usec, off, pulse, leap, 0, magic)
-    now_s = int(time.time())
+    now_s = int(FIXED_NOW)
     for name, data in {
             "gpsd-nmea": sock(now_s, 250000, 0.1234),
             "gpsd-pps": sock(now_s, 999999, -0.000001, pulse=1),
