@@ -9,6 +9,7 @@
  * (lib/sdnotify.c); control verbs that change the sources restart the
  * engine with the frequency it had learnt.
  */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -128,13 +129,13 @@ parse_opt(struct client_opts *o, int ch)
 	case 't':
 		o->timeout = strtod(optarg, &end);
 		if (*end != '\0' || !(o->timeout > 0) || o->timeout > 86400) {
-			fprintf(stderr, "ntimed client: invalid timeout '%s' "
-			    "(seconds, 0-86400)\n", optarg);
+			nt_cmd_usage("client", "invalid timeout '%s' (seconds, "
+			    "0-86400)", optarg);
 			return (-1);
 		}
 		break;
 	default:
-		fprintf(stderr, "Try 'ntimed client --help'.\n");
+		assert(!"unhandled option");
 		return (-1);
 	}
 	return (0);
@@ -162,10 +163,16 @@ parse_opts(struct client_opts *o, int argc, char **argv)
 	memset(o, 0, sizeof *o);
 	o->timeout = ONCE_TIMEOUT;
 	o->log_level = -1;
-	while ((ch = getopt_long(argc, argv, "c:nt:s:F46vdh", longopts,
-	    NULL)) != -1)
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:nt:s:F46vdh", longopts,
+	    NULL)) != -1) {
+		if (ch == '?' || ch == ':') {
+			nt_cmd_bad_option("client", ch, argv);
+			return (-1);
+		}
 		if (parse_opt(o, ch) != 0)
 			return (-1);
+	}
 	if (o->json && !o->once) {
 		fprintf(stderr, "ntimed client: --json needs --once\n");
 		return (-1);
@@ -179,33 +186,20 @@ parse_opts(struct client_opts *o, int argc, char **argv)
 
 static void on_update(void *ctx, const struct nt_update *u);
 
-static void
-add_sources(struct client *cl)
-{
-	for (size_t i = 0; i < cl->conf.n_servers; i++)
-		nt_uvclient_add_server(cl->uc, &cl->conf.servers[i], cl->o.fam);
-	for (size_t i = 0; i < cl->conf.n_pools; i++)
-		nt_uvclient_add_pool(cl->uc, &cl->conf.pools[i], cl->o.fam);
-}
-
 /*
  * A new engine after a restart: the frequency learnt so far, the steps
  * still allowed, the sources of the config.  Sources start afresh.
  */
 static int
-engine_restart(struct client *cl, double freq_ppm, double skew_ppm)
+engine_restart(struct client *cl, const struct nt_discipline *d)
 {
 	struct nt_engine_params p;
-	int left = cl->conf.step_limit - cl->updates_before;
 
-	nt_engine_params_from_conf(&p, &cl->conf, cl->clk, true, freq_ppm,
-	    skew_ppm);
-	if (cl->conf.step_limit >= 0)
-		p.disc.step_limit = left > 0 ? left : 0;
-	cl->uc = nt_uvclient_new(&cl->loop, &p, cl->clk, on_update, cl);
+	nt_daemon_restart_params(&p, &cl->conf, cl->clk, d, cl->updates_before);
+	cl->uc = nt_daemon_client_with(&cl->loop, &p, &cl->conf, cl->clk,
+	    cl->o.fam, on_update, cl);
 	if (cl->uc == NULL)
 		return (-1);
-	add_sources(cl);
 	cl->se.e = nt_uvclient_engine(cl->uc);
 	return (0);
 }
@@ -246,8 +240,8 @@ engine_retire(struct client *cl, char *msg, size_t len)
 static int
 engine_replace(struct client *cl, double step, char *msg, size_t len)
 {
+	/* Valid until the reaper frees the retired engine. */
 	const struct nt_discipline *d = nt_engine_disc(cl->se.e);
-	double freq = nt_disc_freq_ppm(d), skew = nt_disc_skew_ppm(d);
 	int err;
 
 	if (engine_retire(cl, msg, len) != 0)
@@ -256,23 +250,19 @@ engine_replace(struct client *cl, double step, char *msg, size_t len)
 		snprintf(msg, len, "cannot step the clock: %s", strerror(-err));
 		step = 0;
 	}
-	if (engine_restart(cl, freq, skew) != 0) {
+	if (engine_restart(cl, d) != 0) {
 		nt_log(NT_LOG_ERR, "out of memory restarting the engine");
 		exit(EXIT_SYSTEM);
 	}
+	/* Unless the clock was stepped, unchanged sources keep measuring. */
+	if (step == 0)
+		(void)nt_daemon_adopt_sources(cl->uc, nt_uvclient_engine(
+		    cl->retired[cl->n_retired - 1]), cl->clk);
 	cl->shown_selected = -1;
 	return (step != 0 || msg[0] == '\0' ? 0 : -1);
 }
 
 /* ---- Control verbs ---- */
-
-static bool
-same_server(const struct nt_server_conf *a, const struct nt_server_conf *b)
-{
-	return (strcmp(a->address, b->address) == 0 && a->port == b->port &&
-	    a->minpoll == b->minpoll && a->maxpoll == b->maxpoll &&
-	    a->iburst == b->iburst && a->prefer == b->prefer);
-}
 
 static int
 verb_add(void *ctx, const char *host, char *msg, size_t len)
@@ -376,25 +366,6 @@ verb_remove(void *ctx, const char *arg, char *msg, size_t len)
 	return (0);
 }
 
-static bool
-sources_equal(const struct nt_conf *a, const struct nt_conf *b)
-{
-	if (a->n_servers != b->n_servers || a->n_pools != b->n_pools ||
-	    a->step_threshold != b->step_threshold ||
-	    a->step_limit != b->step_limit ||
-	    a->max_distance != b->max_distance ||
-	    a->min_sources != b->min_sources)
-		return (false);
-	for (size_t i = 0; i < a->n_servers; i++)
-		if (!same_server(&a->servers[i], &b->servers[i]))
-			return (false);
-	for (size_t i = 0; i < a->n_pools; i++)
-		if (!same_server(&a->pools[i].server, &b->pools[i].server) ||
-		    a->pools[i].max_sources != b->pools[i].max_sources)
-			return (false);
-	return (true);
-}
-
 /* The file and the command-line servers, as at start-up. */
 static int
 load_conf(struct client *cl, struct nt_conf *c, char *err, size_t len)
@@ -421,7 +392,7 @@ do_reload(struct client *cl, char *msg, size_t len)
 		nt_conf_free(&nc);
 		return (-1);
 	}
-	same = sources_equal(&nc, &cl->conf);
+	same = nt_daemon_sources_equal(&nc, &cl->conf);
 	if (!same && nt_uvclient_resolving(cl->uc) > 0) {
 		nt_conf_free(&nc);
 		snprintf(msg, len, "busy (name lookups in progress), try "
@@ -862,6 +833,8 @@ start_handles(struct client *cl)
 static int
 run(struct client *cl)
 {
+	int rc;
+
 	cl->clk = cl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
 	uv_loop_init(&cl->loop);
 	nt_log(NT_LOG_NOTICE, "client starting: %zu servers, %zu pools, %s "
@@ -878,6 +851,11 @@ run(struct client *cl)
 	if (!cl->o.once && start_ops(cl) != 0) {
 		stop(cl);
 		return (EXIT_SYSTEM);
+	}
+	if ((rc = nt_daemon_confine(&cl->conf, "client", cl->ctl != NULL ?
+	    cl->ctl_p.path : NULL, cl->o.dry_run)) != 0) {
+		stop(cl);
+		return (rc);
 	}
 	uv_run(&cl->loop, UV_RUN_DEFAULT);
 	return (cl->o.once ? finish_once(cl) : 0);

@@ -29,4 +29,17 @@ int cmd_sim(int argc, char **argv) __attribute__((weak));
 /* For roles this build does not have yet. */
 int cmd_unavailable(const char *role);
 
+/*
+ * A usage error: one line "ntimed ROLE: MESSAGE" on stderr, with control
+ * characters from the command line shown escaped.  Returns EXIT_USAGE.
+ */
+int nt_cmd_usage(const char *role, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * getopt_long() returned '?' or ':' (optstring starting with ':', opterr
+ * 0): name the option as it was written.  Returns EXIT_USAGE.
+ */
+int nt_cmd_bad_option(const char *role, int ch, char *const *argv);
+
 #endif

@@ -1,9 +1,12 @@
 /*
  * Start-up and state-keeping shared by the daemon roles, so that client,
- * slave and master read configs, log and keep the drift file identically.
+ * slave and master read configs, log, keep the drift file and give up
+ * their privileges (lib/privdrop.c, lib/sandbox.c) identically.
  */
 #include <linux/capability.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,6 +14,12 @@
 #include "daemon.h"
 #include "driftfile.h"
 #include "log.h"
+#include "privdrop.h"
+#include "sandbox.h"
+
+/* What systemd's RuntimeDirectory= and StateDirectory= would own. */
+#define RUNTIME_DIR	"/run/ntimed"
+#define STATE_DIR	"/var/lib/ntimed"
 
 int
 nt_daemon_load_config(const char *role, const char *path, int nargs,
@@ -99,14 +108,22 @@ nt_daemon_start_client_cb(uv_loop_t *loop, const struct nt_conf *c,
     void (*on_update)(void *ctx, const struct nt_update *u), void *ctx)
 {
 	struct nt_engine_params p;
-	struct nt_uvclient *uc;
 	double freq = 0, skew = 0;
 	bool have;
 
 	read_drift(c, &have, &freq, &skew);
 	nt_engine_params_from_conf(&p, c, clk, have, freq, skew);
 	p.measure_only = measure_only;
-	uc = nt_uvclient_new(loop, &p, clk, on_update, ctx);
+	return (nt_daemon_client_with(loop, &p, c, clk, fam, on_update, ctx));
+}
+
+struct nt_uvclient *
+nt_daemon_client_with(uv_loop_t *loop, const struct nt_engine_params *p,
+    const struct nt_conf *c, struct nt_clock *clk, enum nt_family_filter fam,
+    void (*on_update)(void *ctx, const struct nt_update *u), void *ctx)
+{
+	struct nt_uvclient *uc = nt_uvclient_new(loop, p, clk, on_update, ctx);
+
 	if (uc == NULL)
 		return (NULL);
 	for (size_t i = 0; i < c->n_servers; i++)
@@ -114,6 +131,169 @@ nt_daemon_start_client_cb(uv_loop_t *loop, const struct nt_conf *c,
 	for (size_t i = 0; i < c->n_pools; i++)
 		nt_uvclient_add_pool(uc, &c->pools[i], fam);
 	return (uc);
+}
+
+static bool
+same_server(const struct nt_server_conf *a, const struct nt_server_conf *b)
+{
+	return (strcmp(a->address, b->address) == 0 && a->port == b->port &&
+	    a->minpoll == b->minpoll && a->maxpoll == b->maxpoll &&
+	    a->iburst == b->iburst && a->prefer == b->prefer);
+}
+
+int
+nt_daemon_adopt_sources(struct nt_uvclient *uc, const struct nt_engine *old,
+    struct nt_clock *clk)
+{
+	struct nt_engine *e = nt_uvclient_engine(uc);
+	double unslewed = nt_disc_remaining(nt_engine_disc(old),
+	    nt_clock_now(clk));
+	int kept = 0;
+
+	for (size_t i = 0; i < nt_engine_n_sources(e); i++) {
+		const struct nt_source *s = nt_engine_source(e, i);
+
+		for (size_t j = 0; j < nt_engine_n_sources(old); j++) {
+			const struct nt_source *o = nt_engine_source(old, j);
+
+			if (s->refclock || o->refclock ||
+			    strcmp(s->name, o->name) != 0 ||
+			    !same_server(&s->conf, &o->conf))
+				continue;
+			nt_engine_adopt_source(e, i, o, unslewed);
+			kept++;
+			break;
+		}
+	}
+	return (kept);
+}
+
+void
+nt_daemon_restart_params(struct nt_engine_params *p, const struct nt_conf *c,
+    struct nt_clock *clk, const struct nt_discipline *d, int updates_before)
+{
+	int left = c->step_limit - updates_before;
+
+	nt_engine_params_from_conf(p, c, clk, true, nt_disc_freq_ppm(d),
+	    nt_disc_skew_ppm(d));
+	if (c->step_limit >= 0)
+		p->disc.step_limit = left > 0 ? left : 0;
+}
+
+bool
+nt_daemon_sources_equal(const struct nt_conf *a, const struct nt_conf *b)
+{
+	if (a->n_servers != b->n_servers || a->n_pools != b->n_pools ||
+	    a->step_threshold != b->step_threshold ||
+	    a->step_limit != b->step_limit ||
+	    a->max_distance != b->max_distance ||
+	    a->min_sources != b->min_sources || a->holdover != b->holdover)
+		return (false);
+	for (size_t i = 0; i < a->n_servers; i++)
+		if (!same_server(&a->servers[i], &b->servers[i]))
+			return (false);
+	for (size_t i = 0; i < a->n_pools; i++)
+		if (!same_server(&a->pools[i].server, &b->pools[i].server) ||
+		    a->pools[i].max_sources != b->pools[i].max_sources)
+			return (false);
+	return (true);
+}
+
+/* The directory of path, in dir; false when it has none. */
+static bool
+dir_of(const char *path, char *dir, size_t len)
+{
+	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+
+	if (slash == NULL || slash == path || (size_t)(slash - path) >= len)
+		return (false);
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return (true);
+}
+
+/*
+ * Make the directory of file (a state or runtime file we write or remove
+ * after the switch) usable by u: our own directories, still root's
+ * because no systemd unit or tmpfiles.d made them, become u's; for any
+ * other directory u cannot write, say what will not work.
+ */
+static void
+prepare_dir(const char *file, const char *ours, const char *what,
+    const struct nt_privdrop_user *u)
+{
+	char dir[256];
+	struct stat sb;
+	bool w;
+
+	if (!dir_of(file, dir, sizeof dir) || stat(dir, &sb) != 0)
+		return;
+	if (strcmp(dir, ours) == 0 && sb.st_uid == 0 &&
+	    chown(dir, u->uid, u->gid) == 0) {
+		nt_log(NT_LOG_INFO, "%s: now owned by user %s", dir, u->name);
+		return;
+	}
+	w = sb.st_uid == u->uid ? (sb.st_mode & S_IWUSR) != 0 :
+	    sb.st_gid == u->gid ? (sb.st_mode & S_IWGRP) != 0 :
+	    (sb.st_mode & S_IWOTH) != 0;
+	if (!w)
+		nt_log(NT_LOG_WARNING, "%s: not writable by user %s: %s", dir,
+		    u->name, what);
+}
+
+static int
+confine_user(const struct nt_conf *c, const char *control_path,
+    bool dry_run, char *err, size_t len)
+{
+	struct nt_privdrop_user u;
+	int plan;
+
+	if ((plan = nt_privdrop_lookup(c->user, &u, err, len)) < 0)
+		return (EXIT_USAGE);
+	if (plan == NT_PRIVDROP_STAY)
+		return (0);
+	if (!dry_run)
+		prepare_dir(c->driftfile, STATE_DIR, "the frequency will not "
+		    "be saved", &u);
+	prepare_dir(control_path, RUNTIME_DIR, "the control socket will "
+	    "be left behind at exit", &u);
+	if (nt_privdrop_switch(&u, !dry_run, err, len) != 0)
+		return (EXIT_SYSTEM);
+	return (0);
+}
+
+static enum nt_sandbox_role
+sandbox_role(const char *role)
+{
+	if (strcmp(role, "master") == 0)
+		return (NT_SANDBOX_MASTER);
+	if (strcmp(role, "slave") == 0)
+		return (NT_SANDBOX_SLAVE);
+	return (NT_SANDBOX_CLIENT);
+}
+
+int
+nt_daemon_confine(const struct nt_conf *c, const char *role,
+    const char *control_path, bool dry_run)
+{
+	char err[NT_CONF_ERRLEN];
+	int rc;
+
+	if ((rc = confine_user(c, control_path, dry_run, err, sizeof err)) ==
+	    0 && !c->sandbox)
+		nt_log(NT_LOG_INFO, "sandbox: off ('sandbox: false')");
+	else if (rc == 0) {
+		if (nt_sandbox_install(sandbox_role(role), err, sizeof err) !=
+		    0)
+			rc = EXIT_SYSTEM;
+		else
+			nt_log(NT_LOG_INFO, "sandbox: seccomp filter for the "
+			    "%s installed", role);
+	}
+	/* Under systemd, standard error is the journal too. */
+	if (rc != 0)
+		fprintf(stderr, "ntimed %s: %s\n", role, err);
+	return (rc);
 }
 
 void

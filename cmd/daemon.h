@@ -1,7 +1,8 @@
 /*
  * What the long-running roles (client, slave, master) share: loading the
  * config with command-line servers on top, logging, the permission check,
- * starting the upstream client engine with the drift file, and saving it.
+ * starting the upstream client engine with the drift file, saving it,
+ * and the end of the privileged start-up (user switch and sandbox).
  */
 #ifndef NTIMED_DAEMON_H
 #define NTIMED_DAEMON_H
@@ -42,6 +43,43 @@ struct nt_uvclient *nt_daemon_start_client_cb(uv_loop_t *loop,
     const struct nt_conf *c, struct nt_clock *clk, bool measure_only,
     enum nt_family_filter fam,
     void (*on_update)(void *ctx, const struct nt_update *u), void *ctx);
+
+/*
+ * The end of the privileged start-up, right before the loop runs: become
+ * the config's "user:" (with only CAP_SYS_TIME, none when dry_run) and
+ * install the "sandbox:" filter for role ("client", "slave", "master").
+ * Returns 0, or EXIT_SYSTEM / EXIT_USAGE after "ntimed ROLE: ..." on
+ * standard error.
+ */
+int nt_daemon_confine(const struct nt_conf *c, const char *role,
+    const char *control_path, bool dry_run);
+
+/* The same with the engine's params given (a restart, see below). */
+struct nt_uvclient *nt_daemon_client_with(uv_loop_t *loop,
+    const struct nt_engine_params *p, const struct nt_conf *c,
+    struct nt_clock *clk, enum nt_family_filter fam,
+    void (*on_update)(void *ctx, const struct nt_update *u), void *ctx);
+
+/*
+ * Params for an engine that replaces one whose discipline is d (when the
+ * sources changed): the frequency d learnt, and of c's step_limit what
+ * the updates_before made by earlier engines left.
+ */
+void nt_daemon_restart_params(struct nt_engine_params *p,
+    const struct nt_conf *c, struct nt_clock *clk,
+    const struct nt_discipline *d, int updates_before);
+
+/*
+ * After a restart: the sources of uc's engine that are the same servers
+ * as sources of old (on clock clk) take over their measurements.
+ * Returns how many did.  Call right after the new engine was made (its
+ * numeric servers are in; names resolved later start afresh).
+ */
+int nt_daemon_adopt_sources(struct nt_uvclient *uc,
+    const struct nt_engine *old, struct nt_clock *clk);
+
+/* True when a and b have the same sources and engine settings. */
+bool nt_daemon_sources_equal(const struct nt_conf *a, const struct nt_conf *b);
 
 /* Write the drift file (atomically) if there is something worth saving. */
 void nt_daemon_save_drift(const struct nt_conf *c, struct nt_uvclient *uc);

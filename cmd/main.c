@@ -2,10 +2,13 @@
  * Multi-call entry point: "ntimed ROLE ..." or a link named "ntimed-ROLE".
  * One table lists every role; everything else comes from it.
  */
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "hostport.h"
 
 struct role {
 	const char	*name;
@@ -48,15 +51,44 @@ role_names(char *buf, size_t len)
 int
 cmd_unavailable(const char *role)
 {
+	char q[64];
+
 	fprintf(stderr, "ntimed: role '%s' is not available in this build\n",
-	    role);
+	    nt_printable(role, q, sizeof q));
 	return (EXIT_USAGE);
+}
+
+int
+nt_cmd_usage(const char *role, const char *fmt, ...)
+{
+	char msg[512], q[sizeof msg * 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "ntimed %s: %s\n", role, nt_printable(msg, q,
+	    sizeof q));
+	return (EXIT_USAGE);
+}
+
+int
+nt_cmd_bad_option(const char *role, int ch, char *const *argv)
+{
+	char opt[3] = { '-', (char)optopt, '\0' };
+	const char *bad = argv[optind - 1];
+
+	/* "-x" alone for a short option, even inside "-nx". */
+	if (strncmp(bad, "--", 2) != 0 && optopt != 0)
+		bad = opt;
+	return (nt_cmd_usage(role, ch == ':' ? "option '%s' needs a value "
+	    "(see --help)" : "unknown option '%s' (see --help)", bad));
 }
 
 static int
 run_role(const char *name, int argc, char **argv)
 {
-	char names[128];
+	char names[128], q[64];
 
 	for (size_t i = 0; i < N_ROLES; i++) {
 		if (strcmp(roles[i].name, name) != 0)
@@ -67,8 +99,8 @@ run_role(const char *name, int argc, char **argv)
 		return (roles[i].run(argc, argv));
 	}
 	role_names(names, sizeof names);
-	fprintf(stderr, "ntimed: unknown role '%s' (valid roles: %s)\n", name,
-	    names);
+	fprintf(stderr, "ntimed: unknown role '%s' (valid roles: %s)\n",
+	    nt_printable(name, q, sizeof q), names);
 	return (EXIT_USAGE);
 }
 

@@ -49,6 +49,8 @@ on_sample(void *ctx, int i, const struct nt_refclock_sample *rs)
 	if (i < 0 || i >= NT_REFCLOCK_MAX || m->src[i] < 0)
 		return;
 	nt_engine_refclock_sample(nt_uvclient_engine(s->uc), m->src[i], rs);
+	/* The engine may want to act sooner now (end a slew, watch it). */
+	nt_uvclient_run(s->uc);
 }
 
 /* Unpaired pulses are numbered by our own clock while it is synced. */
@@ -56,22 +58,35 @@ static bool
 fallback(void *ctx, nt_time now, struct nt_refclock_sample *out)
 {
 	struct nt_serve *s = ctx;
-	double err = nt_engine_maxerror(nt_uvclient_engine(s->uc), now);
 
-	if (!isfinite(err) || err >= NT_PPS_MAX_DISAGREE)
-		return (false);
-	memset(out, 0, sizeof *out);
-	out->local = now;
-	out->disp = err;
-	out->leap = NTP_LEAP_NONE;
-	return (true);
+	return (nt_engine_pulse_fallback(nt_uvclient_engine(s->uc), now, out));
+}
+
+/* The refclocks as sources of the (new) engine. */
+static int
+master_attach(struct nt_serve *s)
+{
+	struct master *m = s->role_ctx;
+	struct nt_engine *e = nt_uvclient_engine(s->uc);
+	int rc_full = 0;
+
+	for (size_t i = 0; i < NT_REFCLOCK_MAX; i++)
+		m->src[i] = -1;		/* nothing of an older engine's */
+	for (size_t i = 0; i < nt_uvrefclock_n(m->urc); i++) {
+		const struct nt_refclock *rc = nt_uvrefclock_get(m->urc, i);
+
+		m->src[i] = nt_engine_add_refclock(e, rc->conf, rc->name,
+		    nt_refclock_refid(rc->conf));
+		if (m->src[i] < 0)
+			rc_full = -1;
+	}
+	return (rc_full);
 }
 
 static int
 master_start(struct nt_serve *s)
 {
 	struct master *m = s->role_ctx;
-	struct nt_engine *e = nt_uvclient_engine(s->uc);
 	char err[NT_RC_ERRLEN];
 
 	nt_log(NT_LOG_NOTICE, "%zu refclocks", s->conf.n_refclocks);
@@ -83,16 +98,10 @@ master_start(struct nt_serve *s)
 	}
 	nt_uvrefclock_set_fallback(m->urc, fallback);
 	/* Samples come from the loop, which has not run yet. */
-	for (size_t i = 0; i < nt_uvrefclock_n(m->urc); i++) {
-		const struct nt_refclock *rc = nt_uvrefclock_get(m->urc, i);
-
-		m->src[i] = nt_engine_add_refclock(e, rc->conf, rc->name,
-		    nt_refclock_refid(rc->conf));
-		if (m->src[i] < 0) {
-			fprintf(stderr, "ntimed master: too many sources "
-			    "(at most %d with the servers)\n", NT_MAX_SOURCES);
-			return (EXIT_USAGE);
-		}
+	if (master_attach(s) != 0) {
+		fprintf(stderr, "ntimed master: too many sources (at most %d "
+		    "with the servers)\n", NT_MAX_SOURCES);
+		return (EXIT_USAGE);
 	}
 	return (0);
 }
@@ -127,6 +136,7 @@ static const struct nt_serve_role master_role = {
 	    "server' shows the counters too.\n",
 	.check = master_check,
 	.start = master_start,
+	.attach = master_attach,
 	.stop = master_stop,
 	.free = master_free,
 };

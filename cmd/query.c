@@ -122,22 +122,7 @@ usage(FILE *f)
 	    "2 usage error, 3 system error.\n");
 }
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-/* One line on stderr naming the problem. */
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "ntimed query: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return (EXIT_USAGE);
-}
+#define usage_error(...) nt_cmd_usage("query", __VA_ARGS__)
 
 static bool
 parse_long(const char *s, long lo, long hi, long *v)
@@ -202,8 +187,6 @@ parse_opt(struct query_opts *o, int ch, const char *arg)
 static int
 parse_args(struct query_opts *o, int argc, char **argv)
 {
-	char opt[3] = "-?";
-	const char *bad;
 	int ch, r;
 
 	optind = 1;
@@ -214,16 +197,8 @@ parse_args(struct query_opts *o, int argc, char **argv)
 			usage(stdout);
 			return (0);
 		}
-		/* Name the option as it was written: "-x" or "--xyz". */
-		opt[1] = (char)optopt;
-		bad = argv[optind - 1];
-		if (strncmp(bad, "--", 2) != 0 && optopt != 0)
-			bad = opt;
-		if (ch == '?')
-			return (usage_error("unknown option '%s' (see --help)",
-			    bad));
-		if (ch == ':')
-			return (usage_error("option '%s' needs a value", bad));
+		if (ch == '?' || ch == ':')
+			return (nt_cmd_bad_option("query", ch, argv));
 		if ((r = parse_opt(o, ch, optarg)) != 0)
 			return (r);
 	}

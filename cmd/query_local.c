@@ -130,10 +130,7 @@ parse_local(struct local_opts *o, int argc, char **argv)
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); return (0);
 		default:
-			fprintf(stderr, "ntimed query: %s '%s' (see --local "
-			    "--help)\n", ch == ':' ? "missing value for" :
-			    "unknown option", argv[optind - 1]);
-			return (EXIT_USAGE);
+			return (nt_cmd_bad_option("query --local", ch, argv));
 		}
 	}
 	if (optind < argc)
@@ -262,8 +259,9 @@ print_tracking(const struct nt_yconf_node *t)
 	printf("%-16s: %s\n", "Leap status", str(t, "leap_status") ?
 	    str(t, "leap_status") : "-");
 	print_seconds("Max error", num(t, "max_error"),
-	    " (true time is within +/- this)");
-	print_seconds("Est. error", num(t, "estimated_error"), " (1 sigma)");
+	    " (worst case: true time is within +/- this)");
+	print_seconds("Likely error", num(t, "estimated_error"),
+	    " (true time is most likely within +/- this)");
 	printf("%-16s: %.0f configured, %.0f reachable, %.0f selectable\n",
 	    "Sources", num(t, "sources"), num(t, "sources_reachable"),
 	    num(t, "sources_selectable"));

@@ -10,6 +10,7 @@
  * among them), systemd readiness and watchdog, SIGUSR1 (counters to the
  * log) and SIGHUP (re-read the file).
  */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <sched.h>
@@ -80,8 +81,8 @@ parse_int(const struct nt_serve_opts *o, const char *what, const char *s,
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
-		fprintf(stderr, "ntimed %s: invalid %s '%s' (%d-%d)\n",
-		    o->role->name, what, s, lo, hi);
+		nt_cmd_usage(o->role->name, "invalid %s '%s' (%d-%d)", what, s,
+		    lo, hi);
 		return (-1);
 	}
 	*out = (int)v;
@@ -120,7 +121,7 @@ parse_opt(struct nt_serve_opts *o, int ch)
 	case 'd': o->log_level = NT_LOG_DEBUG; return (0);
 	case 'h': usage(stdout, o->role); exit(0);
 	default:
-		fprintf(stderr, "Try 'ntimed %s --help'.\n", o->role->name);
+		assert(!"unhandled option");
 		return (-1);
 	}
 }
@@ -144,10 +145,16 @@ parse_opts(struct nt_serve_opts *o, int argc, char **argv)
 	int ch;
 
 	o->log_level = o->local_stratum = o->workers = -1;
-	while ((ch = getopt_long(argc, argv, "c:nl:w:s:46vdh", longopts,
-	    NULL)) != -1)
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:nl:w:s:46vdh", longopts,
+	    NULL)) != -1) {
+		if (ch == '?' || ch == ':') {
+			nt_cmd_bad_option(o->role->name, ch, argv);
+			return (-1);
+		}
 		if (parse_opt(o, ch) != 0)
 			return (-1);
+	}
 	o->args = argv + optind;
 	o->n_args = argc - optind;
 	return (0);
@@ -205,10 +212,17 @@ cpu_count(void)
 static void
 make_state(struct nt_serve *sl, struct nt_server_state *st)
 {
+	struct nt_engine *e = nt_uvclient_engine(sl->uc);
 	nt_time now = nt_clock_now(sl->clk);
 	struct nt_sysinfo si;
 
-	nt_engine_sysinfo(nt_uvclient_engine(sl->uc), now, &si);
+	nt_engine_sysinfo(e, now, &si);
+	/* After a reload: what we served, until the new engine updates. */
+	if (sl->have_held && nt_engine_last_update(e) != NULL)
+		sl->have_held = false;
+	if (sl->have_held && nt_diff(now, sl->held.ref_time) <
+	    sl->conf.holdover)
+		si = sl->held;
 	nt_server_state_make(st, &si, sl->precision,
 	    sl->conf.serve.local_stratum, now);
 }
@@ -375,6 +389,7 @@ stop(struct nt_serve *sl)
 {
 	uv_close((uv_handle_t *)&sl->tick, NULL);
 	uv_close((uv_handle_t *)&sl->drift, NULL);
+	uv_close((uv_handle_t *)&sl->reaper, NULL);
 	uv_close((uv_handle_t *)&sl->sigint, NULL);
 	uv_close((uv_handle_t *)&sl->sigterm, NULL);
 	uv_close((uv_handle_t *)&sl->sigusr1, NULL);
@@ -408,36 +423,144 @@ conf_text(const struct nt_conf *c, const struct nt_conf *ref)
 	return (text);
 }
 
+/* True when nc and old differ only in what a reload applies. */
+static bool
+rest_equal(const struct nt_conf *nc, const struct nt_conf *old)
+{
+	struct nt_conf tmp = *nc;	/* shallow: only printed */
+	char *a, *b;
+	bool same;
+
+	tmp.servers = old->servers;
+	tmp.n_servers = old->n_servers;
+	tmp.pools = old->pools;
+	tmp.n_pools = old->n_pools;
+	tmp.driftfile = old->driftfile;
+	tmp.step_threshold = old->step_threshold;
+	tmp.step_limit = old->step_limit;
+	tmp.max_distance = old->max_distance;
+	tmp.min_sources = old->min_sources;
+	tmp.holdover = old->holdover;
+	a = conf_text(&tmp, old);
+	b = conf_text(old, old);
+	same = a != NULL && b != NULL && strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	return (same);
+}
+
+#define SWAP(T, x, y) do { T tmp_ = (x); (x) = (y); (y) = tmp_; } while (0)
+
+/* What runs as it was started (threads, sockets, refclocks) stays so. */
+static void
+keep_running_parts(struct nt_conf *nc, struct nt_conf *old)
+{
+	SWAP(struct nt_serve_conf, nc->serve, old->serve);
+	SWAP(struct nt_control_conf, nc->control, old->control);
+	SWAP(struct nt_metrics_conf, nc->metrics, old->metrics);
+	SWAP(struct nt_refclock_conf *, nc->refclocks, old->refclocks);
+	SWAP(size_t, nc->n_refclocks, old->n_refclocks);
+	for (size_t i = 0; i < sizeof nc->user; i++)
+		SWAP(char, nc->user[i], old->user[i]);
+	SWAP(bool, nc->sandbox, old->sandbox);
+}
+
+static void
+free_retired(struct nt_serve *sl)
+{
+	for (int i = 0; i < sl->n_retired; i++)
+		nt_uvclient_free(sl->retired[i]);
+	sl->n_retired = 0;
+}
+
+static void
+on_reaper(uv_timer_t *t)
+{
+	/* Their close callbacks ran in the loop iteration before this. */
+	free_retired(t->data);
+}
+
 /*
- * SIGHUP: re-read the file.  The log level applies at once; anything
- * else (upstream servers, the server: section) needs a restart, and the
- * log says so rather than half-applying it.
+ * A new engine for the new sources with the frequency the old one
+ * learnt; until its first update we serve what the old one did.
+ */
+static void
+replace_engine(struct nt_serve *sl)
+{
+	struct nt_engine *old = nt_uvclient_engine(sl->uc);
+	const struct nt_discipline *d = nt_engine_disc(old);
+	struct nt_engine_params p;
+
+	nt_engine_sysinfo(old, nt_clock_now(sl->clk), &sl->held);
+	sl->have_held = sl->held.synced;
+	sl->updates_before += d->n_updates;
+	nt_daemon_restart_params(&p, &sl->conf, sl->clk, d, sl->updates_before);
+	nt_uvclient_close(sl->uc);
+	sl->retired[sl->n_retired++] = sl->uc;
+	uv_timer_start(&sl->reaper, on_reaper, 0, 0);
+	sl->uc = nt_daemon_client_with(&sl->loop, &p, &sl->conf, sl->clk,
+	    sl->o.fam, on_update, sl);
+	if (sl->uc == NULL) {
+		nt_log(NT_LOG_ERR, "out of memory restarting the engine");
+		exit(EXIT_SYSTEM);
+	}
+	if (sl->o.role->attach != NULL && sl->o.role->attach(sl) != 0)
+		nt_log(NT_LOG_ERR, "too many sources (at most %d): some of "
+		    "the %s's own are not used until a restart", NT_MAX_SOURCES,
+		    sl->o.role->name);
+	sl->se.e = nt_uvclient_engine(sl->uc);
+	nt_log(NT_LOG_NOTICE, "sources restarted: %zu servers, %zu pools, "
+	    "frequency %.3f ppm kept, %d unchanged sources keep their "
+	    "measurements", sl->conf.n_servers, sl->conf.n_pools,
+	    nt_disc_freq_ppm(d), nt_daemon_adopt_sources(sl->uc, old,
+	    sl->clk));
+}
+
+/*
+ * SIGHUP: re-read the file.  The log level, the upstream sources and the
+ * engine's settings apply at once (a new engine, with the frequency
+ * learnt so far); the server:, control: and metrics: sections, refclocks
+ * and the user and sandbox need a restart, and the log says so rather
+ * than half-applying them.  A broken file changes nothing.
  */
 static void
 reload(struct nt_serve *sl)
 {
-	char err[NT_CONF_ERRLEN], *a, *b;
+	const char *path = sl->conf_path != NULL ? sl->conf_path : "(no file)";
+	char err[NT_CONF_ERRLEN];
 	struct nt_conf nc;
-	bool same;
+	bool same_src, same_rest;
 
 	nt_sd_notify("RELOADING=1");
-	if (load_conf(sl, &nc, err, sizeof err) != 0)
+	if (load_conf(sl, &nc, err, sizeof err) != 0) {
 		nt_log(NT_LOG_ERR, "reload failed, keeping the running "
 		    "configuration: %s", err);
-	else {
-		a = conf_text(&nc, &sl->conf);
-		b = conf_text(&sl->conf, &sl->conf);
-		same = a != NULL && b != NULL && strcmp(a, b) == 0;
-		free(a);
-		free(b);
-		if (sl->o.log_level < 0)
-			nt_log_set_level(nc.log_level);
-		nt_log(same ? NT_LOG_NOTICE : NT_LOG_WARNING, "reloaded %s: %s%s",
-		    sl->conf_path != NULL ? sl->conf_path : "(no file)", same ?
-		    "nothing else changed" : "changes other than the log "
-		    "level need a restart of the ", same ? "" :
-		    sl->o.role->name);
+		goto done;
 	}
+	same_src = nt_daemon_sources_equal(&nc, &sl->conf);
+	same_rest = rest_equal(&nc, &sl->conf);
+	if (!same_src && (sl->n_retired == NT_SERVE_MAX_RETIRED ||
+	    nt_uvclient_resolving(sl->uc) > 0)) {
+		nt_log(NT_LOG_ERR, "reload of %s postponed: busy (name lookups "
+		    "in progress), send SIGHUP again in a few seconds", path);
+		goto done;
+	}
+	keep_running_parts(&nc, &sl->conf);
+	nt_conf_free(&sl->conf);
+	sl->conf = nc;
+	nt_conf_init(&nc);
+	if (sl->o.log_level < 0)
+		nt_log_set_level(sl->conf.log_level);
+	if (!same_src)
+		replace_engine(sl);
+	nt_log(NT_LOG_NOTICE, "reloaded %s: %s", path, same_src ?
+	    "sources unchanged" : "sources restarted");
+	if (!same_rest)
+		nt_log(NT_LOG_WARNING, "reload of %s: changes to server:, "
+		    "control:, metrics:, refclocks:, user or sandbox need a "
+		    "restart of the %s; still running with the old ones", path,
+		    sl->o.role->name);
+done:
 	nt_conf_free(&nc);
 	nt_sd_notify("READY=1");
 }
@@ -480,7 +603,8 @@ start_handles(struct nt_serve *sl)
 		    sl->watchdog_usec / 4000 : 1;
 	uv_timer_init(&sl->loop, &sl->tick);
 	uv_timer_init(&sl->loop, &sl->drift);
-	sl->tick.data = sl->drift.data = sl;
+	uv_timer_init(&sl->loop, &sl->reaper);
+	sl->tick.data = sl->drift.data = sl->reaper.data = sl;
 	uv_timer_start(&sl->tick, on_tick, tick, tick);
 	uv_timer_start(&sl->drift, on_drift,
 	    (uint64_t)(NT_DRIFT_SAVE_INTERVAL * 1e3),
@@ -604,6 +728,11 @@ run(struct nt_serve *sl)
 	log_serving(sl);
 	publish(sl);
 	start_handles(sl);
+	if ((rc = nt_daemon_confine(&sl->conf, sl->o.role->name, sl->ctl !=
+	    NULL ? sl->ctl_p.path : NULL, sl->o.dry_run)) != 0) {
+		stop(sl);
+		return (rc);
+	}
 	nt_sd_notify("READY=1");
 	uv_run(&sl->loop, UV_RUN_DEFAULT);
 	log_counters(sl, " at exit");
@@ -662,6 +791,7 @@ nt_serve_main(const struct nt_serve_role *r, void *ctx, int argc,
 		nt_daemon_logging(&sl.conf, sl.o.log_level, ident);
 		rc = run(&sl);
 		uv_run(&sl.loop, UV_RUN_DEFAULT);	/* closed handles */
+		free_retired(&sl);
 		if (sl.srv != NULL)
 			nt_uvserver_stop(sl.srv);
 		if (r->free != NULL)

@@ -24,6 +24,8 @@
 
 struct nt_serve;
 
+#define NT_SERVE_MAX_RETIRED 8
+
 struct nt_serve_role {
 	const char	*name;		/* "master" */
 	const char	*synopsis;	/* after "usage: ntimed NAME " */
@@ -34,6 +36,12 @@ struct nt_serve_role {
 		    char *err, size_t len);
 	/* After the engine is up, before serving; 0 or an exit code. */
 	int	(*start)(struct nt_serve *s);
+	/*
+	 * Optional: add the role's own sources (the master's refclocks) to
+	 * the engine; at start-up and again after a reload replaced the
+	 * engine.  0, or -1 when the source table is full.
+	 */
+	int	(*attach)(struct nt_serve *s);
 	/* Closing handles (signal), and freeing after the loop ended. */
 	void	(*stop)(struct nt_serve *s);
 	void	(*free)(struct nt_serve *s);
@@ -79,6 +87,14 @@ struct nt_serve {
 	struct nt_metrics *metrics;
 	uint64_t	watchdog_usec;
 	nt_time		watchdog_sent, status_sent;
+	/* Engines a reload replaced, freed once their handles are closed. */
+	struct nt_uvclient *retired[NT_SERVE_MAX_RETIRED];
+	int		n_retired;
+	int		updates_before;	/* by those engines */
+	uv_timer_t	reaper;
+	/* What the replaced engine served: until the new one's first update. */
+	struct nt_sysinfo held;
+	bool		have_held;
 };
 
 /* The whole role: returns the exit status (cmd.h). */

@@ -65,8 +65,8 @@ parse_seed(const char *arg, uint64_t *seed)
 	errno = 0;
 	*seed = strtoull(arg, &end, 10);
 	if (*end != '\0' || end == arg || errno != 0 || arg[0] == '-') {
-		fprintf(stderr, "ntimed sim: invalid seed '%s' (an integer, 0 "
-		    "or more)\n", arg);
+		nt_cmd_usage("sim", "invalid seed '%s' (an integer, 0 or more)",
+		    arg);
 		return (-1);
 	}
 	return (0);
@@ -90,7 +90,8 @@ parse_opts(struct sim_opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof *o);
 	o->log_level = -1;
-	while ((ch = getopt_long(argc, argv, "s:D:vdh", longopts,
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":s:D:vdh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -101,8 +102,8 @@ parse_opts(struct sim_opts *o, int argc, char **argv)
 		case 'D':
 			if (nt_sim_parse_time(optarg, &o->duration) ||
 			    !(o->duration >= 1 && o->duration <= 1e9)) {
-				fprintf(stderr, "ntimed sim: invalid duration "
-				    "'%s' (seconds, or with a unit: 2h, 30d)\n",
+				nt_cmd_usage("sim", "invalid duration '%s' "
+				    "(seconds, or with a unit: 2h, 30d)",
 				    optarg);
 				return (-1);
 			}
@@ -114,7 +115,7 @@ parse_opts(struct sim_opts *o, int argc, char **argv)
 		case 'd': o->log_level = NT_LOG_DEBUG; break;
 		case 'h': usage(stdout); exit(0);
 		default:
-			fprintf(stderr, "Try 'ntimed sim --help'.\n");
+			nt_cmd_bad_option("sim", ch, argv);
 			return (-1);
 		}
 	}

@@ -26,8 +26,8 @@
 
 struct nt_clock_status {
 	bool	synced;		/* clears STA_UNSYNC when true */
-	double	maxerror;	/* seconds: bound on |clock - true time| */
-	double	esterror;	/* seconds: estimated error (1 sigma) */
+	double	maxerror;	/* seconds: worst-case |clock - true time| */
+	double	esterror;	/* seconds: its likely bound */
 	int	leap;		/* enum ntp_leap: insert/delete at midnight UTC */
 };
 

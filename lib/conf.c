@@ -14,9 +14,12 @@
 
 #include "acl.h"
 #include "conf.h"
+#include "driftfile.h"
 #include "hostport.h"
 #include "net.h"
+#include "privdrop.h"
 #include "ratelimit.h"
+#include "sandbox.h"
 #include "yconf.h"
 
 #define NTP_PORT	123
@@ -230,6 +233,8 @@ static const struct nt_yconf_key conf_keys[] = {
 	    0.001, 100, "largest root distance of a usable source, seconds"),
 	NT_YCONF_INT("min_sources", struct nt_conf, min_sources, 1, 16,
 	    "selectable sources needed before the clock is steered"),
+	NT_YCONF_INT("holdover", struct nt_conf, holdover, 1, 1000000,
+	    "seconds without a clock update before we say unsynchronized"),
 	NT_YCONF_MAP("log", 0, &log_schema, "logging"),
 	NT_YCONF_MAP("server", offsetof(struct nt_conf, serve), &serve_schema,
 	    "serving time to clients (ntimed slave)"),
@@ -237,6 +242,11 @@ static const struct nt_yconf_key conf_keys[] = {
 	    &control_schema, "local status and control socket"),
 	NT_YCONF_MAP("metrics", offsetof(struct nt_conf, metrics),
 	    &metrics_schema, "Prometheus endpoint"),
+	NT_YCONF_STRBUF("user", struct nt_conf, user, 0,
+	    "user the daemons run as after start-up, with only CAP_SYS_TIME; "
+	    "root: stay root"),
+	NT_YCONF_BOOL("sandbox", struct nt_conf, sandbox,
+	    "run the daemons under a seccomp system call allow-list"),
 };
 
 static const struct nt_yconf_schema conf_schema =
@@ -457,6 +467,14 @@ conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 		    "'driftfile' must be an absolute path, got %s",
 		    nt_yconf_describe(nt_yconf_map_get(map, "driftfile"), got,
 		    sizeof got)));
+	/* Room for the temporary name next to it: PATH.tmp.PID. */
+	if (c->driftfile != NULL && strlen(c->driftfile) > NT_DRIFT_PATH_MAX)
+		return (nt_yconf_error(w, nt_yconf_map_get(map, "driftfile"),
+		    "'driftfile' is longer than %d bytes", NT_DRIFT_PATH_MAX));
+	if (c->sandbox && !nt_sandbox_available())
+		return (nt_yconf_error(w, nt_yconf_map_get(map, "sandbox"),
+		    "'sandbox': this ntimed was built without seccomp "
+		    "(libseccomp); set it to false"));
 	if (nt_refclock_conf_check_list(w, nt_yconf_map_get(map, "refclocks"),
 	    c->refclocks, c->n_refclocks) != 0)
 		return (-1);
@@ -487,6 +505,7 @@ nt_conf_init(struct nt_conf *c)
 	c->step_limit = 3;
 	c->max_distance = 3.0;
 	c->min_sources = 1;
+	c->holdover = NT_SYNC_HOLD_DEFAULT;
 	c->log_level = NT_LOG_NOTICE;
 	c->log_dest = NT_LOG_STDERR;
 	c->control.enabled = true;
@@ -494,6 +513,8 @@ nt_conf_init(struct nt_conf *c)
 	    sizeof c->control.socket);
 	strlcpy(c->control.group, "ntimed", sizeof c->control.group);
 	strlcpy(c->metrics.listen, "127.0.0.1:9975", sizeof c->metrics.listen);
+	strlcpy(c->user, NT_PRIVDROP_DEFAULT_USER, sizeof c->user);
+	c->sandbox = nt_sandbox_available();
 	c->serve.port = NTP_PORT;
 	c->serve.workers = 0;
 	c->serve.denied = NT_DENY_DROP;

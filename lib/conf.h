@@ -18,6 +18,7 @@
 
 #define NT_CONF_DEFAULT_PATH "/etc/ntimed/ntimed.yaml"
 #define NT_CONF_ERRLEN 512
+#define NT_SYNC_HOLD_DEFAULT 3600	/* s: "holdover", synced after an update */
 #define NT_HOSTLEN 256
 
 struct nt_server_conf {
@@ -86,11 +87,14 @@ struct nt_conf {
 	int		step_limit;		/* updates that may step; -1 = always */
 	double		max_distance;		/* s, root distance limit, default 3 */
 	int		min_sources;		/* selectable sources needed, default 1 */
+	int		holdover;		/* s without updates before unsynced, 3600 */
 	enum nt_log_level log_level;		/* default notice */
 	enum nt_log_dest log_dest;		/* default stderr */
 	struct nt_serve_conf serve;		/* "server:" */
 	struct nt_control_conf control;		/* "control:" */
 	struct nt_metrics_conf metrics;		/* "metrics:" */
+	char		user[64];		/* switch to after start-up, default ntimed */
+	bool		sandbox;		/* seccomp filter, default on if built in */
 	struct nt_refclock_conf *refclocks;	/* "refclocks:" (master) */
 	size_t		n_refclocks;
 };

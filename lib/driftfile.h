@@ -22,6 +22,8 @@
 
 /* Larger frequencies are refused on read and on write. */
 #define NT_DRIFT_MAX_PPM 100000.0
+/* Longest path accepted: PATH_MAX less room for ".tmp.PID". */
+#define NT_DRIFT_PATH_MAX (4096 - 32)
 
 /*
  * Read the drift file.  Returns 0 and sets *freq_ppm (correction) and

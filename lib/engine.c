@@ -20,7 +20,7 @@
 #define MIN_SLEW_TIME 16.0	/* s: spread small corrections over this */
 #define PEER_HYSTERESIS 2.0	/* the system peer stays until beaten 2x */
 #define RC_STALE_POLLS 8.0	/* refclock polls without a sample: stale */
-#define RC_STALE_MIN 60.0	/* s, but never less than this */
+#define RC_STALE_MIN 16.0	/* s, but never less than this */
 
 struct nt_engine {
 	struct nt_engine_params p;
@@ -42,6 +42,8 @@ struct nt_engine {
 	double			bound;		/* s, at bound_t */
 	double			bound_rate;	/* s/s */
 	nt_time			bound_t;
+	/* A refclock's samples came back then (0: not holding it off). */
+	nt_time			rc_back[NT_MAX_SOURCES];
 };
 
 void
@@ -63,6 +65,7 @@ nt_engine_params_from_conf(struct nt_engine_params *p,
 	}
 	p->max_distance = c->max_distance;
 	p->min_sources = c->min_sources;
+	p->holdover = c->holdover;
 }
 
 struct nt_engine *
@@ -116,6 +119,29 @@ adjust_all(struct nt_engine *e, nt_time now, double dfreq, double jump,
 		e->start = nt_add(e->start, step);
 }
 
+static bool usable(struct nt_engine *e, struct nt_source *s, nt_time now);
+
+/*
+ * A refclock is never polled, so nothing else would notice it going
+ * silent when it is the only source: check (and log) it when it becomes
+ * stale, and wake up for that.
+ */
+static void
+rc_watch(struct nt_engine *e, struct nt_source *s, nt_time now,
+    nt_time *next)
+{
+	nt_time stale;
+
+	if (s->n_hist == 0 || s->state == NT_SRC_UNREACH)
+		return;
+	stale = nt_add(s->hist[s->n_hist - 1].t, fmax(RC_STALE_POLLS *
+	    nt_source_interval(s), RC_STALE_MIN));
+	if (now >= stale)
+		(void)usable(e, s, now);
+	else if (stale < *next)
+		*next = stale;
+}
+
 double
 nt_engine_run(struct nt_engine *e)
 {
@@ -132,7 +158,11 @@ nt_engine_run(struct nt_engine *e)
 		size_t len;
 		int err;
 
-		if (s->denied || s->refclock)
+		if (s->refclock) {
+			rc_watch(e, s, now, &next);
+			continue;
+		}
+		if (s->denied)
 			continue;
 		if (now >= s->next_poll) {
 			len = nt_source_request(s, now, e->io.random(e->io.ctx),
@@ -169,6 +199,32 @@ startup_ready(const struct nt_engine *e, nt_time now)
 	return (true);
 }
 
+/*
+ * Hysteresis for refclocks: one that went silent (stale) is selectable
+ * again only once its samples have been coming for as long as silence
+ * takes to make it stale, while another source is the system peer, so
+ * one sample does not take the peer back from the backup and lose it
+ * again.  With no other peer it is used at once.
+ */
+static bool
+rc_held_off(struct nt_engine *e, const struct nt_source *s, nt_time now)
+{
+	size_t i = (size_t)(s - e->src);
+	double hold = fmax(RC_STALE_POLLS * nt_source_interval(s),
+	    RC_STALE_MIN);
+
+	if (e->rc_back[i] == 0)
+		return (false);
+	if (e->selected >= 0 && e->selected != (int)i &&
+	    nt_diff(now, e->rc_back[i]) < hold)
+		return (true);
+	if (e->selected >= 0 && e->selected != (int)i)
+		nt_log(NT_LOG_NOTICE, "refclock %s: good for %.0f s, "
+		    "selectable again", s->name, hold);
+	e->rc_back[i] = 0;
+	return (false);
+}
+
 static bool
 usable(struct nt_engine *e, struct nt_source *s, nt_time now)
 {
@@ -183,8 +239,11 @@ usable(struct nt_engine *e, struct nt_source *s, nt_time now)
 			nt_log(NT_LOG_NOTICE, "refclock %s: no sample lately, "
 			    "not selectable", s->name);
 		s->state = NT_SRC_UNREACH;
+		e->rc_back[s - e->src] = 0;
 		return (false);
 	}
+	if (s->refclock && rc_held_off(e, s, now))
+		return (false);
 	dist = nt_source_distance(s, now);
 	if (dist > e->p.max_distance) {
 		if (s->state != NT_SRC_DISTANCE)
@@ -367,17 +426,50 @@ set_bound(struct nt_engine *e, int selected, nt_time now)
 	e->bound_rate = flo <= fhi ? fmax(fabs(flo), fabs(fhi)) : NT_PHI;
 }
 
+static double
+worst_error(const struct nt_engine *e, const struct nt_source *s, nt_time now)
+{
+	double age = fmax(nt_diff(now, e->bound_t), 0.0);
+
+	/* The rate is infinite while no frequency is known: not at age 0. */
+	return (fabs(nt_disc_remaining(&e->disc, now)) + e->bound +
+	    (age > 0 ? e->bound_rate * age : 0.0) +
+	    nt_source_wander_bound(s, age));
+}
+
+/*
+ * The system peer's likely interval (nt_source_tight_at(): the truth
+ * relative to the corrected clock, so its far end is our error), plus
+ * the slew still to come and what the server admits to.  Not the path's
+ * asymmetry, which no NTP client can see: worst_error() has it, and
+ * caps this.
+ */
+static double
+likely_error(const struct nt_engine *e, const struct nt_source *s,
+    nt_time now)
+{
+	double lo, hi;
+
+	nt_source_tight_at(s, now, &lo, &hi);
+	return (fmin(fabs(nt_disc_remaining(&e->disc, now)) + fmax(fabs(lo),
+	    fabs(hi)) + nt_from_ntp32(s->last.root_disp),
+	    worst_error(e, s, now)));
+}
+
+double
+nt_engine_worst_error(const struct nt_engine *e, nt_time now)
+{
+	if (!e->have_update || e->p.measure_only || e->selected < 0)
+		return (INFINITY);
+	return (worst_error(e, &e->src[e->selected], now));
+}
+
 double
 nt_engine_maxerror(const struct nt_engine *e, nt_time now)
 {
-	double age;
-
 	if (!e->have_update || e->p.measure_only || e->selected < 0)
 		return (INFINITY);
-	age = fmax(nt_diff(now, e->bound_t), 0.0);
-	return (fabs(nt_disc_remaining(&e->disc, now)) + e->bound +
-	    e->bound_rate * age + nt_source_wander_bound(&e->src[e->selected],
-	    age));
+	return (likely_error(e, &e->src[e->selected], now));
 }
 
 /*
@@ -405,9 +497,10 @@ publish_status(struct nt_engine *e, const struct nt_update *u, int leap)
 	struct nt_clock_status st;
 	int err;
 
+	/* The kernel's two: the worst case, and what we likely are off. */
 	st.synced = true;
-	st.esterror = u->offset_sd;
-	st.maxerror = fabs(u->act.slew) + e->bound;
+	st.maxerror = worst_error(e, &e->src[u->selected], u->when);
+	st.esterror = likely_error(e, &e->src[u->selected], u->when);
 	st.leap = kernel_leap(leap, nt_clock_now(e->clk));
 	if (st.leap != e->kernel_leap && st.leap != NTP_LEAP_NONE)
 		nt_log(NT_LOG_NOTICE, "leap second announced: the kernel will "
@@ -598,8 +691,27 @@ nt_engine_refclock_sample(struct nt_engine *e, int src,
 	s->last.leap = (uint8_t)rs->leap;
 	s->last.root_delay = 0;
 	s->last.root_disp = 0;
+	if (s->state == NT_SRC_UNREACH && e->rc_back[src] == 0) {
+		e->rc_back[src] = nt_clock_now(e->clk);
+		nt_log(NT_LOG_NOTICE, "refclock %s: samples again", s->name);
+	}
 	nt_source_sample(s, &smp);
 	update(e, nt_clock_now(e->clk), false);
+}
+
+bool
+nt_engine_pulse_fallback(const struct nt_engine *e, nt_time now,
+    struct nt_refclock_sample *out)
+{
+	double err = nt_engine_worst_error(e, now);
+
+	if (!isfinite(err) || err >= NT_PPS_MAX_DISAGREE)
+		return (false);
+	memset(out, 0, sizeof *out);
+	out->local = now;
+	out->disp = err;
+	out->leap = NTP_LEAP_NONE;
+	return (true);
 }
 
 void
@@ -616,7 +728,7 @@ nt_engine_sysinfo(const struct nt_engine *e, nt_time now,
 
 	memset(si, 0, sizeof *si);
 	si->synced = e->have_update && e->selected >= 0 &&
-	    nt_diff(now, e->last.when) < NT_SYNC_HOLD;
+	    nt_diff(now, e->last.when) < e->p.holdover;
 	if (!si->synced) {
 		si->stratum = NTP_MAX_STRATUM;
 		si->leap = NTP_LEAP_UNSYNC;
@@ -666,4 +778,58 @@ nt_engine_all_denied(const struct nt_engine *e)
 		if (!e->src[i].denied)
 			return (false);
 	return (true);
+}
+
+void
+nt_engine_restart_sources(struct nt_engine *e)
+{
+	nt_time now = nt_clock_now(e->clk);
+
+	for (size_t i = 0; i < e->n; i++) {
+		struct nt_source *s = &e->src[i];
+		struct nt_source old = *s;
+
+		nt_source_init(s, &old.conf, old.name, old.index, now);
+		s->refid = old.refid;
+		s->refclock = old.refclock;
+		s->noselect = old.noselect;
+		s->last_resort = old.last_resort;
+		s->minpoll = old.minpoll;
+		if (s->poll < s->minpoll)	/* a KoD RATE still holds */
+			s->poll = s->minpoll;
+		s->denied = old.denied;
+		s->state = old.denied ? old.state : NT_SRC_INIT;
+		if (old.refclock) {		/* what the driver stands for */
+			s->last = old.last;
+			s->poll = old.poll;
+		}
+		s->n_tx = old.n_tx;
+		s->n_rx = old.n_rx;
+		s->n_bad = old.n_bad;
+		s->n_kod = old.n_kod;
+	}
+	e->start = now;
+	e->selected = -1;
+	e->have_update = false;
+	e->no_majority = false;
+}
+
+void
+nt_engine_adopt_source(struct nt_engine *e, size_t i,
+    const struct nt_source *from, double unslewed)
+{
+	struct nt_source *s;
+	int index;
+
+	assert(i < e->n && !from->refclock && !e->src[i].refclock);
+	s = &e->src[i];
+	index = s->index;
+	*s = *from;
+	s->index = index;
+	s->pending = false;	/* its reply would reach the old socket */
+	/* Nothing is selected or combined here before our first update. */
+	if (s->state == NT_SRC_SELECTED || s->state == NT_SRC_COMBINED)
+		s->state = NT_SRC_CANDIDATE;
+	/* Samples assumed the rest of the old slew would be done. */
+	nt_source_adjust(s, nt_clock_now(e->clk), 0, -unslewed);
 }

@@ -51,6 +51,7 @@ struct nt_engine_params {
 	struct nt_disc_params disc;
 	double	max_distance;	/* s */
 	int	min_sources;
+	double	holdover;	/* s: synced this long after an update */
 	bool	measure_only;	/* select and report, never touch the clock */
 };
 
@@ -84,6 +85,14 @@ int nt_engine_add_refclock(struct nt_engine *e,
 /* A (combined) sample from the refclock that is source src. */
 void nt_engine_refclock_sample(struct nt_engine *e, int src,
     const struct nt_refclock_sample *s);
+/*
+ * Numbering for pulses no refclock pairs with (the refclock set's
+ * fallback, in the master and the simulator): our own clock at now, with
+ * our worst-case error as its dispersion, while that is under
+ * NT_PPS_MAX_DISAGREE.  False (pulses not used) otherwise.
+ */
+bool nt_engine_pulse_fallback(const struct nt_engine *e, nt_time now,
+    struct nt_refclock_sample *out);
 
 /* Do what is due now; returns seconds until the engine wants to run. */
 double nt_engine_run(struct nt_engine *e);
@@ -94,7 +103,7 @@ void nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf,
 
 /* What a server built on this engine advertises (RFC 5905 system vars). */
 struct nt_sysinfo {
-	bool	synced;		/* an update within NT_SYNC_HOLD */
+	bool	synced;		/* an update within params' holdover */
 	int	stratum;	/* selected source's + 1; 16 when unsynced */
 	uint32_t refid;
 	int	leap;		/* enum ntp_leap; UNSYNC when not synced */
@@ -103,17 +112,23 @@ struct nt_sysinfo {
 	nt_time	ref_time;	/* last clock update */
 	double	offset_sd;	/* s, 1 sigma of our offset estimate */
 };
-#define NT_SYNC_HOLD 3600.0	/* s without updates before "unsynchronized" */
 
 void nt_engine_sysinfo(const struct nt_engine *e, nt_time now,
     struct nt_sysinfo *si);
 
 /*
- * The client's bound on |clock - true time| at clock time now: what the
- * status shows, and at each update what goes into the kernel's maxerror.
- * It grows between updates.  INFINITY before the first update.
+ * The client's likely bound on |clock - true time| at clock time now, as
+ * tight as its measurements allow: what the simulator checks, the status
+ * shows as est_error and the kernel gets as esterror.  It grows between
+ * samples.  INFINITY before the first update.
  */
 double nt_engine_maxerror(const struct nt_engine *e, nt_time now);
+/*
+ * The worst case: also the unobservable asymmetry of the path (root
+ * delay / 2) and generous allowances; the status's max_error and the
+ * kernel's maxerror.  Never below nt_engine_maxerror().
+ */
+double nt_engine_worst_error(const struct nt_engine *e, nt_time now);
 
 /* Select and update now, without waiting for slow sources at start-up. */
 void nt_engine_update_now(struct nt_engine *e);
@@ -126,5 +141,22 @@ const struct nt_discipline *nt_engine_disc(const struct nt_engine *e);
 const struct nt_update *nt_engine_last_update(const struct nt_engine *e);
 /* True when every source is done (denied), so polling cannot go on. */
 bool nt_engine_all_denied(const struct nt_engine *e);
+
+/*
+ * Someone else stepped the clock: every sample history is in the old
+ * time scale.  Start every source's measurements afresh (a new burst),
+ * keeping what they are (refclock, refid, KoD back-off, denial, counters)
+ * and the discipline's frequency; unsynchronized until the next update.
+ */
+void nt_engine_restart_sources(struct nt_engine *e);
+
+/*
+ * Source i of this engine is the same server as `from`, a source of an
+ * engine it replaces on the same clock: take over its measurements,
+ * estimate, polling and counters.  unslewed: what that engine's
+ * discipline had still to slew (s), which this one will not.
+ */
+void nt_engine_adopt_source(struct nt_engine *e, size_t i,
+    const struct nt_source *from, double unslewed);
 
 #endif

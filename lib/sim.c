@@ -1,9 +1,11 @@
 /*
  * Discrete-event loop for the simulator: requests from the engine become
  * replies from simulated servers after simulated network delays; the
- * engine's timer and the statistics ticks are the other events.  The
- * engine is exactly the one `ntimed client` runs; only its clock and its
- * send() are simulated.
+ * engine's timer, the simulated refclocks' pulses and sentences
+ * (sim_refclock.c) and the statistics ticks are the other events.  The
+ * engine is exactly the one `ntimed client` and `ntimed master` run, and
+ * refclock samples go through the real refclock layer as in the master;
+ * only the clock, the engine's send() and the devices are simulated.
  */
 #include <assert.h>
 #include <math.h>
@@ -42,6 +44,12 @@ struct nt_sim {
 	struct nt_engine *e;
 	size_t		n;
 	struct srv_rt	srv[NT_SIM_MAX_SERVERS];	/* by source index */
+	/* The master's refclocks: devices, the real layer, engine sources. */
+	struct nt_refclock_set set;
+	struct nt_sim_rc rc[NT_SIM_MAX_REFCLOCKS];	/* client.refclocks */
+	size_t		n_rc;
+	int		rc_src[NT_SIM_MAX_REFCLOCKS];
+	bool		rc_flagged[NT_SIM_MAX_REFCLOCKS];
 	struct flight	fl[MAX_INFLIGHT];
 	size_t		n_fl;
 	struct nt_rng	keys;		/* "random" transmit timestamps */
@@ -210,7 +218,7 @@ peer_poll(const struct nt_sim *s, const struct nt_update *u)
 	if (u != NULL)
 		return (nt_source_interval(nt_engine_source(s->e,
 		    (size_t)u->selected)));
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < nt_engine_n_sources(s->e); i++)
 		poll = fmin(poll, nt_source_interval(nt_engine_source(s->e,
 		    i)));
 	return (poll);
@@ -229,7 +237,7 @@ sample(struct nt_sim *s, nt_sim_observer *obs, void *ctx)
 	p.bound = nt_engine_maxerror(s->e, nt_clock_now(&s->clk.base));
 	p.offset = u != NULL ? u->offset : NAN;
 	p.poll = peer_poll(s, u);
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < nt_engine_n_sources(s->e); i++) {
 		enum nt_src_state st = nt_engine_source(s->e, i)->state;
 
 		if (st == NT_SRC_SELECTED || st == NT_SRC_COMBINED)
@@ -237,8 +245,12 @@ sample(struct nt_sim *s, nt_sim_observer *obs, void *ctx)
 		if (st != NT_SRC_FALSETICKER)
 			continue;
 		p.falsetickers |= UINT32_C(1) << i;
-		if (p.t >= s->sc->settle)
+		if (p.t < s->sc->settle)
+			continue;
+		if (i < s->n)
 			s->srv[i].flagged = true;
+		else
+			s->rc_flagged[i - s->n] = true;
 	}
 	nt_sim_stats_add(&s->st, &p);
 	if (obs != NULL)
@@ -256,18 +268,44 @@ engine_timer(struct nt_sim *s)
 	return (wake > s->clk.true_now ? wake : s->clk.true_now + 1);
 }
 
+/* Index of the refclock whose device event comes first, or -1. */
+static int
+next_refclock(const struct nt_sim *s)
+{
+	int best = -1;
+
+	for (size_t i = 0; i < s->n_rc; i++)
+		if (best < 0 || s->rc[i].at < s->rc[best].at)
+			best = (int)i;
+	return (best);
+}
+
+/* The device event of refclock i: its sample goes where a driver's goes. */
+static void
+refclock_event(struct nt_sim *s, int i)
+{
+	struct nt_refclock_sample raw;
+
+	advance(s, s->rc[i].at);
+	if (nt_sim_rc_fire(&s->rc[i], &s->clk, nt_clock_now(&s->clk.base),
+	    &raw))
+		nt_refclock_set_raw(&s->set, i, &raw);
+}
+
 static void
 loop(struct nt_sim *s, nt_sim_observer *obs, void *ctx)
 {
 	nt_time end = nt_add(s->start, s->duration), step, tick, wake, next;
-	int k;
+	int k, r;
 
 	step = nt_from_sec(s->sc->tick);
 	tick = s->start + step / 2;	/* mid-tick: never on a leap */
 	wake = s->start;
 	for (;;) {
 		k = next_flight(s);
+		r = next_refclock(s);
 		next = k >= 0 ? s->fl[k].arrive : INT64_MAX;
+		next = r >= 0 && s->rc[r].at < next ? s->rc[r].at : next;
 		next = next < wake ? next : wake;
 		next = next < tick ? next : tick;
 		if (next > end)
@@ -275,6 +313,9 @@ loop(struct nt_sim *s, nt_sim_observer *obs, void *ctx)
 		if (k >= 0 && s->fl[k].arrive == next) {
 			deliver(s, k);
 			wake = s->clk.true_now;	/* as after a read */
+		} else if (r >= 0 && s->rc[r].at == next) {
+			refclock_event(s, r);
+			wake = s->clk.true_now;
 		} else if (wake == next) {
 			advance(s, wake);
 			wake = engine_timer(s);
@@ -305,6 +346,43 @@ add_sources(struct nt_sim *s)
 }
 
 static void
+rc_sample(void *ctx, int i, const struct nt_refclock_sample *rs)
+{
+	struct nt_sim *s = ctx;
+
+	nt_engine_refclock_sample(s->e, s->rc_src[i], rs);
+}
+
+/* As in the master: unpaired pulses need our clock synchronized. */
+static bool
+rc_fallback(void *ctx, nt_time now, struct nt_refclock_sample *out)
+{
+	return (nt_engine_pulse_fallback(((struct nt_sim *)ctx)->e, now, out));
+}
+
+/* The master's refclocks, sources after the servers, as in the master. */
+static void
+add_refclocks(struct nt_sim *s)
+{
+	const struct nt_conf *c = &s->sc->client;
+	char err[NT_RC_ERRLEN];
+	int rc;
+
+	rc = nt_refclock_set_init(&s->set, &s->clk.base, c->refclocks,
+	    c->n_refclocks, rc_sample, s, err, sizeof err);
+	assert(rc == 0);	/* the scenario's schema checked 'pps:' */
+	nt_refclock_set_fallback(&s->set, rc_fallback);
+	s->n_rc = c->n_refclocks;
+	for (size_t i = 0; i < s->n_rc; i++) {
+		s->rc_src[i] = nt_engine_add_refclock(s->e, &c->refclocks[i],
+		    s->set.rc[i].name, nt_refclock_refid(&c->refclocks[i]));
+		assert(s->rc_src[i] == (int)(s->n + i));
+		nt_sim_rc_init(&s->rc[i], &s->sc->refclocks[s->sc->rc_of[i]],
+		    (int)i, s->start, s->seed ^ (UINT64_C(0x7063) * (i + 1)));
+	}
+}
+
+static void
 setup_leap(struct nt_sim *s)
 {
 	nt_time midnight = nt_sim_leap_midnight(s->sc);
@@ -329,8 +407,11 @@ nt_sim_new(const struct nt_sim_scenario *sc, uint64_t seed, double duration)
 	struct nt_engine_io io;
 	struct nt_sim *s;
 
-	assert(sc->n_servers > 0 && sc->client.n_servers == sc->n_servers);
+	assert(sc->n_servers + sc->n_refclocks > 0 &&
+	    sc->client.n_servers == sc->n_servers);
 	assert(sc->n_servers <= NT_SIM_MAX_SERVERS && sc->tick > 0);
+	assert(sc->client.n_refclocks == sc->n_refclocks &&
+	    sc->n_refclocks <= NT_SIM_MAX_REFCLOCKS);
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return (NULL);
 	s->sc = sc;
@@ -349,6 +430,7 @@ nt_sim_new(const struct nt_sim_scenario *sc, uint64_t seed, double duration)
 		return (NULL);
 	}
 	add_sources(s);
+	add_refclocks(s);
 	nt_sim_stats_init(&s->st, sc->settle, nt_simclock_error(&s->clk));
 	return (s);
 }
@@ -377,6 +459,19 @@ server_results(struct nt_sim *s, struct nt_sim_result *res)
 		r->state = src->state;
 		r->poll = src->poll;
 		r->flagged = s->srv[i].flagged;
+		res->m[NT_SIM_FALSETICKERS] += r->flagged;
+	}
+	res->n_refclocks = s->n_rc;
+	for (size_t i = 0; i < s->n_rc; i++) {
+		const struct nt_source *src = nt_engine_source(s->e,
+		    (size_t)s->rc_src[i]);
+		struct nt_sim_server_result *r = &res->srv[s->n + i];
+
+		r->name = src->conf.address;
+		r->requests = s->rc[i].n;
+		r->state = src->state;
+		r->poll = src->poll;
+		r->flagged = s->rc_flagged[i];
 		res->m[NT_SIM_FALSETICKERS] += r->flagged;
 	}
 }

@@ -52,7 +52,11 @@ struct nt_sim_result {
 	double	duration, settle;
 	double	final_err, final_ferr;
 	size_t	n_servers;		/* in client.servers order */
-	struct nt_sim_server_result srv[NT_SIM_MAX_SERVERS];
+	/* Then the refclocks, in client.refclocks order; their "requests"
+	   are the raw samples the device gave. */
+	size_t	n_refclocks;
+	struct nt_sim_server_result srv[NT_SIM_MAX_SERVERS +
+	    NT_SIM_MAX_REFCLOCKS];
 };
 
 struct nt_sim;
@@ -79,6 +83,27 @@ bool nt_sim_server_silent(const struct nt_sim_server *s, double t);
 /* One-way delay for a packet leaving at t (s), or -1 if it is lost. */
 double nt_sim_net_delay(const struct nt_sim_net *n, bool out, double t,
     struct nt_rng *r);
+
+/* sim_refclock.c: what a receiver's pulses and sentences do. */
+struct nt_sim_rc {
+	const struct nt_sim_refclock *m;
+	int		index;		/* in client.refclocks */
+	struct nt_rng	rng;
+	nt_time		start;		/* physical time of second 0 */
+	int64_t		sec;		/* the second of the next event */
+	nt_time		at;		/* physical time of that event */
+	bool		skip;		/* it is a missing one */
+	uint64_t	n;		/* raw samples given */
+};
+void nt_sim_rc_init(struct nt_sim_rc *r, const struct nt_sim_refclock *m,
+    int index, nt_time start, uint64_t seed);
+/*
+ * The event due now (clk->true_now == r->at), with our clock reading
+ * local: true and the raw sample its driver would read, or false (a
+ * missing second).  Schedules the next event.
+ */
+bool nt_sim_rc_fire(struct nt_sim_rc *r, const struct nt_simclock *clk,
+    nt_time local, struct nt_refclock_sample *out);
 
 /* sim_stats.c: the summary figures from the ticks. */
 struct nt_sim_stats {

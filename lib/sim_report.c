@@ -40,11 +40,21 @@ nt_sim_format_metric(int m, double v, char *buf, size_t len)
 static void
 text_servers(FILE *f, const struct nt_sim_result *res)
 {
-	fprintf(f, "\n  %-16s %-24s %7s %9s %6s %s\n", "server", "state",
-	    "poll", "requests", "KoD", "falseticker");
-	for (size_t i = 0; i < res->n_servers; i++) {
+	if (res->n_servers > 0)
+		fprintf(f, "\n  %-16s %-24s %7s %9s %6s %s\n", "server",
+		    "state", "poll", "requests", "KoD", "falseticker");
+	for (size_t i = 0; i < res->n_servers + res->n_refclocks; i++) {
 		const struct nt_sim_server_result *r = &res->srv[i];
 
+		if (i == res->n_servers)
+			fprintf(f, "\n  %-24s %-24s %7s %9s\n", "refclock",
+			    "state", "poll", "samples");
+		if (i >= res->n_servers) {
+			fprintf(f, "  %-24s %-24s %5.0f s %9llu\n", r->name,
+			    nt_src_state_str(r->state), ldexp(1.0, r->poll),
+			    (unsigned long long)r->requests);
+			continue;
+		}
 		fprintf(f, "  %-16s %-24s %5.0f s %9llu %6llu %s\n", r->name,
 		    nt_src_state_str(r->state), ldexp(1.0, r->poll),
 		    (unsigned long long)r->requests,
@@ -98,10 +108,13 @@ nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
 {
 	char b[32];
 
-	fprintf(f, "scenario %s (seed %llu): %.0f s simulated, %zu server%s, "
-	    "statistics from %.0f s on\n", sc->name,
-	    (unsigned long long)res->seed, res->duration, res->n_servers,
-	    res->n_servers == 1 ? "" : "s", res->settle);
+	fprintf(f, "scenario %s (seed %llu): %.0f s simulated, %zu server%s, ",
+	    sc->name, (unsigned long long)res->seed, res->duration,
+	    res->n_servers, res->n_servers == 1 ? "" : "s");
+	if (res->n_refclocks > 0)
+		fprintf(f, "%zu refclock%s, ", res->n_refclocks,
+		    res->n_refclocks == 1 ? "" : "s");
+	fprintf(f, "statistics from %.0f s on\n", res->settle);
 	if (sc->description != NULL)
 		fprintf(f, "%s\n", sc->description);
 	fprintf(f, "\n");
@@ -110,6 +123,31 @@ nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
 		    nt_sim_format_metric(i, res->m[i], b, sizeof b));
 	text_servers(f, res);
 	text_expect(f, sc, res, ok);
+}
+
+static void
+json_refclocks(struct nt_json *j, const struct nt_sim_result *res)
+{
+	nt_json_key(j, "refclocks");
+	nt_json_begin_array(j);
+	for (size_t i = res->n_servers; i < res->n_servers + res->n_refclocks;
+	    i++) {
+		const struct nt_sim_server_result *r = &res->srv[i];
+
+		nt_json_begin_object(j);
+		nt_json_key(j, "name");
+		nt_json_string(j, r->name);
+		nt_json_key(j, "state");
+		nt_json_string(j, nt_src_state_str(r->state));
+		nt_json_key(j, "poll");
+		nt_json_number(j, ldexp(1.0, r->poll));
+		nt_json_key(j, "samples");
+		nt_json_int(j, (int64_t)r->requests);
+		nt_json_key(j, "falseticker");
+		nt_json_bool(j, r->flagged);
+		nt_json_end_object(j);
+	}
+	nt_json_end_array(j);
 }
 
 static void
@@ -192,6 +230,7 @@ nt_sim_report_json(FILE *f, const struct nt_sim_scenario *sc,
 		nt_json_number(&j, res->m[i]);
 	}
 	json_servers(&j, res);
+	json_refclocks(&j, res);
 	json_expect(&j, sc, res, ok);
 	nt_json_end_object(&j);
 	nt_json_finish(&j);

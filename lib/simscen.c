@@ -255,6 +255,77 @@ static const struct nt_yconf_key server_elem = {
 	.size = sizeof(struct nt_sim_server), .sub = &server_schema,
 };
 
+/* ---- Reference clocks: what the receivers do ---- */
+
+static const char * const rc_kind_names[] = {
+	[NT_SIM_RC_PPS] = "pps",
+	[NT_SIM_RC_NMEA] = "nmea",
+	NULL,
+};
+
+/* Unset model parameters take their kind's defaults. */
+static int
+refclock_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	struct nt_sim_refclock *m = base;
+	bool pps = m->kind == NT_SIM_RC_PPS;
+
+	if (pps && !isnan(m->latency))
+		return (nt_yconf_error(w, nt_yconf_map_get(map, "latency"),
+		    "%s: 'latency' is a property of nmea receivers (a pulse "
+		    "has 'jitter')", w->path));
+	if (isnan(m->jitter))
+		m->jitter = pps ? 1e-6 : 20e-3;
+	if (isnan(m->latency))
+		m->latency = pps ? 0 : 100e-3;
+	if (isnan(m->missing))
+		m->missing = pps ? 0 : 0.01;
+	if (!pps && m->jitter > m->latency)
+		return (nt_yconf_error(w, map, "%s: 'jitter' (%g s) must not "
+		    "exceed 'latency' (%g s): a sentence cannot come before "
+		    "its second", w->path, m->jitter, m->latency));
+	if (m->name[0] == '\0')
+		strlcpy(m->name, pps ? "PPS" : "GPS", sizeof m->name);
+	return (0);
+}
+
+static const struct nt_yconf_key refclock_keys[] = {
+	{ .name = "driver", .type = NT_YCONF_T_ENUM,
+	  .flags = NT_YCONF_REQUIRED, NT_YCONF_FIELD_(struct nt_sim_refclock,
+	  kind), .names = rc_kind_names, .doc = "pps or nmea" },
+	NT_YCONF_STRBUF("name", struct nt_sim_refclock, name, 0,
+	    "its refid in client.refclocks, default PPS or GPS"),
+	DUR("jitter", struct nt_sim_refclock, jitter, 0, 0.5,
+	    "pps: sd of the pulse's timestamp, default 1us; nmea: the "
+	    "latency varies by +- this, default 20ms"),
+	DUR("latency", struct nt_sim_refclock, latency, 0, 0.99,
+	    "nmea: mean delay of a sentence after its second, default 100ms"),
+	NT_YCONF_DOUBLE("missing", struct nt_sim_refclock, missing, 0, 1,
+	    "probability that a second gives no sample, default pps 0, "
+	    "nmea 0.01"),
+	DUR("offset", struct nt_sim_refclock, offset, -0.5, 0.5,
+	    "the receiver's time - true time"),
+	NT_YCONF_SEQ("silent", struct nt_sim_refclock, silent, n_silent,
+	    &window_elem, 0, 64, "times it gives nothing (no fix, unplugged)"),
+};
+
+static void
+refclock_init(void *p)
+{
+	struct nt_sim_refclock *m = p;
+
+	memset(m, 0, sizeof *m);
+	m->jitter = m->latency = m->missing = NAN;
+}
+
+static const struct nt_yconf_schema refclock_schema =
+    NT_YCONF_SCHEMA(refclock_keys, refclock_init, refclock_check);
+static const struct nt_yconf_key refclock_elem = {
+	.name = "refclock", .type = NT_YCONF_T_MAP,
+	.size = sizeof(struct nt_sim_refclock), .sub = &refclock_schema,
+};
+
 /* ---- The client's oscillator and kernel ---- */
 
 #define SC struct nt_sim_scenario
@@ -399,8 +470,10 @@ static const struct nt_yconf_key scen_keys[] = {
 	NT_YCONF_ENUM("leap", SC, leap, leap_names, "a leap second at the "
 	    "end of the month (midnight UTC)"),
 	NT_YCONF_MAP("clock", 0, &clock_schema, "the client's oscillator"),
-	NT_YCONF_SEQ("servers", SC, servers, n_servers, &server_elem, 1,
+	NT_YCONF_SEQ("servers", SC, servers, n_servers, &server_elem, 0,
 	    NT_SIM_MAX_SERVERS, "the simulated servers"),
+	NT_YCONF_SEQ("refclocks", SC, refclocks, n_refclocks, &refclock_elem,
+	    0, NT_SIM_MAX_REFCLOCKS, "the simulated reference clocks"),
 	{ .name = "client", .type = NT_YCONF_T_CUSTOM,
 	  .offset = offsetof(SC, client), .size = sizeof(struct nt_conf),
 	  .custom = walk_client, .doc = "the client's configuration" },
@@ -470,7 +543,8 @@ parse_utc(const char *s, nt_time *t)
 
 /*
  * Where an error is: servers[i] ('s'), client.servers[i] ('c'),
- * client.pools ('p'), or the top-level key `key` (0).
+ * client.pools ('p'), refclocks[i] ('r'), client.refclocks[i] ('k'), or
+ * the top-level key `key` (0).
  */
 struct blame {
 	char		list;
@@ -556,6 +630,56 @@ match_servers(struct nt_sim_scenario *sc, struct blame *b)
 	return (0);
 }
 
+/*
+ * client.refclocks is the master's real configuration; each entry names
+ * (by refid) the simulated receiver that feeds it, of the same driver.
+ */
+static int
+match_refclocks(struct nt_sim_scenario *sc, struct blame *b)
+{
+	bool used[NT_SIM_MAX_REFCLOCKS] = { false };
+	char q[64];
+	size_t i, j;
+
+	for (i = 0; i < sc->client.n_refclocks; i++) {
+		const struct nt_refclock_conf *c = &sc->client.refclocks[i];
+		const char *drv = nt_refclock_driver((size_t)c->driver)->name;
+
+		*b = (struct blame){ 'k', i, NULL, "" };
+		for (j = 0; j < sc->n_refclocks; j++)
+			if (strcmp(c->refid, sc->refclocks[j].name) == 0)
+				break;
+		if (j == sc->n_refclocks || used[j]) {
+			snprintf(b->msg, sizeof b->msg, "client.refclocks[%zu]: "
+			    "refid '%s' %s", i, nt_printable(c->refid, q,
+			    sizeof q), j == sc->n_refclocks ? "is not one of the "
+			    "simulated refclocks (their 'name')" :
+			    "is listed twice");
+			return (-1);
+		}
+		if (strcmp(drv, rc_kind_names[sc->refclocks[j].kind]) != 0) {
+			snprintf(b->msg, sizeof b->msg, "client.refclocks[%zu]: "
+			    "driver '%s', but the simulated refclock '%s' is %s",
+			    i, drv, nt_printable(c->refid, q, sizeof q),
+			    rc_kind_names[sc->refclocks[j].kind]);
+			return (-1);
+		}
+		used[j] = true;
+		sc->rc_of[i] = j;
+	}
+	for (j = 0; j < sc->n_refclocks; j++) {
+		if (used[j])
+			continue;
+		*b = (struct blame){ 'r', j, NULL, "" };
+		snprintf(b->msg, sizeof b->msg, "refclocks[%zu]: '%s' is missing "
+		    "from client.refclocks (the master's configuration: list "
+		    "each with its refid)", j,
+		    nt_printable(sc->refclocks[j].name, q, sizeof q));
+		return (-1);
+	}
+	return (0);
+}
+
 nt_time
 nt_sim_leap_midnight(const struct nt_sim_scenario *sc)
 {
@@ -576,10 +700,10 @@ finish(struct nt_sim_scenario *sc, struct blame *b)
 	*b = (struct blame){ 0, 0, NULL, "" };
 	if (isnan(sc->settle))
 		sc->settle = fmin(1000.0, sc->duration / 2);
-	if (sc->n_servers == 0) {
+	if (sc->n_servers == 0 && sc->n_refclocks == 0) {
 		b->key = "servers";
 		snprintf(b->msg, sizeof b->msg, "no servers: describe at "
-		    "least one under 'servers'");
+		    "least one under 'servers' (or 'refclocks')");
 		return (-1);
 	}
 	b->key = "start";
@@ -612,8 +736,10 @@ finish(struct nt_sim_scenario *sc, struct blame *b)
 		    "has no DNS; describe each server under 'servers'");
 		return (-1);
 	}
-	if (name_servers(sc, b))
+	if (name_servers(sc, b) || match_refclocks(sc, b))
 		return (-1);
+	if (sc->n_servers == 0 && sc->client.n_servers == 0)
+		return (0);
 	return (match_servers(sc, b));
 }
 
@@ -635,6 +761,10 @@ scen_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 		at = seq_item(nt_yconf_map_get(map, "servers"), b.i);
 	else if (b.list == 'c')
 		at = seq_item(nt_yconf_map_get(client, "servers"), b.i);
+	else if (b.list == 'r')
+		at = seq_item(nt_yconf_map_get(map, "refclocks"), b.i);
+	else if (b.list == 'k')
+		at = seq_item(nt_yconf_map_get(client, "refclocks"), b.i);
 	return (nt_yconf_error(w, at != NULL ? at : map, "%s", b.msg));
 }
 

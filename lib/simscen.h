@@ -19,8 +19,10 @@
 
 #include "clock_sim.h"
 #include "conf.h"
+#include "refclock.h"
 
 #define NT_SIM_MAX_SERVERS 16
+#define NT_SIM_MAX_REFCLOCKS 8
 #define NT_SIM_NAMELEN 64
 
 /*
@@ -123,6 +125,28 @@ struct nt_sim_server {
 	struct nt_sim_net net;
 };
 
+/*
+ * A simulated reference clock: what the device gives the driver, not the
+ * driver.  A pps model is a pulse at every true second, timestamped with
+ * normal jitter; an nmea model is the sentence of every true second,
+ * whose first byte arrives latency +- jitter (uniform) after it.  Their
+ * samples go through the real refclock layer (pairing, combining) into
+ * the real engine, exactly as the drivers' do.
+ */
+enum nt_sim_rc_kind { NT_SIM_RC_PPS = 0, NT_SIM_RC_NMEA };
+
+struct nt_sim_refclock {
+	char	name[NT_REFID_LEN];	/* the refid in client.refclocks */
+	int	kind;			/* enum nt_sim_rc_kind */
+	double	jitter;		/* s: pps: sd of the timestamp; nmea: half
+				   the spread of the latency (NaN: default) */
+	double	latency;	/* s, nmea: mean delay of the sentence */
+	double	missing;	/* probability a second gives nothing */
+	double	offset;		/* s: the receiver's time - true time */
+	struct nt_sim_window *silent;	/* nothing at all then (no fix) */
+	size_t	n_silent;
+};
+
 enum nt_sim_leap { NT_SIM_LEAP_NONE = 0, NT_SIM_LEAP_INSERT,
     NT_SIM_LEAP_DELETE };
 
@@ -141,8 +165,12 @@ struct nt_sim_scenario {
 	double	drift_ppm, drift_skew_ppm;
 	struct nt_sim_server *servers;
 	size_t	n_servers;
+	struct nt_sim_refclock *refclocks;
+	size_t	n_refclocks;
 	struct nt_conf client;	/* client.servers[i] is servers[sim_of[i]] */
 	size_t	sim_of[NT_SIM_MAX_SERVERS];
+	/* client.refclocks[i] is refclocks[rc_of[i]] */
+	size_t	rc_of[NT_SIM_MAX_REFCLOCKS];
 	struct nt_sim_limit expect[NT_SIM_N_METRICS];
 };
 

@@ -324,6 +324,10 @@ nt_source_adjust(struct nt_source *s, nt_time t_u, double dfreq, double jump)
 		s->est_offset += d;
 		s->est_lo += d;
 		s->est_hi += d;
+		s->tight_lo += d;
+		s->tight_hi += d;
+		s->tight_flo -= dfreq;
+		s->tight_fhi -= dfreq;
 		s->est_freq -= dfreq;
 		s->freq_shift += dfreq;
 		s->freq_lo -= dfreq;
@@ -374,6 +378,23 @@ nt_source_bounds_at(const struct nt_source *s, nt_time now, double *lo,
 		*lo = s->est_lo + fmin(s->freq_lo * dt, s->freq_hi * dt) - w;
 		*hi = s->est_hi + fmax(s->freq_lo * dt, s->freq_hi * dt) + w;
 	}
+}
+
+void
+nt_source_tight_at(const struct nt_source *s, nt_time now, double *lo,
+    double *hi)
+{
+	double dt = fmax(nt_diff(now, s->est_t), 0.0);
+	double w = nt_fit_wander_tol(nt_fit_likely_wander(s), dt);
+	double flo = s->tight_flo, fhi = s->tight_fhi;
+
+	assert(s->n_hist > 0);
+	if (isinf(s->est_freq_var)) {	/* no frequency yet: NTP's limit */
+		flo = -NT_PHI;
+		fhi = NT_PHI;
+	}
+	*lo = s->tight_lo + fmin(flo * dt, fhi * dt) - w;
+	*hi = s->tight_hi + fmax(flo * dt, fhi * dt) + w;
 }
 
 double

@@ -95,6 +95,13 @@ struct nt_source {
 	/* Every (offset, frequency) consistent with all samples lies in: */
 	double		est_lo, est_hi;		/* offset at est_t, s */
 	double		freq_lo, freq_hi;	/* frequency, s/s */
+	/*
+	 * The same with the wander as measured, not a hundred times more,
+	 * and cut where the truth is unlikely when the jitter leans: what
+	 * the truth most likely lies in, not what it surely lies in.
+	 */
+	double		tight_lo, tight_hi;	/* offset at est_t, s */
+	double		tight_flo, tight_fhi;	/* frequency, s/s */
 	/* What the bounds rest on. */
 	double		base;		/* how far below min_delay the path's
 					   true minimum may be, s */
@@ -103,6 +110,7 @@ struct nt_source {
 	int		floor_n;	/* samples they come from */
 	double		wander;		/* frequency wander, (s/s)^2 per s */
 	double		wander_bound;	/* the same, as the bounds assume it */
+	double		likely_wander;	/* the same, as the likely interval */
 	double		wander_mult;	/* raised after samples disagreed */
 	/* Past frequency estimates, for the wander (an Allan variance). */
 	double		freq_shift;	/* corrections est_freq has seen */
@@ -174,6 +182,9 @@ double nt_source_offset_at(const struct nt_source *s, nt_time now);
  * (the server's own root delay and dispersion not included).
  */
 void nt_source_bounds_at(const struct nt_source *s, nt_time now, double *lo,
+    double *hi);
+/* The likely interval (tight_lo...), carried to now. */
+void nt_source_tight_at(const struct nt_source *s, nt_time now, double *lo,
     double *hi);
 /* How far the frequency's wander may have moved the offset in age s. */
 double nt_source_wander_bound(const struct nt_source *s, double age);

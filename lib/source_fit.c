@@ -18,21 +18,26 @@
  * wanders (from how much the frequency estimates move over a window's
  * length: an Allan variance).  The estimate assumes less wander than the
  * bounds do: fewer samples are discarded as stale, while the bounds stay
- * honest.
+ * honest.  Between the two lies the likely interval (set_tight()): the
+ * wander as measured, or as much as the window could hide before it is.
+ * The polygons' geometry is polygon.c's.
  */
 #include <assert.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
+#include "polygon.h"
 #include "source_fit.h"
 
-#define POLY_MAX (2 * NT_HIST_MAX + 8)
+_Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
+
 #define FREQ_BOX 0.1		/* s/s: no clock we steer is further off */
 #define SAMPLE_FLOOR 1e-7	/* s: timestamping error we always allow */
 #define BASE_K 4.0		/* see base_uncertainty() */
 #define FLOOR_MIN_N 3		/* delays before their spread means much */
 #define FLOOR_RESET_N 16	/* samples before the floor may be reset */
-#define FLOOR_RESET_K 4.0
+#define FLOOR_RESET_K 12.0	/* see nt_fit_floor() */
 #define WANDER_K 3.0		/* wander allowance, standard deviations */
 #define WANDER_INIT 1e-17	/* (s/s)^2/s the estimate assumes at first */
 #define WANDER_INIT_BOUND 1e-14	/* the bounds: a bad crystal, at first */
@@ -48,79 +53,15 @@
 #define LEAN_LO 0.1		/* below: symmetric jitter, the centroid */
 #define LEAN_HI 0.3		/* above: all lean */
 #define LEAN_BIAS 0.5		/* of the gap expected below the floor */
-
-struct poly {
-	int	n;
-	double	a[POLY_MAX];	/* offset at the newest sample, s */
-	double	b[POLY_MAX];	/* frequency, s/s */
-};
-
-/* Into q, the part of the convex polygon p where sign * (a + b x - w) <= 0. */
-static void
-poly_clip(const struct poly *p, struct poly *q, double x, double w,
-    double sign)
-{
-	q->n = 0;
-	for (int i = 0; i < p->n; i++) {
-		int j = i + 1 < p->n ? i + 1 : 0;
-		double fi = sign * (p->a[i] + p->b[i] * x - w);
-		double fj = sign * (p->a[j] + p->b[j] * x - w);
-
-		assert(q->n + 2 <= POLY_MAX);
-		if (fi <= 0) {
-			q->a[q->n] = p->a[i];
-			q->b[q->n++] = p->b[i];
-		}
-		if ((fi < 0 && fj > 0) || (fi > 0 && fj < 0)) {
-			double t = fi / (fi - fj);
-
-			q->a[q->n] = p->a[i] + t * (p->a[j] - p->a[i]);
-			q->b[q->n++] = p->b[i] + t * (p->b[j] - p->b[i]);
-		}
-	}
-}
-
-/* Range of a + b x, and of b, over the polygon. */
-static void
-poly_range(const struct poly *p, double x, double *lo, double *hi,
-    double *blo, double *bhi)
-{
-	*lo = *blo = INFINITY;
-	*hi = *bhi = -INFINITY;
-	for (int i = 0; i < p->n; i++) {
-		*lo = fmin(*lo, p->a[i] + p->b[i] * x);
-		*hi = fmax(*hi, p->a[i] + p->b[i] * x);
-		*blo = fmin(*blo, p->b[i]);
-		*bhi = fmax(*bhi, p->b[i]);
-	}
-}
-
-/* Centroid of the area; the middle when it has no area to speak of. */
-static void
-poly_centroid(const struct poly *p, double *a, double *b)
-{
-	double area = 0, ca = 0, cb = 0, a0 = p->a[0], b0 = p->b[0];
-	double lo, hi, blo, bhi;
-
-	for (int i = 0; i < p->n; i++) {
-		int j = (i + 1) % p->n;
-		double ai = p->a[i] - a0, bi = p->b[i] - b0;
-		double aj = p->a[j] - a0, bj = p->b[j] - b0;
-		double cross = ai * bj - aj * bi;
-
-		area += cross;
-		ca += (ai + aj) * cross;
-		cb += (bi + bj) * cross;
-	}
-	poly_range(p, 0, &lo, &hi, &blo, &bhi);
-	if (area == 0 || fabs(area) <= 1e-9 * (hi - lo) * (bhi - blo)) {
-		*a = (lo + hi) / 2;
-		*b = (blo + bhi) / 2;
-		return;
-	}
-	*a = a0 + ca / (3 * area);
-	*b = b0 + cb / (3 * area);
-}
+#define TILT_MIN_N 16		/* samples before the edge is trusted */
+#define TILT_Z 3.0		/* standard errors a lean must exceed */
+#define TILT_ROUNDS 3		/* estimate, jitter, estimate... */
+#define EDGE_WANDER 0.3		/* standard deviations, see edge_slabs() */
+#define TIGHT_SPAN 20.0		/* density e^-20 of its peak: unlikely */
+#define LIKELY_Z 2.0		/* see likely_wander() */
+#define BEND_K 400.0		/* q T^3 over the mean square bend */
+#define NOISE_BASE 0.5		/* floor allowances in a sample's scatter */
+#define LEAN_Z 10.0		/* standard errors a lean must have to cut */
 
 /* ---- The path's minimum delay ---- */
 
@@ -157,7 +98,8 @@ nt_fit_floor(struct nt_source *s, const struct nt_sample *smp)
 		w[k] = INFINITY;
 	for (int i = 0; i < s->n_hist; i++)
 		insert_floor(w, s->hist[i].delay);
-	if (w[0] - s->floor[0] > FLOOR_RESET_K * (w[2] - w[0])) {
+	if (w[0] - s->floor[0] > FLOOR_RESET_K * (w[NT_FLOOR_N - 1] - w[0]) /
+	    (NT_FLOOR_N - 1)) {
 		memcpy(s->floor, w, sizeof w);
 		s->floor_n = s->n_hist;
 	}
@@ -171,7 +113,7 @@ nt_fit_floor(struct nt_source *s, const struct nt_sample *smp)
  * smallest delay, NTP's own worst case.
  */
 static double
-base_uncertainty(const struct nt_source *s)
+base_uncertainty(const struct nt_source *s, double k)
 {
 	const double *d = s->floor;
 	int m = NT_FLOOR_N;
@@ -180,7 +122,7 @@ base_uncertainty(const struct nt_source *s)
 		m--;
 	if (m < FLOOR_MIN_N)
 		return (d[0] / 2);
-	return (fmin(d[0] / 2, BASE_K * (d[m - 1] - d[0]) / (m - 1)));
+	return (fmin(d[0] / 2, k * (d[m - 1] - d[0]) / (m - 1)));
 }
 
 /* ---- The wander ---- */
@@ -257,6 +199,12 @@ nt_fit_learn_wander(struct nt_source *s)
 	    nt_diff(now, s->hist[0].t) >= WANDER_LAG_MIN;
 }
 
+double
+nt_fit_likely_wander(const struct nt_source *s)
+{
+	return (s->likely_wander);
+}
+
 /* The wander the estimate and the bounds assume. */
 static void
 wander_levels(struct nt_source *s)
@@ -293,10 +241,11 @@ slabs(const struct nt_source *s, double q, double *x, double *hw)
  */
 static int
 intersect(const struct nt_source *s, int first, const double *x,
-    const double *hw, struct poly *out)
+    const double *hw, struct nt_poly *out)
 {
 	const struct nt_sample *h = s->hist;
-	struct poly buf[3], *p = &buf[0], *mid = &buf[1], *next = &buf[2], *t;
+	struct nt_poly buf[3], *p = &buf[0], *mid = &buf[1], *next = &buf[2];
+	struct nt_poly *t;
 	int n = s->n_hist, k;
 
 	mid->n = next->n = 0;
@@ -306,8 +255,8 @@ intersect(const struct nt_source *s, int first, const double *x,
 	p->b[0] = p->b[1] = -FREQ_BOX;
 	p->b[2] = p->b[3] = FREQ_BOX;
 	for (k = n - 2; k >= first; k--) {
-		poly_clip(p, mid, x[k], h[k].offset + hw[k], 1.0);
-		poly_clip(mid, next, x[k], h[k].offset - hw[k], -1.0);
+		nt_poly_clip(p, mid, x[k], h[k].offset + hw[k], 1.0);
+		nt_poly_clip(mid, next, x[k], h[k].offset - hw[k], -1.0);
 		if (next->n == 0)
 			break;		/* p stays as it was */
 		t = p, p = next, next = t;
@@ -325,6 +274,17 @@ struct wedge {
 	double	sum_e;		/* plain sum of excess delays */
 };
 
+/* A sample's weight: its error spread evenly over its excess delay. */
+static double
+wedge_weight(const struct nt_source *s, const struct nt_sample *smp,
+    double age)
+{
+	double v = smp->delay - s->floor[0] + 2 * s->base;
+
+	return (1 / (v * v / 12 + SAMPLE_FLOOR * SAMPLE_FLOOR +
+	    s->wander * age * age * age / 3));
+}
+
 static void
 wedge_sums(const struct nt_source *s, int first, const double *x,
     struct wedge *w)
@@ -334,11 +294,8 @@ wedge_sums(const struct nt_source *s, int first, const double *x,
 
 	memset(w, 0, sizeof *w);
 	for (int i = first; i < s->n_hist; i++) {
-		double v = h[i].delay - s->floor[0] + 2 * s->base, age = -x[i];
-
 		e[i] = h[i].delay - s->floor[0];
-		wt[i] = 1 / (v * v / 12 + SAMPLE_FLOOR * SAMPLE_FLOOR +
-		    s->wander * age * age * age / 3);
+		wt[i] = wedge_weight(s, &h[i], -x[i]);
 		W += wt[i];
 		w->mx += wt[i] * x[i];
 		w->me += wt[i] * e[i];
@@ -383,52 +340,258 @@ wedge_fit(const struct nt_source *s, int first, const double *x, double *a,
 	return (c);
 }
 
+/*
+ * How many standard errors the lean of wedge_fit() is away from none:
+ * with a wandering oscillator the offsets bend away from any line, and
+ * the bend can pass for a lean by chance.
+ */
+static double
+wedge_lean_z(const struct nt_source *s, int first, const double *x,
+    double b, double c)
+{
+	const struct nt_sample *h = s->hist;
+	struct wedge w;
+	double a, det, res = 0;
+	int n = s->n_hist - first;
+
+	wedge_sums(s, first, x, &w);
+	det = w.xx * w.ee - w.xe * w.xe;
+	if (n <= 3 || !(det > 0) || c == 0)
+		return (0.0);
+	a = w.my - b * w.mx - c * w.me;
+	for (int i = first; i < s->n_hist; i++) {
+		double e = h[i].delay - s->floor[0];
+		double r = h[i].offset - a - b * x[i] - c * e;
+
+		res += wedge_weight(s, &h[i], -x[i]) * r * r;
+	}
+	/* The weights' scale from the residuals; c's variance from the sums. */
+	return (fabs(c) / sqrt(res / (n - 3) * w.xx / det));
+}
+
 static void
-set_bounds(struct nt_source *s, const struct poly *p)
+set_bounds(struct nt_source *s, const struct nt_poly *p)
 {
 	double r;
 
-	poly_range(p, 0, &s->est_lo, &s->est_hi, &s->freq_lo, &s->freq_hi);
+	nt_poly_range(p, 0, &s->est_lo, &s->est_hi, &s->freq_lo, &s->freq_hi);
 	r = (s->est_hi - s->est_lo) / 2;
 	s->est_var = r * r / 3;
 	r = (s->freq_hi - s->freq_lo) / 2;
 	s->est_freq_var = r < FREQ_BOX * 0.99 ? r * r / 3 : INFINITY;
 }
 
-/* The centroid, moved toward the lean's estimate as far as it leans. */
+/*
+ * How much likelier the truth is toward one edge of the polygon.  With
+ * the extra delays of the two directions exponential with means mo and
+ * mi, a sample of offset error e and excess delay D (e = (out - in) / 2,
+ * D = out + in) has the log-likelihood -out / mo - in / mi, which is
+ * -e (1/mo - 1/mi) plus what does not depend on the truth: over n
+ * samples, the log-likelihood of a truth (a, b) is lambda (a + b xm),
+ * with lambda = n (1/mo - 1/mi) and xm the samples' mean time.  Inside
+ * the polygon, then, the truth's density is exp(lambda (a + b xm)): flat
+ * when the directions jitter alike (the centroid), piled against the
+ * edge of the quiet direction when they do not.  The means come from
+ * the window's samples (jitter_means()); a difference they cannot tell
+ * from their own standard error counts for nothing.
+ */
+static double
+tilt(double mo, double mi, double n)
+{
+	double io, ii, se, d;
+
+	if (!(mo > 0) || !(mi > 0))
+		return (0.0);
+	io = 1 / fmax(mo, SAMPLE_FLOOR);
+	ii = 1 / fmax(mi, SAMPLE_FLOOR);
+	se = sqrt((io * io + ii * ii) / n);
+	d = fmax(fabs(io - ii) - TILT_Z * se, 0.0);
+	return (copysign(d, io - ii));
+}
+
+/*
+ * The mean extra delay each way in the window, the offset errors taken
+ * as the estimate says: out = D/2 + e, in = D/2 - e.
+ */
 static void
-set_estimate(struct nt_source *s, const struct poly *p, const double *x,
+jitter_means(const struct nt_source *s, const double *x, int used,
+    double *mo, double *mi)
+{
+	const struct nt_sample *h = s->hist;
+	int n = s->n_hist;
+
+	*mo = *mi = 0;
+	for (int i = n - used; i < n; i++) {
+		double d = (h[i].delay - s->floor[0]) / 2;
+		double e = h[i].offset - s->est_offset - s->est_freq * x[i];
+
+		*mo += fmax(d + e, 0.0) / used;
+		*mi += fmax(d - e, 0.0) / used;
+	}
+}
+
+/*
+ * The slabs as the likelihood sees them, for the tilted estimate: the
+ * floor is above the true minimum by about its mean gap (not the few
+ * gaps the bounds allow), and the wander is allowed for only as far as
+ * a fraction of its measured standard deviation: the estimate pushes
+ * against an edge, and every allowance there is a bias.
+ */
+static void
+edge_slabs(const struct nt_source *s, const double *x, double *hw)
+{
+	const struct nt_sample *h = s->hist;
+	double gap = base_uncertainty(s, 1.0) / 2;
+
+	for (int i = 0; i < s->n_hist; i++)
+		hw[i] = (h[i].delay - s->floor[0]) / 2 + gap + h[i].disp +
+		    SAMPLE_FLOOR + EDGE_WANDER / WANDER_K *
+		    nt_fit_wander_tol(s->wander, -x[i]);
+}
+
+/*
+ * With the lean clear and a window long enough, the mean of the truth's
+ * density over the likelihood's polygon, found in turns with the
+ * jitter means it rests on.  Returns the tilt used (0: none), and in
+ * *xm the direction it tilts along.
+ */
+static double
+edge_estimate(struct nt_source *s, const double *x, int used, double lean,
+    double *xm)
+{
+	double hw[NT_HIST_MAX] = { 0 }, lam = 0, mo, mi;
+	struct nt_poly pe;
+	int n = s->n_hist, ue;
+
+	*xm = 0;
+	if (lean == 0 || used < TILT_MIN_N)
+		return (0.0);
+	edge_slabs(s, x, hw);
+	ue = intersect(s, n - used, x, hw, &pe);
+	for (int i = n - ue; i < n; i++)
+		*xm += x[i] / ue;
+	for (int k = 0; k < TILT_ROUNDS; k++) {
+		jitter_means(s, x, used, &mo, &mi);
+		if ((lam = tilt(mo, mi, used) * ue) == 0)
+			break;
+		nt_poly_tilted_mean(&pe, *xm, lam, &s->est_offset,
+		    &s->est_freq);
+	}
+	return (lam);
+}
+
+/*
+ * The wander the likely interval assumes: as measured, once it is.  The
+ * first measurement needs a full window (half an hour at poll 64 s), and
+ * until then the guess the estimate starts from may be far too low: a
+ * bad crystal's frequency wanders a thousand times faster.  The window
+ * can tell.  A random walk of the frequency bends the offsets away from
+ * any straight line, by a mean square of about q T^3 / 400 over a span
+ * T, on top of the path's own scatter (a sample's error is spread evenly
+ * over its excess delay, less the lean, which the wedge regression
+ * removes).  The likely interval allows for as much wander as the excess
+ * of the residuals over that scatter, plus LIKELY_Z of its standard
+ * errors, could hide: while the window is short, that is a lot.
+ */
+static double
+likely_wander(const struct nt_source *s, const double *x, int used,
+    double b, double c)
+{
+	const struct nt_sample *h = s->hist;
+	double q = s->wander / WANDER_EST, noise = 0, res = 0, a, span;
+	struct wedge w;
+	int n = s->n_hist;
+
+	if (s->wander_n >= WANDER_MIN_N)
+		return (q);
+	span = -x[n - used];
+	if (used < WANDER_WINDOW_N || span <= 0)
+		return (fmax(q, WANDER_INIT_BOUND));
+	wedge_sums(s, n - used, x, &w);
+	a = w.my - b * w.mx - c * w.me;		/* wedge_fit()'s, unbiased */
+	for (int i = n - used; i < n; i++) {
+		double e = h[i].delay - s->floor[0];
+		double v = e + NOISE_BASE * s->base;
+		double r = h[i].offset - a - b * x[i] - c * e;
+
+		noise += v * v / 12 / used;
+		res += r * r / used;
+	}
+	res += LIKELY_Z * noise * sqrt(2.0 / used) - noise;
+	q = fmax(q, BEND_K * fmax(res, 0.0) / (span * span * span));
+	return (fmin(q, fmax(s->wander / WANDER_EST, WANDER_INIT_BOUND)));
+}
+
+/*
+ * The likely interval (tight_*): the samples' polygon with the wander as
+ * measured (the estimate assumes a fraction of it, the bounds a hundred
+ * times more), less, when the jitter leans, where the truth's density is
+ * below e^-TIGHT_SPAN of its peak.
+ */
+static void
+set_tight(struct nt_source *s, const double *x, int used, double xm,
+    double lam)
+{
+	double xs[NT_HIST_MAX] = { 0 }, hw[NT_HIST_MAX] = { 0 };
+	struct nt_poly pt, q, *p = &pt;
+
+	slabs(s, nt_fit_likely_wander(s), xs, hw);
+	intersect(s, s->n_hist - used, x, hw, &pt);
+	if (lam != 0) {
+		nt_poly_peak(&pt, &q, xm, lam, TIGHT_SPAN);
+		if (q.n > 0)
+			p = &q;
+	}
+	nt_poly_range(p, 0, &s->tight_lo, &s->tight_hi, &s->tight_flo,
+	    &s->tight_fhi);
+}
+
+/*
+ * The estimate: the centroid of the polygon p, moved toward the lean's
+ * estimate as far as it leans; with a window long enough, the edge's
+ * estimate instead.
+ */
+static void
+set_estimate(struct nt_source *s, const struct nt_poly *p, const double *x,
     int used)
 {
 	const struct nt_sample *h = s->hist;
-	double a, b, c, w, lo, hi, blo, bhi, sum = 0;
+	double a, b, c, w, lo, hi, blo, bhi, xm, lam, sum = 0;
 	int n = s->n_hist;
 
 	s->est_t = h[n - 1].t;
-	poly_centroid(p, &s->est_offset, &s->est_freq);
-	poly_range(p, 0, &lo, &hi, &blo, &bhi);
+	nt_poly_centroid(p, &s->est_offset, &s->est_freq);
+	nt_poly_range(p, 0, &lo, &hi, &blo, &bhi);
 	c = wedge_fit(s, n - used, x, &a, &b);
 	w = fmax(0, fmin(1, (fabs(c) - LEAN_LO) / (LEAN_HI - LEAN_LO)));
-	s->est_offset += w * (fmax(lo, fmin(hi, a)) - s->est_offset);
-	s->est_freq += w * (fmax(blo, fmin(bhi, b)) - s->est_freq);
+	lam = edge_estimate(s, x, used, w, &xm);
+	if (lam == 0) {
+		s->est_offset += w * (fmax(lo, fmin(hi, a)) - s->est_offset);
+		s->est_freq += w * (fmax(blo, fmin(bhi, b)) - s->est_freq);
+	}
 	for (int i = n - used; i < n; i++) {
 		double r = h[i].offset - s->est_offset - s->est_freq * x[i];
 
 		sum += r * r;
 	}
 	s->jitter = sqrt(sum / used);
+	s->likely_wander = likely_wander(s, x, used, b, c);
+	/* The lean the estimate follows may be chance; the cut may not. */
+	if (lam != 0 && wedge_lean_z(s, n - used, x, b, c) < LEAN_Z)
+		lam = 0;
+	set_tight(s, x, used, xm, lam);
 }
 
 int
 nt_fit(struct nt_source *s)
 {
 	double x[NT_HIST_MAX] = { 0 }, hw[NT_HIST_MAX] = { 0 };
-	struct poly p;
+	struct nt_poly p;
 	int used;
 
 	assert(s->n_hist > 0 && s->n_hist <= NT_HIST_MAX);
 	s->min_delay = s->floor[0];
-	s->base = base_uncertainty(s);
+	s->base = base_uncertainty(s, BASE_K);
 	wander_levels(s);
 	slabs(s, s->wander, x, hw);
 	used = intersect(s, 0, x, hw, &p);

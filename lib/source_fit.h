@@ -18,6 +18,8 @@ int nt_fit(struct nt_source *s);
 void nt_fit_floor(struct nt_source *s, const struct nt_sample *smp);
 /* After a fit all samples agree with: learn the frequency wander. */
 void nt_fit_learn_wander(struct nt_source *s);
+/* The wander as measured (what the likely interval assumes). */
+double nt_fit_likely_wander(const struct nt_source *s);
 /* How far a wander of q may have moved the offset in age s. */
 double nt_fit_wander_tol(double q, double age);
 

@@ -363,8 +363,8 @@ nt_status_tracking(const struct nt_status_engine *se, nt_time now,
 	t->residual_freq_ppm = NAN;
 	t->update_interval = se->track.n_updates >= 2 ?
 	    nt_diff(se->track.last, se->track.prev) : NAN;
-	t->max_error = nt_engine_maxerror(se->e, now);
-	t->est_error = NAN;
+	t->max_error = nt_engine_worst_error(se->e, now);
+	t->est_error = nt_engine_maxerror(se->e, now);
 	if (si.synced && u != NULL) {
 		const struct nt_source *s = nt_engine_source(se->e,
 		    (size_t)u->selected);
@@ -374,7 +374,6 @@ nt_status_tracking(const struct nt_status_engine *se, nt_time now,
 		t->root_delay = si.root_delay;
 		t->root_disp = si.root_disp +
 		    NT_PHI * fmax(nt_diff(now, si.ref_time), 0);
-		t->est_error = si.offset_sd;
 	}
 	t->n_updates = (uint64_t)d->n_updates;
 	t->n_steps = d->n_steps;
@@ -386,7 +385,7 @@ const char *
 nt_status_summary(const struct nt_status_engine *se, nt_time now, char *buf,
     size_t len)
 {
-	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN];
+	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN], b3[NT_DURSTR_LEN];
 	struct nt_tracking t;
 
 	nt_status_tracking(se, now, &t);
@@ -395,9 +394,10 @@ nt_status_summary(const struct nt_status_engine *se, nt_time now, char *buf,
 		    "reachable", t.n_reachable, t.n_sources);
 	else
 		snprintf(buf, len, "synchronized to %s, stratum %d, offset "
-		    "%s, max error %s", t.selected, t.stratum,
-		    nt_format_dur(t.last_offset, b1, sizeof b1),
-		    nt_format_mag(t.max_error, b2, sizeof b2));
+		    "%s, error likely within %s, at most %s", t.selected,
+		    t.stratum, nt_format_dur(t.last_offset, b1, sizeof b1),
+		    nt_format_mag(t.est_error, b2, sizeof b2),
+		    nt_format_mag(t.max_error, b3, sizeof b3));
 	return (buf);
 }
 
@@ -446,10 +446,11 @@ static const struct field tracking_fields[] = {
 	TF("leap", "ntimed_system_leap_status", F_INT, leap,
 	    "Leap indicator: 0 none, 1 insert, 2 delete, 3 unsynchronized"),
 	TF("max_error", "ntimed_system_max_error_seconds", F_DOUBLE, max_error,
-	    "Bound on |true time - system clock|, seconds"),
+	    "Worst-case bound on |true time - system clock| (the kernel's "
+	    "maxerror), seconds"),
 	TF("estimated_error", "ntimed_system_estimated_error_seconds",
-	    F_DOUBLE, est_error, "Estimated error of the clock (1 sigma), "
-	    "seconds"),
+	    F_DOUBLE, est_error, "Likely bound on |true time - system clock| "
+	    "(the kernel's esterror), seconds"),
 	TF("sources", "ntimed_system_sources", F_INT, n_sources,
 	    "Configured sources with an address"),
 	TF("sources_reachable", "ntimed_system_sources_reachable", F_INT,
@@ -761,6 +762,20 @@ static const struct field sample_fields[] = {
 	    "Time from the oldest to the newest sample, seconds"),
 };
 
+/* The sample fields, null while the source has no sample. */
+static void
+sample_fields_json(struct nt_json *j, const struct srcview *v)
+{
+	for (size_t i = 0; i < N_FIELDS(sample_fields); i++) {
+		if (v->have_sample)
+			json_field(j, &sample_fields[i], v);
+		else {
+			nt_json_key(j, sample_fields[i].key);
+			nt_json_null(j);
+		}
+	}
+}
+
 static void
 source_json(struct nt_json *j, const struct srcview *v)
 {
@@ -775,14 +790,7 @@ source_json(struct nt_json *j, const struct srcview *v)
 	nt_json_string(j, v->symbol);
 	for (size_t i = 0; i < N_FIELDS(src_fields); i++)
 		json_field(j, &src_fields[i], v);
-	for (size_t i = 0; i < N_FIELDS(sample_fields); i++) {
-		if (v->have_sample)
-			json_field(j, &sample_fields[i], v);
-		else {
-			nt_json_key(j, sample_fields[i].key);
-			nt_json_null(j);
-		}
-	}
+	sample_fields_json(j, v);
 	nt_json_end_object(j);
 }
 
@@ -864,14 +872,7 @@ sourcestats_json(void *ctx, struct nt_json *j, nt_time now)
 		nt_json_string(j, v.name);
 		nt_json_key(j, "samples");
 		nt_json_int(j, v.samples);
-		for (size_t k = 0; k < N_FIELDS(sample_fields); k++) {
-			if (v.have_sample)
-				json_field(j, &sample_fields[k], &v);
-			else {
-				nt_json_key(j, sample_fields[k].key);
-				nt_json_null(j);
-			}
-		}
+		sample_fields_json(j, &v);
 		nt_json_end_object(j);
 	}
 	nt_json_end_array(j);

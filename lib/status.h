@@ -141,8 +141,9 @@ struct nt_tracking {
 	double		root_disp;	/* s, grown to now */
 	double		update_interval;	/* s, NAN before two updates */
 	int		leap;		/* enum ntp_leap */
-	double		max_error;	/* s: |true - clock| bound, INF unsynced */
-	double		est_error;	/* s, 1 sigma, NAN unsynced */
+	/* Bounds on |true - clock|, s; INFINITY before the first update. */
+	double		max_error;	/* the worst case (kernel maxerror) */
+	double		est_error;	/* the likely one (kernel esterror) */
 	bool		have_kernel;	/* the kernel clock's own view: */
 	bool		kernel_synced;
 	double		kernel_maxerror;	/* s */
@@ -155,7 +156,10 @@ struct nt_tracking {
 
 void nt_status_tracking(const struct nt_status_engine *se, nt_time now,
     struct nt_tracking *t);
-/* "synchronized to X, stratum 3, offset +1.2us, max error 345us". */
+/*
+ * "synchronized to X, stratum 3, offset +1.2us, error likely within
+ * 45us, at most 345us".
+ */
 const char *nt_status_summary(const struct nt_status_engine *se,
     nt_time now, char *buf, size_t len);
 /* Registers "tracking", "sources" and "sourcestats" (se outlives st). */

@@ -2,7 +2,9 @@
  * Wiring the engine to libuv.  One connected UDP socket per source (so the
  * kernel drops datagrams from anyone else and each source has its own
  * ephemeral port), a uv_poll per socket for readability, and one timer
- * that fires when the engine asks for it.
+ * that fires when the engine asks for it.  A second timer reads the
+ * kernel's clocks every second to notice steps made by someone else
+ * (lib/stepdetect.h); the engine then restarts its measurements.
  */
 #include <assert.h>
 #include <errno.h>
@@ -13,10 +15,12 @@
 
 #include "log.h"
 #include "net.h"
+#include "stepdetect.h"
 #include "uvclient.h"
 
 #define RESOLVE_RETRY_MIN 16.0	/* s */
 #define RESOLVE_RETRY_MAX 3600.0
+#define STEPCHECK_MS 1000	/* foreign step checks */
 
 struct uvsource {
 	struct nt_uvclient *c;
@@ -48,6 +52,10 @@ struct nt_uvclient {
 	int		resolving;
 	int		failed;
 	bool		closing;
+	/* Steps by someone else; ours count only on the kernel clock. */
+	struct nt_stepdetect sd;
+	uv_timer_t	stepcheck;
+	bool		steers_kernel;
 	void		(*user_update)(void *, const struct nt_update *);
 	void		*user_ctx;
 };
@@ -125,6 +133,12 @@ on_readable(uv_poll_t *h, int status, int events)
 	if (status < 0 && !c->closing)
 		uv_poll_start(&u->poll, UV_READABLE, on_readable);
 	/* The engine may want to act sooner now (e.g. end a slew). */
+	schedule(c, nt_engine_run(c->e));
+}
+
+void
+nt_uvclient_run(struct nt_uvclient *c)
+{
 	schedule(c, nt_engine_run(c->e));
 }
 
@@ -253,8 +267,67 @@ io_update(void *ctx, const struct nt_update *u)
 {
 	struct nt_uvclient *c = ctx;
 
+	if (c->steers_kernel && u->act.stepped && u->act.err == 0)
+		nt_stepdetect_own_step(&c->sd, u->act.step);
 	if (c->user_update != NULL)
 		c->user_update(c->user_ctx, u);
+}
+
+/* CLOCK_REALTIME between two readings of CLOCK_BOOTTIME (never stepped). */
+static void
+read_clocks(nt_time *real, nt_time *mono, double *err)
+{
+	struct timespec a, r, b;
+
+	if (clock_gettime(CLOCK_BOOTTIME, &a) != 0 ||
+	    clock_gettime(CLOCK_REALTIME, &r) != 0 ||
+	    clock_gettime(CLOCK_BOOTTIME, &b) != 0)
+		abort();
+	*real = nt_from_timespec(&r);
+	*mono = nt_from_timespec(&a) + (nt_from_timespec(&b) -
+	    nt_from_timespec(&a)) / 2;
+	*err = nt_diff(nt_from_timespec(&b), nt_from_timespec(&a));
+}
+
+static void
+on_stepcheck(uv_timer_t *t)
+{
+	struct nt_uvclient *c = t->data;
+	char b[NT_DURSTR_LEN];
+	nt_time real, mono;
+	double err, step;
+
+	read_clocks(&real, &mono, &err);
+	switch (nt_stepdetect_feed(&c->sd, real, mono, err, &step)) {
+	case NT_STEP_FOREIGN:
+		nt_log(NT_LOG_WARNING, "clock stepped by %s by something "
+		    "else; restarting measurements", nt_format_dur(step, b,
+		    sizeof b));
+		nt_engine_restart_sources(c->e);
+		schedule(c, 0);
+		break;
+	case NT_STEP_LEAP:
+		nt_log(NT_LOG_NOTICE, "the kernel applied a leap second");
+		break;
+	case NT_STEP_NONE:
+		break;
+	}
+}
+
+static void
+start_stepcheck(struct nt_uvclient *c)
+{
+	struct nt_stepdetect_params p = { NT_STEPDETECT_THRESHOLD, 0 };
+	nt_time real, mono;
+	double err, step;
+
+	c->steers_kernel = strcmp(c->clk->name, "kernel") == 0;
+	nt_stepdetect_init(&c->sd, &p);
+	read_clocks(&real, &mono, &err);
+	(void)nt_stepdetect_feed(&c->sd, real, mono, err, &step);
+	uv_timer_init(c->loop, &c->stepcheck);
+	c->stepcheck.data = c;
+	uv_timer_start(&c->stepcheck, on_stepcheck, STEPCHECK_MS, STEPCHECK_MS);
 }
 
 struct nt_uvclient *
@@ -279,6 +352,7 @@ nt_uvclient_new(uv_loop_t *loop, const struct nt_engine_params *p,
 	}
 	uv_timer_init(loop, &c->timer);
 	c->timer.data = c;
+	start_stepcheck(c);
 	return (c);
 }
 
@@ -307,6 +381,7 @@ nt_uvclient_close(struct nt_uvclient *c)
 
 	c->closing = true;
 	uv_close((uv_handle_t *)&c->timer, NULL);
+	uv_close((uv_handle_t *)&c->stepcheck, NULL);
 	for (int i = 0; i < NT_MAX_SOURCES; i++) {
 		if (c->us[i] == NULL)
 			continue;

@@ -29,6 +29,8 @@ void nt_uvclient_add_pool(struct nt_uvclient *c, const struct nt_pool_conf *pc,
     enum nt_family_filter fam);
 
 struct nt_engine *nt_uvclient_engine(struct nt_uvclient *c);
+/* Run the engine now and re-arm its timer (after feeding it samples). */
+void nt_uvclient_run(struct nt_uvclient *c);
 /* Names still waiting for an answer from the resolver. */
 int nt_uvclient_resolving(const struct nt_uvclient *c);
 /* Names that failed at least once, and sources that could not be opened. */

@@ -12,9 +12,10 @@ a serial line.  Lines starting with '#' are skipped; everything else
   tools/nmea-play.py --link /tmp/gps0 ../shared/data/nmea/ublox-zed-f9p-nmea.log
   ntimed ... refclocks: [{ driver: nmea, device: /tmp/gps0, offset: 0.05 }]
 
-Faults for tests: --nofix K (status V from cycle K for 2 s), --jump K
-(+3600 s in cycle K), --cut K (close mid-sentence at cycle K, then a new
-pty under the same link).
+Faults for tests: --nofix K (status V from cycle K for --nofix-for
+seconds, default 2), --jump K (+3600 s in cycle K), --cut K (close
+mid-sentence at cycle K, then a new pty under the same link, after
+--cut-for seconds without one, default 0).
 """
 import argparse
 import os
@@ -119,9 +120,13 @@ class Pty:
             os.write(self.master, data[i:i + 16])
             time.sleep(per * len(data[i:i + 16]))
 
-    def cut(self, data):
+    def cut(self, data, gap):
         os.write(self.master, data[:len(data) // 2])
         os.close(self.master)
+        if gap > 0:
+            if self.link and os.path.islink(self.link):
+                os.unlink(self.link)
+            time.sleep(gap)
         self.open()
 
 
@@ -136,8 +141,10 @@ def main():
     ap.add_argument("--count", type=int, default=0,
                     help="cycles to send, 0: forever (the log loops)")
     ap.add_argument("--nofix", type=int, default=-1)
+    ap.add_argument("--nofix-for", type=int, default=2)
     ap.add_argument("--jump", type=int, default=-1)
     ap.add_argument("--cut", type=int, default=-1)
+    ap.add_argument("--cut-for", type=float, default=0)
     a = ap.parse_args()
     cyc = cycles(a.log)
     pty = Pty(a.link)
@@ -147,11 +154,12 @@ def main():
         while a.count == 0 or k < a.count:
             time.sleep(max(0.0, sec + a.late - time.time()))
             t = sec + (3600 if k == a.jump else 0)
-            nofix = a.nofix >= 0 and a.nofix <= k < a.nofix + 2
+            nofix = a.nofix >= 0 and a.nofix <= k < a.nofix + a.nofix_for
             data = b"".join(rewrite(l.rstrip(b"\r"), t, nofix) + b"\r\n"
                             for l in cyc[k % len(cyc)])
             if k == a.cut:
-                pty.cut(data)
+                pty.cut(data, a.cut_for)
+                sec = int(time.time())      # no backlog after the gap
             else:
                 pty.write(data, a.baud)
             k += 1

@@ -29,6 +29,7 @@
 struct sock {
 	int		fd;
 	uint64_t	n_bad;
+	unsigned	bad_kinds;	/* 1 << verdict: logged once each */
 };
 
 enum nt_sock_verdict
@@ -173,7 +174,10 @@ sock_read(struct nt_refclock *rc, struct nt_refclock_sample *out, size_t max,
 		}
 		v = nt_sock_decode(buf, (size_t)n, &ss);
 		if (v != NT_SOCK_OK) {
-			if (st->n_bad++ % 100 == 0)
+			bool first = !(st->bad_kinds & 1u << v);
+
+			st->bad_kinds |= 1u << v;
+			if (st->n_bad++ % 100 == 0 || first)
 				nt_log(NT_LOG_WARNING, "refclock %s: bad "
 				    "datagram (%zd bytes, expected %zu): %s",
 				    rc->name, n, sizeof ss, nt_sock_strerror(v));

@@ -85,6 +85,28 @@ expect 2 "$NTIMED" client --dry-run -c "$T/c.yaml" -t abc
 expect 2 "$NTIMED" client --json 127.0.0.1
 has err "--json needs --once" "--json without --once"
 
+# Option errors: one line naming the option as written, control
+# characters from the command line escaped, exit 2, for every role.
+ESC=$(printf '\033[31m')
+for r in client slave master sim query "query --local"; do
+	# shellcheck disable=SC2086 # "query --local" is two words
+	expect 2 "$NTIMED" $r "--bogus$ESC"
+	lines err 1 "$r: unknown option is one line"
+	has err "^ntimed $r: unknown option '--bogus\\\\x1b\[31m' \(see --help\)$" \
+	    "$r: unknown option named, escape shown as \\x1b"
+done
+expect 2 "$NTIMED" client -t
+has err "^ntimed client: option '-t' needs a value" "missing value named"
+expect 2 "$NTIMED" sim --seed "1$ESC"
+has err "invalid seed '1\\\\x1b\[31m'" "sim: bad seed escaped"
+long=/var/lib/$(printf '%05000d' 0)/drift
+printf 'driftfile: %s\n' "$long" >"$T/long.yaml"
+expect 2 "$NTIMED" client --check-config -c "$T/long.yaml"
+has err "long.yaml:1:[0-9]+: 'driftfile' is longer than 4064 bytes" \
+    "over-long drift file path refused at load"
+expect 2 "$NTIMED" "ro${ESC}le"
+has err "unknown role 'ro\\\\x1b\[31mle'" "bad role escaped"
+
 # cmake --install: the binary and one link per role.
 if [ -n "${NTIMED_BUILD:-}" ] && [ -f "$NTIMED_BUILD/CMakeCache.txt" ]; then
 	cmake --install "$NTIMED_BUILD" --prefix "$T/prefix" >/dev/null ||

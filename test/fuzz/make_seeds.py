@@ -313,6 +313,15 @@ def main():
           b"{ delay: 100us, jitter: 1e-4, dist: uniform }, loss: 0.5 } }\n"
           b"  - { name: b, silent: [ { from: 1h, to: 90min } ] }\n"
           b"expect: { rms: 15us, steps: { min: 1, max: 1 } }\n")
+    write("simscen", "inline-refclocks", b"duration: 1h\nrefclocks:\n"
+          b"  - { driver: nmea, latency: 200ms, jitter: 5ms, missing: 0.1,\n"
+          b"      silent: [ { from: 1h, to: 2h } ] }\n"
+          b"  - { name: P1, driver: pps, offset: -50ns, jitter: 2us }\n"
+          b"client:\n  refclocks:\n"
+          b"    - { driver: pps, device: /dev/pps0, refid: P1, poll: 2 }\n"
+          b"    - { driver: nmea, device: /dev/ttyS0, pps: P1, offset: 0.2,"
+          b" noselect: true }\nservers: [ { name: a } ]\n"
+          b"expect: { rms: 2us, steps: { max: 1 } }\n")
 
     for i, arg in enumerate([b"127.0.0.1", b"127.0.0.1:123", b"[::1]:10123",
                              b"::1", b"[fe80::1%lo]:123", b"time.example.org",

@@ -193,19 +193,22 @@ stop_chronyd() {
 # replies chronyd will not give.  BEHAVIOUR: "kod" (first reply to each
 # client port is good, then KoD RATE), "rate" (KoD RATE to a client port
 # that asks again within 2 s, good replies otherwise), "unsync" (leap 3,
-# stratum 16).
+# stratum 16), "offset:SECONDS" (good replies from a clock that far off);
+# anything else: good replies.  FAKE_PID[NAME] is its pid.
+declare -A FAKE_PID=()
 start_fake_ntp() {
 	local name=$1 addr=$2 port=$3 mode=$4 pid logf="$TEST_TMP/fake-$1.log"
 	"$PY" - "$addr" "$port" "$mode" >"$logf" 2>&1 <<-'EOF' &
 	import collections, socket, struct, sys, time
 	addr, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+	off = float(mode[7:]) if mode.startswith("offset:") else 0.0
 	fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
 	s = socket.socket(fam, socket.SOCK_DGRAM)
 	s.bind((addr, port))
 	seen = collections.Counter()
 	last = {}
 	def stamp():
-	    t = time.time() + 2208988800
+	    t = time.time() + off + 2208988800
 	    return struct.pack("!II", int(t), int(t % 1 * 2**32))
 	while True:
 	    data, peer = s.recvfrom(2048)
@@ -228,7 +231,17 @@ start_fake_ntp() {
 	EOF
 	pid=$!
 	STARTED_PIDS+=("$pid")
+	FAKE_PID[$name]=$pid
 	wait_ntp "fake server $name" "$pid" "$addr" "$port" "$logf"
+}
+
+# stop_fake_ntp NAME: kill a fake server and wait until it is gone.
+stop_fake_ntp() {
+	local pid=${FAKE_PID[$1]:-}
+	[ -n "$pid" ] || fail "stop_fake_ntp: no fake server named $1"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "FAKE_PID[$1]"
 }
 
 # run_capture OUT CMD...: run CMD with stdout in OUT, stderr in OUT.err;

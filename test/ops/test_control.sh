@@ -55,7 +55,8 @@ json_assert "$OUT" 'd["selected"] in ("127.0.0.1:'"$P1"'", "127.0.0.1:'"$P2"'")
     d["clock"] == "dry-run" and d["sources"] == 3 and
     d["sources_reachable"] == 3 and d["sources_selectable"] == 2' \
     "tracking: selected, synchronized, stratum, counts"
-json_assert "$OUT" '0 < d["max_error"] < 0.01 and d["estimated_error"] > 0
+json_assert "$OUT" '0 < d["max_error"] < 0.01 and
+    0 < d["estimated_error"] <= d["max_error"]
     and d["root_delay"] > 0 and abs(d["last_offset"]) < 1e-3' \
     "tracking: error bound, root delay, offset"
 log "tracking: $(tr -d '\n' <"$OUT" | cut -c1-160)"
@@ -65,7 +66,7 @@ run_capture "$OUT" "${Q[@]}"
 assert_rc 0 "query with no host"
 for k in "Reference ID" Stratum "System time" "Last offset" "RMS offset" \
     Frequency "Residual freq" Skew "Root delay" "Root dispersion" \
-    "Update interval" "Leap status" "Max error"; do
+    "Update interval" "Leap status" "Max error" "Likely error"; do
 	assert_grep "$OUT" "^$k +: " "tracking shows $k"
 done
 assert_grep "$OUT" "^Reference ID +: 7F000001 \(127\.0\.0\.1:($P1|$P2)\)" \

@@ -81,6 +81,10 @@ done
 [ "$(prom_value "$M" ntimed_system_stratum)" = 9.0 ] || fail "stratum"
 "$PY" -c 'import sys; v = float(sys.argv[1]); sys.exit(not 0 < v < 0.01)' \
     "$(prom_value "$M" ntimed_system_max_error_seconds)" || fail "max error"
+"$PY" -c 'import sys; v, m = map(float, sys.argv[1:]); sys.exit(not 0 < v <= m)' \
+    "$(prom_value "$M" ntimed_system_estimated_error_seconds)" \
+    "$(prom_value "$M" ntimed_system_max_error_seconds)" ||
+    fail "estimated error"
 prom_value "$M" "ntimed_build_info{version=\"$("$NTIMED" --version |
     cut -d' ' -f2)\",role=\"client\",clock=\"dry-run\"}" >/dev/null ||
     fail "build info"

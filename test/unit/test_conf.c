@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "sandbox.h"
 #include "yconf.h"
 
 #define NAME "t.yaml"
@@ -95,6 +96,8 @@ assert_conf_equal(const struct nt_conf *a, const struct nt_conf *b)
 	assert_int_equal(a->log_level, b->log_level);
 	assert_int_equal(a->log_dest, b->log_dest);
 	assert_serve_equal(&a->serve, &b->serve);
+	assert_string_equal(a->user, b->user);
+	assert_int_equal(a->sandbox, b->sandbox);
 }
 
 static void
@@ -525,7 +528,8 @@ test_err_unknown_key(void **state)
 	expect_error("step_limit: 2\nfoo: 1\n",
 	    "t.yaml:2:1: unknown key 'foo' (expected one of: servers, pools, "
 	    "refclocks, driftfile, step_threshold, step_limit, max_distance, "
-	    "min_sources, log, server, control, metrics)");
+	    "min_sources, holdover, log, server, control, metrics, user, "
+	    "sandbox)");
 	expect_error("servers:\n  - address: a\n    foo: 1\n",
 	    "t.yaml:3:5: unknown key 'foo' in servers[0] (expected one of: "
 	    "address, port, minpoll, maxpoll, iburst, prefer)");
@@ -540,7 +544,8 @@ test_err_unknown_key(void **state)
 	expect_error("\"a\\nb\": 1\n",
 	    "t.yaml:1:1: unknown key 'a\\x0ab' (expected one of: servers, "
 	    "pools, refclocks, driftfile, step_threshold, step_limit, "
-	    "max_distance, min_sources, log, server, control, metrics)");
+	    "max_distance, min_sources, holdover, log, server, control, "
+	    "metrics, user, sandbox)");
 	expect_file_error("unknown_nested.yaml", "4:5: unknown key 'maxpol' "
 	    "in servers[0] (expected one of: address, port, minpoll, maxpoll, "
 	    "iburst, prefer)");
@@ -1409,6 +1414,40 @@ test_control_metrics(void **state)
 	nt_conf_free(&c);
 }
 
+/* user: and sandbox: (lib/privdrop.c, lib/sandbox.c). */
+static void
+test_user_sandbox(void **state)
+{
+	struct nt_conf c;
+
+	(void)state;
+	load_ok(&c, "servers: [a]\n");
+	assert_string_equal(c.user, "ntimed");
+	assert_int_equal(c.sandbox, nt_sandbox_available());
+	round_trip(&c);
+	nt_conf_free(&c);
+	load_ok(&c, "user: _ntimed-test\nsandbox: false\n");
+	assert_string_equal(c.user, "_ntimed-test");
+	assert_false(c.sandbox);
+	round_trip(&c);
+	nt_conf_free(&c);
+	if (!nt_sandbox_available())
+		expect_error("sandbox: true\n", "t.yaml:1:10: 'sandbox': this "
+		    "ntimed was built without seccomp (libseccomp); set it to "
+		    "false");
+	else {
+		load_ok(&c, "user: root\nsandbox: true\n");
+		assert_string_equal(c.user, "root");
+		assert_true(c.sandbox);
+		round_trip(&c);
+		nt_conf_free(&c);
+	}
+	expect_error("sandbox: maybe\n",
+	    "t.yaml:1:10: 'sandbox' must be true or false, got 'maybe'");
+	expect_error("user: [a]\n",
+	    "t.yaml:1:7: 'user' must be a string, got a list");
+}
+
 static void
 test_err_control_metrics(void **state)
 {
@@ -1521,6 +1560,7 @@ main(void)
 		cmocka_unit_test(test_yconf_other_schema),
 		cmocka_unit_test(test_yconf_other_schema_errors),
 		cmocka_unit_test(test_control_metrics),
+		cmocka_unit_test(test_user_sandbox),
 		cmocka_unit_test(test_err_control_metrics),
 		cmocka_unit_test(test_refclocks),
 	};

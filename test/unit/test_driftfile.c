@@ -448,6 +448,9 @@ wait_for_change(unsigned k)
 	fail_msg("the writer made no progress in 10 s");
 }
 
+/* Kills of a writer mid-rewrite (issue #6 asks for 200). */
+#define CRASH_KILLS 200
+
 static void
 test_crash_safety(void **state)
 {
@@ -458,7 +461,7 @@ test_crash_safety(void **state)
 
 	(void)state;
 	assert_int_equal(nt_drift_write(dpath, 0.5, 0.0, err, sizeof(err)), 0);
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < CRASH_KILLS; i++) {
 		pid = fork();
 		assert_true(pid >= 0);
 		if (pid == 0)
@@ -485,7 +488,9 @@ test_crash_safety(void **state)
 		assert_int_equal(count_entries(), 1);
 	}
 	/* Every kill landed while the writer was making progress. */
-	assert_int_equal(changed, 100);
+	assert_int_equal(changed, CRASH_KILLS);
+	print_message("drift file: %d rewrites killed with SIGKILL, never "
+	    "missing, empty or truncated\n", CRASH_KILLS);
 }
 
 int

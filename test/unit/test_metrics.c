@@ -483,7 +483,7 @@ test_engine_views(void **state)
 	struct nt_status st;
 	struct nt_prom p;
 	const struct nt_source *sel = NULL;
-	const struct sample *s;
+	const struct sample *s, *e;
 	char labels[512];
 
 	(void)state;
@@ -527,6 +527,10 @@ test_engine_views(void **state)
 	assert_true(s->value == 3);
 	assert_non_null(s = find(ps, "ntimed_system_max_error_seconds", ""));
 	assert_true(s->value > 0 && s->value < 0.01);
+	/* The likely bound, never above the worst case. */
+	assert_non_null(e = find(ps, "ntimed_system_estimated_error_seconds",
+	    ""));
+	assert_true(e->value > 0 && e->value <= s->value);
 	assert_non_null(s = find(ps, "ntimed_clock_updates_total", ""));
 	assert_true(s->value == nt_engine_disc(w->e)->n_updates &&
 	    s->value > 10);
@@ -586,6 +590,7 @@ test_engine_views_unsynced(void **state)
 	assert_non_null(s = find(ps, "ntimed_system_synchronized", ""));
 	assert_true(s->value == 0);
 	assert_null(find(ps, "ntimed_system_max_error_seconds", ""));
+	assert_null(find(ps, "ntimed_system_estimated_error_seconds", ""));
 	assert_null(find(ps, "ntimed_source_offset_seconds",
 	    "{source=\"192.0.2.1:123\"}"));
 	assert_non_null(find(ps, "ntimed_build_info", "{version=\""
@@ -594,7 +599,7 @@ test_engine_views_unsynced(void **state)
 	assert_false(t.synced);
 	assert_int_equal(t.stratum, 16);
 	assert_null(t.selected);
-	assert_true(isinf(t.max_error));
+	assert_true(isinf(t.max_error) && isinf(t.est_error));
 	nt_prom_free(&p);
 	nt_engine_free(w->e);
 	free(ps);

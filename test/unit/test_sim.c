@@ -6,6 +6,11 @@
  * only when announced and only at the end of the month; a KoD RATE
  * slows the polling; a silent server is reported unreachable and the
  * claimed bound still holds; and a run is a pure function of its seed.
+ * For the master: a GPS receiver's pulses, numbered by its sentences,
+ * keep the clock within microseconds; unnumbered pulses are never used;
+ * when the receiver goes silent the master falls back to its network
+ * server, and takes the refclock back only after it has been good for a
+ * while (not on one sample).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -18,6 +23,7 @@
 
 #include "log.h"
 #include "sim.h"
+#include "simscen.h"
 
 /* One server per offset; path delays each way, exponential jitter. */
 static void
@@ -239,6 +245,132 @@ outage_unreachable_then_back(void **state)
 	nt_sim_scenario_free(&sc);
 }
 
+static void
+load_text(struct nt_sim_scenario *sc, const char *text)
+{
+	char err[NT_CONF_ERRLEN];
+
+	nt_sim_scenario_init(sc);
+	if (nt_sim_scenario_load_buf(sc, "t.yaml", text, strlen(text), err,
+	    sizeof err) != 0)
+		fail_msg("%s", err);
+}
+
+#define GPS_PAIR \
+	"refclocks:\n" \
+	"  - { name: PPS, driver: pps, silent: [ %s ] }\n" \
+	"  - { name: GPS, driver: nmea, silent: [ %s ] }\n" \
+	"client:\n" \
+	"  step_threshold: 0.01\n" \
+	"  refclocks:\n" \
+	"    - { driver: pps, device: /dev/pps0, poll: 2 }\n" \
+	"    - { driver: nmea, device: /dev/ttyS0, %s offset: 0.1,\n" \
+	"        poll: 2, noselect: true }\n"
+
+/* Pulses numbered by the sentences: microseconds, at once. */
+static void
+refclock_pps_numbered_by_nmea(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof text, "duration: 2000\nsettle: 500\n"
+	    "clock: { offset: 0.05, freq_ppm: 50 }\n" GPS_PAIR, "", "",
+	    "pps: PPS,");
+	load_text(&sc, text);
+	run(&sc, 1, NULL, NULL, &r);
+	assert_int_equal(r.n_servers, 0);
+	assert_int_equal(r.n_refclocks, 2);
+	assert_int_equal(r.srv[0].state, NT_SRC_SELECTED);
+	assert_true(r.srv[0].requests > 1900);	/* a pulse every second */
+	assert_true(r.m[NT_SIM_SYNC_100US] < 100);
+	assert_true(r.m[NT_SIM_MAX] < 10e-6);
+	nt_sim_scenario_free(&sc);
+}
+
+/* Nobody numbers the pulses and nothing else syncs us: never used. */
+static void
+refclock_pps_unpaired_unused(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof text, "duration: 600\nsettle: 300\n"
+	    "clock: { offset: 0.05 }\n" GPS_PAIR, "", "", "");
+	load_text(&sc, text);
+	run(&sc, 1, NULL, NULL, &r);
+	assert_true(r.m[NT_SIM_UPDATES] == 0);
+	assert_true(fabs(r.final_err - 0.05) < 1e-3);
+	assert_int_equal(r.srv[0].state, NT_SRC_INIT);
+	nt_sim_scenario_free(&sc);
+}
+
+struct watch_peer {
+	double	first_back;	/* PPS selected again after the flap */
+	int	pps_before, ntp_during, pps_during, pps_after, ticks_after;
+};
+
+/* Source 0 is ntp1, 1 the pps refclock. */
+static void
+watch_peer(void *ctx, const struct nt_sim_point *p,
+    const struct nt_engine *e)
+{
+	struct watch_peer *w = ctx;
+	bool pps = p->selected & 2, ntp = p->selected & 1;
+
+	(void)e;
+	if (p->t > 200 && p->t < 1000)
+		w->pps_before += pps;
+	if (p->t > 1100 && p->t < 2632) {
+		w->ntp_during += ntp;
+		w->pps_during += pps;
+	}
+	if (p->t >= 2600 && pps && isnan(w->first_back))
+		w->first_back = p->t;
+	if (p->t > 2700) {
+		w->pps_after += pps;
+		w->ticks_after++;
+	}
+}
+
+/*
+ * The receiver is silent from 1000 s to 2000 s, gives 10 s of samples,
+ * and is silent again until 2600 s.  The master falls back to its server
+ * once the refclock's samples are stale (8 polls of 4 s), ignores the
+ * 10 s return, and takes the refclock back only after it has been good
+ * for as long again (32 s).
+ */
+static void
+refclock_fallback_and_hysteresis(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+	struct watch_peer w = { NAN, 0, 0, 0, 0, 0 };
+	const char *off = "{ from: 1000, to: 2000 }, { from: 2010, to: 2600 }";
+	char text[2048];
+
+	(void)state;
+	snprintf(text, sizeof text, "duration: 3000\nsettle: 500\n"
+	    "clock: { offset: 0.05, freq_ppm: 20 }\n"
+	    "servers:\n  - { name: ntp1, network: { out: { delay: 1ms, "
+	    "jitter: 100us }, in: { delay: 1ms, jitter: 100us } } }\n"
+	    GPS_PAIR "  servers: [ { address: ntp1, minpoll: 4, "
+	    "maxpoll: 4 } ]\n", off, off, "pps: PPS,");
+	load_text(&sc, text);
+	run(&sc, 1, watch_peer, &w, &r);
+	assert_true(w.pps_before > 790);
+	assert_int_equal(w.pps_during, 0);
+	assert_true(w.ntp_during > 1500);
+	assert_true(w.first_back >= 2632 && w.first_back < 2660);
+	assert_int_equal(w.pps_after, w.ticks_after);
+	assert_true(r.m[NT_SIM_MAX] < 200e-6);
+	nt_sim_scenario_free(&sc);
+}
+
 /* A new route, 1 ms longer both ways: no offset change, nothing lost. */
 static void
 route_change_symmetric(void **state)
@@ -311,6 +443,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(perfect_network_and_clock),
+		cmocka_unit_test(refclock_pps_numbered_by_nmea),
+		cmocka_unit_test(refclock_pps_unpaired_unused),
+		cmocka_unit_test(refclock_fallback_and_hysteresis),
 		cmocka_unit_test(asymmetry_gives_half_of_it),
 		cmocka_unit_test(liar_flagged_clock_holds),
 		cmocka_unit_test(leap_second_inserted),

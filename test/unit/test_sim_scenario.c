@@ -59,8 +59,9 @@ shipped_scenarios_load(void **state)
 		nt_sim_scenario_init(&sc);
 		if (nt_sim_scenario_load(&sc, path, err, sizeof err) != 0)
 			fail_msg("%s", err);
-		assert_true(sc.n_servers > 0);
+		assert_true(sc.n_servers + sc.n_refclocks > 0);
 		assert_int_equal(sc.client.n_servers, sc.n_servers);
+		assert_int_equal(sc.client.n_refclocks, sc.n_refclocks);
 		nt_sim_scenario_free(&sc);
 		n++;
 	}
@@ -142,6 +143,90 @@ mistakes_named_where(void **state)
 	    "t.yaml:1:10: anchors and aliases are not supported");
 }
 
+/* refclocks: the receivers; client.refclocks: the master's own config. */
+static void
+refclock_models(void **state)
+{
+	struct nt_sim_scenario sc;
+	char err[NT_CONF_ERRLEN];
+
+	(void)state;
+	assert_int_equal(load(&sc, "refclocks:\n"
+	    "  - { driver: nmea, latency: 200ms, jitter: 5ms, missing: 0.1,\n"
+	    "      silent: [ { from: 1h, to: 2h } ] }\n"
+	    "  - { name: P1, driver: pps, offset: -50ns }\n"
+	    "  - { driver: pps }\n"
+	    "client:\n  refclocks:\n"
+	    "    - { driver: pps, device: /dev/pps1, refid: PPS }\n"
+	    "    - { driver: pps, device: /dev/pps0, refid: P1 }\n"
+	    "    - { driver: nmea, device: /dev/ttyS0, pps: P1, offset: 0.2 }\n",
+	    err, sizeof err), 0);
+	assert_int_equal(sc.n_servers, 0);
+	assert_int_equal(sc.n_refclocks, 3);
+	/* Defaults by kind; names default to the drivers' refids. */
+	assert_string_equal(sc.refclocks[0].name, "GPS");
+	assert_int_equal(sc.refclocks[0].kind, NT_SIM_RC_NMEA);
+	assert_true(fabs(sc.refclocks[0].latency - 0.2) < 1e-15);
+	assert_true(fabs(sc.refclocks[0].jitter - 5e-3) < 1e-15);
+	assert_true(sc.refclocks[0].missing == 0.1);
+	assert_true(sc.refclocks[0].silent[0].from == 3600);
+	assert_int_equal(sc.refclocks[1].kind, NT_SIM_RC_PPS);
+	assert_true(fabs(sc.refclocks[1].offset + 50e-9) < 1e-18);
+	assert_true(sc.refclocks[1].jitter == 1e-6);
+	assert_true(sc.refclocks[1].missing == 0);
+	assert_string_equal(sc.refclocks[2].name, "PPS");
+	/* client.refclocks[i] is refclocks[rc_of[i]]. */
+	assert_int_equal(sc.rc_of[0], 2);
+	assert_int_equal(sc.rc_of[1], 1);
+	assert_int_equal(sc.rc_of[2], 0);
+	assert_string_equal(sc.client.refclocks[2].pps, "P1");
+	nt_sim_scenario_free(&sc);
+	/* NMEA defaults: 100 ms +- 20 ms, 1 % missing. */
+	assert_int_equal(load(&sc, "refclocks: [ { driver: nmea } ]\n"
+	    "client: { refclocks: [ { driver: nmea, device: /dev/x } ] }\n"
+	    "servers: [ { name: a } ]\n", err, sizeof err), 0);
+	assert_true(sc.refclocks[0].latency == 0.1 &&
+	    sc.refclocks[0].jitter == 0.02 && sc.refclocks[0].missing == 0.01);
+	assert_int_equal(sc.client.n_servers, 1);
+	nt_sim_scenario_free(&sc);
+}
+
+static void
+refclock_mistakes(void **state)
+{
+	(void)state;
+	bad("refclocks: [ { driver: gps } ]\n",
+	    "t.yaml:1:24: 'driver' must be one of: pps, nmea, got 'gps'");
+	bad("refclocks: [ { name: PPS } ]\n",
+	    "t.yaml:1:14: missing required key 'driver' in refclocks[0]");
+	bad("refclocks: [ { driver: pps, latency: 1ms } ]\n",
+	    "t.yaml:1:38: refclocks[0]: 'latency' is a property of nmea");
+	bad("refclocks: [ { driver: nmea, latency: 10ms, jitter: 20ms } ]\n",
+	    "t.yaml:1:14: refclocks[0]: 'jitter' (0.02 s) must not exceed");
+	bad("refclocks: [ { driver: nmea, latency: 1s } ]\n",
+	    "t.yaml:1:39: 'latency' out of range");
+	bad("refclocks: [ { driver: pps, missing: 2 } ]\n",
+	    "t.yaml:1:38: 'missing' out of range");
+	bad("refclocks: [ { driver: pps, jitter: fast } ]\n",
+	    "t.yaml:1:37: 'jitter' must be a time");
+	bad("refclocks: [ { driver: pps, name: TOOLONG } ]\n",
+	    "t.yaml:1:35: 'name' is too long");
+	bad("refclocks: [ { driver: pps } ]\n",
+	    "t.yaml:1:14: refclocks[0]: 'PPS' is missing from client.refclocks");
+	bad("refclocks: [ { driver: pps } ]\nclient: { refclocks: [ "
+	    "{ driver: pps, device: /dev/x, refid: P2 } ] }\n",
+	    "t.yaml:2:24: client.refclocks[0]: refid 'P2' is not one of the "
+	    "simulated");
+	bad("refclocks: [ { driver: pps, name: GPS } ]\nclient: { refclocks: [ "
+	    "{ driver: nmea, device: /dev/x } ] }\n",
+	    "t.yaml:2:24: client.refclocks[0]: driver 'nmea', but the "
+	    "simulated refclock 'GPS' is pps");
+	bad("refclocks: [ { driver: pps } ]\nclient: { refclocks: [ "
+	    "{ driver: pps } ] }\n",
+	    "t.yaml:2:24: client.refclocks[0]: driver 'pps' needs 'device'");
+	bad("refclocks: []\n", "t.yaml:1:1: no servers");
+}
+
 int
 main(void)
 {
@@ -149,6 +234,8 @@ main(void)
 		cmocka_unit_test(shipped_scenarios_load),
 		cmocka_unit_test(units_defaults_and_client),
 		cmocka_unit_test(mistakes_named_where),
+		cmocka_unit_test(refclock_models),
+		cmocka_unit_test(refclock_mistakes),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,6 +1,7 @@
 /*
  * Per-source reply handling: what each kind of answer does to the poll
- * state (reach, denial, back-off) before any sample is taken.
+ * state (reach, denial, back-off) before any sample is taken; and what
+ * the estimator makes of a path that jitters one way only.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -120,6 +121,51 @@ good_reply_gives_sample_and_duplicate_is_dropped(void **state)
 	assert_int_equal(s.n_hist, 1);
 }
 
+/* Exponential deviate of mean m from a fixed LCG: the same every run. */
+static double
+expo(uint64_t *r, double m)
+{
+	*r = *r * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+	return (-m * log(((double)(*r >> 11) + 0.5) / 9007199254740992.0));
+}
+
+/*
+ * A path whose return direction jitters 30 times more than the outgoing
+ * one (wan): the offsets lean far below the truth (0 here), yet the
+ * estimate must find it, and the likely interval must hold it while it
+ * is narrower than the sure one.
+ */
+static void
+asymmetric_jitter_estimate_and_likely_interval(void **state)
+{
+	struct nt_server_conf c;
+	struct nt_source s;
+	uint64_t r = 1;
+	double lo, hi, slo, shi;
+
+	(void)state;
+	nt_server_conf_init(&c);
+	nt_source_init(&s, &c, "192.0.2.1:123", 0, T0);
+	for (int k = 0; k < 48; k++) {
+		double out = expo(&r, 60e-6), in = expo(&r, 1.94e-3);
+		struct nt_sample smp = {
+			.t = T0 + k * 64 * NT_SEC,
+			.offset = (out - in) / 2,
+			.delay = 200e-6 + out + in,
+			.disp = 1e-7,
+		};
+
+		nt_source_sample(&s, &smp);
+	}
+	assert_true(fabs(nt_source_offset_at(&s, s.est_t)) < 15e-6);
+	assert_true(fabs(s.est_freq) < 0.1e-6);
+	nt_source_tight_at(&s, s.est_t, &lo, &hi);
+	nt_source_bounds_at(&s, s.est_t, &slo, &shi);
+	assert_true(lo <= 0 && hi >= 0);
+	assert_true(slo <= lo && shi >= hi);
+	assert_true(hi - lo < shi - slo);
+}
+
 int
 main(void)
 {
@@ -128,6 +174,7 @@ main(void)
 		cmocka_unit_test(kod_deny_stops_polling),
 		cmocka_unit_test(kod_rate_backs_off),
 		cmocka_unit_test(good_reply_gives_sample_and_duplicate_is_dropped),
+		cmocka_unit_test(asymmetric_jitter_estimate_and_likely_interval),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,0 +1,179 @@
+/*
+ * Giving up root: switch user and group, keep only CAP_SYS_TIME.
+ *
+ * The order matters.  The bounding set can only shrink while we still
+ * have CAP_SETPCAP, so it goes first; PR_SET_KEEPCAPS keeps the permitted
+ * set across setresuid(), after which capset() narrows it to the one
+ * capability and turns that on.  Then we check that the kernel agrees and
+ * that root cannot be had back.  Plain prctl/capset: no library needed.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "privdrop.h"
+
+#define CAP_BIT(c)	(1u << ((c) % 32))
+#define CAP_WORD(c)	((c) / 32)
+#define MAX_CAP		63	/* probed: prctl stops at the kernel's last */
+
+int
+nt_privdrop_lookup(const char *user, struct nt_privdrop_user *u, char *err,
+    size_t errlen)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int r;
+
+	if (geteuid() != 0) {
+		nt_log(NT_LOG_DEBUG, "not started as root: no user to switch "
+		    "to, capabilities left as they are");
+		return (NT_PRIVDROP_STAY);
+	}
+	if (user == NULL || user[0] == '\0' || strcmp(user, "root") == 0) {
+		nt_log(NT_LOG_DEBUG, "user root: keeping root's privileges");
+		return (NT_PRIVDROP_STAY);
+	}
+	r = getpwnam_r(user, &pw, buf, sizeof buf, &res);
+	if (res == NULL && strcmp(user, NT_PRIVDROP_DEFAULT_USER) == 0) {
+		nt_log(NT_LOG_WARNING, "user '%s' does not exist: running as "
+		    "root (create it, or set 'user: root' to say so)", user);
+		return (NT_PRIVDROP_STAY);
+	}
+	if (res == NULL) {
+		snprintf(err, errlen, "user '%s': %s", user, r != 0 ?
+		    strerror(r) : "no such user");
+		return (-1);
+	}
+	if (strlen(user) >= sizeof u->name || pw.pw_uid == 0) {
+		snprintf(err, errlen, "user '%s': %s", user, pw.pw_uid == 0 ?
+		    "has uid 0, that is root" : "name too long");
+		return (-1);
+	}
+	strlcpy(u->name, user, sizeof u->name);
+	u->uid = pw.pw_uid;
+	u->gid = pw.pw_gid;
+	return (NT_PRIVDROP_SWITCH);
+}
+
+/* Everything but keep (-1: nothing) out of the bounding set. */
+static int
+drop_bounding(int keep, char *err, size_t errlen)
+{
+	for (int c = 0; c <= MAX_CAP; c++) {
+		if (c == keep)
+			continue;
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0)
+			break;		/* past the kernel's last capability */
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0) {
+			snprintf(err, errlen, "cannot drop capability %d from "
+			    "the bounding set: %s", c, strerror(errno));
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+static int
+switch_ids(const struct nt_privdrop_user *u, char *err, size_t errlen)
+{
+	const char *what;
+
+	if (initgroups(u->name, u->gid) != 0)
+		what = "initgroups";
+	else if (setresgid(u->gid, u->gid, u->gid) != 0)
+		what = "setresgid";
+	else if (setresuid(u->uid, u->uid, u->uid) != 0)
+		what = "setresuid";
+	else
+		return (0);
+	snprintf(err, errlen, "cannot become user '%s': %s: %s", u->name,
+	    what, strerror(errno));
+	return (-1);
+}
+
+/* Permitted = effective = want (a mask of the low 32), nothing else. */
+static int
+set_caps(uint32_t want, char *err, size_t errlen)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof data);
+	data[0].permitted = data[0].effective = want;
+	if (syscall(SYS_capset, &hdr, data) != 0) {
+		snprintf(err, errlen, "capset: %s", strerror(errno));
+		return (-1);
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
+	    errno != EINVAL) {
+		snprintf(err, errlen, "cannot clear the ambient capabilities: "
+		    "%s", strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Trust, but verify: the kernel's view, and no way back to root. */
+static int
+verify(const struct nt_privdrop_user *u, uint32_t want, char *err,
+    size_t errlen)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) != 0 ||
+	    data[0].permitted != want || data[0].effective != want ||
+	    data[0].inheritable != 0 || data[1].permitted != 0 ||
+	    data[1].effective != 0 || data[1].inheritable != 0) {
+		snprintf(err, errlen, "capabilities not as set after the "
+		    "switch to user '%s'", u->name);
+		return (-1);
+	}
+	if (getuid() != u->uid || geteuid() != u->uid || getgid() != u->gid ||
+	    getegid() != u->gid || setuid(0) == 0 || setgid(0) == 0) {
+		snprintf(err, errlen, "user or group not as set after the "
+		    "switch to user '%s'", u->name);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+nt_privdrop_switch(const struct nt_privdrop_user *u, bool keep_time,
+    char *err, size_t errlen)
+{
+	uint32_t want = keep_time ? CAP_BIT(CAP_SYS_TIME) : 0;
+
+	_Static_assert(CAP_WORD(CAP_SYS_TIME) == 0, "CAP_SYS_TIME in word 0");
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+		snprintf(err, errlen, "prctl(PR_SET_KEEPCAPS): %s",
+		    strerror(errno));
+		return (-1);
+	}
+	if (drop_bounding(keep_time ? CAP_SYS_TIME : -1, err, errlen) != 0 ||
+	    switch_ids(u, err, errlen) != 0 ||
+	    set_caps(want, err, errlen) != 0)
+		return (-1);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) {
+		snprintf(err, errlen, "prctl(PR_SET_KEEPCAPS): %s",
+		    strerror(errno));
+		return (-1);
+	}
+	if (verify(u, want, err, errlen) != 0)
+		return (-1);
+	nt_log(NT_LOG_INFO, "running as user %s (uid %u, gid %u) with %s",
+	    u->name, (unsigned)u->uid, (unsigned)u->gid, keep_time ?
+	    "only CAP_SYS_TIME" : "no capabilities");
+	return (0);
+}

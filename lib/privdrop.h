@@ -1,0 +1,51 @@
+/*
+ * Giving up root once the privileged start-up is done.
+ *
+ * A daemon started as root opens port 123, devices and its control socket,
+ * then becomes an ordinary user that keeps one capability: CAP_SYS_TIME,
+ * to steer the clock (none at all for --dry-run).  What parses packets from
+ * the network then cannot do much else even if it is subverted.
+ */
+#ifndef NTIMED_PRIVDROP_H
+#define NTIMED_PRIVDROP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define NT_PRIVDROP_DEFAULT_USER "ntimed"
+
+/* The account to switch to, looked up while /etc is still readable. */
+struct nt_privdrop_user {
+	char	name[64];
+	uid_t	uid;
+	gid_t	gid;
+};
+
+/*
+ * What nt_privdrop_lookup() decided: switch to u, stay as we are (not
+ * root, "root" asked for, or the default user missing), or fail.
+ */
+enum nt_privdrop_plan {
+	NT_PRIVDROP_SWITCH,
+	NT_PRIVDROP_STAY,
+};
+
+/*
+ * Look user up.  Returns the plan, or -1 with a one-line err: a user other
+ * than the default that does not exist is an error (like chronyd -u); the
+ * default user missing only warns, so the binary works without the package.
+ */
+int nt_privdrop_lookup(const char *user, struct nt_privdrop_user *u,
+    char *err, size_t errlen);
+
+/*
+ * Become u (its groups from /etc/group), keeping CAP_SYS_TIME in the
+ * permitted and effective sets when keep_time, no other capability, and
+ * nothing in the inheritable, ambient and bounding sets beyond it.
+ * Returns 0, or -1 with a one-line err (then exit: half-dropped is unsafe).
+ */
+int nt_privdrop_switch(const struct nt_privdrop_user *u, bool keep_time,
+    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# ntimed master fed by chrony's SOCK protocol, as gpsd speaks it: a writer
+# made here sends the native 40-byte datagram (struct timeval, double
+# offset, int pulse, leap, pad, magic 0x534f434b) with the real clock's
+# time to the socket the master creates.  The master locks on and serves
+# stratum 1 with the configured refid, as 'ntimed query' sees it.  Among
+# the good datagrams come bad ones (wrong magic, wrong size, NaN offset,
+# a leap value of 7): each kind is logged once (then every 100th bad
+# datagram), none is used, nothing crashes.
+# Dry-run clock: nothing steers.
+. "$(dirname "$0")/../interop/lib.sh"
+
+SOCK=$TEST_TMP/chrony.gps0.sock
+"$PY" - "$SOCK" 2>"$TEST_TMP/writer.log" <<'PYEOF' &
+import math, socket, struct, sys, time
+path = sys.argv[1]
+MAGIC = 0x534f434b
+def dgram(offset=0.0, leap=0, magic=MAGIC):
+    t = time.time_ns()
+    s, ns = divmod(t, 10**9)
+    return struct.pack("@qqdiiii", s, ns // 1000, offset, 0, leap, 0, magic)
+assert len(dgram()) == 40
+bad = [dgram(magic=0x4b434f53),          # another endianness
+       dgram()[:39],                     # cut short
+       dgram() + b"\0" * 8,              # too long
+       dgram(offset=math.nan),
+       dgram(leap=7)]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+i = 0
+while True:
+    try:
+        s.sendto(dgram(), path)
+        if i % 4 == 1:
+            for b in bad:
+                s.sendto(b, path)
+        i += 1
+    except (FileNotFoundError, ConnectionRefusedError):
+        pass                             # the master has not started yet
+    time.sleep(0.25)
+PYEOF
+STARTED_PIDS+=("$!")
+
+cat >"$TEST_TMP/master.yaml" <<YAML
+refclocks:
+  - { driver: sock, path: $SOCK, refid: GPSD, poll: 0 }
+control: { enabled: false }
+YAML
+pick_port PORT
+MLOG=$TEST_TMP/master.log
+"$NTIMED" master -c "$TEST_TMP/master.yaml" --dry-run -v -w 1 \
+    --listen "127.0.0.1:$PORT" >"$MLOG" 2>&1 &
+MPID=$!
+STARTED_PIDS+=("$MPID")
+wait_ntp master "$MPID" 127.0.0.1 "$PORT" "$MLOG"
+KINDS=("40 bytes, expected 40): wrong magic number"
+    "39 bytes, expected 40): wrong size"
+    "40 bytes, expected 40): time out of range"
+    "40 bytes, expected 40): bad leap value")
+all_seen() {
+	local k
+	grep -q "serving: stratum 1, refid GPSD" "$MLOG" || return 1
+	for k in "${KINDS[@]}"; do
+		grep -qF "$k" "$MLOG" || return 1
+	done
+}
+for _ in $(seq 200); do
+	all_seen && break
+	kill -0 "$MPID" 2>/dev/null || break
+	sleep 0.1
+done
+assert_grep "$MLOG" "refclock GPSD \(.*\) selected" "refclock selected"
+assert_grep "$MLOG" "serving: stratum 1, refid GPSD" "stratum 1"
+for k in "${KINDS[@]}"; do
+	grep -qF "refclock GPSD ($SOCK): bad datagram ($k" "$MLOG" ||
+	    { cat "$MLOG" >&2; fail "not logged: $k"; }
+done
+OUT=$TEST_TMP/q.json
+run_capture "$OUT" "$NTIMED" query --fast --json "127.0.0.1:$PORT"
+assert_rc 0 "ntimed query"
+json_assert "$OUT" 'd[0]["ok"] and d[0]["stratum"] == 1' "stratum 1"
+json_assert "$OUT" 'd[0]["refid"] == "GPSD" and d[0]["leap"] == 0' \
+    "refid GPSD, leap 0"
+json_assert "$OUT" 'abs(d[0]["offset"]) < 0.01' "offset"
+kill -TERM "$MPID"
+RC=0
+wait "$MPID" || RC=$?
+[ "$RC" -eq 0 ] || { cat "$MLOG" >&2; fail "master exit status $RC"; }
+[ -e "$SOCK" ] && fail "the master left its socket behind"
+# Bad datagrams never became samples: every update's offset is tiny.
+grep "info: offset" "$MLOG" | grep -Ev "offset [+-][0-9.]+(ns|us) " &&
+    fail "a bad datagram's time was used"
+# And the log is not flooded: each kind once (plus every 100th).
+N=$(grep -c "bad datagram" "$MLOG")
+[ "$N" -le 6 ] || fail "$N log lines for bad datagrams"
+echo "PASS: master served stratum 1, refid GPSD from SOCK datagrams; bad" \
+    "ones logged and ignored"

@@ -1,0 +1,218 @@
+/*
+ * Tests of the privilege drop (lib/privdrop.c) and the seccomp filter
+ * (lib/sandbox.c) in forked children, since both are one-way: the user
+ * lookup's three outcomes; a child that becomes "nobody" and keeps
+ * CAP_SYS_TIME alone (or nothing); and children killed by SIGSYS for a
+ * call the filter does not allow (execve, an AF_PACKET socket, an ioctl
+ * the client never makes) while allowed ones work.  The switch needs
+ * root: skipped otherwise.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <linux/capability.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "privdrop.h"
+#include "sandbox.h"
+
+/* Run fn in a child; its wait status. */
+static int
+in_child(int (*fn)(void *), void *arg)
+{
+	int st;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn(arg));		/* no atexit: no leak check here */
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return (st);
+}
+
+static void
+test_lookup(void **state)
+{
+	struct nt_privdrop_user u;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(nt_privdrop_lookup("root", &u, err, sizeof err),
+	    NT_PRIVDROP_STAY);
+	if (geteuid() != 0) {
+		assert_int_equal(nt_privdrop_lookup("_no_such_user_x", &u, err,
+		    sizeof err), NT_PRIVDROP_STAY);
+		skip();
+	}
+	assert_int_equal(nt_privdrop_lookup("_no_such_user_x", &u, err,
+	    sizeof err), -1);
+	assert_string_equal(err, "user '_no_such_user_x': no such user");
+	assert_int_equal(nt_privdrop_lookup("nobody", &u, err, sizeof err),
+	    NT_PRIVDROP_SWITCH);
+	assert_string_equal(u.name, "nobody");
+	assert_int_not_equal(u.uid, 0);
+	if (getpwnam(NT_PRIVDROP_DEFAULT_USER) == NULL)
+		assert_int_equal(nt_privdrop_lookup(NT_PRIVDROP_DEFAULT_USER,
+		    &u, err, sizeof err), NT_PRIVDROP_STAY);
+}
+
+/* Child: become nobody; 0 when the kernel's view is as asked. */
+static int
+become_nobody(void *arg)
+{
+	bool keep = *(bool *)arg;
+	uint32_t want = keep ? 1u << CAP_SYS_TIME : 0;
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	struct nt_privdrop_user u;
+	char err[256];
+
+	if (nt_privdrop_lookup("nobody", &u, err, sizeof err) !=
+	    NT_PRIVDROP_SWITCH || nt_privdrop_switch(&u, keep, err,
+	    sizeof err) != 0)
+		return (10);
+	if (syscall(SYS_capget, &hdr, d) != 0 || d[0].effective != want ||
+	    d[0].permitted != want || d[0].inheritable != 0 ||
+	    d[1].effective != 0 || d[1].permitted != 0)
+		return (11);
+	if (prctl(PR_CAPBSET_READ, CAP_SYS_TIME, 0, 0, 0) != (keep ? 1 : 0) ||
+	    prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0 ||
+	    prctl(PR_CAPBSET_READ, CAP_SETUID, 0, 0, 0) != 0)
+		return (12);
+	if (getuid() != u.uid || geteuid() != u.uid || setuid(0) == 0)
+		return (13);
+	return (0);
+}
+
+static void
+test_switch(void **state)
+{
+	bool keep;
+	int st;
+
+	(void)state;
+	if (geteuid() != 0 || getpwnam("nobody") == NULL)
+		skip();
+	keep = true;
+	st = in_child(become_nobody, &keep);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	keep = false;
+	st = in_child(become_nobody, &keep);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+enum probe { P_UDP, P_EXECVE, P_PACKET, P_IOCTL };
+
+struct sb_case {
+	enum nt_sandbox_role role;
+	enum probe	probe;
+};
+
+/* Child: install the filter, then make one call. */
+static int
+sandboxed(void *arg)
+{
+	const struct sb_case *c = arg;
+	char *const argv[] = { "/bin/true", NULL };
+	struct ifconf ifc = { 0 };
+	char err[256];
+	int fd;
+
+	if (nt_sandbox_install(c->role, err, sizeof err) != 0)
+		return (20);
+	switch (c->probe) {
+	case P_UDP:
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		return (fd >= 0 && close(fd) == 0 ? 0 : 21);
+	case P_EXECVE:
+		execve(argv[0], argv, NULL);
+		return (22);
+	case P_PACKET:
+		(void)socket(AF_PACKET, SOCK_RAW, 0);
+		return (23);
+	case P_IOCTL:
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		(void)ioctl(fd, SIOCGIFCONF, &ifc);
+		return (24);
+	}
+	return (25);
+}
+
+static void
+expect(enum nt_sandbox_role role, enum probe probe, int killed_by)
+{
+	struct sb_case c = { role, probe };
+	int st = in_child(sandboxed, &c);
+
+	if (killed_by != 0) {
+		if (!WIFSIGNALED(st))
+			fail_msg("probe %d, role %d: exit %d, not killed",
+			    probe, role, WEXITSTATUS(st));
+		assert_int_equal(WTERMSIG(st), killed_by);
+	} else {
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+}
+
+static void
+test_filter(void **state)
+{
+	(void)state;
+	if (!nt_sandbox_available())
+		skip();
+	expect(NT_SANDBOX_CLIENT, P_UDP, 0);
+	expect(NT_SANDBOX_CLIENT, P_EXECVE, SIGSYS);
+	expect(NT_SANDBOX_SLAVE, P_EXECVE, SIGSYS);
+	expect(NT_SANDBOX_MASTER, P_EXECVE, SIGSYS);
+	expect(NT_SANDBOX_CLIENT, P_PACKET, SIGSYS);
+	expect(NT_SANDBOX_MASTER, P_PACKET, SIGSYS);
+	expect(NT_SANDBOX_CLIENT, P_IOCTL, SIGSYS);
+	expect(NT_SANDBOX_SLAVE, P_IOCTL, SIGSYS);
+}
+
+static void
+test_unavailable(void **state)
+{
+	char err[256] = "";
+
+	(void)state;
+	if (nt_sandbox_available())
+		skip();
+	assert_int_equal(nt_sandbox_install(NT_SANDBOX_CLIENT, err,
+	    sizeof err), -1);
+	assert_non_null(strstr(err, "built without seccomp"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_switch),
+		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_unavailable),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

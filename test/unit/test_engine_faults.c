@@ -1,0 +1,216 @@
+/*
+ * The engine under faults, in virtual time (a simulated clock fed by a
+ * GPS refclock): a long outage keeps the learnt frequency and reports
+ * unsynchronized once the configured holdover ("holdover:") has passed,
+ * not before; and after a step made by someone else,
+ * nt_engine_restart_sources() drops the old measurements, so the very
+ * next samples measure the step instead of a regression smeared across
+ * two time scales.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "clock_sim.h"
+#include "conf.h"
+#include "engine.h"
+#include "refclock.h"
+
+struct world {
+	struct nt_simclock clk;
+	struct nt_engine *e;
+	struct nt_refclock_conf rc;
+	int	src;
+	uint64_t rnd;
+};
+
+static int
+w_send(void *ctx, int src, const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	(void)src;
+	(void)buf;
+	(void)len;
+	return (0);
+}
+
+static uint64_t
+w_random(void *ctx)
+{
+	struct world *w = ctx;
+
+	return (w->rnd += 0x9E3779B97F4A7C15ull);
+}
+
+static void
+world_init(struct world *w, double holdover)
+{
+	struct nt_simclock_model m = { .offset = 0.02, .freq_ppm = 12,
+	    .max_freq_ppm = 500, .slew_ppm = 500, .can_step = true };
+	struct nt_engine_io io = { w, w_send, w_random, NULL };
+	struct nt_engine_params p;
+	struct nt_conf conf;
+
+	memset(w, 0, sizeof *w);
+	nt_simclock_init(&w->clk, INT64_C(1790000000) * NT_SEC, &m, 5);
+	nt_conf_init(&conf);
+	if (holdover > 0)
+		conf.holdover = holdover;
+	nt_engine_params_from_conf(&p, &conf, &w->clk.base, false, 0, 0);
+	assert_true(p.holdover == conf.holdover);
+	w->e = nt_engine_new(&p, &w->clk.base, &io);
+	assert_non_null(w->e);
+	nt_refclock_conf_init(&w->rc, nt_refclock_find_driver("nmea"));
+	w->rc.poll = 0;
+	w->src = nt_engine_add_refclock(w->e, &w->rc, "GPS", nt_refclock_refid(
+	    &w->rc));
+	assert_true(w->src >= 0);
+}
+
+/* seconds of 1 s steps, with a true sample each when feeding. */
+static void
+run(struct world *w, int seconds, bool feeding)
+{
+	for (int t = 0; t < seconds; t++) {
+		nt_simclock_advance(&w->clk, w->clk.true_now + NT_SEC);
+		(void)nt_engine_run(w->e);
+		if (feeding) {
+			struct nt_refclock_sample s = {
+			    .local = nt_clock_now(&w->clk.base),
+			    .offset = -nt_simclock_error(&w->clk),
+			    .disp = 1e-6, .leap = NTP_LEAP_NONE, .n = 1 };
+
+			nt_engine_refclock_sample(w->e, w->src, &s);
+		}
+	}
+}
+
+static bool
+synced(struct world *w)
+{
+	struct nt_sysinfo si;
+
+	nt_engine_sysinfo(w->e, nt_clock_now(&w->clk.base), &si);
+	return (si.synced);
+}
+
+static void
+outage(double holdover, int expect)
+{
+	struct world w;
+	double freq;
+
+	world_init(&w, holdover);
+	run(&w, 600, true);
+	assert_true(synced(&w));
+	freq = nt_disc_freq_ppm(nt_engine_disc(w.e));
+	print_message("freq %.4f ppm\n", freq);
+	assert_true(fabs(fabs(freq) - 12) < 1);	/* learnt the oscillator's */
+	run(&w, expect - 2, false);
+	assert_true(synced(&w));
+	run(&w, 4, false);
+	assert_false(synced(&w));
+	/* The frequency is what was learnt: the clock coasts on it. */
+	assert_true(nt_disc_freq_ppm(nt_engine_disc(w.e)) == freq);
+	assert_true(fabs(nt_simclock_freq_error(&w.clk)) < 1e-6);
+	/* The source comes back: synchronized again. */
+	run(&w, 5, true);
+	assert_true(synced(&w));
+	nt_engine_free(w.e);
+}
+
+static void
+test_holdover_configured(void **state)
+{
+	(void)state;
+	outage(30, 30);
+}
+
+static void
+test_holdover_default(void **state)
+{
+	(void)state;
+	outage(0, (int)NT_SYNC_HOLD_DEFAULT);
+}
+
+static void
+test_holdover_conf_key(void **state)
+{
+	static const char good[] = "holdover: 5\n", bad[] = "holdover: 0\n";
+	char err[NT_CONF_ERRLEN], *text = NULL;
+	struct nt_conf c;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	nt_conf_init(&c);
+	assert_true(c.holdover == 3600);
+	assert_int_equal(nt_conf_load_buf(&c, "h.yaml", good, sizeof good - 1,
+	    err, sizeof err), 0);
+	assert_true(c.holdover == 5);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	nt_conf_print(f, &c);
+	fclose(f);
+	assert_non_null(strstr(text, "holdover: 5"));
+	free(text);
+	nt_conf_free(&c);
+	nt_conf_init(&c);
+	assert_int_equal(nt_conf_load_buf(&c, "h.yaml", bad, sizeof bad - 1,
+	    err, sizeof err), -1);
+	assert_non_null(strstr(err, "h.yaml:1:11: "));
+	nt_conf_free(&c);
+}
+
+static void
+test_foreign_step_restart(void **state)
+{
+	struct world w;
+	const struct nt_update *u;
+	double freq;
+
+	(void)state;
+	world_init(&w, 0);
+	run(&w, 600, true);
+	assert_true(fabs(nt_simclock_error(&w.clk)) < 1e-4);
+	freq = nt_disc_freq_ppm(nt_engine_disc(w.e));
+	/* Someone else steps the clock 0.3 s ahead. */
+	assert_int_equal(w.clk.base.ops->step(&w.clk.base, 0.3), 0);
+	nt_engine_restart_sources(w.e);
+	assert_false(synced(&w));
+	assert_null(nt_engine_last_update(w.e));
+	assert_int_equal(nt_engine_source(w.e, (size_t)w.src)->n_hist, 0);
+	assert_true(nt_engine_source(w.e, (size_t)w.src)->refclock);
+	/* The first sample after it measures the whole step (later ones
+	 * see what the slew has still to do). */
+	run(&w, 1, true);
+	assert_true(synced(&w));
+	u = nt_engine_last_update(w.e);
+	assert_non_null(u);
+	assert_true(fabs(u->offset + 0.3) < 0.01);
+	/* The frequency was kept; the clock converges back. */
+	assert_true(fabs(nt_disc_freq_ppm(nt_engine_disc(w.e)) - freq) < 1);
+	run(&w, 1200, true);
+	assert_true(fabs(nt_simclock_error(&w.clk)) < 1e-3);
+	nt_engine_free(w.e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_holdover_configured),
+		cmocka_unit_test(test_holdover_default),
+		cmocka_unit_test(test_holdover_conf_key),
+		cmocka_unit_test(test_foreign_step_restart),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
