@@ -465,7 +465,7 @@ nt_engine_worst_error(const struct nt_engine *e, nt_time now)
 }
 
 double
-nt_engine_maxerror(const struct nt_engine *e, nt_time now)
+nt_engine_likely_error(const struct nt_engine *e, nt_time now)
 {
 	if (!e->have_update || e->p.measure_only || e->selected < 0)
 		return (INFINITY);

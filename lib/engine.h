@@ -122,11 +122,11 @@ void nt_engine_sysinfo(const struct nt_engine *e, nt_time now,
  * shows as est_error and the kernel gets as esterror.  It grows between
  * samples.  INFINITY before the first update.
  */
-double nt_engine_maxerror(const struct nt_engine *e, nt_time now);
+double nt_engine_likely_error(const struct nt_engine *e, nt_time now);
 /*
  * The worst case: also the unobservable asymmetry of the path (root
  * delay / 2) and generous allowances; the status's max_error and the
- * kernel's maxerror.  Never below nt_engine_maxerror().
+ * kernel's maxerror.  Never below nt_engine_likely_error().
  */
 double nt_engine_worst_error(const struct nt_engine *e, nt_time now);
 

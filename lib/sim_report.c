@@ -125,13 +125,18 @@ nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
 	text_expect(f, sc, res, ok);
 }
 
+/*
+ * Sources from..to-1 under key: servers count requests and KoDs,
+ * refclocks (kods NULL) count samples.
+ */
 static void
-json_refclocks(struct nt_json *j, const struct nt_sim_result *res)
+json_sources(struct nt_json *j, const struct nt_sim_result *res,
+    const char *key, size_t from, size_t to, const char *count,
+    const char *kods)
 {
-	nt_json_key(j, "refclocks");
+	nt_json_key(j, key);
 	nt_json_begin_array(j);
-	for (size_t i = res->n_servers; i < res->n_servers + res->n_refclocks;
-	    i++) {
+	for (size_t i = from; i < to; i++) {
 		const struct nt_sim_server_result *r = &res->srv[i];
 
 		nt_json_begin_object(j);
@@ -141,34 +146,12 @@ json_refclocks(struct nt_json *j, const struct nt_sim_result *res)
 		nt_json_string(j, nt_src_state_str(r->state));
 		nt_json_key(j, "poll");
 		nt_json_number(j, ldexp(1.0, r->poll));
-		nt_json_key(j, "samples");
+		nt_json_key(j, count);
 		nt_json_int(j, (int64_t)r->requests);
-		nt_json_key(j, "falseticker");
-		nt_json_bool(j, r->flagged);
-		nt_json_end_object(j);
-	}
-	nt_json_end_array(j);
-}
-
-static void
-json_servers(struct nt_json *j, const struct nt_sim_result *res)
-{
-	nt_json_key(j, "servers");
-	nt_json_begin_array(j);
-	for (size_t i = 0; i < res->n_servers; i++) {
-		const struct nt_sim_server_result *r = &res->srv[i];
-
-		nt_json_begin_object(j);
-		nt_json_key(j, "name");
-		nt_json_string(j, r->name);
-		nt_json_key(j, "state");
-		nt_json_string(j, nt_src_state_str(r->state));
-		nt_json_key(j, "poll");
-		nt_json_number(j, ldexp(1.0, r->poll));
-		nt_json_key(j, "requests");
-		nt_json_int(j, (int64_t)r->requests);
-		nt_json_key(j, "kods");
-		nt_json_int(j, (int64_t)r->kods);
+		if (kods != NULL) {
+			nt_json_key(j, kods);
+			nt_json_int(j, (int64_t)r->kods);
+		}
 		nt_json_key(j, "falseticker");
 		nt_json_bool(j, r->flagged);
 		nt_json_end_object(j);
@@ -229,8 +212,10 @@ nt_sim_report_json(FILE *f, const struct nt_sim_scenario *sc,
 		nt_json_key(&j, nt_sim_metric_info[i].name);
 		nt_json_number(&j, res->m[i]);
 	}
-	json_servers(&j, res);
-	json_refclocks(&j, res);
+	json_sources(&j, res, "servers", 0, res->n_servers, "requests",
+	    "kods");
+	json_sources(&j, res, "refclocks", res->n_servers, res->n_servers +
+	    res->n_refclocks, "samples", NULL);
 	json_expect(&j, sc, res, ok);
 	nt_json_end_object(&j);
 	nt_json_finish(&j);

@@ -364,7 +364,7 @@ nt_status_tracking(const struct nt_status_engine *se, nt_time now,
 	t->update_interval = se->track.n_updates >= 2 ?
 	    nt_diff(se->track.last, se->track.prev) : NAN;
 	t->max_error = nt_engine_worst_error(se->e, now);
-	t->est_error = nt_engine_maxerror(se->e, now);
+	t->est_error = nt_engine_likely_error(se->e, now);
 	if (si.synced && u != NULL) {
 		const struct nt_source *s = nt_engine_source(se->e,
 		    (size_t)u->selected);
