@@ -334,6 +334,12 @@ on_drift(uv_timer_t *t)
 		nt_daemon_save_drift(&sl->conf, sl->uc);
 }
 
+static int verb_reload(void *ctx, const char *arg, char *msg, size_t len);
+
+static const struct nt_ctl_verb verbs[] = {
+	{ "reload", false, "re-read the configuration file", verb_reload },
+};
+
 /* The control socket: an explicit path must work, the default may not. */
 static int
 start_control(struct nt_serve *sl)
@@ -347,7 +353,9 @@ start_control(struct nt_serve *sl)
 	if (sl->o.socket == NULL && !sl->conf.control.enabled)
 		return (0);
 	sl->ctl_p = (struct nt_ctl_params){ .path = path,
-	    .group = sl->conf.control.group, .status = &sl->st };
+	    .group = sl->conf.control.group, .status = &sl->st,
+	    .verbs = verbs, .n_verbs = sizeof verbs / sizeof verbs[0],
+	    .ctx = sl };
 	sl->ctl = nt_ctl_start(&sl->loop, &sl->ctl_p, err, sizeof err);
 	if (sl->ctl != NULL)
 		return (0);
@@ -517,52 +525,73 @@ replace_engine(struct nt_serve *sl)
 }
 
 /*
- * SIGHUP: re-read the file.  The log level, the upstream sources and the
+ * SIGHUP and the control socket's reload: re-read the file.  The log
+ * level, the upstream sources and the
  * engine's settings apply at once (a new engine, with the frequency
  * learnt so far); the server:, control: and metrics: sections, refclocks
  * and the user and sandbox need a restart, and the log says so rather
  * than half-applying them.  A broken file changes nothing.
  */
-static void
-reload(struct nt_serve *sl)
+static int
+do_reload(struct nt_serve *sl, char *msg, size_t len)
 {
 	const char *path = sl->conf_path != NULL ? sl->conf_path : "(no file)";
-	char err[NT_CONF_ERRLEN];
 	struct nt_conf nc;
 	bool same_src, same_rest;
 
-	nt_sd_notify("RELOADING=1");
-	if (load_conf(sl, &nc, err, sizeof err) != 0) {
-		nt_log(NT_LOG_ERR, "reload failed, keeping the running "
-		    "configuration: %s", err);
-		goto done;
+	if (load_conf(sl, &nc, msg, len) != 0) {
+		nt_conf_free(&nc);
+		return (-1);
 	}
 	same_src = nt_daemon_sources_equal(&nc, &sl->conf);
 	same_rest = rest_equal(&nc, &sl->conf);
 	if (!same_src && (sl->n_retired == NT_SERVE_MAX_RETIRED ||
 	    nt_uvclient_resolving(sl->uc) > 0)) {
-		nt_log(NT_LOG_ERR, "reload of %s postponed: busy (name lookups "
-		    "in progress), send SIGHUP again in a few seconds", path);
-		goto done;
+		nt_conf_free(&nc);
+		snprintf(msg, len, "busy (name lookups in progress), try "
+		    "again in a few seconds");
+		return (-1);
 	}
 	keep_running_parts(&nc, &sl->conf);
 	nt_conf_free(&sl->conf);
 	sl->conf = nc;
-	nt_conf_init(&nc);
 	if (sl->o.log_level < 0)
 		nt_log_set_level(sl->conf.log_level);
 	if (!same_src)
 		replace_engine(sl);
-	nt_log(NT_LOG_NOTICE, "reloaded %s: %s", path, same_src ?
-	    "sources unchanged" : "sources restarted");
-	if (!same_rest)
-		nt_log(NT_LOG_WARNING, "reload of %s: changes to server:, "
-		    "control:, metrics:, refclocks:, user or sandbox need a "
-		    "restart of the %s; still running with the old ones", path,
-		    sl->o.role->name);
-done:
-	nt_conf_free(&nc);
+	snprintf(msg, len, "reloaded %s: %s%s%s", path, same_src ?
+	    "sources unchanged" : "sources restarted", same_rest ? "" :
+	    "; changes to server:, control:, metrics:, refclocks:, user or "
+	    "sandbox need a restart of the ", same_rest ? "" :
+	    sl->o.role->name);
+	return (0);
+}
+
+/* The control socket's "reload", and SIGHUP's. */
+static int
+verb_reload(void *ctx, const char *arg, char *msg, size_t len)
+{
+	struct nt_serve *sl = ctx;
+	int r;
+
+	(void)arg;
+	nt_sd_notify("RELOADING=1");
+	r = do_reload(sl, msg, len);
 	nt_sd_notify("READY=1");
+	return (r);
+}
+
+static void
+reload(struct nt_serve *sl)
+{
+	char msg[NT_CONF_ERRLEN + 160];
+
+	if (verb_reload(sl, NULL, msg, sizeof msg) != 0)
+		nt_log(NT_LOG_ERR, "reload failed, keeping the running "
+		    "configuration: %s", msg);
+	else
+		nt_log(strstr(msg, "need a restart") != NULL ?
+		    NT_LOG_WARNING : NT_LOG_NOTICE, "%s", msg);
 }
 
 static void

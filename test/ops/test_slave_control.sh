@@ -58,4 +58,25 @@ assert_grep "$OUT" "error" "malformed request answered with an error"
 kill -0 "$DPID" || fail "slave died on a malformed request"
 run_capture "$OUT" "$NTIMED" query --fast -n 1 "127.0.0.1:$PS"
 assert_rc 0 "slave still serving"
+
+# Verbs: reload re-reads the file (as SIGHUP does); a broken file is an
+# error answer naming FILE:LINE:COLUMN and changes nothing; verbs the
+# slave does not have are refused by name.
+run_capture "$OUT" "${Q[@]}" reload
+assert_rc 0 "reload"
+assert_grep "$OUT" "reloaded .*slave\.yaml: sources unchanged" "reload answer"
+cp "$TEST_TMP/slave.yaml" "$TEST_TMP/slave.good"
+printf 'servers: [ { address: 127.0.0.1, bogus: 1 } ]\n' >"$TEST_TMP/slave.yaml"
+run_capture "$OUT" "${Q[@]}" reload
+assert_rc 1 "reload of a broken file"
+assert_grep "$OUT.err" "slave\.yaml:1:[0-9]+: unknown key 'bogus'" \
+    "broken reload names FILE:LINE:COLUMN"
+cp "$TEST_TMP/slave.good" "$TEST_TMP/slave.yaml"
+run_capture "$OUT" "${Q[@]}" --json sources
+assert_rc 0 "sources after a failed reload"
+json_assert "$OUT" 'len(d) == 1' "a failed reload keeps the running sources"
+run_capture "$OUT" "${Q[@]}" step
+[ "$RC" -ne 0 ] || fail "the slave accepted the client-only verb step"
+run_capture "$OUT" "$NTIMED" query --fast -n 1 "127.0.0.1:$PS"
+assert_rc 0 "slave still serving after the verbs"
 echo "slave control: all checks passed"
