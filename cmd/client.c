@@ -223,8 +223,9 @@ engine_retire(struct client *cl, char *msg, size_t len)
 
 	if (cl->n_retired == MAX_RETIRED ||
 	    nt_uvclient_resolving(cl->uc) > 0) {
-		snprintf(msg, len, "busy (name lookups in progress), try "
-		    "again in a few seconds");
+		snprintf(msg, len, "busy (%s), try again in a few seconds",
+		    cl->n_retired == MAX_RETIRED ? "earlier engines still "
+		    "closing" : "name lookups in progress");
 		return (-1);
 	}
 	d = nt_engine_disc(nt_uvclient_engine(cl->uc));
@@ -386,7 +387,7 @@ static int
 do_reload(struct client *cl, char *msg, size_t len)
 {
 	struct nt_conf nc;
-	bool same;
+	bool same, dest;
 
 	if (load_conf(cl, &nc, msg, len) != 0) {
 		nt_conf_free(&nc);
@@ -399,6 +400,9 @@ do_reload(struct client *cl, char *msg, size_t len)
 		    "again in a few seconds");
 		return (-1);
 	}
+	/* Logging keeps its destination: only the level applies now. */
+	dest = nc.log_dest != cl->conf.log_dest;
+	nc.log_dest = cl->conf.log_dest;
 	nt_conf_free(&cl->conf);
 	cl->conf = nc;
 	if (cl->o.log_level < 0)
@@ -406,9 +410,10 @@ do_reload(struct client *cl, char *msg, size_t len)
 	msg[0] = '\0';
 	if (!same && engine_replace(cl, 0, msg, len) != 0)
 		return (-1);
-	snprintf(msg, len, "reloaded %s: %s", cl->conf_path != NULL ?
+	snprintf(msg, len, "reloaded %s: %s%s", cl->conf_path != NULL ?
 	    cl->conf_path : "(no file)", same ? "sources unchanged" :
-	    "sources restarted");
+	    "sources restarted", dest ? "; a new log destination needs a "
+	    "restart" : "");
 	return (0);
 }
 
@@ -835,6 +840,8 @@ run(struct client *cl)
 {
 	int rc;
 
+	if ((rc = nt_daemon_prepare(&cl->conf, "client")) != 0)
+		return (rc);
 	cl->clk = cl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
 	uv_loop_init(&cl->loop);
 	nt_log(NT_LOG_NOTICE, "client starting: %zu servers, %zu pools, %s "

@@ -3,8 +3,10 @@
  * slave and master read configs, log, keep the drift file and give up
  * their privileges (lib/privdrop.c, lib/sandbox.c) identically.
  */
+#include <errno.h>
 #include <linux/capability.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -270,6 +272,23 @@ sandbox_role(const char *role)
 	if (strcmp(role, "slave") == 0)
 		return (NT_SANDBOX_SLAVE);
 	return (NT_SANDBOX_CLIENT);
+}
+
+int
+nt_daemon_prepare(const struct nt_conf *c, const char *role)
+{
+	char err[NT_CONF_ERRLEN];
+
+	if (c->sandbox && setenv("UV_USE_IO_URING", "0", 1) != 0) {
+		fprintf(stderr, "ntimed %s: setenv: %s\n", role,
+		    strerror(errno));
+		return (EXIT_SYSTEM);
+	}
+	if (nt_privdrop_no_new_privs(err, sizeof err) != 0) {
+		fprintf(stderr, "ntimed %s: %s\n", role, err);
+		return (EXIT_SYSTEM);
+	}
+	return (0);
 }
 
 int

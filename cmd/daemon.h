@@ -45,6 +45,15 @@ struct nt_uvclient *nt_daemon_start_client_cb(uv_loop_t *loop,
     void (*on_update)(void *ctx, const struct nt_update *u), void *ctx);
 
 /*
+ * The start of a daemon, before its loop and before any thread exists:
+ * no_new_privs (inherited by every thread; we never execve), and with
+ * "sandbox:" on, libuv kept off io_uring (its newer versions would use
+ * it; the allow-list does not have it).  Returns 0, or EXIT_SYSTEM
+ * after "ntimed ROLE: ..." on standard error.
+ */
+int nt_daemon_prepare(const struct nt_conf *c, const char *role);
+
+/*
  * The end of the privileged start-up, right before the loop runs: become
  * the config's "user:" (with only CAP_SYS_TIME, none when dry_run) and
  * install the "sandbox:" filter for role ("client", "slave", "master").

@@ -413,7 +413,7 @@ stop(struct nt_serve *sl)
 		sl->o.role->stop(sl);
 }
 
-/* The whole configuration as text, with the log settings of ref. */
+/* The whole configuration as text, with the log level of ref. */
 static char *
 conf_text(const struct nt_conf *c, const struct nt_conf *ref)
 {
@@ -423,7 +423,6 @@ conf_text(const struct nt_conf *c, const struct nt_conf *ref)
 	FILE *f;
 
 	tmp.log_level = ref->log_level;
-	tmp.log_dest = ref->log_dest;
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return (NULL);
 	nt_conf_print(f, &tmp);
@@ -471,6 +470,7 @@ keep_running_parts(struct nt_conf *nc, struct nt_conf *old)
 	for (size_t i = 0; i < sizeof nc->user; i++)
 		SWAP(char, nc->user[i], old->user[i]);
 	SWAP(bool, nc->sandbox, old->sandbox);
+	SWAP(enum nt_log_dest, nc->log_dest, old->log_dest);
 }
 
 static void
@@ -518,19 +518,19 @@ replace_engine(struct nt_serve *sl)
 		    sl->o.role->name);
 	sl->se.e = nt_uvclient_engine(sl->uc);
 	nt_log(NT_LOG_NOTICE, "sources restarted: %zu servers, %zu pools, "
-	    "frequency %.3f ppm kept, %d unchanged sources keep their "
-	    "measurements", sl->conf.n_servers, sl->conf.n_pools,
+	    "frequency %.3f ppm kept, %d unchanged servers given by address "
+	    "keep their measurements (names and pools start afresh)", sl->conf.n_servers, sl->conf.n_pools,
 	    nt_disc_freq_ppm(d), nt_daemon_adopt_sources(sl->uc, old,
 	    sl->clk));
 }
 
 /*
  * SIGHUP and the control socket's reload: re-read the file.  The log
- * level, the upstream sources and the
- * engine's settings apply at once (a new engine, with the frequency
- * learnt so far); the server:, control: and metrics: sections, refclocks
- * and the user and sandbox need a restart, and the log says so rather
- * than half-applying them.  A broken file changes nothing.
+ * level, the upstream sources and the engine's settings apply at once (a
+ * new engine, with the frequency learnt so far); the server:, control:
+ * and metrics: sections, refclocks, the log destination, the user and
+ * the sandbox need a restart, and the log says so rather than
+ * half-applying them.  A broken file changes nothing.
  */
 static int
 do_reload(struct nt_serve *sl, char *msg, size_t len)
@@ -548,8 +548,9 @@ do_reload(struct nt_serve *sl, char *msg, size_t len)
 	if (!same_src && (sl->n_retired == NT_SERVE_MAX_RETIRED ||
 	    nt_uvclient_resolving(sl->uc) > 0)) {
 		nt_conf_free(&nc);
-		snprintf(msg, len, "busy (name lookups in progress), try "
-		    "again in a few seconds");
+		snprintf(msg, len, "busy (%s), try again in a few seconds",
+		    sl->n_retired == NT_SERVE_MAX_RETIRED ? "earlier engines "
+		    "still closing" : "name lookups in progress");
 		return (-1);
 	}
 	keep_running_parts(&nc, &sl->conf);
@@ -561,8 +562,8 @@ do_reload(struct nt_serve *sl, char *msg, size_t len)
 		replace_engine(sl);
 	snprintf(msg, len, "reloaded %s: %s%s%s", path, same_src ?
 	    "sources unchanged" : "sources restarted", same_rest ? "" :
-	    "; changes to server:, control:, metrics:, refclocks:, user or "
-	    "sandbox need a restart of the ", same_rest ? "" :
+	    "; changes to server:, control:, metrics:, refclocks:, the log "
+	    "destination, user or sandbox need a restart of the ", same_rest ? "" :
 	    sl->o.role->name);
 	return (0);
 }
@@ -728,6 +729,8 @@ run(struct nt_serve *sl)
 {
 	int rc;
 
+	if ((rc = nt_daemon_prepare(&sl->conf, sl->o.role->name)) != 0)
+		return (rc);
 	sl->clk = sl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
 	uv_loop_init(&sl->loop);
 	sl->precision = nt_server_precision(sl->clk);

@@ -77,6 +77,14 @@ nt_disc_tick(struct nt_discipline *d, nt_time now)
 	return (over);
 }
 
+void
+nt_disc_cancel_slew(struct nt_discipline *d)
+{
+	d->slew_rate = 0;
+	d->slew_end = INT64_MAX;
+	set_freq(d, d->freq, NULL);
+}
+
 /*
  * The sources' estimates are fits over their whole sample windows, which
  * already hold everything the earlier updates knew: blending them with

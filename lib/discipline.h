@@ -69,6 +69,12 @@ void nt_disc_update(struct nt_discipline *d, nt_time now, double offset,
  * overshoot (s) by which the cooked scale moved because we were late.
  */
 double nt_disc_tick(struct nt_discipline *d, nt_time now);
+/*
+ * Drop the slew in progress, back to the base frequency: after someone
+ * else stepped the clock, what is left of it (and its deadline, a clock
+ * time) means nothing.
+ */
+void nt_disc_cancel_slew(struct nt_discipline *d);
 /* Next time the discipline needs nt_disc_tick(), or INT64_MAX. */
 nt_time nt_disc_deadline(const struct nt_discipline *d);
 

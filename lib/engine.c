@@ -808,6 +808,7 @@ nt_engine_restart_sources(struct nt_engine *e)
 		s->n_bad = old.n_bad;
 		s->n_kod = old.n_kod;
 	}
+	nt_disc_cancel_slew(&e->disc);
 	e->start = now;
 	e->selected = -1;
 	e->have_update = false;

@@ -146,7 +146,8 @@ bool nt_engine_all_denied(const struct nt_engine *e);
  * Someone else stepped the clock: every sample history is in the old
  * time scale.  Start every source's measurements afresh (a new burst),
  * keeping what they are (refclock, refid, KoD back-off, denial, counters)
- * and the discipline's frequency; unsynchronized until the next update.
+ * and the discipline's frequency (a slew in progress is dropped);
+ * unsynchronized until the next update.
  */
 void nt_engine_restart_sources(struct nt_engine *e);
 

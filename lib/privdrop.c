@@ -6,6 +6,14 @@
  * set across setresuid(), after which capset() narrows it to the one
  * capability and turns that on.  Then we check that the kernel agrees and
  * that root cannot be had back.  Plain prctl/capset: no library needed.
+ *
+ * Capability sets and the bounding set belong to each thread, and server
+ * workers and libuv's pool threads exist by the time we switch: the
+ * user switch reaches them (glibc applies it to every thread), which
+ * empties their permitted sets, but their bounding sets stay as they
+ * were.  So no_new_privs is set before any thread starts
+ * (nt_privdrop_no_new_privs): no thread can ever gain a capability or a
+ * user through execve, whatever its bounding set.
  */
 #include <errno.h>
 #include <grp.h>
@@ -43,7 +51,9 @@ nt_privdrop_lookup(const char *user, struct nt_privdrop_user *u, char *err,
 		return (NT_PRIVDROP_STAY);
 	}
 	r = getpwnam_r(user, &pw, buf, sizeof buf, &res);
-	if (res == NULL && strcmp(user, NT_PRIVDROP_DEFAULT_USER) == 0) {
+	/* Only a user that surely does not exist lets us stay root. */
+	if (res == NULL && r == 0 &&
+	    strcmp(user, NT_PRIVDROP_DEFAULT_USER) == 0) {
 		nt_log(NT_LOG_WARNING, "user '%s' does not exist: running as "
 		    "root (create it, or set 'user: root' to say so)", user);
 		return (NT_PRIVDROP_STAY);
@@ -62,6 +72,17 @@ nt_privdrop_lookup(const char *user, struct nt_privdrop_user *u, char *err,
 	u->uid = pw.pw_uid;
 	u->gid = pw.pw_gid;
 	return (NT_PRIVDROP_SWITCH);
+}
+
+int
+nt_privdrop_no_new_privs(char *err, size_t errlen)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s",
+		    strerror(errno));
+		return (-1);
+	}
+	return (0);
 }
 
 /* Everything but keep (-1: nothing) out of the bounding set. */

@@ -40,6 +40,13 @@ int nt_privdrop_lookup(const char *user, struct nt_privdrop_user *u,
     char *err, size_t errlen);
 
 /*
+ * Set no_new_privs: execve can never raise privileges again (set-user-ID
+ * bits and file capabilities are ignored).  Call before any thread
+ * starts, so that every thread inherits it.  We never execve anyway.
+ */
+int nt_privdrop_no_new_privs(char *err, size_t errlen);
+
+/*
  * Become u (its groups from /etc/group), keeping CAP_SYS_TIME in the
  * permitted and effective sets when keep_time, no other capability, and
  * nothing in the inheritable, ambient and bounding sets beyond it.

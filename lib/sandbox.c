@@ -23,6 +23,9 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <linux/pps.h>
+#include <linux/ptp_clock.h>
+#include <linux/sockios.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -59,9 +62,12 @@ static const char *const base_calls[] = {
 	"capget", "sysinfo", "getrusage", "prlimit64",
 };
 
-/* ntimed master: device reopening, PPS/PHC/serial ioctls, gpsd's SHM. */
+/*
+ * ntimed master: gpsd's SHM, and the SOCK refclock's socket made private
+ * when it is (re)created.  Its ioctls are listed below.
+ */
 static const char *const master_calls[] = {
-	"ioctl", "shmget", "shmat", "shmdt", "shmctl",
+	"shmget", "shmat", "shmdt", "shmctl", "chmod", "fchmodat",
 };
 
 /*
@@ -89,9 +95,25 @@ static const char *const sanitizer_calls[] = { NULL };
 static const int sanitizer_prctl_ops[] = { -1 };	/* none */
 #endif
 
-/* ioctl in the client and slave: what libuv and stdio use. */
+/*
+ * ioctl in every role: what libuv and stdio use, and the interface
+ * index getaddrinfo looks up for a scoped address (fe80::1%eth0).
+ */
 static const unsigned long base_ioctls[] = {
 	FIONBIO, FIOCLEX, FIONCLEX, FIONREAD, TCGETS, TIOCGWINSZ,
+	SIOCGIFINDEX,
+};
+
+/*
+ * And the master's devices: the serial line's settings (tcsetattr,
+ * tcflush), the PPS API and the PTP clock.  Never TIOCSTI and its kind:
+ * a daemon started from root's terminal must not type into it.
+ */
+static const unsigned long master_ioctls[] = {
+	TCSETS, TCSETSW, TCSETSF, TCFLSH,
+	PPS_GETPARAMS, PPS_SETPARAMS, PPS_GETCAP, PPS_FETCH,
+	PTP_CLOCK_GETCAPS, PTP_SYS_OFFSET, PTP_SYS_OFFSET_EXTENDED,
+	PTP_SYS_OFFSET_PRECISE,
 };
 
 static const int socket_domains[] = {
@@ -152,7 +174,7 @@ static int
 allow_checked(scmp_filter_ctx f, enum nt_sandbox_role role, char *err,
     size_t errlen)
 {
-	long v[16];
+	long v[32];
 	size_t n;
 
 	for (n = 0; n < N(socket_domains); n++)
@@ -166,10 +188,13 @@ allow_checked(scmp_filter_ctx f, enum nt_sandbox_role role, char *err,
 			v[n++] = sanitizer_prctl_ops[i];
 	if (allow_values(f, SCMP_SYS(prctl), 0, v, n, err, errlen) != 0)
 		return (-1);
-	if (role == NT_SANDBOX_MASTER)
-		return (0);		/* any ioctl: see master_calls */
+	_Static_assert(N(base_ioctls) + N(master_ioctls) <= N(v),
+	    "v holds every ioctl number");
 	for (n = 0; n < N(base_ioctls); n++)
 		v[n] = (long)base_ioctls[n];
+	for (size_t i = 0; role == NT_SANDBOX_MASTER && i < N(master_ioctls);
+	    i++)
+		v[n++] = (long)master_ioctls[i];
 	return (allow_values(f, SCMP_SYS(ioctl), 1, v, n, err, errlen));
 }
 

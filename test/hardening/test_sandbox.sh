@@ -173,11 +173,16 @@ else
 	log "no NMEA log at $NMEA: master part skipped"
 fi
 
-# 4. sandbox: false means no filter.
+# 4. sandbox: false means no filter, but no_new_privs still holds on
+# every thread (set before any starts): execve can never raise anyone.
 printf 'servers: [127.0.0.1:%s]\nsandbox: false\nlog: { level: info }\n' "$P1" \
     >"$TEST_TMP/off.yaml"
 start_daemon client -c "$TEST_TMP/off.yaml"
 seccomp_is "$DPID" 0
+for f in /proc/"$DPID"/task/*/status; do
+	grep -q '^NoNewPrivs:[[:space:]]*1$' "$f" ||
+	    fail "$f: NoNewPrivs is not 1 with sandbox: false"
+done
 stop_daemon "$DPID"
 
 # 5. No seccomp kill of ntimed in the kernel log (where it can be read).

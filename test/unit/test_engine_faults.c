@@ -184,6 +184,10 @@ test_foreign_step_restart(void **state)
 	/* Someone else steps the clock 0.3 s ahead. */
 	assert_int_equal(w.clk.base.ops->step(&w.clk.base, 0.3), 0);
 	nt_engine_restart_sources(w.e);
+	/* No slew left running on a deadline from before the step. */
+	assert_true(nt_disc_deadline(nt_engine_disc(w.e)) == INT64_MAX);
+	assert_true(nt_disc_remaining(nt_engine_disc(w.e),
+	    nt_clock_now(&w.clk.base)) == 0.0);
 	assert_false(synced(&w));
 	assert_null(nt_engine_last_update(w.e));
 	assert_int_equal(nt_engine_source(w.e, (size_t)w.src)->n_hist, 0);
