@@ -135,39 +135,12 @@ nt_daemon_client_with(uv_loop_t *loop, const struct nt_engine_params *p,
 	return (uc);
 }
 
-static bool
-same_server(const struct nt_server_conf *a, const struct nt_server_conf *b)
-{
-	return (strcmp(a->address, b->address) == 0 && a->port == b->port &&
-	    a->minpoll == b->minpoll && a->maxpoll == b->maxpoll &&
-	    a->iburst == b->iburst && a->prefer == b->prefer);
-}
-
 int
 nt_daemon_adopt_sources(struct nt_uvclient *uc, const struct nt_engine *old,
     struct nt_clock *clk)
 {
-	struct nt_engine *e = nt_uvclient_engine(uc);
-	double unslewed = nt_disc_remaining(nt_engine_disc(old),
-	    nt_clock_now(clk));
-	int kept = 0;
-
-	for (size_t i = 0; i < nt_engine_n_sources(e); i++) {
-		const struct nt_source *s = nt_engine_source(e, i);
-
-		for (size_t j = 0; j < nt_engine_n_sources(old); j++) {
-			const struct nt_source *o = nt_engine_source(old, j);
-
-			if (s->refclock || o->refclock ||
-			    strcmp(s->name, o->name) != 0 ||
-			    !same_server(&s->conf, &o->conf))
-				continue;
-			nt_engine_adopt_source(e, i, o, unslewed);
-			kept++;
-			break;
-		}
-	}
-	return (kept);
+	return (nt_uvclient_inherit(uc, old, nt_disc_remaining(
+	    nt_engine_disc(old), nt_clock_now(clk))));
 }
 
 void
@@ -192,10 +165,10 @@ nt_daemon_sources_equal(const struct nt_conf *a, const struct nt_conf *b)
 	    a->min_sources != b->min_sources || a->holdover != b->holdover)
 		return (false);
 	for (size_t i = 0; i < a->n_servers; i++)
-		if (!same_server(&a->servers[i], &b->servers[i]))
+		if (!nt_server_conf_same(&a->servers[i], &b->servers[i]))
 			return (false);
 	for (size_t i = 0; i < a->n_pools; i++)
-		if (!same_server(&a->pools[i].server, &b->pools[i].server) ||
+		if (!nt_server_conf_same(&a->pools[i].server, &b->pools[i].server) ||
 		    a->pools[i].max_sources != b->pools[i].max_sources)
 			return (false);
 	return (true);

@@ -81,8 +81,9 @@ void nt_daemon_restart_params(struct nt_engine_params *p,
 /*
  * After a restart: the sources of uc's engine that are the same servers
  * as sources of old (on clock clk) take over their measurements.
- * Returns how many did.  Call right after the new engine was made (its
- * numeric servers are in; names resolved later start afresh).
+ * Returns how many did now; servers whose names are still being looked
+ * up take over theirs when found.  Call right after the new engine was
+ * made.
  */
 int nt_daemon_adopt_sources(struct nt_uvclient *uc,
     const struct nt_engine *old, struct nt_clock *clk);

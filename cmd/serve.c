@@ -518,8 +518,8 @@ replace_engine(struct nt_serve *sl)
 		    sl->o.role->name);
 	sl->se.e = nt_uvclient_engine(sl->uc);
 	nt_log(NT_LOG_NOTICE, "sources restarted: %zu servers, %zu pools, "
-	    "frequency %.3f ppm kept, %d unchanged servers given by address "
-	    "keep their measurements (names and pools start afresh)", sl->conf.n_servers, sl->conf.n_pools,
+	    "frequency %.3f ppm kept, %d unchanged sources keep their "
+	    "measurements (names being looked up: when found)", sl->conf.n_servers, sl->conf.n_pools,
 	    nt_disc_freq_ppm(d), nt_daemon_adopt_sources(sl->uc, old,
 	    sl->clk));
 }

@@ -483,6 +483,15 @@ conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 
 /* ---- Public interface ---- */
 
+bool
+nt_server_conf_same(const struct nt_server_conf *a,
+    const struct nt_server_conf *b)
+{
+	return (strcmp(a->address, b->address) == 0 && a->port == b->port &&
+	    a->minpoll == b->minpoll && a->maxpoll == b->maxpoll &&
+	    a->iburst == b->iburst && a->prefer == b->prefer);
+}
+
 void
 nt_server_conf_init(struct nt_server_conf *s)
 {

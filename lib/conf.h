@@ -112,6 +112,10 @@ int nt_conf_load(struct nt_conf *c, const char *path, char *err, size_t errlen);
 int nt_conf_load_buf(struct nt_conf *c, const char *name, const char *buf,
     size_t len, char *err, size_t errlen);
 
+/* The same server, polled the same way (reloads keep such sources). */
+bool nt_server_conf_same(const struct nt_server_conf *a,
+    const struct nt_server_conf *b);
+
 /* Append a server (command line); returns 0, or -1 with err filled. */
 int nt_conf_add_server_arg(struct nt_conf *c, const char *arg, char *err,
     size_t errlen);

@@ -58,6 +58,14 @@ struct nt_uvclient {
 	bool		steers_kernel;
 	void		(*user_update)(void *, const struct nt_update *);
 	void		*user_ctx;
+	/*
+	 * After a restart: copies of the replaced engine's sources, which
+	 * servers still being looked up take over when found (heir_unslewed:
+	 * what the old slew had left).  Dropped once no lookup runs.
+	 */
+	struct nt_source *heirs;
+	size_t		n_heirs;
+	double		heir_unslewed;
 };
 
 static void schedule(struct nt_uvclient *c, double delay);
@@ -156,6 +164,40 @@ source_name(char *name, size_t len, const struct nt_server_conf *sc,
 		snprintf(name, len, "%s (%s)", sc->address, abuf);
 }
 
+/* Does old source o carry on as new source s (same name, same conf)? */
+static bool
+same_source(const struct nt_source *s, const struct nt_source *o)
+{
+	return (!s->refclock && !o->refclock && o->name[0] != '\0' &&
+	    strcmp(s->name, o->name) == 0 &&
+	    nt_server_conf_same(&s->conf, &o->conf));
+}
+
+/* Source src takes over the measurements of a matching heir, if any. */
+static bool
+adopt(struct nt_uvclient *c, size_t src)
+{
+	const struct nt_source *s = nt_engine_source(c->e, src);
+
+	for (size_t j = 0; j < c->n_heirs; j++) {
+		if (!same_source(s, &c->heirs[j]))
+			continue;
+		nt_engine_adopt_source(c->e, src, &c->heirs[j],
+		    c->heir_unslewed);
+		c->heirs[j].name[0] = '\0';	/* taken */
+		return (true);
+	}
+	return (false);
+}
+
+static void
+drop_heirs(struct nt_uvclient *c)
+{
+	free(c->heirs);
+	c->heirs = NULL;
+	c->n_heirs = 0;
+}
+
 static void
 open_source(struct nt_uvclient *c, const struct nt_server_conf *sc,
     const struct nt_addr *a)
@@ -185,7 +227,8 @@ open_source(struct nt_uvclient *c, const struct nt_server_conf *sc,
 	uv_poll_init_socket(c->loop, &u->poll, fd);
 	uv_poll_start(&u->poll, UV_READABLE, on_readable);
 	c->us[src] = u;
-	nt_log(NT_LOG_INFO, "added source %s", name);
+	nt_log(NT_LOG_INFO, "added source %s%s", name, adopt(c, (size_t)src) ?
+	    ", with the measurements it had before the restart" : "");
 	schedule(c, 0);
 }
 
@@ -212,10 +255,11 @@ on_resolved(void *ctx, const struct nt_addr *addrs, size_t n, const char *err)
 		uv_timer_start(&p->timer, retry_resolve,
 		    (uint64_t)(p->retry * 1e3), 0);
 		p->retry = fmin(p->retry * 2, RESOLVE_RETRY_MAX);
-		return;
 	}
 	for (size_t i = 0; i < n && (int)i < p->max; i++)
 		open_source(c, &p->sc, &addrs[i]);
+	if (c->resolving == 0)
+		drop_heirs(c);
 }
 
 static void
@@ -401,8 +445,30 @@ void
 nt_uvclient_free(struct nt_uvclient *c)
 {
 	assert(c->closing);
+	drop_heirs(c);
 	nt_engine_free(c->e);
 	free(c);
+}
+
+int
+nt_uvclient_inherit(struct nt_uvclient *c, const struct nt_engine *old,
+    double unslewed)
+{
+	size_t n = nt_engine_n_sources(old);
+	int kept = 0;
+
+	assert(c->heirs == NULL);
+	if (n == 0 || (c->heirs = calloc(n, sizeof *c->heirs)) == NULL)
+		return (0);		/* nothing to keep (or no memory) */
+	for (size_t j = 0; j < n; j++)
+		if (!nt_engine_source(old, j)->refclock)
+			c->heirs[c->n_heirs++] = *nt_engine_source(old, j);
+	c->heir_unslewed = unslewed;
+	for (size_t i = 0; i < nt_engine_n_sources(c->e); i++)
+		kept += adopt(c, i);
+	if (c->resolving == 0)
+		drop_heirs(c);
+	return (kept);
 }
 
 struct nt_engine *

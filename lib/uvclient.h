@@ -31,6 +31,16 @@ void nt_uvclient_add_pool(struct nt_uvclient *c, const struct nt_pool_conf *pc,
 struct nt_engine *nt_uvclient_engine(struct nt_uvclient *c);
 /* Run the engine now and re-arm its timer (after feeding it samples). */
 void nt_uvclient_run(struct nt_uvclient *c);
+/*
+ * After a restart (reload, remove-server): the sources of c that are the
+ * same servers as sources of old take over their measurements, those in
+ * c now and those whose names are still being looked up when they are
+ * found.  unslewed: what old's slew had still to do.  Returns how many
+ * took over now.
+ */
+int nt_uvclient_inherit(struct nt_uvclient *c, const struct nt_engine *old,
+    double unslewed);
+
 /* Names still waiting for an answer from the resolver. */
 int nt_uvclient_resolving(const struct nt_uvclient *c);
 /* Names that failed at least once, and sources that could not be opened. */

@@ -41,7 +41,11 @@ conf() {
 	{
 		echo "servers:"
 		while [ $# -gt 0 ] && [ "$1" != -- ]; do
-			echo "  - { address: 127.0.0.1, port: $1, minpoll: 0, maxpoll: 0 }"
+			# NAMED: this port's server given by name (looked up
+			# in libuv's thread pool, after a reload too).
+			p=127.0.0.1
+			[ "$1" = "${NAMED:-}" ] && p=localhost
+			echo "  - { address: $p, port: $1, minpoll: 0, maxpoll: 0 }"
 			shift
 		done
 		[ "${1:-}" = -- ] && shift
@@ -93,13 +97,16 @@ reload_cycle() {
 
 	# 2. A good file: b out, c in; a keeps its measurements.
 	fwait "$name" 10 sources '[s["samples"] >= 3 for s in d
-	    if s["name"].endswith(":'"$PA"'")] == [True]'
+	    if s["name"].rstrip(")").endswith(":'"$PA"'")] == [True]'
 	conf "$f" "$PA" "$PC" -- "$@"
 	kill -HUP "$pid"
 	fwait_log "$name" 10 "reloaded .*: sources restarted"
+	# A server given by name is back once its lookup ends.
+	fwait "$name" 10 sources 'any(s["name"].rstrip(")").endswith(":'"$PA"'")
+	    for s in d)'
 	fquery "$name" sources "$TEST_TMP/s.json" || fail "$name: sources"
 	json_assert "$TEST_TMP/s.json" '[s["samples"] >= 3 for s in d
-	    if s["name"].endswith(":'"$PA"'")] == [True]' \
+	    if s["name"].rstrip(")").endswith(":'"$PA"'")] == [True]' \
 	    "$name: the unchanged server kept its samples"
 	if [ -n "$port" ]; then		# what we serve is kept meanwhile
 		r=$(ntp_leap 127.0.0.1 "$port")
@@ -123,10 +130,15 @@ sys.exit(0 if abs(a - b) < 1 and abs(b) > 10 else 1)' "$f0" "$f1" ||
 	fi
 }
 
-# Client.
+# Client, with server a given by name: it keeps its samples across the
+# reload although its lookup ends after the new engine was made.
+NAMED=$PA
 conf "$TEST_TMP/client.yaml" "$PA" "$PB"
-fdaemon client client -c "$TEST_TMP/client.yaml"
+fdaemon client client -4 -c "$TEST_TMP/client.yaml"
 reload_cycle client "$TEST_TMP/client.yaml" ""
+assert_grep "$TEST_TMP/client.log" "added source localhost .*:$PA\), with the measurements it had before the restart" \
+    "client: the named server took over its measurements when found"
+NAMED=
 
 # Slave: the good file also changes server: (needs a restart).
 conf "$TEST_TMP/slave.yaml" "$PA" "$PB" -- "server: { workers: 1 }"
