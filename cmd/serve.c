@@ -530,7 +530,8 @@ replace_engine(struct nt_serve *sl)
  * new engine, with the frequency learnt so far); the server:, control:
  * and metrics: sections, refclocks, the log destination, the user and
  * the sandbox need a restart, and the log says so rather than
- * half-applying them.  A broken file changes nothing.
+ * half-applying them.  A broken file changes nothing.  Returns 0 (all
+ * applied), 1 (applied, but some needs a restart) or -1, with msg.
  */
 static int
 do_reload(struct nt_serve *sl, char *msg, size_t len)
@@ -560,39 +561,48 @@ do_reload(struct nt_serve *sl, char *msg, size_t len)
 		nt_log_set_level(sl->conf.log_level);
 	if (!same_src)
 		replace_engine(sl);
-	snprintf(msg, len, "reloaded %s: %s%s%s", path, same_src ?
-	    "sources unchanged" : "sources restarted", same_rest ? "" :
-	    "; changes to server:, control:, metrics:, refclocks:, the log "
-	    "destination, user or sandbox need a restart of the ", same_rest ? "" :
-	    sl->o.role->name);
-	return (0);
+	snprintf(msg, len, "reloaded %s: %s", path, same_src ?
+	    "sources unchanged" : "sources restarted");
+	if (same_rest)
+		return (0);
+	snprintf(msg + strlen(msg), len - strlen(msg), "; changes to "
+	    "server:, control:, metrics:, refclocks:, the log destination, "
+	    "user or sandbox need a restart of the %s", sl->o.role->name);
+	return (1);
 }
 
-/* The control socket's "reload", and SIGHUP's. */
+/* do_reload(), with systemd told. */
 static int
-verb_reload(void *ctx, const char *arg, char *msg, size_t len)
+notified_reload(struct nt_serve *sl, char *msg, size_t len)
 {
-	struct nt_serve *sl = ctx;
 	int r;
 
-	(void)arg;
 	nt_sd_notify("RELOADING=1");
 	r = do_reload(sl, msg, len);
 	nt_sd_notify("READY=1");
 	return (r);
 }
 
+/* The control socket's "reload". */
+static int
+verb_reload(void *ctx, const char *arg, char *msg, size_t len)
+{
+	(void)arg;
+	return (notified_reload(ctx, msg, len) < 0 ? -1 : 0);
+}
+
+/* SIGHUP. */
 static void
 reload(struct nt_serve *sl)
 {
 	char msg[NT_CONF_ERRLEN + 160];
+	int r = notified_reload(sl, msg, sizeof msg);
 
-	if (verb_reload(sl, NULL, msg, sizeof msg) != 0)
+	if (r < 0)
 		nt_log(NT_LOG_ERR, "reload failed, keeping the running "
 		    "configuration: %s", msg);
 	else
-		nt_log(strstr(msg, "need a restart") != NULL ?
-		    NT_LOG_WARNING : NT_LOG_NOTICE, "%s", msg);
+		nt_log(r > 0 ? NT_LOG_WARNING : NT_LOG_NOTICE, "%s", msg);
 }
 
 static void

@@ -2,11 +2,8 @@
 # The multi-call binary: role dispatch by argument and by link name, help,
 # version, errors and exit codes, --check-config, and what cmake --install
 # puts where.
-set -u
+. "$(dirname "$0")/../common.sh"
 NTIMED=${NTIMED:?}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # expect RC CMD...: run, keep stdout/stderr in $T/out $T/err, check status.
 expect() {
 	local want=$1 rc=0

@@ -5,16 +5,7 @@
 # configuration under /etc/ntimed; its maintainer scripts create the user
 # before the state directory and enable only the client; the packaged
 # config and binary work; lintian reports no error.  Nothing is installed.
-set -u
-SRC=${NTIMED_SRCDIR:?}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() {
-	[ "${CI:-}" = true ] && fail "cannot run under CI=true: $*"
-	echo "SKIP: $*" >&2
-	exit 77
-}
+. "$(dirname "$0")/../common.sh"
 for c in dpkg-buildpackage dh dh_installsysusers dpkg-deb lintian; do
 	command -v "$c" >/dev/null 2>&1 || skip "$c not found"
 done

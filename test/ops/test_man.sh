@@ -4,17 +4,8 @@
 # in place, and they keep up with the program: every option of
 # "client --help", "query --help" and "query --local --help", and every
 # key of the configuration schema, is documented.
-set -u
+. "$(dirname "$0")/../common.sh"
 NTIMED=${NTIMED:?}
-SRC=${NTIMED_SRCDIR:?}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() {
-	[ "${CI:-}" = true ] && fail "cannot run under CI=true: $*"
-	echo "SKIP: $*" >&2
-	exit 77
-}
 for c in man groff mandoc; do
 	command -v "$c" >/dev/null 2>&1 || skip "$c not found"
 done

@@ -4,17 +4,8 @@
 # has what the issue asks for, its exposure score stays low, and
 # systemd-sysusers / systemd-tmpfiles make the user and the state
 # directory in a scratch root.  Nothing is installed on this machine.
-set -u
+. "$(dirname "$0")/../common.sh"
 NTIMED=${NTIMED:?}
-SRC=${NTIMED_SRCDIR:?}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() {
-	[ "${CI:-}" = true ] && fail "cannot run under CI=true: $*"
-	echo "SKIP: $*" >&2
-	exit 77
-}
 for c in systemd-analyze systemd-sysusers systemd-tmpfiles man; do
 	command -v "$c" >/dev/null 2>&1 || skip "$c not found"
 done

@@ -3,12 +3,8 @@
 # Seeds are fixed, so each run is exact: a failure is a regression in the
 # client or the simulator, never bad luck.  lan and wan, the benchmarks
 # the README quotes, run with several seeds.
-set -u
+. "$(dirname "$0")/../common.sh"
 NTIMED=${NTIMED:?}
-SRC=${NTIMED_SRCDIR:?}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 run() {	# run SCENARIO [ARGS...]: must meet its limits
 	local f=$1 rc=0

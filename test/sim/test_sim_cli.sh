@@ -4,13 +4,9 @@
 # claim to be; a failed expect: limit exits 1, a bad scenario or command
 # line 2 with one line naming where, an unwritable output file 3; -v
 # shows the client's log stamped with virtual time.
-set -u
+. "$(dirname "$0")/../common.sh"
 NTIMED=${NTIMED:?}
-SRC=${NTIMED_SRCDIR:?}
 PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 expect() {	# expect RC ARGS...: ntimed sim ARGS, output in $T/out, $T/err
 	local want=$1 rc=0
 	shift

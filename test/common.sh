@@ -1,0 +1,15 @@
+# Sourced by the shell tests that start no daemons (those use
+# interop/lib.sh): strict about unset variables, a scratch directory $T
+# removed at exit, the source tree in $SRC, and fail / skip.  A skip is
+# exit 77 for ctest, and a failure under CI=true, so CI never passes on
+# a missing tool.
+set -u
+SRC=${NTIMED_SRCDIR:?}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() {
+	[ "${CI:-}" = true ] && fail "cannot run under CI=true: $*"
+	echo "SKIP: $*" >&2
+	exit 77
+}
