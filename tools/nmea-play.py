@@ -9,7 +9,7 @@ recomputed), --late seconds after the second starts, paced at --baud like
 a serial line.  Lines starting with '#' are skipped; everything else
 (junk, bad checksums) is replayed as is.
 
-  tools/nmea-play.py --link /tmp/gps0 ../shared/data/nmea/ublox-zed-f9p-nmea.log
+  tools/nmea-play.py --link /tmp/gps0 test/data/nmea/ublox-zed-f9p-nmea.log
   ntimed ... refclocks: [{ driver: nmea, device: /tmp/gps0, offset: 0.05 }]
 
 Faults for tests: --nofix K (status V from cycle K for --nofix-for

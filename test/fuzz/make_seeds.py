@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 CORPUS = os.path.join(HERE, "corpus")
 NTP_UNIX = 2208988800
-NMEA_LOGS = "/work/shared/data/nmea/*.log"
+NMEA_LOGS = os.path.join(SRC, "test", "data", "nmea", "*.log")
 # Hand-built seeds are the same on every run (only captures change).
 RND = random.Random(2024)
 FIXED_NOW = 1764158400		# 2025-11-26

@@ -16,7 +16,7 @@
 # of ntimed during the test fails it too.
 . "$(dirname "$0")/../ops/lib.sh"
 require_cmd chronyd
-NMEA=$NTIMED_SRCDIR/../shared/data/nmea/ublox-zed-f9p-nmea.log
+NMEA=$NTIMED_SRCDIR/test/data/nmea/ublox-zed-f9p-nmea.log
 
 "$NTIMED" client --check-config -c /dev/null 2>/dev/null |
     grep -q '^sandbox: true' || skip "built without seccomp"

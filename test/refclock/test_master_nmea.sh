@@ -5,7 +5,7 @@
 # as 'ntimed query' sees it over loopback.  Dry-run clock: nothing steers.
 . "$(dirname "$0")/../interop/lib.sh"
 . "$(dirname "$0")/master_lib.sh"
-LOG=$NTIMED_SRCDIR/../shared/data/nmea/ublox-zed-f9p-nmea.log
+LOG=$NTIMED_SRCDIR/test/data/nmea/ublox-zed-f9p-nmea.log
 [ -r "$LOG" ] || fail "$LOG missing"
 
 "$PY" "$NTIMED_SRCDIR/tools/nmea-play.py" --link "$TEST_TMP/gps0" \

@@ -13,7 +13,7 @@
 #     stratum 1 from the new pty's samples; exit cleanly.
 # Dry-run clock: nothing steers.
 . "$(dirname "$0")/../interop/lib.sh"
-LOG=$NTIMED_SRCDIR/../shared/data/nmea/ublox-zed-f9p-nmea.log
+LOG=$NTIMED_SRCDIR/test/data/nmea/ublox-zed-f9p-nmea.log
 [ -r "$LOG" ] || fail "$LOG missing"
 MLOG=$TEST_TMP/master.log
 

@@ -5,7 +5,7 @@
 set -u
 PY=/usr/bin/python3
 SRC=${NTIMED_SRCDIR:?}
-LOG=$SRC/../shared/data/nmea/ublox-zed-f9p-nmea.log
+LOG=$SRC/test/data/nmea/ublox-zed-f9p-nmea.log
 [ -x "$PY" ] || { echo "SKIP: no python3"; exit 77; }
 [ -r "$LOG" ] || { echo "FAIL: $LOG missing"; exit 1; }
 TMP=$(mktemp -d /tmp/ntimed-play.XXXXXX)

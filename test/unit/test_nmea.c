@@ -1,6 +1,6 @@
 /*
  * Tests for the NMEA reader, decoder and time rules.  The ten real
- * receiver captures in shared/data/nmea are replayed byte for byte (in
+ * receiver captures in test/data/nmea are replayed byte for byte (in
  * random chunk sizes, as a serial port delivers them) and every sentence
  * is checked against a second, independent decoder written here with
  * sscanf() and timegm(): same verdict (valid or not), same time.  The
@@ -158,7 +158,7 @@ load_capture(const char *name, char *buf, size_t cap)
 	size_t len = 0;
 	FILE *f;
 
-	snprintf(path, sizeof path, "%s/../shared/data/nmea/%s",
+	snprintf(path, sizeof path, "%s/test/data/nmea/%s",
 	    src != NULL ? src : "..", name);
 	f = fopen(path, "rb");
 	if (f == NULL) {

@@ -2,7 +2,7 @@
  * End to end through the libuv adapter: a GPS receiver played into a
  * pseudo-terminal, and an SHM writer, both in this process on the same
  * event loop.  The receiver is the u-blox ZED-F9P capture from
- * shared/data/nmea, one cycle of it rewritten each second to that
+ * test/data/nmea, one cycle of it rewritten each second to that
  * second's UTC (checksums recomputed) and written 50 ms after the second,
  * as a receiver does.  With 'offset: 0.05' the samples must read the
  * writer's own lateness, within a few milliseconds.
@@ -92,7 +92,7 @@ load_cycle(struct play *p)
 	int rmc = 0;
 	FILE *f;
 
-	snprintf(path, sizeof path, "%s/../shared/data/nmea/"
+	snprintf(path, sizeof path, "%s/test/data/nmea/"
 	    "ublox-zed-f9p-nmea.log", src != NULL ? src : "..");
 	f = fopen(path, "rb");
 	assert_non_null(f);
