@@ -19,6 +19,7 @@
 
 #include <yaml.h>
 
+#include "hostport.h"
 #include "yconf.h"
 
 #define DESCRIBE_MAX	40	/* bytes of a value quoted in a message */
@@ -37,6 +38,20 @@ struct builder {
 	size_t			errlen;
 };
 
+/*
+ * "NAME:LINE:COL: MSG" into err as one printable line, whatever the
+ * file's name or values hold (control characters shown as \xNN).
+ */
+static void
+set_error(char *err, size_t errlen, const char *name, int line, int col,
+    const char *msg)
+{
+	char full[MSGLEN + 4096 + 32];
+
+	snprintf(full, sizeof full, "%s:%d:%d: %s", name, line, col, msg);
+	nt_printable(full, err, errlen);
+}
+
 static int
 build_error(struct builder *b, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -50,8 +65,7 @@ build_error(struct builder *b, int line, int col, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	snprintf(b->err, b->errlen, "%s:%d:%d: %s", b->doc->name, line, col,
-	    msg);
+	set_error(b->err, b->errlen, b->doc->name, line, col, msg);
 	return (-1);
 }
 
@@ -425,8 +439,8 @@ nt_yconf_error(struct nt_yconf_walk *w, const struct nt_yconf_node *n,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	snprintf(w->err, w->errlen, "%s:%d:%d: %s", w->name,
-	    n != NULL ? n->line : 1, n != NULL ? n->col : 1, msg);
+	set_error(w->err, w->errlen, w->name, n != NULL ? n->line : 1,
+	    n != NULL ? n->col : 1, msg);
 	return (-1);
 }
 
