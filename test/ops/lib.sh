@@ -37,6 +37,9 @@ start_notify_listener() {
 start_daemon() {
 	local role=$1
 	shift
+	# A daemon that gave up root may leave its socket behind in a
+	# directory only root can write: never take that for the new one's.
+	rm -f "$SOCK"
 	"$NTIMED" "$role" --dry-run --socket "$SOCK" "$@" \
 	    >"$TEST_TMP/daemon.out" 2>"$TEST_TMP/daemon.log" &
 	DPID=$!
