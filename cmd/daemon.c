@@ -217,13 +217,15 @@ prepare_dir(const char *file, const char *ours, const char *what,
 }
 
 static int
-confine_user(const struct nt_conf *c, const char *control_path,
-    bool dry_run, char *err, size_t len)
+confine_user(const struct nt_conf *c, const char *role,
+    const char *control_path, bool dry_run, char *err, size_t len)
 {
 	struct nt_privdrop_user u;
 	int plan;
 
-	if ((plan = nt_privdrop_lookup(c->user, &u, err, len)) < 0)
+	/* A master's devices are often reached through a group. */
+	if ((plan = nt_privdrop_lookup(c->user, strcmp(role, "master") == 0,
+	    &u, err, len)) < 0)
 		return (EXIT_USAGE);
 	if (plan == NT_PRIVDROP_STAY)
 		return (0);
@@ -271,8 +273,8 @@ nt_daemon_confine(const struct nt_conf *c, const char *role,
 	char err[NT_CONF_ERRLEN];
 	int rc;
 
-	if ((rc = confine_user(c, control_path, dry_run, err, sizeof err)) ==
-	    0 && !c->sandbox)
+	rc = confine_user(c, role, control_path, dry_run, err, sizeof err);
+	if (rc == 0 && !c->sandbox)
 		nt_log(NT_LOG_INFO, "sandbox: off ('sandbox: false')");
 	else if (rc == 0) {
 		if (nt_sandbox_install(sandbox_role(role), err, sizeof err) !=

@@ -15,6 +15,7 @@
  * (nt_privdrop_no_new_privs): no thread can ever gain a capability or a
  * user through execve, whatever its bounding set.
  */
+#include <assert.h>
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -33,9 +34,36 @@
 #define CAP_WORD(c)	((c) / 32)
 #define MAX_CAP		63	/* probed: prctl stops at the kernel's last */
 
+/*
+ * The groups to run with: the user's own only (as chronyd does: a client
+ * or slave needs no other, and enumerating them runs every NSS module,
+ * which would stay mapped in the daemon), or with keep_groups all those
+ * /etc/group gives the user: a master reopens serial and PPS devices after
+ * the switch, and those are usually reached through a group (dialout).
+ */
+static int
+lookup_groups(const char *user, bool keep_groups, struct nt_privdrop_user *u,
+    char *err, size_t errlen)
+{
+	int n = NT_PRIVDROP_MAX_GROUPS;
+
+	u->groups[0] = u->gid;
+	u->ngroups = 1;
+	if (!keep_groups)
+		return (0);
+	if (getgrouplist(user, u->gid, u->groups, &n) < 0) {
+		snprintf(err, errlen, "user '%s' is in more than %d groups",
+		    user, NT_PRIVDROP_MAX_GROUPS);
+		return (-1);
+	}
+	assert(n >= 1 && n <= NT_PRIVDROP_MAX_GROUPS);
+	u->ngroups = n;
+	return (0);
+}
+
 int
-nt_privdrop_lookup(const char *user, struct nt_privdrop_user *u, char *err,
-    size_t errlen)
+nt_privdrop_lookup(const char *user, bool keep_groups,
+    struct nt_privdrop_user *u, char *err, size_t errlen)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
@@ -71,6 +99,8 @@ nt_privdrop_lookup(const char *user, struct nt_privdrop_user *u, char *err,
 	strlcpy(u->name, user, sizeof u->name);
 	u->uid = pw.pw_uid;
 	u->gid = pw.pw_gid;
+	if (lookup_groups(user, keep_groups, u, err, errlen) != 0)
+		return (-1);
 	return (NT_PRIVDROP_SWITCH);
 }
 
@@ -108,8 +138,8 @@ switch_ids(const struct nt_privdrop_user *u, char *err, size_t errlen)
 {
 	const char *what;
 
-	if (initgroups(u->name, u->gid) != 0)
-		what = "initgroups";
+	if (setgroups((size_t)u->ngroups, u->groups) != 0)
+		what = "setgroups";
 	else if (setresgid(u->gid, u->gid, u->gid) != 0)
 		what = "setresgid";
 	else if (setresuid(u->uid, u->uid, u->uid) != 0)

@@ -14,12 +14,15 @@
 #include <sys/types.h>
 
 #define NT_PRIVDROP_DEFAULT_USER "ntimed"
+#define NT_PRIVDROP_MAX_GROUPS	64
 
 /* The account to switch to, looked up while /etc is still readable. */
 struct nt_privdrop_user {
 	char	name[64];
 	uid_t	uid;
 	gid_t	gid;
+	int	ngroups;	/* groups[0] is gid */
+	gid_t	groups[NT_PRIVDROP_MAX_GROUPS];
 };
 
 /*
@@ -35,9 +38,11 @@ enum nt_privdrop_plan {
  * Look user up.  Returns the plan, or -1 with a one-line err: a user other
  * than the default that does not exist is an error (like chronyd -u); the
  * default user missing only warns, so the binary works without the package.
+ * The groups kept are the user's own only, or with keep_groups all of the
+ * user's supplementary groups too (a master's devices).
  */
-int nt_privdrop_lookup(const char *user, struct nt_privdrop_user *u,
-    char *err, size_t errlen);
+int nt_privdrop_lookup(const char *user, bool keep_groups,
+    struct nt_privdrop_user *u, char *err, size_t errlen);
 
 /*
  * Set no_new_privs: execve can never raise privileges again (set-user-ID
@@ -47,7 +52,7 @@ int nt_privdrop_lookup(const char *user, struct nt_privdrop_user *u,
 int nt_privdrop_no_new_privs(char *err, size_t errlen);
 
 /*
- * Become u (its groups from /etc/group), keeping CAP_SYS_TIME in the
+ * Become u (with the groups looked up), keeping CAP_SYS_TIME in the
  * permitted and effective sets when keep_time, no other capability, and
  * nothing in the inheritable, ambient and bounding sets beyond it.
  * Returns 0, or -1 with a one-line err (then exit: half-dropped is unsafe).

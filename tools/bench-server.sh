@@ -47,11 +47,13 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/ntimed-bench.XXXXXX")
 chmod 755 "$TMP"
 PIDS=()
 
+BENCH_USER=
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$TMP"
+	[ -z "$BENCH_USER" ] || userdel "$BENCH_USER" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -62,6 +64,22 @@ note() { echo "# $*" >&2; }
 [ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (server on one, load on the other)"
 command -v chronyd >/dev/null || die "chronyd not found (apt-get install chrony)"
 command -v taskset >/dev/null || die "taskset not found (util-linux)"
+
+# As deployed, ntimed started as root becomes its own user and gives its
+# control socket to that user's group (the package makes both "ntimed");
+# a user or group missing from /etc would be looked for through every NSS
+# module, which then stay mapped.  A stand-in user and group are made for
+# the run and removed after it.
+NTIMED_CONF=$TMP/ntimed.yaml
+: >"$NTIMED_CONF"
+if [ "$(id -u)" -eq 0 ] && ! id ntimed >/dev/null 2>&1; then
+	BENCH_USER=_ntimedb$$
+	useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$BENCH_USER" ||
+	    die "useradd $BENCH_USER"
+	printf 'user: %s\ncontrol: { group: %s }\n' "$BENCH_USER" \
+	    "$BENCH_USER" >"$NTIMED_CONF"
+	note "ntimed runs as $BENCH_USER, a stand-in for the package's user"
+fi
 
 note "building in $BUILD"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -149,7 +167,7 @@ run_ntimed() {
 	port=$(free_port)
 	# As deployed: with its control socket (here in the temp dir).
 	"${SRV[@]}" taskset -c "$cpus" "$NTIMED" slave --dry-run \
-	    --local-stratum 8 --listen "127.0.0.1:$port" \
+	    -c "$NTIMED_CONF" --local-stratum 8 --listen "127.0.0.1:$port" \
 	    --workers "$workers" --socket "$TMP/ntimed.sock" \
 	    >"$TMP/ntimed.log" 2>&1 &
 	pid=$!

@@ -18,12 +18,15 @@
 require_cmd useradd userdel chronyd
 
 U=_ntimedt$$
-useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$U" ||
+G=_ntimedg$$	# a supplementary group of U's (as dialout would be)
+groupadd -r "$G" || fail "groupadd $G"
+useradd -r -M -d /nonexistent -s /usr/sbin/nologin -G "$G" "$U" ||
     fail "useradd $U"
 UID_U=$(id -u "$U")
 GID_U=$(id -g "$U")
-trap 'cleanup; userdel "$U" 2>/dev/null' EXIT
-log "test user $U: uid $UID_U, gid $GID_U"
+GID_G=$(getent group "$G" | cut -d: -f3)
+trap 'cleanup; userdel "$U" 2>/dev/null; groupdel "$G" 2>/dev/null' EXIT
+log "test user $U: uid $UID_U, gid $GID_U, also in $G ($GID_G)"
 
 CAP_SYS_TIME_MASK=0000000002000000
 
@@ -73,7 +76,7 @@ assert_grep "$TEST_TMP/daemon.log" "running as user $U \(uid $UID_U, gid $GID_U\
     "the log says so"
 status_is "$DPID" Uid "$UID_U $UID_U $UID_U $UID_U"
 status_is "$DPID" Gid "$GID_U $GID_U $GID_U $GID_U"
-status_is "$DPID" Groups "$GID_U"
+status_is "$DPID" Groups "$GID_U"	# not $G: a client needs no other
 for c in CapInh CapPrm CapEff CapAmb; do
 	status_is "$DPID" "$c" 0000000000000000
 done
@@ -90,6 +93,31 @@ run_capture "$TEST_TMP/q" "$NTIMED" query --socket "$SOCK" --json tracking
 OUT=$TEST_TMP/q
 assert_rc 0 "query after the switch"
 json_assert "$TEST_TMP/q" 'd["synchronized"]' "synchronized"
+stop_daemon "$DPID"
+
+# 1b. A master keeps the user's supplementary groups (its devices).
+NMEA=$NTIMED_SRCDIR/test/data/nmea/ublox-zed-f9p-nmea.log
+"$PY" "$NTIMED_SRCDIR/tools/nmea-play.py" --link "$TEST_TMP/gps0" \
+    --count 0 "$NMEA" 2>"$TEST_TMP/play.log" &
+STARTED_PIDS+=("$!")
+for _ in $(seq 50); do
+	[ -e "$TEST_TMP/gps0" ] && break
+	sleep 0.1
+done
+pick_port PT
+cat >"$TEST_TMP/master.yaml" <<EOC
+refclocks:
+  - { driver: nmea, device: $TEST_TMP/gps0, baud: 0, offset: 0.05, poll: 0 }
+server: { listen: ["127.0.0.1:$PT"], workers: 1 }
+user: $U
+log: { level: info }
+EOC
+start_daemon master -c "$TEST_TMP/master.yaml"
+wait_ntp master "$DPID" 127.0.0.1 "$PT" "$TEST_TMP/daemon.log"
+groups=$(printf '%s\n' "$GID_U" "$GID_G" | sort -n | tr '\n' ' ')
+status_is "$DPID" Groups "${groups% }"
+log "master: groups ${groups% }, the user's own and $G"
+status_is "$DPID" Uid "$UID_U $UID_U $UID_U $UID_U"
 stop_daemon "$DPID"
 
 # 2. A user that does not exist, named explicitly: one line, exit 2.

@@ -54,23 +54,30 @@ test_lookup(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(nt_privdrop_lookup("root", &u, err, sizeof err),
+	assert_int_equal(nt_privdrop_lookup("root", false, &u, err, sizeof err),
 	    NT_PRIVDROP_STAY);
 	if (geteuid() != 0) {
-		assert_int_equal(nt_privdrop_lookup("_no_such_user_x", &u, err,
+		assert_int_equal(nt_privdrop_lookup("_no_such_user_x", false, &u, err,
 		    sizeof err), NT_PRIVDROP_STAY);
 		skip();
 	}
-	assert_int_equal(nt_privdrop_lookup("_no_such_user_x", &u, err,
+	assert_int_equal(nt_privdrop_lookup("_no_such_user_x", false, &u, err,
 	    sizeof err), -1);
 	assert_string_equal(err, "user '_no_such_user_x': no such user");
-	assert_int_equal(nt_privdrop_lookup("nobody", &u, err, sizeof err),
-	    NT_PRIVDROP_SWITCH);
+	assert_int_equal(nt_privdrop_lookup("nobody", false, &u, err,
+	    sizeof err), NT_PRIVDROP_SWITCH);
 	assert_string_equal(u.name, "nobody");
 	assert_int_not_equal(u.uid, 0);
+	assert_int_equal(u.ngroups, 1);
+	assert_int_equal(u.groups[0], u.gid);
+	/* With its supplementary groups: its own group comes first. */
+	assert_int_equal(nt_privdrop_lookup("nobody", true, &u, err,
+	    sizeof err), NT_PRIVDROP_SWITCH);
+	assert_true(u.ngroups >= 1 && u.ngroups <= NT_PRIVDROP_MAX_GROUPS);
+	assert_int_equal(u.groups[0], u.gid);
 	if (getpwnam(NT_PRIVDROP_DEFAULT_USER) == NULL)
 		assert_int_equal(nt_privdrop_lookup(NT_PRIVDROP_DEFAULT_USER,
-		    &u, err, sizeof err), NT_PRIVDROP_STAY);
+		    false, &u, err, sizeof err), NT_PRIVDROP_STAY);
 }
 
 /* Child: become nobody; 0 when the kernel's view is as asked. */
@@ -84,8 +91,9 @@ become_nobody(void *arg)
 	struct __user_cap_data_struct d[2];
 	struct nt_privdrop_user u;
 	char err[256];
+	gid_t groups[4];
 
-	if (nt_privdrop_lookup("nobody", &u, err, sizeof err) !=
+	if (nt_privdrop_lookup("nobody", false, &u, err, sizeof err) !=
 	    NT_PRIVDROP_SWITCH || nt_privdrop_switch(&u, keep, err,
 	    sizeof err) != 0)
 		return (10);
@@ -99,6 +107,9 @@ become_nobody(void *arg)
 		return (12);
 	if (getuid() != u.uid || geteuid() != u.uid || setuid(0) == 0)
 		return (13);
+	/* Root's supplementary groups are gone: only nobody's own. */
+	if (getgroups(4, groups) != 1 || groups[0] != u.gid)
+		return (14);
 	return (0);
 }
 
