@@ -4,6 +4,8 @@
  * their privileges (lib/privdrop.c, lib/sandbox.c) identically.
  */
 #include <errno.h>
+#include <grp.h>
+#include <stdbool.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +189,22 @@ dir_of(const char *path, char *dir, size_t len)
 	return (true);
 }
 
+/* Whether u may read (4), write (2) or both a file with sb's mode. */
+static bool
+user_may(const struct stat *sb, const struct nt_privdrop_user *u, int want)
+{
+	unsigned bits = (unsigned)sb->st_mode;
+	bool member = false;
+
+	for (int i = 0; i < u->ngroups; i++)
+		member = member || u->groups[i] == sb->st_gid;
+	if (sb->st_uid == u->uid)
+		bits >>= 6;
+	else if (member)
+		bits >>= 3;
+	return ((bits & (unsigned)want) == (unsigned)want);
+}
+
 /*
  * Make the directory of file (a state or runtime file we write or remove
  * after the switch) usable by u: our own directories, still root's
@@ -199,7 +217,6 @@ prepare_dir(const char *file, const char *ours, const char *what,
 {
 	char dir[256];
 	struct stat sb;
-	bool w;
 
 	if (!dir_of(file, dir, sizeof dir) || stat(dir, &sb) != 0)
 		return;
@@ -208,12 +225,39 @@ prepare_dir(const char *file, const char *ours, const char *what,
 		nt_log(NT_LOG_INFO, "%s: now owned by user %s", dir, u->name);
 		return;
 	}
-	w = sb.st_uid == u->uid ? (sb.st_mode & S_IWUSR) != 0 :
-	    sb.st_gid == u->gid ? (sb.st_mode & S_IWGRP) != 0 :
-	    (sb.st_mode & S_IWOTH) != 0;
-	if (!w)
+	if (!user_may(&sb, u, 2))
 		nt_log(NT_LOG_WARNING, "%s: not writable by user %s: %s", dir,
 		    u->name, what);
+}
+
+/*
+ * A refclock's device was opened as root, but after a read error or a
+ * device that went away it is reopened as u: say now, not at 3 a.m.,
+ * when u could not.
+ */
+static void
+check_devices(const struct nt_conf *c, const struct nt_privdrop_user *u)
+{
+	struct group gr, *res = NULL;
+	char buf[1024], gname[32];
+	struct stat sb;
+
+	for (size_t i = 0; i < c->n_refclocks; i++) {
+		const char *dev = c->refclocks[i].device;
+
+		if (dev == NULL || stat(dev, &sb) != 0 || user_may(&sb, u, 4))
+			continue;
+		if (getgrgid_r(sb.st_gid, &gr, buf, sizeof buf, &res) == 0 &&
+		    res != NULL)
+			snprintf(gname, sizeof gname, "%s", gr.gr_name);
+		else
+			snprintf(gname, sizeof gname, "%u",
+			    (unsigned)sb.st_gid);
+		nt_log(NT_LOG_WARNING, "%s: not readable by user %s (mode "
+		    "%03o, group %s): it cannot be reopened after an error; "
+		    "add the user to group %s or set 'user: root'", dev,
+		    u->name, (unsigned)(sb.st_mode & 0777), gname, gname);
+	}
 }
 
 static int
@@ -234,6 +278,7 @@ confine_user(const struct nt_conf *c, const char *role,
 		    "be saved", &u);
 	prepare_dir(control_path, RUNTIME_DIR, "the control socket will "
 	    "be left behind at exit", &u);
+	check_devices(c, &u);
 	if (nt_privdrop_switch(&u, !dry_run, err, len) != 0)
 		return (EXIT_SYSTEM);
 	return (0);

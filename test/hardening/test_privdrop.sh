@@ -117,6 +117,13 @@ wait_ntp master "$DPID" 127.0.0.1 "$PT" "$TEST_TMP/daemon.log"
 groups=$(printf '%s\n' "$GID_U" "$GID_G" | sort -n | tr '\n' ' ')
 status_is "$DPID" Groups "${groups% }"
 log "master: groups ${groups% }, the user's own and $G"
+# The pty is root's and not readable by U: a reopen would fail; the log
+# says so at start-up.
+dev=$(readlink -f "$TEST_TMP/gps0")
+[ -r "$dev" ] && setpriv --reuid "$UID_U" --regid "$GID_U" --clear-groups \
+    test -r "$dev" && fail "$dev readable by $U: nothing to warn about"
+assert_grep "$TEST_TMP/daemon.log" "$TEST_TMP/gps0: not readable by user $U \(mode [0-7]{3}, group [a-z0-9]+\): it cannot be reopened after an error" \
+    "the master warns that it could not reopen its device"
 status_is "$DPID" Uid "$UID_U $UID_U $UID_U $UID_U"
 stop_daemon "$DPID"
 
