@@ -96,14 +96,7 @@ json_assert "$TEST_TMP/q" 'd["synchronized"]' "synchronized"
 stop_daemon "$DPID"
 
 # 1b. A master keeps the user's supplementary groups (its devices).
-NMEA=$NTIMED_SRCDIR/test/data/nmea/ublox-zed-f9p-nmea.log
-"$PY" "$NTIMED_SRCDIR/tools/nmea-play.py" --link "$TEST_TMP/gps0" \
-    --count 0 "$NMEA" 2>"$TEST_TMP/play.log" &
-STARTED_PIDS+=("$!")
-for _ in $(seq 50); do
-	[ -e "$TEST_TMP/gps0" ] && break
-	sleep 0.1
-done
+start_nmea_pty "$TEST_TMP/gps0" --count 0
 pick_port PT
 cat >"$TEST_TMP/master.yaml" <<EOC
 refclocks:

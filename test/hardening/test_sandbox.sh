@@ -16,7 +16,6 @@
 # of ntimed during the test fails it too.
 . "$(dirname "$0")/../ops/lib.sh"
 require_cmd chronyd
-NMEA=$NTIMED_SRCDIR/test/data/nmea/ublox-zed-f9p-nmea.log
 
 "$NTIMED" client --check-config -c /dev/null 2>/dev/null |
     grep -q '^sandbox: true' || skip "built without seccomp"
@@ -133,45 +132,35 @@ stop_daemon "$DPID"
 log "slave: answered NTP on 2 workers, lived through SIGHUP and SIGUSR1"
 
 # 3. The master: an NMEA refclock on a pty.
-if [ -r "$NMEA" ]; then
-	"$PY" "$NTIMED_SRCDIR/tools/nmea-play.py" --link "$TEST_TMP/gps0" \
-	    --count 0 "$NMEA" 2>"$TEST_TMP/play.log" &
-	STARTED_PIDS+=("$!")
-	for _ in $(seq 50); do
-		[ -e "$TEST_TMP/gps0" ] && break
-		sleep 0.1
-	done
-	pick_port PT
-	cat >"$TEST_TMP/master.yaml" <<-EOC
-	refclocks:
-	  - { driver: nmea, device: $TEST_TMP/gps0, baud: 0, offset: 0.05, poll: 0 }
-	server: { listen: ["127.0.0.1:$PT"], workers: 1 }
-	log: { level: info }
-	EOC
-	start_daemon master -c "$TEST_TMP/master.yaml"
-	wait_ntp master "$DPID" 127.0.0.1 "$PT" "$TEST_TMP/daemon.log"
-	seccomp_is "$DPID" 2
-	for _ in $(seq 150); do
-		grep -q "serving: stratum 1" "$TEST_TMP/daemon.log" && break
-		sleep 0.1
-	done
-	assert_grep "$TEST_TMP/daemon.log" "serving: stratum 1" "master locked"
-	OUT=$TEST_TMP/ntp
-	run_capture "$OUT" "$NTIMED" query --fast --json "127.0.0.1:$PT"
-	assert_rc 0 "NTP from the master"
-	json_assert "$OUT" 'd[0]["stratum"] == 1' "stratum 1"
-	query_ok sources
-	kill -HUP "$DPID"
-	kill -USR1 "$DPID"
-	sleep 1
-	ntp_probe 127.0.0.1 "$PT" 1 || fail "master: no answer after the signals"
-	alive "$DPID" "master"
-	seccomp_is "$DPID" 2
-	stop_daemon "$DPID"
-	log "master: locked to NMEA, served stratum 1, lived through signals"
-else
-	log "no NMEA log at $NMEA: master part skipped"
-fi
+start_nmea_pty "$TEST_TMP/gps0" --count 0
+pick_port PT
+cat >"$TEST_TMP/master.yaml" <<-EOC
+refclocks:
+  - { driver: nmea, device: $TEST_TMP/gps0, baud: 0, offset: 0.05, poll: 0 }
+server: { listen: ["127.0.0.1:$PT"], workers: 1 }
+log: { level: info }
+EOC
+start_daemon master -c "$TEST_TMP/master.yaml"
+wait_ntp master "$DPID" 127.0.0.1 "$PT" "$TEST_TMP/daemon.log"
+seccomp_is "$DPID" 2
+for _ in $(seq 150); do
+	grep -q "serving: stratum 1" "$TEST_TMP/daemon.log" && break
+	sleep 0.1
+done
+assert_grep "$TEST_TMP/daemon.log" "serving: stratum 1" "master locked"
+OUT=$TEST_TMP/ntp
+run_capture "$OUT" "$NTIMED" query --fast --json "127.0.0.1:$PT"
+assert_rc 0 "NTP from the master"
+json_assert "$OUT" 'd[0]["stratum"] == 1' "stratum 1"
+query_ok sources
+kill -HUP "$DPID"
+kill -USR1 "$DPID"
+sleep 1
+ntp_probe 127.0.0.1 "$PT" 1 || fail "master: no answer after the signals"
+alive "$DPID" "master"
+seccomp_is "$DPID" 2
+stop_daemon "$DPID"
+log "master: locked to NMEA, served stratum 1, lived through signals"
 
 # 4. sandbox: false means no filter, but no_new_privs still holds on
 # every thread (set before any starts): execve can never raise anyone.

@@ -65,6 +65,23 @@ ipv6_loopback() {
 	EOF
 }
 
+# start_nmea_pty LINK [nmea-play.py options]: replay the u-blox capture
+# (times rewritten to now) into a pseudo-terminal reachable as LINK, in
+# the background; its messages go to $TEST_TMP/play.log.
+start_nmea_pty() {
+	local link=$1 log=$NTIMED_SRCDIR/test/data/nmea/ublox-zed-f9p-nmea.log
+	shift
+	[ -r "$log" ] || fail "$log missing"
+	"$PY" "$NTIMED_SRCDIR/tools/nmea-play.py" --link "$link" "$@" "$log" \
+	    2>"$TEST_TMP/play.log" &
+	STARTED_PIDS+=("$!")
+	for _ in $(seq 50); do
+		[ -e "$link" ] && return 0
+		sleep 0.1
+	done
+	fail "nmea-play.py made no pty"
+}
+
 # pick_port VAR: set VAR to a random UDP port in 20000-40000 that is free
 # on 127.0.0.1 and ::1.
 pick_port() {

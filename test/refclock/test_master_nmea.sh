@@ -5,17 +5,7 @@
 # as 'ntimed query' sees it over loopback.  Dry-run clock: nothing steers.
 . "$(dirname "$0")/../interop/lib.sh"
 . "$(dirname "$0")/master_lib.sh"
-LOG=$NTIMED_SRCDIR/test/data/nmea/ublox-zed-f9p-nmea.log
-[ -r "$LOG" ] || fail "$LOG missing"
-
-"$PY" "$NTIMED_SRCDIR/tools/nmea-play.py" --link "$TEST_TMP/gps0" \
-    --count 0 "$LOG" 2>"$TEST_TMP/play.log" &
-STARTED_PIDS+=("$!")
-for _ in $(seq 50); do
-	[ -e "$TEST_TMP/gps0" ] && break
-	sleep 0.1
-done
-[ -e "$TEST_TMP/gps0" ] || fail "nmea-play.py made no pty"
+start_nmea_pty "$TEST_TMP/gps0" --count 0
 
 cat >"$TEST_TMP/master.yaml" <<YAML
 refclocks:

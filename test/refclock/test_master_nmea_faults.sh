@@ -13,19 +13,10 @@
 #     stratum 1 from the new pty's samples; exit cleanly.
 # Dry-run clock: nothing steers.
 . "$(dirname "$0")/../interop/lib.sh"
-LOG=$NTIMED_SRCDIR/test/data/nmea/ublox-zed-f9p-nmea.log
-[ -r "$LOG" ] || fail "$LOG missing"
 MLOG=$TEST_TMP/master.log
 
-"$PY" "$NTIMED_SRCDIR/tools/nmea-play.py" --link "$TEST_TMP/gps0" \
-    --jump 5 --nofix 8 --nofix-for 22 --cut 34 --cut-for 2 \
-    "$LOG" 2>"$TEST_TMP/play.log" &
-STARTED_PIDS+=("$!")
-for _ in $(seq 50); do
-	[ -e "$TEST_TMP/gps0" ] && break
-	sleep 0.1
-done
-[ -e "$TEST_TMP/gps0" ] || fail "nmea-play.py made no pty"
+start_nmea_pty "$TEST_TMP/gps0" --jump 5 --nofix 8 --nofix-for 22 --cut 34 \
+    --cut-for 2
 
 pick_port PORT
 cat >"$TEST_TMP/master.yaml" <<YAML
