@@ -67,7 +67,7 @@ struct client {
 	uv_timer_t	check;		/* --once progress / drift saving */
 	uv_timer_t	ops;		/* readiness, STATUS=, watchdog */
 	uv_timer_t	reaper;		/* frees retired engines */
-	uv_signal_t	sigint, sigterm, sighup;
+	uv_signal_t	sigint, sigterm, sighup, sigusr1;
 	nt_time		started;
 	bool		timed_out;
 	/* Operations. */
@@ -102,7 +102,8 @@ usage(FILE *f)
 	    "  -d, --debug         log everything, to standard error\n"
 	    "  -h, --help          this text\n\n"
 	    "Servers on the command line replace those in the file.  SIGHUP\n"
-	    "reloads the file; 'ntimed query' shows what the daemon does.\n"
+	    "reloads the file, SIGUSR1 logs the status; 'ntimed query' shows\n"
+	    "what the daemon does.\n"
 	    "Exit status: 0 synchronized (or, --once, measured), 1 no usable\n"
 	    "servers, 2 usage or configuration error, 3 system error.\n",
 	    NT_CONF_DEFAULT_PATH, ONCE_TIMEOUT, NT_CTL_DEFAULT_PATH);
@@ -617,6 +618,7 @@ stop(struct client *cl)
 	uv_close((uv_handle_t *)&cl->sigint, NULL);
 	uv_close((uv_handle_t *)&cl->sigterm, NULL);
 	uv_close((uv_handle_t *)&cl->sighup, NULL);
+	uv_close((uv_handle_t *)&cl->sigusr1, NULL);
 	uv_close((uv_handle_t *)&cl->reaper, NULL);
 	uv_close((uv_handle_t *)&cl->ops, NULL);
 	if (cl->ctl != NULL)
@@ -657,6 +659,11 @@ on_signal(uv_signal_t *h, int signum)
 	struct client *cl = h->data;
 	char msg[NT_CTL_VERB_MSGLEN];
 
+	if (signum == SIGUSR1) {	/* as the slave's counters */
+		nt_log(NT_LOG_NOTICE, "status: %s", nt_status_summary(&cl->se,
+		    nt_clock_now(cl->clk), msg, sizeof msg));
+		return;
+	}
 	if (signum == SIGHUP) {
 		if (verb_reload(cl, NULL, msg, sizeof msg) != 0)
 			nt_log(NT_LOG_ERR, "reload failed: %s", msg);
@@ -828,9 +835,12 @@ start_handles(struct client *cl)
 	uv_signal_init(&cl->loop, &cl->sigint);
 	uv_signal_init(&cl->loop, &cl->sigterm);
 	uv_signal_init(&cl->loop, &cl->sighup);
+	uv_signal_init(&cl->loop, &cl->sigusr1);
 	cl->sigint.data = cl->sigterm.data = cl->sighup.data = cl;
+	cl->sigusr1.data = cl;
 	uv_signal_start(&cl->sigint, on_signal, SIGINT);
 	uv_signal_start(&cl->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&cl->sigusr1, on_signal, SIGUSR1);
 	if (!cl->o.once)
 		uv_signal_start(&cl->sighup, on_signal, SIGHUP);
 }

@@ -5,8 +5,9 @@
  */
 #include <errno.h>
 #include <grp.h>
-#include <stdbool.h>
 #include <linux/capability.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +302,15 @@ nt_daemon_prepare(const struct nt_conf *c, const char *role)
 
 	if (c->sandbox && setenv("UV_USE_IO_URING", "0", 1) != 0) {
 		fprintf(stderr, "ntimed %s: setenv: %s\n", role,
+		    strerror(errno));
+		return (EXIT_SYSTEM);
+	}
+	/*
+	 * A control or metrics client that hangs up before reading its
+	 * reply must cost it the reply, not kill us: EPIPE, not SIGPIPE.
+	 */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		fprintf(stderr, "ntimed %s: signal(SIGPIPE): %s\n", role,
 		    strerror(errno));
 		return (EXIT_SYSTEM);
 	}
