@@ -206,14 +206,18 @@ engine_restart(struct client *cl, const struct nt_discipline *d)
 }
 
 static void
-on_reaper(uv_timer_t *t)
+free_retired(struct client *cl)
 {
-	struct client *cl = t->data;
-
-	/* Our close callbacks ran in the loop iteration before this. */
 	for (int i = 0; i < cl->n_retired; i++)
 		nt_uvclient_free(cl->retired[i]);
 	cl->n_retired = 0;
+}
+
+static void
+on_reaper(uv_timer_t *t)
+{
+	/* Our close callbacks ran in the loop iteration before this. */
+	free_retired(t->data);
 }
 
 /* Close the running engine; call engine_restart() next. */
@@ -850,10 +854,10 @@ run(struct client *cl)
 {
 	int rc;
 
+	uv_loop_init(&cl->loop);	/* the caller runs and closes it */
 	if ((rc = nt_daemon_prepare(&cl->conf, "client")) != 0)
 		return (rc);
 	cl->clk = cl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
-	uv_loop_init(&cl->loop);
 	nt_log(NT_LOG_NOTICE, "client starting: %zu servers, %zu pools, %s "
 	    "clock%s", cl->conf.n_servers, cl->conf.n_pools, cl->clk->name,
 	    cl->o.once ? ", once" : "");
@@ -910,9 +914,14 @@ cmd_client(int argc, char **argv)
 	    access(NT_CONF_DEFAULT_PATH, F_OK) == 0 ? NT_CONF_DEFAULT_PATH :
 	    NULL;
 	if (cl.o.check_config) {
-		nt_conf_print(stdout, &cl.conf);
+		rc = nt_daemon_check_user(&cl.conf, "client");
+		if (rc == 0 && cl.conf.n_servers + cl.conf.n_pools == 0)
+			fprintf(stderr, "ntimed client: warning: no servers: "
+			    "the daemon needs them on its command line\n");
+		if (rc == 0)
+			nt_conf_print(stdout, &cl.conf);
 		nt_conf_free(&cl.conf);
-		return (0);
+		return (rc);
 	}
 	if (!cl.o.dry_run && !nt_daemon_can_steer()) {
 		fprintf(stderr, "ntimed client: no permission to steer the "
@@ -924,7 +933,7 @@ cmd_client(int argc, char **argv)
 	setup_logging(&cl);
 	rc = run(&cl);
 	uv_run(&cl.loop, UV_RUN_DEFAULT);	/* let closed handles finish */
-	on_reaper(&cl.reaper);
+	free_retired(&cl);
 	if (cl.uc != NULL)
 		nt_uvclient_free(cl.uc);
 	uv_loop_close(&cl.loop);

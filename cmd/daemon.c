@@ -3,6 +3,7 @@
  * slave and master read configs, log, keep the drift file and give up
  * their privileges (lib/privdrop.c, lib/sandbox.c) identically.
  */
+#include <assert.h>
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -261,26 +262,54 @@ check_devices(const struct nt_conf *c, const struct nt_privdrop_user *u)
 	}
 }
 
+/*
+ * The user to become, looked up before anything starts (a user that does
+ * not exist must not half-start a daemon) and switched to at the end of
+ * the start-up.  One daemon per process.
+ */
+static struct {
+	int			plan;	/* enum nt_privdrop_plan, -1: none */
+	struct nt_privdrop_user	u;
+} who = { .plan = -1 };
+
 static int
-confine_user(const struct nt_conf *c, const char *role,
-    const char *control_path, bool dry_run, char *err, size_t len)
+lookup_user(const struct nt_conf *c, const char *role,
+    struct nt_privdrop_user *u)
 {
-	struct nt_privdrop_user u;
+	char err[NT_CONF_ERRLEN];
 	int plan;
 
 	/* A master's devices are often reached through a group. */
 	if ((plan = nt_privdrop_lookup(c->user, strcmp(role, "master") == 0,
-	    &u, err, len)) < 0)
-		return (EXIT_USAGE);
-	if (plan == NT_PRIVDROP_STAY)
+	    u, err, sizeof err)) < 0)
+		fprintf(stderr, "ntimed %s: %s\n", role, err);
+	return (plan);
+}
+
+int
+nt_daemon_check_user(const struct nt_conf *c, const char *role)
+{
+	struct nt_privdrop_user u;
+
+	return (lookup_user(c, role, &u) < 0 ? EXIT_USAGE : 0);
+}
+
+static int
+confine_user(const struct nt_conf *c, const char *control_path,
+    bool dry_run, char *err, size_t len)
+{
+	const struct nt_privdrop_user *u = &who.u;
+
+	assert(who.plan >= 0);	/* nt_daemon_prepare() looked it up */
+	if (who.plan == NT_PRIVDROP_STAY)
 		return (0);
 	if (!dry_run)
 		prepare_dir(c->driftfile, STATE_DIR, "the frequency will not "
-		    "be saved", &u);
+		    "be saved", u);
 	prepare_dir(control_path, RUNTIME_DIR, "the control socket will "
-	    "be left behind at exit", &u);
-	check_devices(c, &u);
-	if (nt_privdrop_switch(&u, !dry_run, err, len) != 0)
+	    "be left behind at exit", u);
+	check_devices(c, u);
+	if (nt_privdrop_switch(u, !dry_run, err, len) != 0)
 		return (EXIT_SYSTEM);
 	return (0);
 }
@@ -314,6 +343,8 @@ nt_daemon_prepare(const struct nt_conf *c, const char *role)
 		    strerror(errno));
 		return (EXIT_SYSTEM);
 	}
+	if ((who.plan = lookup_user(c, role, &who.u)) < 0)
+		return (EXIT_USAGE);
 	if (nt_privdrop_no_new_privs(err, sizeof err) != 0) {
 		fprintf(stderr, "ntimed %s: %s\n", role, err);
 		return (EXIT_SYSTEM);
@@ -328,7 +359,7 @@ nt_daemon_confine(const struct nt_conf *c, const char *role,
 	char err[NT_CONF_ERRLEN];
 	int rc;
 
-	rc = confine_user(c, role, control_path, dry_run, err, sizeof err);
+	rc = confine_user(c, control_path, dry_run, err, sizeof err);
 	if (rc == 0 && !c->sandbox)
 		nt_log(NT_LOG_INFO, "sandbox: off ('sandbox: false')");
 	else if (rc == 0) {

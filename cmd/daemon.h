@@ -48,10 +48,15 @@ struct nt_uvclient *nt_daemon_start_client_cb(uv_loop_t *loop,
  * The start of a daemon, before its loop and before any thread exists:
  * no_new_privs (inherited by every thread; we never execve), and with
  * "sandbox:" on, libuv kept off io_uring (its newer versions would use
- * it; the allow-list does not have it).  Returns 0, or EXIT_SYSTEM
- * after "ntimed ROLE: ..." on standard error.
+ * it; the allow-list does not have it); and the "user:" to become is
+ * looked up, so that a bad one stops the daemon before it starts
+ * anything.  Returns 0, or EXIT_SYSTEM / EXIT_USAGE after
+ * "ntimed ROLE: ..." on standard error.
  */
 int nt_daemon_prepare(const struct nt_conf *c, const char *role);
+
+/* --check-config: whether "user:" exists, as nt_daemon_prepare() would. */
+int nt_daemon_check_user(const struct nt_conf *c, const char *role);
 
 /*
  * The end of the privileged start-up, right before the loop runs: become

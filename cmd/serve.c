@@ -739,10 +739,10 @@ run(struct nt_serve *sl)
 {
 	int rc;
 
+	uv_loop_init(&sl->loop);	/* the caller runs and closes it */
 	if ((rc = nt_daemon_prepare(&sl->conf, sl->o.role->name)) != 0)
 		return (rc);
 	sl->clk = sl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
-	uv_loop_init(&sl->loop);
 	sl->precision = nt_server_precision(sl->clk);
 	nt_log(NT_LOG_NOTICE, "%s starting: %zu servers, %zu pools, %s "
 	    "clock, local stratum %d", sl->o.role->name, sl->conf.n_servers,
@@ -798,6 +798,8 @@ setup(struct nt_serve *sl, int argc, char **argv)
 		return (EXIT_USAGE);
 	}
 	if (sl->o.check_config) {
+		if (nt_daemon_check_user(&sl->conf, sl->o.role->name) != 0)
+			return (EXIT_USAGE);
 		nt_conf_print(stdout, &sl->conf);
 		return (-1);
 	}

@@ -129,6 +129,16 @@ assert_rc 2 "missing user"
 [ "$(grep -c '^ntimed client:' "$OUT.err")" -eq 1 ] &&
     grep -qx "ntimed client: user '_ntimed_nosuchuser': no such user" "$OUT.err" ||
     fail "missing user: got '$(cat "$OUT.err")'"
+# Found before anything starts (a slave served NTP first, then gave up),
+# and by --check-config too.
+pick_port PB
+run_capture "$OUT" "$NTIMED" slave --dry-run -c "$TEST_TMP/bad.yaml" \
+    --listen "127.0.0.1:$PB" --local-stratum 8 --socket "$TEST_TMP/bad.sock"
+assert_rc 2 "slave, missing user"
+[ "$(cat "$OUT" "$OUT.err")" = "ntimed slave: user '_ntimed_nosuchuser': no such user" ] ||
+    fail "slave, missing user: got '$(cat "$OUT" "$OUT.err")'"
+run_capture "$OUT" "$NTIMED" client --check-config -c "$TEST_TMP/bad.yaml"
+assert_rc 2 "--check-config, missing user"
 
 # 3. user: root keeps root (and its capabilities).
 printf 'servers: [127.0.0.1:%s]\nuser: root\n' "$P1" >"$TEST_TMP/root.yaml"
