@@ -439,21 +439,21 @@ worst_error(const struct nt_engine *e, const struct nt_source *s, nt_time now)
 
 /*
  * The system peer's likely interval (nt_source_tight_at(): the truth
- * relative to the corrected clock, so its far end is our error), plus
- * the slew still to come and what the server admits to.  Not the path's
- * asymmetry, which no NTP client can see: worst_error() has it, and
- * caps this.
+ * relative to the corrected clock), moved by the slew still to come (the
+ * clock is behind the corrected one by that much, so the truth relative
+ * to the clock lies in the interval shifted by it: its far end is our
+ * error), plus what the server admits to.  Not the path's asymmetry,
+ * which no NTP client can see: worst_error() has it, and caps this.
  */
 static double
 likely_error(const struct nt_engine *e, const struct nt_source *s,
     nt_time now)
 {
-	double lo, hi;
+	double lo, hi, rem = nt_disc_remaining(&e->disc, now);
 
 	nt_source_tight_at(s, now, &lo, &hi);
-	return (fmin(fabs(nt_disc_remaining(&e->disc, now)) + fmax(fabs(lo),
-	    fabs(hi)) + nt_from_ntp32(s->last.root_disp),
-	    worst_error(e, s, now)));
+	return (fmin(fmax(fabs(lo + rem), fabs(hi + rem)) +
+	    nt_from_ntp32(s->last.root_disp), worst_error(e, s, now)));
 }
 
 double
