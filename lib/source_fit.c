@@ -453,7 +453,10 @@ edge_slabs(const struct nt_source *s, const double *x, double *hw)
  * With the lean clear and a window long enough, the mean of the truth's
  * density over the likelihood's polygon, found in turns with the
  * jitter means it rests on.  Returns the tilt used (0: none), and in
- * *xm the direction it tilts along.
+ * *xm the direction it tilts along.  The likelihood's slabs are narrow,
+ * and when only the newest two or three of them meet, their polygon
+ * hardly bounds the frequency: its tilted mean once put the frequency
+ * 57 ppm off (wan, day 24).  It needs as many samples as the lean.
  */
 static double
 edge_estimate(struct nt_source *s, const double *x, int used, double lean,
@@ -468,6 +471,8 @@ edge_estimate(struct nt_source *s, const double *x, int used, double lean,
 		return (0.0);
 	edge_slabs(s, x, hw);
 	ue = intersect(s, n - used, x, hw, &pe);
+	if (ue < LEAN_MIN_N)
+		return (0.0);
 	for (int i = n - ue; i < n; i++)
 		*xm += x[i] / ue;
 	for (int k = 0; k < TILT_ROUNDS; k++) {
