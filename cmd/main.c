@@ -2,7 +2,9 @@
  * Multi-call entry point: "ntimed ROLE ..." or a link named "ntimed-ROLE".
  * One table lists every role; everything else comes from it.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +36,7 @@ usage(FILE *f)
 		fprintf(f, "  %-8s %s%s\n", roles[i].name, roles[i].summary,
 		    roles[i].run == NULL ? " (not in this build)" : "");
 	fprintf(f, "\n'ntimed ROLE --help' shows a role's options.\n"
-	    "options: --help, --version\n");
+	    "options: --help, --version (also after a role)\n");
 }
 
 static void
@@ -85,6 +87,12 @@ nt_cmd_bad_option(const char *role, int ch, char *const *argv)
 	    "(see --help)" : "unknown option '%s' (see --help)", bad));
 }
 
+static bool
+is_version(const char *arg)
+{
+	return (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0);
+}
+
 static int
 run_role(const char *name, int argc, char **argv)
 {
@@ -95,6 +103,10 @@ run_role(const char *name, int argc, char **argv)
 			continue;
 		if (roles[i].run == NULL)
 			return (cmd_unavailable(name));
+		if (argc == 2 && is_version(argv[1])) {
+			printf("ntimed %s\n", NTIMED_VERSION);
+			return (0);
+		}
 		argv[0] = (char *)roles[i].name;
 		return (roles[i].run(argc, argv));
 	}
@@ -104,8 +116,8 @@ run_role(const char *name, int argc, char **argv)
 	return (EXIT_USAGE);
 }
 
-int
-main(int argc, char **argv)
+static int
+dispatch(int argc, char **argv)
 {
 	const char *base = argc > 0 ? argv[0] : "ntimed";
 	const char *slash = strrchr(base, '/');
@@ -122,9 +134,27 @@ main(int argc, char **argv)
 		usage(stdout);
 		return (0);
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+	if (is_version(argv[1])) {
 		printf("ntimed %s\n", NTIMED_VERSION);
 		return (0);
 	}
 	return (run_role(argv[1], argc - 1, argv + 1));
+}
+
+/*
+ * What a role printed must have reached standard output: a full disk or
+ * a closed pipe turns its success into exit 3 ("sim --json > out.json").
+ */
+int
+main(int argc, char **argv)
+{
+	int rc = dispatch(argc, argv);
+
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (rc == 0)
+			fprintf(stderr, "ntimed: cannot write output: %s\n",
+			    errno != 0 ? strerror(errno) : "write error");
+		return (rc == 0 ? EXIT_SYSTEM : rc);
+	}
+	return (rc);
 }

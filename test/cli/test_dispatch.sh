@@ -23,6 +23,22 @@ expect 0 "$NTIMED" --version
 has out "^ntimed [0-9]+\.[0-9]+\.[0-9]+$" "--version prints the version"
 expect 2 "$NTIMED"
 has err "usage: ntimed ROLE" "no role: usage on stderr"
+for r in client slave master query sim; do
+	expect 0 "$NTIMED" "$r" --version
+	has out "^ntimed [0-9]+\.[0-9]+\.[0-9]+$" "$r --version prints the version"
+done
+
+# Output that cannot be written is a failure, whatever the role printed.
+full() {
+	local rc=0
+	"$@" >/dev/full 2>"$T/err" || rc=$?
+	[ "$rc" -eq 3 ] || fail "'$*' >/dev/full: exit $rc, expected 3"
+	has err "^ntimed( [a-z]+)?: cannot write output: No space left on device$" \
+	    "'$*' >/dev/full: one line says so"
+}
+full "$NTIMED" --help
+full "$NTIMED" client --check-config -c /dev/null 192.0.2.1
+full "$NTIMED" sim "$NTIMED_SRCDIR/conf/sim/iburst.yaml"
 
 expect 2 "$NTIMED" frobnicate
 lines err 1 "unknown role: one line"
