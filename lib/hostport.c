@@ -4,33 +4,43 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hostport.h"
+#include "json.h"
 
 #define QUOTED_MAX 100		/* bytes of an argument echoed in a message */
 
 const char *
 nt_printable(const char *s, char *buf, size_t len)
 {
-	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, left = strlen(s);
 
 	assert(buf != NULL && len >= 8);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-		size_t need = ch < 0x20 || ch == 0x7f ? 4 : 1;
+	while (left > 0) {
+		int n = nt_utf8_seq(p, left);
+		/* A C0 or C1 control, or a byte that is not UTF-8: "\xNN". */
+		bool esc = n < 0 || *p < 0x20 || *p == 0x7f ||
+		    (*p == 0xc2 && p[1] < 0xa0);
+		size_t take = esc ? 1 : (size_t)n, need = esc ? 4 : take;
 
 		if (o + need + 4 > len) {
 			memcpy(buf + o, "...", 3);
 			o += 3;
 			break;
 		}
-		if (need == 4)
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
-		else
-			buf[o++] = (char)ch;
+		if (esc)
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", *p);
+		else {
+			memcpy(buf + o, p, take);
+			o += take;
+		}
+		p += take;
+		left -= take;
 	}
 	buf[o] = '\0';
 	return (buf);

@@ -161,13 +161,8 @@ nt_json_end_array(struct nt_json *j)
 	end(j, '[');
 }
 
-/*
- * Length of the valid UTF-8 sequence at s (1-4), or minus the length of
- * its longest valid prefix (at least 1) when it is malformed: that prefix
- * becomes one U+FFFD, as Unicode recommends.
- */
-static int
-utf8_seq(const unsigned char *s, size_t n)
+int
+nt_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char lo = 0x80, hi = 0xbf;
 	int need, i;
@@ -228,7 +223,7 @@ emit_escaped(struct nt_json *j, const char *str, size_t n)
 	emit(j, "\"", 1);
 	while (i < n) {
 		k = (s[i] >= 0x20 && s[i] != '"' && s[i] != '\\') ?
-		    utf8_seq(s + i, n - i) : 0;
+		    nt_utf8_seq(s + i, n - i) : 0;
 		if (k > 0 && (cp = yaml_unsafe(s + i, k)) != 0) {
 			emit(j, (const char *)s + i - run, run);
 			run = 0;

@@ -58,4 +58,12 @@ int nt_json_finish(struct nt_json *j);
 const char *nt_json_text(const struct nt_json *j, size_t *len);
 void nt_json_free(struct nt_json *j);
 
+/*
+ * Length of the valid UTF-8 sequence at s (1-4; n bytes readable), or
+ * minus the length of its longest valid prefix (at least 1) when it is
+ * malformed: the JSON writer makes that prefix one U+FFFD, as Unicode
+ * recommends, and nt_printable() escapes its bytes.
+ */
+int nt_utf8_seq(const unsigned char *s, size_t n);
+
 #endif

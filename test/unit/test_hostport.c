@@ -173,6 +173,31 @@ test_overlong(void **state)
 	}
 }
 
+/* Controls and bytes that are not UTF-8 escaped; valid UTF-8 kept. */
+static void
+test_printable(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(nt_printable("a\nb\x1b[31m", buf, sizeof buf),
+	    "a\\x0ab\\x1b[31m");
+	assert_string_equal(nt_printable("\xff\xfe", buf, sizeof buf),
+	    "\\xff\\xfe");
+	assert_string_equal(nt_printable("caf\xc3\xa9 \xe2\x82\xac", buf,
+	    sizeof buf), "caf\xc3\xa9 \xe2\x82\xac");
+	/* A cut sequence, an overlong, a C1 control (U+009B, CSI). */
+	assert_string_equal(nt_printable("\xe2\x82", buf, sizeof buf),
+	    "\\xe2\\x82");
+	assert_string_equal(nt_printable("\xc0\xaf", buf, sizeof buf),
+	    "\\xc0\\xaf");
+	assert_string_equal(nt_printable("\xc2\x9b", buf, sizeof buf),
+	    "\\xc2\\x9b");
+	/* Cut to fit, never inside an escape. */
+	assert_string_equal(nt_printable("\xff\xff\xff\xff", buf, 12),
+	    "\\xff\\xff...");
+}
+
 int
 main(void)
 {
@@ -182,6 +207,7 @@ main(void)
 		cmocka_unit_test(test_bad_port),
 		cmocka_unit_test(test_bad_host),
 		cmocka_unit_test(test_overlong),
+		cmocka_unit_test(test_printable),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
