@@ -559,7 +559,7 @@ start_control(struct client *cl)
 	if (cl->ctl != NULL)
 		return (0);
 	if (explicit) {
-		fprintf(stderr, "ntimed client: %s\n", err);
+		nt_cmd_error("client", err);
 		return (-1);
 	}
 	nt_log(NT_LOG_WARNING, "no control socket: %s", err);
@@ -582,7 +582,7 @@ start_ops(struct client *cl)
 		cl->metrics = nt_metrics_start(&cl->loop,
 		    cl->conf.metrics.listen, &cl->st, err, sizeof err);
 		if (cl->metrics == NULL) {
-			fprintf(stderr, "ntimed client: %s\n", err);
+			nt_cmd_error("client", err);
 			return (-1);
 		}
 	}

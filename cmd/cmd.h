@@ -30,9 +30,13 @@ int cmd_sim(int argc, char **argv) __attribute__((weak));
 int cmd_unavailable(const char *role);
 
 /*
- * A usage error: one line "ntimed ROLE: MESSAGE" on stderr, with control
- * characters from the command line shown escaped.  Returns EXIT_USAGE.
+ * An error: one line "ntimed ROLE: MESSAGE" on stderr, with control
+ * characters and bytes that are not UTF-8 (from the command line, a file
+ * name) shown escaped.
  */
+void nt_cmd_error(const char *role, const char *msg);
+
+/* A usage error, as nt_cmd_error() with a format.  Returns EXIT_USAGE. */
 int nt_cmd_usage(const char *role, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -50,7 +50,7 @@ nt_daemon_load_config(const char *role, const char *path, int nargs,
 	}
 	return (0);
 fail:
-	fprintf(stderr, "ntimed %s: %s\n", role, err);
+	nt_cmd_error(role, err);
 	nt_conf_free(c);
 	return (EXIT_USAGE);
 }
@@ -282,7 +282,7 @@ lookup_user(const struct nt_conf *c, const char *role,
 	/* A master's devices are often reached through a group. */
 	if ((plan = nt_privdrop_lookup(c->user, strcmp(role, "master") == 0,
 	    u, err, sizeof err)) < 0)
-		fprintf(stderr, "ntimed %s: %s\n", role, err);
+		nt_cmd_error(role, err);
 	return (plan);
 }
 
@@ -346,7 +346,7 @@ nt_daemon_prepare(const struct nt_conf *c, const char *role)
 	if ((who.plan = lookup_user(c, role, &who.u)) < 0)
 		return (EXIT_USAGE);
 	if (nt_privdrop_no_new_privs(err, sizeof err) != 0) {
-		fprintf(stderr, "ntimed %s: %s\n", role, err);
+		nt_cmd_error(role, err);
 		return (EXIT_SYSTEM);
 	}
 	return (0);
@@ -372,7 +372,7 @@ nt_daemon_confine(const struct nt_conf *c, const char *role,
 	}
 	/* Under systemd, standard error is the journal too. */
 	if (rc != 0)
-		fprintf(stderr, "ntimed %s: %s\n", role, err);
+		nt_cmd_error(role, err);
 	return (rc);
 }
 

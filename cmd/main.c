@@ -60,17 +60,25 @@ cmd_unavailable(const char *role)
 	return (EXIT_USAGE);
 }
 
+void
+nt_cmd_error(const char *role, const char *msg)
+{
+	char q[2048];
+
+	fprintf(stderr, "ntimed %s: %s\n", role, nt_printable(msg, q,
+	    sizeof q));
+}
+
 int
 nt_cmd_usage(const char *role, const char *fmt, ...)
 {
-	char msg[512], q[sizeof msg * 2];
+	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "ntimed %s: %s\n", role, nt_printable(msg, q,
-	    sizeof q));
+	nt_cmd_error(role, msg);
 	return (EXIT_USAGE);
 }
 

@@ -360,7 +360,7 @@ start_control(struct nt_serve *sl)
 	if (sl->ctl != NULL)
 		return (0);
 	if (explicit) {
-		fprintf(stderr, "ntimed %s: %s\n", sl->o.role->name, err);
+		nt_cmd_error(sl->o.role->name, err);
 		return (-1);
 	}
 	nt_log(NT_LOG_WARNING, "no control socket: %s", err);
@@ -384,7 +384,7 @@ start_ops(struct nt_serve *sl)
 		sl->metrics = nt_metrics_start(&sl->loop,
 		    sl->conf.metrics.listen, &sl->st, err, sizeof err);
 		if (sl->metrics == NULL) {
-			fprintf(stderr, "ntimed %s: %s\n", sl->o.role->name, err);
+			nt_cmd_error(sl->o.role->name, err);
 			return (-1);
 		}
 	}
@@ -708,7 +708,7 @@ start_server(struct nt_serve *sl)
 	sl->srv = nt_uvserver_start(&p, &st, err, sizeof err);
 	if (sl->srv == NULL) {
 		/* On the terminal whatever the log says; in syslog too. */
-		fprintf(stderr, "ntimed %s: %s\n", sl->o.role->name, err);
+		nt_cmd_error(sl->o.role->name, err);
 		if (sl->o.log_level < 0 && sl->conf.log_dest != NT_LOG_STDERR)
 			nt_log(NT_LOG_ERR, "%s", err);
 		return (-1);
@@ -794,7 +794,7 @@ setup(struct nt_serve *sl, int argc, char **argv)
 	if (load_conf(sl, &sl->conf, err, sizeof err) != 0 ||
 	    nt_acl_init(&sl->acl, sl->conf.serve.allow, sl->conf.serve.n_allow,
 	    sl->conf.serve.deny, sl->conf.serve.n_deny, err, sizeof err) != 0) {
-		fprintf(stderr, "ntimed %s: %s\n", sl->o.role->name, err);
+		nt_cmd_error(sl->o.role->name, err);
 		return (EXIT_USAGE);
 	}
 	if (sl->o.check_config) {

@@ -40,6 +40,17 @@ full "$NTIMED" --help
 full "$NTIMED" client --check-config -c /dev/null 192.0.2.1
 full "$NTIMED" sim "$NTIMED_SRCDIR/conf/sim/iburst.yaml"
 
+# Arguments quoted in errors are escaped: one line, no raw controls or
+# bytes that are not UTF-8.
+expect 2 "$NTIMED" client --check-config -c $'/tmp/\x1b[31mred\nline2'
+lines err 1 "a file name with a newline: one line"
+has err '/tmp/\\x1b\[31mred\\x0aline2: cannot open' "file name escaped"
+expect 2 "$NTIMED" slave --check-config --listen $'1.2.3.4\n:5'
+lines err 1 "a listen address with a newline: one line"
+has err 'invalid listen address .1\.2\.3\.4\\x0a:5.' "listen address escaped"
+expect 2 "$NTIMED" client --check-config -c $'/tmp/\xff\xfe'
+has err '/tmp/\\xff\\xfe: cannot open' "bytes that are not UTF-8 escaped"
+
 expect 2 "$NTIMED" frobnicate
 lines err 1 "unknown role: one line"
 has err "unknown role 'frobnicate' \(valid roles: client, slave, master, query, sim\)" \
