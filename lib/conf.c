@@ -384,6 +384,51 @@ listen_split(const char *entry, uint16_t default_port, char *host,
 	return (0);
 }
 
+/*
+ * The index of an entry before list[n] that names the same address and
+ * port as list[n] ("127.0.0.1" and "127.0.0.1:123" do), or -1.  Entries
+ * are checked ones: a bind to the same address twice would fail with a
+ * misleading "address already in use".
+ */
+static int
+listen_dup(char *const *list, size_t n, uint16_t default_port)
+{
+	char host[NT_HOSTLEN], reason[NT_CONF_ERRLEN];
+	struct nt_addr a, b;
+	uint16_t port;
+
+	if (listen_split(list[n], default_port, host, sizeof host, &port,
+	    reason, sizeof reason) != 0 || nt_addr_parse(&a, host, port) != 0)
+		return (-1);
+	for (size_t i = 0; i < n; i++)
+		if (listen_split(list[i], default_port, host, sizeof host,
+		    &port, reason, sizeof reason) == 0 &&
+		    nt_addr_parse(&b, host, port) == 0 &&
+		    nt_addr_cmp(&a, &b) == 0)
+			return ((int)i);
+	return (-1);
+}
+
+/* No address listed twice in the file's server.listen. */
+static int
+check_listen_dups(struct nt_yconf_walk *w, const struct nt_yconf_node *seq,
+    const struct nt_serve_conf *sc)
+{
+	char *list[MAX_LISTEN];
+	const struct nt_yconf_node *n;
+	size_t i = 0;
+	int j;
+
+	for (n = seq->first; n != NULL && i < MAX_LISTEN; n = n->next, i++) {
+		list[i] = n->str;
+		if ((j = listen_dup(list, i, (uint16_t)sc->port)) >= 0)
+			return (nt_yconf_error(w, n, "%s.listen[%zu]: the same "
+			    "address as %s.listen[%d]", w->path, i, w->path,
+			    j));
+	}
+	return (0);
+}
+
 /* Each entry of list key k of map, checked by kind. */
 static int
 check_list(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
@@ -405,7 +450,7 @@ check_list(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 			return (nt_yconf_error(w, n, "%s.%s[%zu]: %s", w->path,
 			    k, i, reason));
 	}
-	return (0);
+	return (strcmp(k, "listen") == 0 ? check_listen_dups(w, seq, sc) : 0);
 }
 
 static int
@@ -677,6 +722,11 @@ nt_conf_add_listen_arg(struct nt_conf *c, const char *arg, bool *replaced,
 	}
 	list[sc->n_listen++] = copy;
 	sc->listen = list;
+	if (listen_dup(sc->listen, sc->n_listen - 1, (uint16_t)sc->port) >= 0) {
+		free(sc->listen[--sc->n_listen]);
+		snprintf(err, errlen, "listen address '%s' given twice", arg);
+		return (-1);
+	}
 	return (0);
 }
 

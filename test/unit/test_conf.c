@@ -1343,6 +1343,11 @@ test_server_listen_args(void **state)
 	    err, sizeof err), -1);
 	assert_string_equal(err, "invalid listen address 'localhost': "
 	    "'localhost' is not a numeric IPv4 or IPv6 address");
+	/* The same address again, spelled otherwise: bind would fail. */
+	assert_int_equal(nt_conf_add_listen_arg(&c, "[0:0::1]:10123",
+	    &replaced, err, sizeof err), -1);
+	assert_string_equal(err, "listen address '[0:0::1]:10123' given "
+	    "twice");
 	assert_int_equal(c.serve.n_listen, 2);
 	round_trip(&c);
 	nt_conf_free(&c);
@@ -1352,6 +1357,9 @@ static void
 test_err_server(void **state)
 {
 	(void)state;
+	expect_error("server:\n  port: 124\n  listen: [127.0.0.1, \"::1\", "
+	    "\"127.0.0.1:124\"]\n", NAME ":3:30: server.listen[2]: the same "
+	    "address as server.listen[0]");
 	expect_error("server:\n  allow: [10.0.0.0/8, 10.1.2.3/8]\n",
 	    "t.yaml:2:23: server.allow[1]: '10.1.2.3/8' has host bits set "
 	    "(did you mean 10.0.0.0/8?)");
