@@ -828,6 +828,11 @@ nt_engine_adopt_source(struct nt_engine *e, size_t i,
 	*s = *from;
 	s->index = index;
 	s->pending = false;	/* its reply would reach the old socket */
+	/*
+	 * Ask it now: the new engine is unsynchronized until its first
+	 * update, which would otherwise wait up to a whole poll interval.
+	 */
+	s->next_poll = nt_clock_now(e->clk);
 	/* Nothing is selected or combined here before our first update. */
 	if (s->state == NT_SRC_SELECTED || s->state == NT_SRC_COMBINED)
 		s->state = NT_SRC_CANDIDATE;

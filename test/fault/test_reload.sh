@@ -162,6 +162,24 @@ fwait master 20 sources 'any(s["selected"] and "SOCK" in s["name"] for s in d)
 grep -q "need a restart" "$TEST_TMP/master.log" &&
     fail "master: an unchanged server: reported as changed"
 
+# At a normal poll (64 s): a reload that drops a dead server leaves the
+# client synchronized at once, not after the next poll (the kept server
+# is asked again right away).
+pick_port PD
+cat >"$TEST_TMP/poll.yaml" <<EOC
+servers:
+  - { address: 127.0.0.1, port: $PA, iburst: true }
+  - { address: 127.0.0.1, port: $PD }
+EOC
+fdaemon slow client -c "$TEST_TMP/poll.yaml"
+fwait slow 20 tracking 'd["synchronized"]'
+printf 'servers:\n  - { address: 127.0.0.1, port: %s, iburst: true }\n' \
+    "$PA" >"$TEST_TMP/poll.yaml"
+kill -HUP "${DPIDS[slow]}"
+fwait_log slow 10 "reloaded .*: sources restarted"
+fwait slow 5 tracking 'd["synchronized"]'
+kill -TERM "${DPIDS[slow]}"
+
 for n in client slave master; do
 	kill -TERM "${DPIDS[$n]}"
 	RC=0
