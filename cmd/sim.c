@@ -5,12 +5,19 @@
  * this network?", and with a scenario's expect: block doubles as a
  * regression test (exit 1 when a limit fails).
  */
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -33,8 +40,22 @@ struct sim_run {
 	struct nt_sim_scenario sc;
 	struct nt_sim	*sim;
 	FILE		*csv;
+	FILE		*plot_f;	/* opened before the run */
 	struct nt_sim_plot *plot;
 };
+
+/* "ntimed sim: MESSAGE", one line, whatever bytes the message quotes. */
+static void __attribute__((format(printf, 1, 2)))
+sim_error(const char *fmt, ...)
+{
+	char msg[NT_CONF_ERRLEN + 512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	nt_cmd_error("sim", msg);
+}
 
 static void
 usage(FILE *f)
@@ -43,7 +64,8 @@ usage(FILE *f)
 	    "usage: ntimed sim [OPTIONS] SCENARIO.yaml\n"
 	    "Run the client's code against simulated servers, network and\n"
 	    "clock in virtual time, and report how well it kept time.\n\n"
-	    "  -s, --seed N          random seed (default: the scenario's)\n"
+	    "  -s, --seed N          random seed, 0 to 2^53 (default: the\n"
+	    "                        scenario's)\n"
 	    "  -D, --duration TIME   simulated time: seconds, or 2h, 30d\n"
 	    "                        (default: the scenario's)\n"
 	    "      --json            print the summary as JSON\n"
@@ -54,19 +76,22 @@ usage(FILE *f)
 	    "  -h, --help            this text\n\n"
 	    "Scenarios: conf/sim/*.yaml; keys and figures: docs/sim.md.\n"
 	    "Exit status: 0 every expect: limit met, 1 a limit failed,\n"
-	    "2 usage or scenario error, 3 cannot write an output file.\n");
+	    "2 usage or scenario error, 3 cannot write an output (or out of\n"
+	    "memory).\n");
 }
 
+/* The same range as a scenario's seed: 0..2^53, exact in JSON too. */
 static int
 parse_seed(const char *arg, uint64_t *seed)
 {
-	char *end;
+	const char *digits = arg + (arg[0] == '+');
 
 	errno = 0;
-	*seed = strtoull(arg, &end, 10);
-	if (*end != '\0' || end == arg || errno != 0 || arg[0] == '-') {
-		nt_cmd_usage("sim", "invalid seed '%s' (an integer, 0 or more)",
-		    arg);
+	*seed = strtoull(digits, NULL, 10);
+	if (*digits == '\0' || digits[strspn(digits, "0123456789")] != '\0' ||
+	    errno != 0 || *seed > NT_SIM_SEED_MAX) {
+		nt_cmd_usage("sim", "invalid seed '%s' (an integer, 0 to "
+		    "%" PRIu64 ")", arg, NT_SIM_SEED_MAX);
 		return (-1);
 	}
 	return (0);
@@ -103,8 +128,7 @@ parse_opts(struct sim_opts *o, int argc, char **argv)
 			if (nt_sim_parse_time(optarg, &o->duration) ||
 			    !(o->duration >= 1 && o->duration <= 1e9)) {
 				nt_cmd_usage("sim", "invalid duration '%s' "
-				    "(seconds, or with a unit: 2h, 30d)",
-				    optarg);
+				    "(seconds, or with a unit: 2h, 30d)", optarg);
 				return (-1);
 			}
 			break;
@@ -156,7 +180,7 @@ close_file(FILE *f, const char *path)
 	int bad = ferror(f);
 
 	if (fclose(f) != 0 || bad) {
-		fprintf(stderr, "ntimed sim: cannot write %s: %s\n", path,
+		sim_error("cannot write %s: %s", path,
 		    strerror(errno != 0 ? errno : EIO));
 		return (-1);
 	}
@@ -167,39 +191,130 @@ static int
 write_plot(struct sim_run *r, const struct nt_sim_result *res)
 {
 	char title[256];
-	FILE *f = fopen(r->o.plot, "w");
+	FILE *f = r->plot_f;
 
-	if (f == NULL) {
-		fprintf(stderr, "ntimed sim: cannot write %s: %s\n", r->o.plot,
-		    strerror(errno));
-		return (-1);
-	}
+	r->plot_f = NULL;
 	snprintf(title, sizeof title, "ntimed sim: %s, seed %llu",
 	    r->sc.name, (unsigned long long)res->seed);
+	errno = 0;
 	nt_sim_plot_write(f, r->plot, title, res->settle);
 	return (close_file(f, r->o.plot));
 }
 
-/* Open the outputs before running, so a bad path costs no simulation. */
+/* An output named twice, or the scenario itself: nothing is written. */
+static bool
+same_file(const struct stat *a, const char *pa, const struct stat *b,
+    const char *pb)
+{
+	return (strcmp(pa, pb) == 0 || (a != NULL && b != NULL &&
+	    a->st_dev == b->st_dev && a->st_ino == b->st_ino));
+}
+
+/*
+ * Open an output without truncating it, and truncate it only once it is
+ * known not to be the scenario (or the other output): "--csv lan.yaml
+ * lan.yaml" must not destroy the scenario.  Returns 0, -1 (cannot write,
+ * exit 3) or -2 (it is the scenario: a usage error, exit 2).
+ */
+static int
+open_output(struct sim_run *r, const char *opt, const char *path,
+    const struct stat *scen, const struct stat *other, const char *opath,
+    FILE **fp, struct stat *st)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+
+	if (fd < 0 || fstat(fd, st) != 0) {
+		sim_error("cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return (-1);
+	}
+	if (same_file(st, path, scen, r->o.scenario) || (opath != NULL &&
+	    same_file(st, path, other, opath))) {
+		sim_error("%s %s: that is the %s (give another file)", opt,
+		    path, same_file(st, path, scen, r->o.scenario) ?
+		    "scenario file" : "--csv file");
+		close(fd);
+		return (-2);
+	}
+	if ((S_ISREG(st->st_mode) && ftruncate(fd, 0) != 0) ||
+	    (*fp = fdopen(fd, "w")) == NULL) {
+		sim_error("cannot write %s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Open both outputs before running, so that a bad path costs no
+ * simulation and is told at once.  Returns an exit status, 0 if fine.
+ */
 static int
 open_outputs(struct sim_run *r, double duration)
 {
+	struct stat scen, csv;
+	const struct stat *sp = stat(r->o.scenario, &scen) == 0 ? &scen :
+	    NULL;
+	int rc;
+
 	if (r->o.csv != NULL) {
-		if ((r->csv = fopen(r->o.csv, "w")) == NULL) {
-			fprintf(stderr, "ntimed sim: cannot write %s: %s\n",
-			    r->o.csv, strerror(errno));
-			return (-1);
-		}
+		rc = open_output(r, "--csv", r->o.csv, sp, NULL, NULL, &r->csv,
+		    &csv);
+		if (rc != 0)
+			return (rc == -2 ? EXIT_USAGE : EXIT_SYSTEM);
 		nt_sim_csv_header(r->csv);
 	}
 	if (r->o.plot != NULL) {
+		struct stat plot;
+
+		rc = open_output(r, "--plot", r->o.plot, sp, r->csv != NULL ?
+		    &csv : NULL, r->o.csv, &r->plot_f, &plot);
+		if (rc != 0)
+			return (rc == -2 ? EXIT_USAGE : EXIT_SYSTEM);
 		if ((r->plot = malloc(sizeof *r->plot)) == NULL) {
-			fprintf(stderr, "ntimed sim: out of memory\n");
-			return (-1);
+			sim_error("out of memory");
+			return (EXIT_SYSTEM);
 		}
 		nt_sim_plot_init(r->plot, duration);
 	}
 	return (0);
+}
+
+/* The summary on stdout; a write that failed (a full disk) is exit 3. */
+static int
+report(struct sim_run *r, const struct nt_sim_result *res, const bool *ok)
+{
+	errno = 0;
+	if (r->o.json)
+		nt_sim_report_json(stdout, &r->sc, res, ok);
+	else
+		nt_sim_report_text(stdout, &r->sc, res, ok);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		sim_error("cannot write output: %s",
+		    strerror(errno != 0 ? errno : EIO));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Close the outputs after the run: any write that failed is exit 3. */
+static int
+finish_outputs(struct sim_run *r, const struct nt_sim_result *res)
+{
+	int rc = 0;
+
+	if (r->csv != NULL) {
+		FILE *f = r->csv;
+
+		r->csv = NULL;
+		errno = 0;
+		if (close_file(f, r->o.csv))
+			rc = EXIT_SYSTEM;
+	}
+	if (r->plot_f != NULL && write_plot(r, res))
+		rc = EXIT_SYSTEM;
+	return (rc);
 }
 
 static int
@@ -212,37 +327,30 @@ simulate(struct sim_run *r)
 	double duration = r->o.duration > 0 ? r->o.duration : r->sc.duration;
 
 	if (duration <= r->sc.settle) {
-		fprintf(stderr, "ntimed sim: the duration (%g s) must be "
-		    "longer than the scenario's settling time (%g s)\n",
-		    duration, r->sc.settle);
+		sim_error("the duration (%g s) must be longer than the "
+		    "scenario's settling time (%g s)", duration, r->sc.settle);
 		return (EXIT_USAGE);
 	}
-	if (open_outputs(r, duration))
-		return (EXIT_SYSTEM);
+	if ((rc = open_outputs(r, duration)) != 0)
+		return (rc);
 	if ((r->sim = nt_sim_new(&r->sc, seed, duration)) == NULL) {
-		fprintf(stderr, "ntimed sim: out of memory\n");
+		sim_error("out of memory");
 		return (EXIT_SYSTEM);
 	}
 	nt_log_setup(NT_LOG_NONE, r->o.log_level < 0 ? NT_LOG_ERR :
 	    (enum nt_log_level)r->o.log_level, "ntimed-sim");
 	if (r->o.log_level >= 0)
 		nt_log_set_sink(log_sink, r);
-	nt_sim_run(r->sim, observe, r, &res);
+	rc = nt_sim_run(r->sim, observe, r, &res);
 	nt_log_set_sink(NULL, NULL);
-	all = nt_sim_check(&r->sc, &res, ok);
-	if (r->o.json)
-		nt_sim_report_json(stdout, &r->sc, &res, ok);
-	else
-		nt_sim_report_text(stdout, &r->sc, &res, ok);
-	rc = all ? 0 : EXIT_RUNTIME;
-	if (r->csv != NULL) {
-		FILE *f = r->csv;
-
-		r->csv = NULL;
-		if (close_file(f, r->o.csv))
-			rc = EXIT_SYSTEM;
+	if (rc != 0) {
+		/* No figures rather than wrong ones. */
+		sim_error("out of memory for the statistics");
+		return (EXIT_SYSTEM);
 	}
-	if (r->plot != NULL && write_plot(r, &res))
+	all = nt_sim_check(&r->sc, &res, ok);
+	rc = report(r, &res, ok) ? EXIT_SYSTEM : all ? 0 : EXIT_RUNTIME;
+	if (finish_outputs(r, &res))
 		rc = EXIT_SYSTEM;
 	return (rc);
 }
@@ -259,13 +367,15 @@ cmd_sim(int argc, char **argv)
 		return (EXIT_USAGE);
 	nt_sim_scenario_init(&r.sc);
 	if (nt_sim_scenario_load(&r.sc, r.o.scenario, err, sizeof err)) {
-		fprintf(stderr, "ntimed sim: %s\n", err);
+		sim_error("%s", err);
 		nt_sim_scenario_free(&r.sc);
 		return (EXIT_USAGE);
 	}
 	rc = simulate(&r);
 	if (r.csv != NULL)
 		fclose(r.csv);
+	if (r.plot_f != NULL)
+		fclose(r.plot_f);
 	free(r.plot);
 	nt_sim_free(r.sim);
 	nt_sim_scenario_free(&r.sc);

@@ -31,7 +31,8 @@ struct srv_rt {
 	struct nt_rng	rng;		/* its network's randomness */
 	nt_time		last_req;	/* for rate limiting */
 	bool		have_req;
-	uint64_t	requests, kods;
+	uint64_t	sent;		/* requests the client sent it */
+	uint64_t	answered, kods;	/* that reached it; of those, KoDs */
 	bool		flagged;
 };
 
@@ -133,7 +134,7 @@ serve(struct nt_sim *s, int src, const uint8_t *req, size_t len, nt_time at)
 	if (nt_sim_server_silent(r->m, nt_diff(at, s->start)) ||
 	    ntp_decode(req, len, &q) != NTP_DECODE_OK)
 		return;
-	r->requests++;
+	r->answered++;
 	make_reply(s, r, &q, at, &p);
 	d = nt_sim_net_delay(&r->m->net, false, nt_diff(at, s->start) +
 	    r->m->proc, &r->rng);
@@ -154,6 +155,7 @@ sim_send(void *ctx, int src, const uint8_t *buf, size_t len)
 
 	assert(src >= 0 && (size_t)src < s->n);
 	s->packets++;
+	r->sent++;
 	if (t >= s->sc->settle)
 		s->packets_after++;
 	d = nt_sim_net_delay(&r->m->net, true, t, &r->rng);
@@ -454,7 +456,8 @@ server_results(struct nt_sim *s, struct nt_sim_result *res)
 		struct nt_sim_server_result *r = &res->srv[i];
 
 		r->name = src->conf.address;
-		r->requests = s->srv[i].requests;
+		r->requests = s->srv[i].sent;
+		r->answered = s->srv[i].answered;
 		r->kods = s->srv[i].kods;
 		r->state = src->state;
 		r->poll = src->poll;
@@ -476,11 +479,12 @@ server_results(struct nt_sim *s, struct nt_sim_result *res)
 	}
 }
 
-void
+int
 nt_sim_run(struct nt_sim *s, nt_sim_observer *obs, void *ctx,
     struct nt_sim_result *res)
 {
 	double after = s->duration - s->sc->settle;
+	int rc;
 
 	assert(!s->ran);
 	s->ran = true;
@@ -491,7 +495,7 @@ nt_sim_run(struct nt_sim *s, nt_sim_observer *obs, void *ctx,
 	res->settle = s->sc->settle;
 	res->final_err = nt_simclock_error(&s->clk);
 	res->final_ferr = nt_simclock_freq_error(&s->clk);
-	nt_sim_stats_finish(&s->st, res->m);
+	rc = nt_sim_stats_finish(&s->st, res->m);
 	res->m[NT_SIM_STEPS] = s->clk.n_steps;
 	res->m[NT_SIM_LEAPS] = s->clk.n_leaps;
 	res->m[NT_SIM_PACKETS] = (double)s->packets;
@@ -499,6 +503,7 @@ nt_sim_run(struct nt_sim *s, nt_sim_observer *obs, void *ctx,
 	    (double)s->packets_after * 3600 / after : NAN;
 	res->m[NT_SIM_UPDATES] = (double)s->updates;
 	server_results(s, res);
+	return (rc);
 }
 
 bool

@@ -39,8 +39,15 @@ typedef void nt_sim_observer(void *ctx, const struct nt_sim_point *p,
 
 struct nt_sim_server_result {
 	const char	*name;
-	uint64_t	requests;	/* that reached it */
-	uint64_t	kods;		/* KoD RATE it sent */
+	/*
+	 * Requests sent to it (they add up to the "packets" figure), and
+	 * those that reached it while it was answering: the rest were lost
+	 * on the way out or met a silent spell.  Its replies may still be
+	 * lost on the way back.
+	 */
+	uint64_t	requests;
+	uint64_t	answered;
+	uint64_t	kods;		/* KoD RATE, of those answered */
 	int		state;		/* enum nt_src_state at the end */
 	int		poll;		/* log2 s at the end */
 	bool		flagged;	/* falseticker after settling */
@@ -65,8 +72,11 @@ struct nt_sim;
 struct nt_sim *nt_sim_new(const struct nt_sim_scenario *sc, uint64_t seed,
     double duration);
 void nt_sim_free(struct nt_sim *s);
-/* Run to the end; obs (may be NULL) sees every statistics tick. */
-void nt_sim_run(struct nt_sim *s, nt_sim_observer *obs, void *ctx,
+/*
+ * Run to the end; obs (may be NULL) sees every statistics tick.  Returns
+ * 0, or -1 if memory ran out: res's statistics are then not to be shown.
+ */
+int nt_sim_run(struct nt_sim *s, nt_sim_observer *obs, void *ctx,
     struct nt_sim_result *res);
 /* Virtual seconds since the start (for log stamps). */
 double nt_sim_elapsed(const struct nt_sim *s);
@@ -105,22 +115,36 @@ void nt_sim_rc_init(struct nt_sim_rc *r, const struct nt_sim_refclock *m,
 bool nt_sim_rc_fire(struct nt_sim_rc *r, const struct nt_simclock *clk,
     nt_time local, struct nt_refclock_sample *out);
 
-/* sim_stats.c: the summary figures from the ticks. */
+/*
+ * sim_stats.c: the summary figures from the ticks.  RMS, mean, maximum,
+ * coverage and the rest are running sums, exact for any duration.  The
+ * p99 needs the samples: they are kept up to NT_SIM_STATS_CAP; at the
+ * cap every other one is dropped and from then on only every 2nd (4th,
+ * ...) tick is kept, so memory stays bounded and the p99 of a long run
+ * is that of an evenly spaced, deterministic subset of its ticks.
+ */
+#define NT_SIM_STATS_CAP ((size_t)1 << 20)	/* 8 MB: 12 days of 1 s */
+
 struct nt_sim_stats {
 	double	settle;
-	double	*abs;		/* |err| after settling, for the p99 */
-	size_t	n, cap;
+	double	*abs;		/* |err| of every stride-th tick, settled */
+	size_t	n, cap;		/* samples kept, allocated */
+	uint64_t stride;	/* keep one tick in stride: 1, 2, 4, ... */
+	uint64_t ticks;		/* ticks after settling */
 	double	sum, sum2, fsum2, max;
 	double	bsum;		/* sum of bounds */
-	size_t	inside;		/* ticks with |err| <= bound */
+	uint64_t inside;	/* ticks with |err| <= bound */
 	double	in_1ms;		/* since when within 1 ms (NaN: not now) */
 	double	in_100us;
-	bool	oom;
+	bool	oom;		/* a sample could not be stored */
 };
 /* err0: the clock's error at t = 0, before any tick. */
 void nt_sim_stats_init(struct nt_sim_stats *st, double settle, double err0);
 void nt_sim_stats_add(struct nt_sim_stats *st, const struct nt_sim_point *p);
-/* Fill the time-error metrics of m; frees the samples. */
-void nt_sim_stats_finish(struct nt_sim_stats *st, double *m);
+/*
+ * Fill the time-error metrics of m and free the samples.  Returns 0, or
+ * -1 if memory ran out (the figures are then NaN, never wrong ones).
+ */
+int nt_sim_stats_finish(struct nt_sim_stats *st, double *m);
 
 #endif

@@ -41,8 +41,9 @@ static void
 text_servers(FILE *f, const struct nt_sim_result *res)
 {
 	if (res->n_servers > 0)
-		fprintf(f, "\n  %-16s %-24s %7s %9s %6s %s\n", "server",
-		    "state", "poll", "requests", "KoD", "falseticker");
+		fprintf(f, "\n  %-16s %-24s %7s %9s %9s %6s %s\n", "server",
+		    "state", "poll", "requests", "answered", "KoD",
+		    "falseticker");
 	for (size_t i = 0; i < res->n_servers + res->n_refclocks; i++) {
 		const struct nt_sim_server_result *r = &res->srv[i];
 
@@ -55,9 +56,10 @@ text_servers(FILE *f, const struct nt_sim_result *res)
 			    (unsigned long long)r->requests);
 			continue;
 		}
-		fprintf(f, "  %-16s %-24s %5.0f s %9llu %6llu %s\n", r->name,
-		    nt_src_state_str(r->state), ldexp(1.0, r->poll),
+		fprintf(f, "  %-16s %-24s %5.0f s %9llu %9llu %6llu %s\n",
+		    r->name, nt_src_state_str(r->state), ldexp(1.0, r->poll),
 		    (unsigned long long)r->requests,
+		    (unsigned long long)r->answered,
 		    (unsigned long long)r->kods, r->flagged ? "yes" : "no");
 	}
 }
@@ -126,8 +128,8 @@ nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
 }
 
 /*
- * Sources from..to-1 under key: servers count requests and KoDs,
- * refclocks (kods NULL) count samples.
+ * Sources from..to-1 under key: servers count requests sent, those
+ * answered and KoDs; refclocks (kods NULL) count samples.
  */
 static void
 json_sources(struct nt_json *j, const struct nt_sim_result *res,
@@ -149,6 +151,8 @@ json_sources(struct nt_json *j, const struct nt_sim_result *res,
 		nt_json_key(j, count);
 		nt_json_int(j, (int64_t)r->requests);
 		if (kods != NULL) {
+			nt_json_key(j, "answered");
+			nt_json_int(j, (int64_t)r->answered);
 			nt_json_key(j, kods);
 			nt_json_int(j, (int64_t)r->kods);
 		}

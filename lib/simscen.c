@@ -7,6 +7,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,19 +403,52 @@ static const struct nt_yconf_key expect_keys[] = {
 static const struct nt_yconf_schema expect_schema =
     NT_YCONF_SCHEMA(expect_keys, NULL, NULL);
 
+/*
+ * What a limit on metric m may be: only the mean error has a sign, and a
+ * coverage is a fraction.  A negative limit on a size or a count (which
+ * the table would show without its sign) is a mistake, not a wish.
+ */
+static int
+limit_range(struct nt_yconf_walk *w, const struct nt_yconf_node *n, int m,
+    const char *label, double v)
+{
+	double lo = m == NT_SIM_MEAN ? -INFINITY : 0;
+	double hi = m == NT_SIM_BOUND_COVERAGE ? 1 : INFINITY;
+
+	assert(m >= 0 && m < NT_SIM_N_METRICS);
+	if (v >= lo && v <= hi)
+		return (0);
+	if (isinf(hi))
+		return (nt_yconf_error(w, n, "'%s' out of range: %s (allowed "
+		    "0 or more)", label, n->str));
+	return (nt_yconf_error(w, n, "'%s' out of range: %s (allowed "
+	    "%g..%g)", label, n->str, lo, hi));
+}
+
+/* One bound of a limit, number and range checked. */
+static int
+limit_value(struct nt_yconf_walk *w, const struct nt_yconf_node *n, int m,
+    const char *label, bool unit, double *v)
+{
+	if (number_value(w, n, label, unit, v))
+		return (-1);
+	return (limit_range(w, n, m, label, *v));
+}
+
 /* "rms: 15us" is a maximum; "steps: { min: 1, max: 1 }" both. */
 static int
 walk_limit(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
     const struct nt_yconf_node *n, void *target, const char *label)
 {
 	struct nt_sim_limit *l = target;
-	bool unit = strcmp(nt_sim_metric_info[k - expect_keys].unit, "s") == 0;
+	int m = (int)(k - expect_keys);
+	bool unit = strcmp(nt_sim_metric_info[m].unit, "s") == 0;
 	const struct nt_yconf_node *key, *v;
 	char got[128];
 
 	assert(k >= expect_keys && k < expect_keys + NT_SIM_N_METRICS);
 	if (n->kind == NT_YCONF_SCALAR)
-		return (number_value(w, n, label, unit, &l->max));
+		return (limit_value(w, n, m, label, unit, &l->max));
 	if (n->kind != NT_YCONF_MAP)
 		return (nt_yconf_error(w, n, "'%s' must be a maximum or a "
 		    "mapping with min and/or max, got %s", label,
@@ -430,7 +464,7 @@ walk_limit(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
 		if (!isnan(is_min ? l->min : l->max))
 			return (nt_yconf_error(w, key, "duplicate key '%s' in "
 			    "expect.%s", key->str, label));
-		if (number_value(w, v, label, unit, is_min ? &l->min :
+		if (limit_value(w, v, m, label, unit, is_min ? &l->min :
 		    &l->max))
 			return (-1);
 	}
@@ -441,6 +475,38 @@ walk_limit(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
 }
 
 /* ---- The whole file ---- */
+
+/*
+ * The seed takes the range --seed takes, exactly: digits, 0..2^53 (a
+ * double would let 2^53 + 1 pass as 2^53).
+ */
+static int
+walk_seed(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
+    const struct nt_yconf_node *n, void *target, const char *label)
+{
+	char got[128];
+	const char *digits;
+	uint64_t v;
+	int64_t s;
+
+	assert(k->size == sizeof(int64_t));
+	if (n->kind != NT_YCONF_SCALAR || n->quoted || n->len == 0 ||
+	    strlen(n->str) != n->len)
+		return (nt_yconf_error(w, n, "'%s' must be an integer, got %s",
+		    label, nt_yconf_describe(n, got, sizeof got)));
+	digits = n->str + (n->str[0] == '-' || n->str[0] == '+');
+	if (*digits == '\0' || digits[strspn(digits, "0123456789")] != '\0')
+		return (nt_yconf_error(w, n, "'%s' must be an integer, got %s",
+		    label, nt_yconf_describe(n, got, sizeof got)));
+	errno = 0;
+	v = strtoull(digits, NULL, 10);
+	if (errno != 0 || v > NT_SIM_SEED_MAX || (n->str[0] == '-' && v > 0))
+		return (nt_yconf_error(w, n, "'%s' out of range: %s (allowed "
+		    "0..%" PRIu64 ")", label, n->str, NT_SIM_SEED_MAX));
+	s = (int64_t)v;
+	memcpy(target, &s, sizeof s);
+	return (0);
+}
 
 static int scen_check(struct nt_yconf_walk *w,
     const struct nt_yconf_node *map, void *base);
@@ -463,8 +529,9 @@ static const struct nt_yconf_key scen_keys[] = {
 	    "from this time on, default min(1000 s, duration / 2)"),
 	DUR("tick", SC, tick, 0.001, 3600, "statistics sample interval, "
 	    "default 1 s"),
-	NT_YCONF_INT("seed", SC, seed, 0, 9007199254740992.0,
-	    "random seed, default 1"),
+	{ .name = "seed", .type = NT_YCONF_T_CUSTOM, NT_YCONF_FIELD_(SC,
+	  seed), .custom = walk_seed, .doc = "random seed 0..2^53, "
+	  "default 1" },
 	NT_YCONF_STRBUF("start", SC, start_str, 0, "UTC start, default "
 	    "2026-01-01T00:00:00Z"),
 	NT_YCONF_ENUM("leap", SC, leap, leap_names, "a leap second at the "

@@ -24,6 +24,8 @@
 #define NT_SIM_MAX_SERVERS 16
 #define NT_SIM_MAX_REFCLOCKS 8
 #define NT_SIM_NAMELEN 64
+/* Seeds, in a scenario and on the command line: 0..2^53, exact in JSON. */
+#define NT_SIM_SEED_MAX (UINT64_C(1) << 53)
 
 /*
  * X(ID, json name, unit, description).  Units: "s" seconds, "ppm",

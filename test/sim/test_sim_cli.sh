@@ -2,7 +2,10 @@
 # "ntimed sim" as a tool: the same scenario and seed give byte-identical
 # output (table, JSON, CSV, SVG); the JSON, CSV and SVG are what they
 # claim to be; a failed expect: limit exits 1, a bad scenario or command
-# line 2 with one line naming where, an unwritable output file 3; -v
+# line 2 with one line naming where (any byte of a path or argument
+# escaped), an unwritable output file or summary 3, found before the
+# run; an output that is the scenario is refused; seeds take the same
+# range everywhere; per server, requests sent add up to the total; -v
 # shows the client's log stamped with virtual time.
 . "$(dirname "$0")/../common.sh"
 NTIMED=${NTIMED:?}
@@ -90,6 +93,82 @@ has out "^usage: ntimed sim " "help"
 # Outputs that cannot be written: exit 3, before any simulating.
 expect 3 --csv "$T/no/such/dir.csv" "$LAN"
 has err "cannot write $T/no/such/dir.csv" "unwritable CSV"
+expect 3 --plot "$T/no/such/dir.svg" --duration 30d "$SRC/conf/sim/wan.yaml"
+has err "^ntimed sim: cannot write $T/no/such/dir.svg: No such file or directory$" "unwritable plot"
+[ -s "$T/out" ] && fail "unwritable plot: the run went ahead"
+
+# An output that is the scenario (by name, or by a link to it), or both
+# outputs one file: exit 2, and the scenario is left as it was.
+cp "$LAN" "$T/victim.yaml"
+ln -s victim.yaml "$T/link.yaml"
+expect 2 --csv "$T/victim.yaml" "$T/victim.yaml"
+has err "^ntimed sim: --csv $T/victim.yaml: that is the scenario file \(give another file\)$" "CSV over the scenario"
+expect 2 --plot "$T/link.yaml" "$T/victim.yaml"
+has err "^ntimed sim: --plot $T/link.yaml: that is the scenario file" "plot over the scenario"
+cmp -s "$LAN" "$T/victim.yaml" || fail "the scenario was overwritten"
+expect 2 --csv "$T/both" --plot "$T/both" "$LAN"
+has err "^ntimed sim: --plot $T/both: that is the --csv file" "one file for both"
+
+# A summary that cannot be written (a full disk): exit 3, one line,
+# whether the limits were met or not.
+for a in "" --json; do
+	for f in "$LAN" "$T/strict.yaml"; do
+		rc=0
+		"$NTIMED" sim $a "$f" >/dev/full 2>"$T/err" || rc=$?
+		[ "$rc" -eq 3 ] || fail "sim $a $f >/dev/full: exit $rc"
+		[ "$(cat "$T/err")" = "ntimed sim: cannot write output: No space left on device" ] ||
+		    { cat "$T/err" >&2; fail "sim $a >/dev/full: message"; }
+	done
+done
+
+# Paths and arguments in messages: control characters and bytes that
+# are not UTF-8 escaped, one line whatever the name.
+expect 2 "$T/a"$'\n'"b.yaml"
+has err "^ntimed sim: $T/a\\\\x0ab\.yaml: cannot open: " "newline escaped"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "newline: one line"
+expect 2 "$T/"$'\e[31m\xff\xc2\x9b'"é.yaml"
+has err "^ntimed sim: $T/\\\\x1b\[31m\\\\xff\\\\xc2\\\\x9bé\.yaml: cannot open: " "escape, bad byte and C1 escaped"
+expect 2 --seed $'1\xff' "$LAN"
+has err "^ntimed sim: invalid seed '1\\\\xff' " "seed escaped"
+expect 2 --duration $'1\e' "$LAN"
+has err "^ntimed sim: invalid duration '1\\\\x1b' " "duration escaped"
+expect 2 $'--j\xffson' "$LAN"
+has err "^ntimed sim: unknown option '--j\\\\xffson' " "option escaped"
+printf 'servers: [ { name: a } ]\nexpect: { rms: x }\n' >"$T/"$'\xfe'".yaml"
+expect 2 "$T/"$'\xfe'".yaml"
+has err "^ntimed sim: $T/\\\\xfe\.yaml:2:16: 'rms' must be a time" "scenario path escaped"
+
+# Negative limits on sizes and counts are refused where they stand.
+printf 'servers: [ { name: a } ]\nexpect: { rms: -1 }\n' >"$T/neg.yaml"
+expect 2 "$T/neg.yaml"
+has err "^ntimed sim: $T/neg.yaml:2:16: 'rms' out of range: -1 \(allowed 0 or more\)$" "negative limit"
+
+# The seed: 0..2^53 on the command line as in a scenario, exact in JSON.
+expect 2 --seed 9007199254740993 "$LAN"
+has err "invalid seed '9007199254740993' \(an integer, 0 to 9007199254740992\)" "seed above 2^53"
+expect 2 --seed 18446744073709551615 "$LAN"
+sed '/^expect:/,$d' "$SRC/conf/sim/iburst.yaml" >"$T/nolimits.yaml"
+expect 0 --seed 9007199254740992 --json "$T/nolimits.yaml"
+has out '"seed": 9007199254740992,' "seed 2^53 in JSON"
+{ cat "$T/nolimits.yaml"; echo "seed: 9007199254740992"; } >"$T/seed.yaml"
+expect 0 --json "$T/seed.yaml"
+has out '"seed": 9007199254740992,' "scenario seed 2^53"
+sed -i 's/^seed: .*/seed: 9007199254740993/' "$T/seed.yaml"
+expect 2 "$T/seed.yaml"
+has err "'seed' out of range: 9007199254740993 \(allowed 0..9007199254740992\)" "scenario seed above 2^53"
+
+# Per server: requests sent (they add up to the total) and those that
+# reached it; lost on the way out is the difference.
+expect 0 --json "$SRC/conf/sim/packet-loss.yaml"
+"$PY" - "$T/out" <<'PYEOF' || fail "requests per server"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["servers"]
+assert sum(x["requests"] for x in s) == d["packets"], (s, d["packets"])
+assert all(0 < x["answered"] < x["requests"] for x in s), s
+PYEOF
+expect 0 "$SRC/conf/sim/packet-loss.yaml"
+has out "^  server +state +poll +requests +answered +KoD +falseticker$" "table header"
 
 # -v: the client's log, stamped with virtual seconds; --duration units.
 expect 1 -v --duration 15min "$LAN"	# short: the limits are for 10000 s

@@ -438,6 +438,49 @@ expect_limits(void **state)
 	nt_sim_scenario_free(&sc);
 }
 
+/*
+ * Statistics of a run far longer than the sample store: memory stays at
+ * the cap, RMS, mean, maximum and coverage stay exact, the p99 comes from
+ * evenly spaced ticks, and it is the same every time.
+ */
+static void
+stats_bounded_and_exact(void **state)
+{
+	struct nt_sim_stats st;
+	struct nt_sim_point p;
+	double m[NT_SIM_N_METRICS], sum2 = 0, sum = 0;
+	const uint64_t n = 3 * NT_SIM_STATS_CAP + 12345;
+	uint64_t inside = 0;
+
+	(void)state;
+	nt_sim_stats_init(&st, 10, 0);
+	memset(&p, 0, sizeof p);
+	for (uint64_t i = 0; i < n + 10; i++) {
+		/* |err| runs through 0..999 us; every 7th is negative. */
+		p.t = (double)i + 0.5;
+		p.err = (double)(i % 1000) * 1e-6 * (i % 7 == 0 ? -1 : 1);
+		p.bound = 900e-6;
+		nt_sim_stats_add(&st, &p);
+		assert_true(st.n <= NT_SIM_STATS_CAP && st.cap <=
+		    NT_SIM_STATS_CAP);
+		if (p.t < 10)
+			continue;
+		sum += p.err;
+		sum2 += p.err * p.err;
+		inside += fabs(p.err) <= p.bound;
+	}
+	assert_true(st.stride == 4);
+	assert_int_equal(st.ticks, n);
+	assert_int_equal(nt_sim_stats_finish(&st, m), 0);
+	assert_null(st.abs);
+	assert_true(m[NT_SIM_RMS] == sqrt(sum2 / (double)n));
+	assert_true(m[NT_SIM_MEAN] == sum / (double)n);
+	assert_true(m[NT_SIM_MAX] == 999.0 * 1e-6);
+	assert_true(m[NT_SIM_BOUND_COVERAGE] == (double)inside / (double)n);
+	/* All ticks: the p99 of 0..999 us is 989 or 990 us. */
+	assert_true(fabs(m[NT_SIM_P99] - 989.5e-6) <= 1.5e-6);
+}
+
 int
 main(void)
 {
@@ -456,6 +499,7 @@ main(void)
 		cmocka_unit_test(route_change_symmetric),
 		cmocka_unit_test(seed_decides_everything),
 		cmocka_unit_test(expect_limits),
+		cmocka_unit_test(stats_bounded_and_exact),
 	};
 
 	nt_log_setup(NT_LOG_NONE, NT_LOG_ERR, "test");

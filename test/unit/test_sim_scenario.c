@@ -143,6 +143,60 @@ mistakes_named_where(void **state)
 	    "t.yaml:1:10: anchors and aliases are not supported");
 }
 
+/*
+ * Limits: nothing that cannot be negative takes a negative limit (the
+ * table would show it without its sign), a coverage is a fraction, and
+ * the mean, which has a sign, keeps it.
+ */
+static void
+limits_in_range(void **state)
+{
+	struct nt_sim_scenario sc;
+	char err[NT_CONF_ERRLEN];
+
+	(void)state;
+	bad("servers: [ { name: a } ]\nexpect: { rms: -1 }\n",
+	    "t.yaml:2:16: 'rms' out of range: -1 (allowed 0 or more)");
+	bad("servers: [ { name: a } ]\nexpect: { rms: { min: -5 } }\n",
+	    "t.yaml:2:23: 'rms' out of range: -5 (allowed 0 or more)");
+	bad("servers: [ { name: a } ]\nexpect: { steps: { max: -1 } }\n",
+	    "t.yaml:2:25: 'steps' out of range: -1");
+	bad("servers: [ { name: a } ]\nexpect: { sync_1ms: -2s }\n",
+	    "t.yaml:2:21: 'sync_1ms' out of range: -2s");
+	bad("servers: [ { name: a } ]\nexpect: { bound_coverage: "
+	    "{ min: 1.5 } }\n", "t.yaml:2:34: 'bound_coverage' out of range: "
+	    "1.5 (allowed 0..1)");
+	assert_int_equal(load(&sc, "servers: [ { name: a } ]\nexpect: { mean: "
+	    "{ min: -5us, max: 5us }, rms: 0, bound_coverage: { min: 1 } }\n",
+	    err, sizeof err), 0);
+	assert_true(sc.expect[NT_SIM_MEAN].min == -5e-6);
+	assert_true(sc.expect[NT_SIM_RMS].max == 0);
+	nt_sim_scenario_free(&sc);
+}
+
+/* The seed takes what --seed takes: 0..2^53, exactly. */
+static void
+seed_range(void **state)
+{
+	struct nt_sim_scenario sc;
+	char err[NT_CONF_ERRLEN];
+
+	(void)state;
+	assert_int_equal(load(&sc, "servers: [ { name: a } ]\n"
+	    "seed: 9007199254740992\n", err, sizeof err), 0);
+	assert_true((uint64_t)sc.seed == NT_SIM_SEED_MAX);
+	nt_sim_scenario_free(&sc);
+	bad("servers: [ { name: a } ]\nseed: 9007199254740993\n",
+	    "t.yaml:2:7: 'seed' out of range: 9007199254740993 (allowed "
+	    "0..9007199254740992)");
+	bad("servers: [ { name: a } ]\nseed: -1\n",
+	    "t.yaml:2:7: 'seed' out of range: -1 (allowed 0..");
+	bad("servers: [ { name: a } ]\nseed: 1.5\n",
+	    "t.yaml:2:7: 'seed' must be an integer, got '1.5'");
+	bad("servers: [ { name: a } ]\nseed: 99999999999999999999999\n",
+	    "t.yaml:2:7: 'seed' out of range");
+}
+
 /* refclocks: the receivers; client.refclocks: the master's own config. */
 static void
 refclock_models(void **state)
@@ -234,6 +288,8 @@ main(void)
 		cmocka_unit_test(shipped_scenarios_load),
 		cmocka_unit_test(units_defaults_and_client),
 		cmocka_unit_test(mistakes_named_where),
+		cmocka_unit_test(limits_in_range),
+		cmocka_unit_test(seed_range),
 		cmocka_unit_test(refclock_models),
 		cmocka_unit_test(refclock_mistakes),
 	};
