@@ -120,7 +120,9 @@ parse_opt(struct client_opts *o, int ch)
 	case 'n': o->dry_run = true; break;
 	case 'o': o->once = true; break;
 	case 'j': o->json = true; break;
-	case 's': o->socket = optarg; break;
+	case 's':
+		o->socket = optarg;
+		return (nt_daemon_socket_arg("client", optarg) ? -1 : 0);
 	case 'F': o->foreground = true; break;
 	case '4': o->fam = NT_FAMILY_V4; break;
 	case '6': o->fam = NT_FAMILY_V6; break;
@@ -131,7 +133,7 @@ parse_opt(struct client_opts *o, int ch)
 		o->timeout = strtod(optarg, &end);
 		if (*end != '\0' || !(o->timeout > 0) || o->timeout > 86400) {
 			nt_cmd_usage("client", "invalid timeout '%s' (seconds, "
-			    "0-86400)", optarg);
+			    "more than 0, at most 86400)", optarg);
 			return (-1);
 		}
 		break;
@@ -918,6 +920,7 @@ cmd_client(int argc, char **argv)
 		if (rc == 0 && cl.conf.n_servers + cl.conf.n_pools == 0)
 			fprintf(stderr, "ntimed client: warning: no servers: "
 			    "the daemon needs them on its command line\n");
+		nt_daemon_show_socket(&cl.conf, cl.o.socket);
 		if (rc == 0)
 			nt_conf_print(stdout, &cl.conf);
 		nt_conf_free(&cl.conf);

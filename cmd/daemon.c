@@ -55,6 +55,25 @@ fail:
 	return (EXIT_USAGE);
 }
 
+int
+nt_daemon_socket_arg(const char *role, const char *arg)
+{
+	if (arg[0] != '\0' && strlen(arg) < sizeof ((struct nt_conf *)0)->
+	    control.socket)
+		return (0);
+	return (nt_cmd_usage(role, "invalid control socket path '%s' (%s)",
+	    arg, arg[0] == '\0' ? "empty" : "too long"));
+}
+
+void
+nt_daemon_show_socket(struct nt_conf *c, const char *arg)
+{
+	if (arg == NULL)
+		return;
+	strlcpy(c->control.socket, arg, sizeof c->control.socket);
+	c->control.enabled = true;
+}
+
 bool
 nt_daemon_can_steer(void)
 {
@@ -345,6 +364,10 @@ nt_daemon_prepare(const struct nt_conf *c, const char *role)
 	}
 	if ((who.plan = lookup_user(c, role, &who.u)) < 0)
 		return (EXIT_USAGE);
+	if (c->n_refclocks > 0 && strcmp(role, "master") != 0)
+		nt_log(NT_LOG_WARNING, "%zu refclocks in the configuration "
+		    "ignored: only 'ntimed master' reads them",
+		    c->n_refclocks);
 	if (nt_privdrop_no_new_privs(err, sizeof err) != 0) {
 		nt_cmd_error(role, err);
 		return (EXIT_SYSTEM);

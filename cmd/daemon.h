@@ -44,6 +44,11 @@ struct nt_uvclient *nt_daemon_start_client_cb(uv_loop_t *loop,
     enum nt_family_filter fam,
     void (*on_update)(void *ctx, const struct nt_update *u), void *ctx);
 
+/* --socket PATH: 0, or EXIT_USAGE after saying why (empty, too long). */
+int nt_daemon_socket_arg(const char *role, const char *arg);
+/* --check-config: show --socket PATH (if given) as the daemon will use it. */
+void nt_daemon_show_socket(struct nt_conf *c, const char *arg);
+
 /*
  * The start of a daemon, before its loop and before any thread exists:
  * no_new_privs (inherited by every thread; we never execve), and with

@@ -56,8 +56,8 @@ usage(FILE *f, const struct nt_serve_role *r)
 	    "                         too); replaces server.listen\n"
 	    "      --local-stratum N  serve stratum N (1-15) while not "
 	    "synchronized\n"
-	    "  -w, --workers N        serving threads (default: one per "
-	    "CPU)\n"
+	    "  -w, --workers N        serving threads (0, the default: one "
+	    "per CPU)\n"
 	    "  -s, --socket PATH      control socket (default %s)\n"
 	    "  -4, -6                 use only IPv4 / IPv6 upstream "
 	    "addresses\n"
@@ -112,9 +112,11 @@ parse_opt(struct nt_serve_opts *o, int ch)
 	case 'l': return (add_listen(o, optarg));
 	case 'S': return (parse_int(o, "local stratum", optarg, 1, 15,
 	    &o->local_stratum));
-	case 'w': return (parse_int(o, "number of workers", optarg, 1,
+	case 'w': return (parse_int(o, "number of workers", optarg, 0,
 	    NT_UVSERVER_MAX_WORKERS, &o->workers));
-	case 's': o->socket = optarg; return (0);
+	case 's':
+		o->socket = optarg;
+		return (nt_daemon_socket_arg(o->role->name, optarg) ? -1 : 0);
 	case '4': o->fam = NT_FAMILY_V4; return (0);
 	case '6': o->fam = NT_FAMILY_V6; return (0);
 	case 'v': o->log_level = NT_LOG_INFO; return (0);
@@ -800,6 +802,7 @@ setup(struct nt_serve *sl, int argc, char **argv)
 	if (sl->o.check_config) {
 		if (nt_daemon_check_user(&sl->conf, sl->o.role->name) != 0)
 			return (EXIT_USAGE);
+		nt_daemon_show_socket(&sl->conf, sl->o.socket);
 		nt_conf_print(stdout, &sl->conf);
 		return (-1);
 	}

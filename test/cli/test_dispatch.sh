@@ -40,6 +40,15 @@ full "$NTIMED" --help
 full "$NTIMED" client --check-config -c /dev/null 192.0.2.1
 full "$NTIMED" sim "$NTIMED_SRCDIR/conf/sim/iburst.yaml"
 
+# --socket: checked at once, and shown by --check-config as it will be.
+expect 2 "$NTIMED" client --dry-run -s "" 192.0.2.1
+lines err 1 "empty socket path: one line"
+has err "invalid control socket path '' \(empty\)" "empty socket path"
+expect 0 "$NTIMED" slave --check-config -w 0 --local-stratum 3 \
+    --socket "$T/x.sock"
+has out "^  socket: \"$T/x.sock\"$" "--check-config shows --socket"
+has out "^  workers: 0$" "-w 0: one worker per CPU, as in the file"
+
 # Arguments quoted in errors are escaped: one line, no raw controls or
 # bytes that are not UTF-8.
 expect 2 "$NTIMED" client --check-config -c $'/tmp/\x1b[31mred\nline2'
