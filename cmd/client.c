@@ -204,6 +204,7 @@ engine_restart(struct client *cl, const struct nt_discipline *d)
 	if (cl->uc == NULL)
 		return (-1);
 	cl->se.e = nt_uvclient_engine(cl->uc);
+	cl->se.updates_before = (uint64_t)cl->updates_before;
 	return (0);
 }
 

@@ -39,6 +39,10 @@
 #define QUERY_INTERVAL 2.0
 #define QUERY_FAST_INTERVAL 0.2
 
+int cmd_query_local(int argc, char **argv);	/* -1: not local */
+/* rc, or EXIT_SYSTEM when stdout could not be written (query_local.c). */
+int query_output_status(int rc);
+
 struct query_opts {
 	enum nt_family_filter family;
 	int		count;
@@ -103,14 +107,14 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: ntimed query [-46] [-n COUNT] [-t TIMEOUT] "
-	    "[-p PORT] [--fast] [--json] HOST[:PORT]...\n\n"
+	    "[-p PORT] [-f] [--json] HOST[:PORT]...\n\n"
 	    "Ask NTP servers for their time and show our clock's offset.\n"
 	    "The clock is never changed.\n\n"
 	    "  -4, -6           use only IPv4 / IPv6 addresses\n"
 	    "  -n, --count N    requests per host (default 4)\n"
 	    "  -t, --timeout S  seconds to wait for each reply (default 2)\n"
 	    "  -p, --port P     server port when HOST has none (default 123)\n"
-	    "      --fast       0.2 s between requests instead of 2 s "
+	    "  -f, --fast       0.2 s between requests instead of 2 s "
 	    "(own servers only)\n"
 	    "      --json       one JSON document on stdout\n"
 	    "  -v, --verbose    log ignored replies on stderr\n"
@@ -191,11 +195,11 @@ parse_args(struct query_opts *o, int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":46n:t:p:vh", long_opts,
+	while ((ch = getopt_long(argc, argv, ":46fn:t:p:vh", long_opts,
 	    NULL)) != -1) {
 		if (ch == 'h') {
 			usage(stdout);
-			return (0);
+			return (query_output_status(0));
 		}
 		if (ch == '?' || ch == ':')
 			return (nt_cmd_bad_option("query", ch, argv));
@@ -379,6 +383,20 @@ has_kiss_code(uint32_t refid)
 	return (true);
 }
 
+/*
+ * The refid as text where it is a code: stratum 0 and 1 (a kiss code, a
+ * reference clock), and an unsynchronized server's INIT or STEP at
+ * stratum 16; an IPv4 address (or a hash of one) otherwise.
+ */
+static const char *
+refid_str(const struct ntp_pkt *p, char *buf, size_t len)
+{
+	bool code = p->stratum <= 1 || (p->stratum >= NTP_MAX_STRATUM &&
+	    has_kiss_code(p->refid));
+
+	return (ntp_refid_str(p->refid, code ? 0 : 2, buf, len));
+}
+
 static enum ntp_verdict
 check_reply(const struct ntp_pkt *p, uint64_t xmt)
 {
@@ -432,6 +450,21 @@ handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 	schedule_next(h);
 }
 
+/*
+ * The kernel cut it to our buffer: no NTP reply is that long (we would
+ * not understand its extension fields anyway), but -v says why it was
+ * not taken, rather than only "no reply" in the end.
+ */
+static void
+log_long_reply(const struct host *h, const struct nt_rx *rx)
+{
+	char addr[NT_ADDRSTRLEN];
+
+	nt_log(NT_LOG_DEBUG, "%s: ignored reply: %s (%zu bytes)",
+	    nt_addr_format(&h->addr, addr, sizeof addr),
+	    ntp_decode_strerror(NTP_DECODE_LONG), rx->wire_len);
+}
+
 /* Read everything waiting; returns the number of socket errors seen. */
 static int
 drain(struct host *h)
@@ -448,7 +481,9 @@ drain(struct host *h)
 			errors++;
 		} else if (n < 0)
 			host_fail(h, "cannot receive: %s", strerror((int)-n));
-		else if (h->waiting && !rx.truncated)
+		else if (h->waiting && rx.truncated)
+			log_long_reply(h, &rx);
+		else if (h->waiting)
 			handle_reply(h, buf, (size_t)n, rx.rx_time);
 	}
 	return (errors);
@@ -607,7 +642,7 @@ print_header(FILE *f, const struct ntp_pkt *p, nt_time pivot)
 	char refid[NTP_REFID_STRLEN];
 
 	fprintf(f, "  stratum          %d\n", p->stratum);
-	ntp_refid_str(p->refid, p->stratum, refid, sizeof refid);
+	refid_str(p, refid, sizeof refid);
 	fprintf(f, "  refid            %s\n", refid[0] != '\0' ? refid :
 	    "(none)");
 	fprintf(f, "  leap             %s\n", leap_name(p->leap));
@@ -668,8 +703,7 @@ json_header(struct nt_json *j, const struct host *h)
 	nt_json_key(j, "stratum");
 	nt_json_int(j, p->stratum);
 	nt_json_key(j, "refid");
-	nt_json_string(j, ntp_refid_str(p->refid, p->stratum, refid,
-	    sizeof refid));
+	nt_json_string(j, refid_str(p, refid, sizeof refid));
 	nt_json_key(j, "leap");
 	nt_json_int(j, p->leap);
 	nt_json_key(j, "version");
@@ -764,7 +798,9 @@ print_results(const struct query *q)
 				fputc('\n', stdout);
 			print_host(stdout, &q->hosts[i]);
 		}
-		return (fflush(stdout) == 0 ? 0 : -errno);
+		/* ferror(): a write that failed before the last flush. */
+		return (fflush(stdout) == 0 && !ferror(stdout) ? 0 :
+		    -(errno != 0 ? errno : EIO));
 	}
 	nt_json_init_file(&j, stdout, true);
 	nt_json_begin_array(&j);
@@ -801,8 +837,6 @@ run(struct query *q)
 			code = EXIT_RUNTIME;
 	return (q->sys_error ? EXIT_SYSTEM : code);
 }
-
-int cmd_query_local(int argc, char **argv);	/* -1: not local */
 
 int
 cmd_query(int argc, char **argv)

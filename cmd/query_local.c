@@ -24,6 +24,7 @@
 #include "yconf.h"
 
 int cmd_query_local(int argc, char **argv);
+int query_output_status(int rc);
 
 struct local_opts {
 	const char	*socket;
@@ -67,32 +68,6 @@ usage(FILE *f)
 	    NT_CTL_DEFAULT_PATH);
 }
 
-/*
- * Local with --local or --socket, or when there is nothing but options
- * both modes share (--json, -v): no host.  Anything else ("-n 4",
- * "--fast", a host) is for the remote query and its own messages.
- */
-static bool
-wants_local(int argc, char **argv)
-{
-	static const char *const shared[] = { "--json", "-v", "--verbose",
-	    "-w", "--watch", NULL };
-	bool other = false;
-
-	for (int i = 1; i < argc; i++) {
-		bool known = false;
-
-		if (strcmp(argv[i], "--local") == 0 ||
-		    strcmp(argv[i], "--socket") == 0 ||
-		    strncmp(argv[i], "--socket=", 9) == 0)
-			return (true);
-		for (int k = 0; shared[k] != NULL; k++)
-			known |= strcmp(argv[i], shared[k]) == 0;
-		other |= !known;
-	}
-	return (!other);
-}
-
 static bool
 is_verb(const char *s)
 {
@@ -100,6 +75,63 @@ is_verb(const char *s)
 		if (strcmp(s, verb_names[i]) == 0)
 			return (true);
 	return (false);
+}
+
+/* Options only the local mode has: --local, --socket, -s (remote has none). */
+static bool
+local_option(const char *a)
+{
+	return (strcmp(a, "--local") == 0 || strcmp(a, "--socket") == 0 ||
+	    strncmp(a, "--socket=", 9) == 0 || strncmp(a, "-s", 2) == 0);
+}
+
+/* Options that decide nothing: --json, and -v, -w alone or together. */
+static bool
+shared_option(const char *a)
+{
+	static const char *const shared[] = { "--json", "--verbose",
+	    "--watch", NULL };
+
+	for (int k = 0; shared[k] != NULL; k++)
+		if (strcmp(a, shared[k]) == 0)
+			return (true);
+	return (a[0] == '-' && a[1] != '\0' && a[1] != '-' &&
+	    strspn(a + 1, "vw") == strlen(a + 1));
+}
+
+/* The views every daemon has and the verbs: what ntimed(8) lists. */
+static bool
+local_word(const char *a)
+{
+	static const char *const views[] = { "tracking", "status", "sources",
+	    "sourcestats", "server", "all", "views", NULL };
+
+	for (int k = 0; views[k] != NULL; k++)
+		if (strcmp(a, views[k]) == 0)
+			return (true);
+	return (is_verb(a));
+}
+
+/*
+ * Local with --local, --socket or -s, or when the first word is a view or
+ * a verb ("ntimed query sources", "ntimed query status"), or when there
+ * is nothing but options both modes share (--json, -v): no host.
+ * Anything else ("-n 4", "--fast", a host) is for the remote query and
+ * its own messages.
+ */
+static bool
+wants_local(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (local_option(argv[i]))
+			return (true);
+	for (int i = 1; i < argc; i++) {
+		if (local_word(argv[i]))
+			return (true);
+		if (!shared_option(argv[i]))
+			return (false);
+	}
+	return (true);
 }
 
 static int
@@ -133,23 +165,27 @@ parse_local(struct local_opts *o, int argc, char **argv)
 			return (nt_cmd_bad_option("query --local", ch, argv));
 		}
 	}
-	if (optind < argc)
-		o->request = strcmp(argv[optind], "status") == 0 ? "tracking" :
-		    argv[optind++];
+	if (optind < argc) {
+		o->request = argv[optind++];
+		if (strcmp(o->request, "status") == 0)	/* chronyc's word */
+			o->request = "tracking";
+	}
+	/* View names are [a-z]+ (status.h), verbs [a-z-]+: say so here. */
+	if (o->request[0] == '\0' || strspn(o->request,
+	    "abcdefghijklmnopqrstuvwxyz-") != strlen(o->request))
+		return (nt_cmd_usage("query", "invalid view or verb '%s' (see "
+		    "--local --help)", o->request));
 	o->is_verb = is_verb(o->request);
 	if (optind < argc && (strcmp(o->request, "add-server") == 0 ||
 	    strcmp(o->request, "remove-server") == 0))
 		o->host = argv[optind++];
-	if (optind < argc) {
-		fprintf(stderr, "ntimed query: unexpected '%s' (see --local "
-		    "--help)\n", argv[optind]);
-		return (EXIT_USAGE);
-	}
-	if (o->watch && o->is_verb) {
-		fprintf(stderr, "ntimed query: --watch is for views, not '%s'\n",
-		    o->request);
-		return (EXIT_USAGE);
-	}
+	/* nt_cmd_usage() escapes what the command line gave. */
+	if (optind < argc)
+		return (nt_cmd_usage("query", "unexpected '%s' (see --local "
+		    "--help)", argv[optind]));
+	if (o->watch && o->is_verb)
+		return (nt_cmd_usage("query", "--watch is for views, not '%s'",
+		    o->request));
 	return (-1);
 }
 
@@ -207,7 +243,32 @@ dur(double v, bool sign, char *buf, size_t len)
 	    nt_format_mag(v, buf, len));
 }
 
+/*
+ * v with prec decimals (and a sign when sign), or "-" when the daemon has
+ * no value yet (JSON null: NAN here), never "nan".
+ */
+static const char *
+fixed(double v, int prec, bool sign, char *buf, size_t len)
+{
+	if (!isfinite(v))
+		strlcpy(buf, "-", len);
+	else
+		snprintf(buf, len, sign ? "%+.*f" : "%.*f", prec, v);
+	return (buf);
+}
+
 /* ---- Tables ---- */
+
+/* "Label : value unit", or "Label : -" without the unit when unknown. */
+static void
+print_value(const char *label, double v, int prec, bool sign,
+    const char *unit)
+{
+	char b[48];
+
+	printf("%-16s: %s%s\n", label, fixed(v, prec, sign, b, sizeof b),
+	    isfinite(v) ? unit : "");
+}
 
 static void
 print_seconds(const char *label, double v, const char *note)
@@ -228,7 +289,7 @@ tracking_head(const struct nt_yconf_node *t)
 	    str(t, "refid_hex") : "-", str(t, "selected") != NULL ?
 	    str(t, "selected") : str(t, "refid") != NULL ? str(t, "refid") :
 	    "-");
-	printf("%-16s: %.0f\n", "Stratum", num(t, "stratum"));
+	print_value("Stratum", num(t, "stratum"), 0, false, "");
 	printf("%-16s: %s\n", "Ref time (UTC)", isfinite(ref) ?
 	    nt_format_utc(nt_from_sec(ref), ts, sizeof ts) : "-");
 	if (isfinite(so))
@@ -241,37 +302,50 @@ tracking_head(const struct nt_yconf_node *t)
 }
 
 static void
-print_tracking(const struct nt_yconf_node *t)
+print_tracking_tail(const struct nt_yconf_node *t)
 {
 	const struct nt_yconf_node *k = get(t, "kernel");
+	char b1[48], b2[48], b3[48];
+
+	printf("%-16s: %s configured, %s reachable, %s selectable\n",
+	    "Sources", fixed(num(t, "sources"), 0, false, b1, sizeof b1),
+	    fixed(num(t, "sources_reachable"), 0, false, b2, sizeof b2),
+	    fixed(num(t, "sources_selectable"), 0, false, b3, sizeof b3));
+	printf("%-16s: %s", "Clock", str(t, "clock") ? str(t, "clock") : "-");
+	if (k != NULL)
+		printf(" (kernel: %s, maxerror %s s, frequency %s ppm)",
+		    flag(k, "synchronized") ? "synchronized" :
+		    "unsynchronized", fixed(num(k, "max_error"), 6, false, b1,
+		    sizeof b1), fixed(num(k, "frequency_ppm"), 3, false, b2,
+		    sizeof b2));
+	printf("\n");
+}
+
+static void
+print_tracking(const struct nt_yconf_node *t)
+{
 	double f = num(t, "frequency_ppm");
 
 	tracking_head(t);
-	printf("%-16s: %.3f ppm %s\n", "Frequency", fabs(f), f > 0 ?
-	    "slow" : "fast");
-	printf("%-16s: %+.3f ppm\n", "Residual freq",
-	    num(t, "residual_frequency_ppm"));
-	printf("%-16s: %.3f ppm\n", "Skew", num(t, "skew_ppm"));
+	if (isfinite(f))
+		printf("%-16s: %.3f ppm %s\n", "Frequency", fabs(f), f > 0 ?
+		    "slow" : "fast");
+	else
+		printf("%-16s: -\n", "Frequency");
+	print_value("Residual freq", num(t, "residual_frequency_ppm"), 3,
+	    true, " ppm");
+	print_value("Skew", num(t, "skew_ppm"), 3, false, " ppm");
 	print_seconds("Root delay", num(t, "root_delay"), "");
 	print_seconds("Root dispersion", num(t, "root_dispersion"), "");
-	printf("%-16s: %.1f seconds\n", "Update interval",
-	    num(t, "update_interval"));
+	print_value("Update interval", num(t, "update_interval"), 1, false,
+	    " seconds");
 	printf("%-16s: %s\n", "Leap status", str(t, "leap_status") ?
 	    str(t, "leap_status") : "-");
 	print_seconds("Max error", num(t, "max_error"),
 	    " (worst case: true time is within +/- this)");
 	print_seconds("Likely error", num(t, "estimated_error"),
 	    " (true time is most likely within +/- this)");
-	printf("%-16s: %.0f configured, %.0f reachable, %.0f selectable\n",
-	    "Sources", num(t, "sources"), num(t, "sources_reachable"),
-	    num(t, "sources_selectable"));
-	printf("%-16s: %s", "Clock", str(t, "clock") ? str(t, "clock") : "-");
-	if (k != NULL)
-		printf(" (kernel: %s, maxerror %.6f s, frequency %.3f ppm)",
-		    flag(k, "synchronized") ? "synchronized" :
-		    "unsynchronized", num(k, "max_error"),
-		    num(k, "frequency_ppm"));
-	printf("\n");
+	print_tracking_tail(t);
 }
 
 static void
@@ -294,9 +368,10 @@ sources_legend(void)
 static void
 print_sources(const struct nt_yconf_node *a, bool verbose)
 {
-	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN], lastrx[16];
+	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN], lastrx[16], poll[16];
+	char reach[16];
 	const struct nt_yconf_node *s;
-	double age;
+	double age, r;
 
 	if (verbose)
 		sources_legend();
@@ -306,25 +381,45 @@ print_sources(const struct nt_yconf_node *a, bool verbose)
 	    "===============================================================");
 	for (s = a->first; s != NULL; s = s->next) {
 		age = num(s, "last_sample_age");
-		if (isfinite(age))
-			snprintf(lastrx, sizeof lastrx, "%.0f", age);
+		fixed(age, 0, false, lastrx, sizeof lastrx);
+		fixed(num(s, "poll"), 0, false, poll, sizeof poll);
+		r = num(s, "reach");
+		if (isfinite(r) && r >= 0 && r <= 255)
+			snprintf(reach, sizeof reach, "%o", (unsigned)r);
 		else
-			strlcpy(lastrx, "-", sizeof lastrx);
-		printf("^%s %-27.27s %7s %4.0f %5o %6s  %9s +/- %-10s %s\n",
+			strlcpy(reach, "-", sizeof reach);
+		printf("^%s %-27.27s %7s %4s %5s %6s  %9s +/- %-10s %s\n",
 		    str(s, "symbol") ? str(s, "symbol") : "?",
 		    str(s, "name") ? str(s, "name") : "?",
 		    isfinite(num(s, "stratum")) ? str(s, "stratum") : "-",
-		    num(s, "poll"), (unsigned)num(s, "reach"), lastrx,
+		    poll, reach, lastrx,
 		    dur(num(s, "last_offset"), true, b1, sizeof b1),
 		    dur(num(s, "last_error"), false, b2, sizeof b2),
 		    str(s, "state") ? str(s, "state") : "?");
 	}
 }
 
+/* One row; "-" for what a source without samples does not have. */
+static void
+print_sourcestats_row(const struct nt_yconf_node *s)
+{
+	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN], b3[NT_DURSTR_LEN];
+	char np[16], span[32], freq[32], skew[32];
+
+	printf("%-27.27s %3s %6s %10s %10s %10s %9s %9s\n",
+	    str(s, "name") ? str(s, "name") : "?",
+	    fixed(num(s, "samples"), 0, false, np, sizeof np),
+	    fixed(num(s, "span"), 0, false, span, sizeof span),
+	    fixed(num(s, "frequency_ppm"), 3, false, freq, sizeof freq),
+	    fixed(num(s, "skew_ppm"), 3, false, skew, sizeof skew),
+	    dur(num(s, "offset"), true, b1, sizeof b1),
+	    dur(num(s, "offset_sd"), false, b2, sizeof b2),
+	    dur(num(s, "min_delay"), false, b3, sizeof b3));
+}
+
 static void
 print_sourcestats(const struct nt_yconf_node *a)
 {
-	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN], b3[NT_DURSTR_LEN];
 	const struct nt_yconf_node *s;
 
 	printf("%-27s %3s %6s %10s %10s %10s %9s %9s\n", "Name/IP Address",
@@ -333,12 +428,7 @@ print_sourcestats(const struct nt_yconf_node *a)
 	printf("%.*s\n", 91, "================================================="
 	    "===============================================================");
 	for (s = a->first; s != NULL; s = s->next)
-		printf("%-27.27s %3.0f %6.0f %10.3f %10.3f %10s %9s %9s\n",
-		    str(s, "name") ? str(s, "name") : "?", num(s, "samples"),
-		    num(s, "span"), num(s, "frequency_ppm"),
-		    num(s, "skew_ppm"), dur(num(s, "offset"), true, b1,
-		    sizeof b1), dur(num(s, "offset_sd"), false, b2, sizeof b2),
-		    dur(num(s, "min_delay"), false, b3, sizeof b3));
+		print_sourcestats_row(s);
 }
 
 /* Any other view: "key : value" lines, tables for lists of mappings. */
@@ -453,7 +543,8 @@ show(const struct local_opts *o, const char *reply)
 	if (doc == NULL) {
 		if (o->json)
 			printf("%s\n", reply);
-		fprintf(stderr, "ntimed query: %s\n", err);
+		/* It may quote what we sent: one printable line. */
+		nt_cmd_error("query", err);
 		return (code_status(code));
 	}
 	if (o->json && !o->is_verb)
@@ -479,12 +570,27 @@ ask(int fd, const struct local_opts *o, const char *req)
 
 	if (nt_ctl_call(fd, req, NT_CTL_CALL_TIMEOUT, &reply, err,
 	    sizeof err) != 0) {
-		fprintf(stderr, "ntimed query: %s\n", err);
+		nt_cmd_error("query", err);
 		return (EXIT_SYSTEM);
 	}
 	rc = show(o, reply);
 	free(reply);
 	return (rc);
+}
+
+/*
+ * rc, unless what we wrote on stdout did not get there (a full disk, a
+ * closed pipe): then exit 3 with "cannot write output", as a remote
+ * query does.  Shared with cmd/query.c.
+ */
+int
+query_output_status(int rc)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return (rc);
+	fprintf(stderr, "ntimed query: cannot write output: %s\n",
+	    strerror(errno != 0 ? errno : EIO));
+	return (EXIT_SYSTEM);
 }
 
 static int
@@ -501,7 +607,8 @@ watch(int fd, const struct local_opts *o, const char *req)
 			return (rc);
 		if (!tty && !o->json)
 			printf("\n");
-		fflush(stdout);
+		if ((rc = query_output_status(0)) != 0)
+			return (rc);
 		nanosleep(&second, NULL);
 	}
 }
@@ -516,19 +623,19 @@ cmd_query_local(int argc, char **argv)
 	if (!wants_local(argc, argv))
 		return (-1);
 	if ((rc = parse_local(&o, argc, argv)) >= 0)
-		return (rc);
+		return (rc == 0 ? query_output_status(0) : rc);	/* --help */
 	if ((req = make_request(&o)) == NULL) {
 		fprintf(stderr, "ntimed query: out of memory\n");
 		return (EXIT_SYSTEM);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if ((fd = nt_ctl_connect(o.socket, err, sizeof err)) < 0) {
-		fprintf(stderr, "ntimed query: %s\n", err);
+		nt_cmd_error("query", err);	/* names the socket path */
 		free(req);
 		return (EXIT_SYSTEM);
 	}
 	rc = o.watch ? watch(fd, &o, req) : ask(fd, &o, req);
 	close(fd);
 	free(req);
-	return (rc);
+	return (query_output_status(rc));
 }

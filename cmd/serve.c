@@ -229,9 +229,17 @@ make_state(struct nt_serve *sl, struct nt_server_state *st)
 	    sl->conf.serve.local_stratum, now);
 }
 
+/* For the status views: tracking shows what the server threads serve. */
+static void
+served_state(void *ctx, struct nt_server_state *st)
+{
+	make_state(ctx, st);
+}
+
 /* One line: the log, and systemd's status. */
 static const char *
-state_str(const struct nt_server_state *st, char *buf, size_t len)
+state_str(const struct nt_serve *sl, const struct nt_server_state *st,
+    char *buf, size_t len)
 {
 	char refid[NTP_REFID_STRLEN];
 
@@ -240,7 +248,7 @@ state_str(const struct nt_server_state *st, char *buf, size_t len)
 		    "stratum 16 and will not use us)");
 	else
 		snprintf(buf, len, "stratum %d, refid %s%s", st->stratum,
-		    ntp_refid_str(st->refid, st->stratum, refid,
+		    nt_status_refid(&sl->se, st->refid, st->stratum, refid,
 		    sizeof refid), st->refid == NT_SERVER_LOCAL_REFID ?
 		    " (local stratum, not synchronized)" : "");
 	return (buf);
@@ -257,7 +265,8 @@ log_state(struct nt_serve *sl, const struct nt_server_state *st)
 		return;
 	sl->shown = *st;
 	sl->have_shown = true;
-	nt_log(NT_LOG_NOTICE, "serving: %s", state_str(st, buf, sizeof buf));
+	nt_log(NT_LOG_NOTICE, "serving: %s", state_str(sl, st, buf,
+	    sizeof buf));
 	nt_sd_notifyf("STATUS=serving: %s", buf);
 	sl->status_sent = nt_clock_now(sl->clk);
 }
@@ -316,8 +325,8 @@ on_tick(uv_timer_t *t)
 
 	publish(sl);
 	if (nt_diff(now, sl->status_sent) >= STATUS_INTERVAL) {
-		nt_sd_notifyf("STATUS=serving: %s", state_str(&sl->shown, buf,
-		    sizeof buf));
+		nt_sd_notifyf("STATUS=serving: %s", state_str(sl, &sl->shown,
+		    buf, sizeof buf));
 		sl->status_sent = now;
 	}
 	if (sl->watchdog_usec > 0 && nt_diff(now, sl->watchdog_sent) * 1e6 >=
@@ -377,6 +386,8 @@ start_ops(struct nt_serve *sl)
 	nt_status_init(&sl->st, sl->o.role->name, sl->clk);
 	sl->se.e = nt_uvclient_engine(sl->uc);
 	sl->se.clk = sl->clk;
+	sl->se.served = served_state;
+	sl->se.served_ctx = sl;
 	nt_status_add_engine(&sl->st, &sl->se);
 	sl->ss = (struct nt_status_server){ server_counters, sl };
 	nt_status_add_server(&sl->st, &sl->ss);
@@ -519,6 +530,7 @@ replace_engine(struct nt_serve *sl)
 		    "the %s's own are not used until a restart", NT_MAX_SOURCES,
 		    sl->o.role->name);
 	sl->se.e = nt_uvclient_engine(sl->uc);
+	sl->se.updates_before = (uint64_t)sl->updates_before;
 	nt_log(NT_LOG_NOTICE, "sources restarted: %zu servers, %zu pools, "
 	    "frequency %.3f ppm kept, %d unchanged sources keep their "
 	    "measurements (names being looked up: when found)", sl->conf.n_servers, sl->conf.n_pools,

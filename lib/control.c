@@ -42,13 +42,38 @@ struct request {
 	char	host[NT_HOSTLEN];
 };
 
+/*
+ * "host" must be a JSON string: the parser reads YAML, where 123 or true
+ * is a plain scalar a string field would take, so {"host":123} would add
+ * server 0.0.0.123.  Only a quoted scalar is a host.
+ */
+static int
+walk_host(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
+    const struct nt_yconf_node *n, void *target, const char *label)
+{
+	char got[96];
+
+	if (n->kind != NT_YCONF_SCALAR || !n->quoted)
+		return (nt_yconf_error(w, n, "'%s' must be a JSON string, "
+		    "got %s", label, nt_yconf_describe(n, got, sizeof got)));
+	if (n->len == 0 || strlen(n->str) != n->len)
+		return (nt_yconf_error(w, n, "'%s' must be a non-empty "
+		    "string without NUL characters", label));
+	if (n->len >= k->size)
+		return (nt_yconf_error(w, n, "'%s' is too long (%zu bytes, "
+		    "max %zu)", label, n->len, k->size - 1));
+	memcpy(target, n->str, n->len + 1);
+	return (0);
+}
+
 static const struct nt_yconf_key request_keys[] = {
 	NT_YCONF_INT("version", struct request, version, 0, 1000000,
 	    "protocol version"),
 	NT_YCONF_STRBUF("request", struct request, request,
 	    NT_YCONF_REQUIRED, "a view or a verb"),
-	NT_YCONF_STRBUF("host", struct request, host, 0,
-	    "argument of add-server and remove-server"),
+	{ .name = "host", .type = NT_YCONF_T_CUSTOM,
+	    NT_YCONF_FIELD_(struct request, host), .custom = walk_host,
+	    .doc = "argument of add-server and remove-server (a string)" },
 };
 
 static const struct nt_yconf_schema request_schema =

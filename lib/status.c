@@ -340,6 +340,56 @@ kernel_view(const struct nt_status_engine *se, struct nt_tracking *t)
 	}
 }
 
+/*
+ * What a serving role's clients get, which is what "tracking" promises:
+ * a local stratum serves 127.127.1.1 at its stratum while the engine
+ * itself is not synchronized.  "synchronized" stays the engine's.
+ */
+static void
+served_view(const struct nt_status_engine *se, nt_time now,
+    struct nt_tracking *t)
+{
+	struct nt_server_state st;
+
+	se->served(se->served_ctx, &st);
+	t->stratum = st.stratum;
+	t->refid = st.refid;
+	t->leap = st.leap;
+	t->root_delay = nt_from_ntp32(st.root_delay);
+	t->root_disp = st.root_disp + (st.disp_grows ?
+	    NT_PHI * fmax(nt_diff(now, st.ref_time), 0) : 0);
+}
+
+/*
+ * A refid is a code (shown as text) at stratum 0 and 1, when
+ * unsynchronized (INIT), and when it is the selected reference clock's
+ * (LOCL at the local driver's stratum); otherwise the upstream's IPv4
+ * address.
+ */
+static bool
+refid_is_code(const struct nt_status_engine *se, uint32_t refid,
+    int stratum)
+{
+	const struct nt_update *u = nt_engine_last_update(se->e);
+	const struct nt_source *s;
+
+	if (stratum <= 1 || stratum >= NTP_MAX_STRATUM)
+		return (true);
+	if (u == NULL || u->selected < 0 ||
+	    (size_t)u->selected >= nt_engine_n_sources(se->e))
+		return (false);
+	s = nt_engine_source(se->e, (size_t)u->selected);
+	return (s->refclock && s->refid == refid);
+}
+
+const char *
+nt_status_refid(const struct nt_status_engine *se, uint32_t refid,
+    int stratum, char *buf, size_t len)
+{
+	return (ntp_refid_str(refid, refid_is_code(se, refid, stratum) ? 0 :
+	    2, buf, len));
+}
+
 void
 nt_status_tracking(const struct nt_status_engine *se, nt_time now,
     struct nt_tracking *t)
@@ -375,7 +425,10 @@ nt_status_tracking(const struct nt_status_engine *se, nt_time now,
 		t->root_disp = si.root_disp +
 		    NT_PHI * fmax(nt_diff(now, si.ref_time), 0);
 	}
-	t->n_updates = (uint64_t)d->n_updates;
+	if (se->served != NULL)
+		served_view(se, now, t);
+	t->refid_code = refid_is_code(se, t->refid, t->stratum);
+	t->n_updates = se->updates_before + (uint64_t)d->n_updates;
 	t->n_steps = d->n_steps;
 	count_sources(se->e, t);
 	kernel_view(se, t);
@@ -570,7 +623,7 @@ tracking_json(void *ctx, struct nt_json *j, nt_time now)
 	nt_status_tracking(se, now, &t);
 	nt_json_begin_object(j);
 	nt_json_key(j, "refid");
-	nt_json_string(j, ntp_refid_str(t.refid, t.synced ? t.stratum : 0,
+	nt_json_string(j, ntp_refid_str(t.refid, t.refid_code ? 0 : 2,
 	    refid, sizeof refid));
 	nt_json_key(j, "refid_hex");
 	snprintf(refid, sizeof refid, "%08" PRIX32, t.refid);

@@ -118,17 +118,30 @@ struct nt_track {
 
 void nt_track_update(struct nt_track *t, const struct nt_update *u);
 
+/*
+ * A serving role's snapshot of what its clients get now (cmd/serve.c's
+ * make_state()): with a local stratum, or the old engine's state held
+ * over a reload, that differs from the engine's own system variables.
+ */
+typedef void nt_status_served_fn(void *ctx, struct nt_server_state *st);
+
 struct nt_status_engine {
 	struct nt_engine *e;	/* the daemon may replace it (reload) */
 	struct nt_clock	*clk;
 	struct nt_track	track;
+	/* Clock updates by the engines before e (a counter never falls). */
+	uint64_t	updates_before;
+	/* Serving roles: tracking shows what we serve.  NULL: a client. */
+	nt_status_served_fn *served;
+	void		*served_ctx;
 };
 
 /* One reading of everything "tracking" shows. */
 struct nt_tracking {
 	bool		synced;
-	int		stratum;
-	uint32_t	refid;
+	int		stratum;	/* what we serve (16: unsynchronized) */
+	uint32_t	refid;		/* likewise */
+	bool		refid_code;	/* shown as text (GPS, LOCL, INIT) */
 	const char	*selected;	/* source name, NULL when none */
 	nt_time		ref_time;	/* 0: never */
 	double		system_offset;	/* s: true - clock, still to slew */
@@ -162,6 +175,12 @@ void nt_status_tracking(const struct nt_status_engine *se, nt_time now,
  */
 const char *nt_status_summary(const struct nt_status_engine *se,
     nt_time now, char *buf, size_t len);
+/*
+ * A refid we serve as people read it: text for a code ("GPS", "INIT",
+ * "LOCL" at the local driver's stratum 10), else an IPv4 address.
+ */
+const char *nt_status_refid(const struct nt_status_engine *se,
+    uint32_t refid, int stratum, char *buf, size_t len);
 /* Registers "tracking", "sources" and "sourcestats" (se outlives st). */
 void nt_status_add_engine(struct nt_status *st, struct nt_status_engine *se);
 

@@ -173,11 +173,16 @@ servers:
 EOC
 fdaemon slow client -c "$TEST_TMP/poll.yaml"
 fwait slow 20 tracking 'd["synchronized"]'
+fquery slow tracking "$TEST_TMP/u.json" || fail "slow: tracking"
+U0=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["updates"])' \
+    "$TEST_TMP/u.json")
 printf 'servers:\n  - { address: 127.0.0.1, port: %s, iburst: true }\n' \
     "$PA" >"$TEST_TMP/poll.yaml"
 kill -HUP "${DPIDS[slow]}"
 fwait_log slow 10 "reloaded .*: sources restarted"
 fwait slow 5 tracking 'd["synchronized"]'
+# A counter (ntimed_clock_updates_total) never goes back at a restart.
+fwait slow 5 tracking 'd["updates"] > '"$U0"
 kill -TERM "${DPIDS[slow]}"
 
 for n in client slave master; do

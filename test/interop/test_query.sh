@@ -118,10 +118,56 @@ assert_rc 1 "unsynchronized server"
 json_assert "$OUT" "d[0]['error'] == 'unsynchronized' and
     d[0]['leap'] == 3 and d[0]['stratum'] == 16 and
     d[0]['samples'] == []" "unsynchronized"
+json_assert "$OUT" "d[0]['refid'] == 'INIT'" "INIT is a code, not 73.78.73.84"
 run_capture "$OUT" "$NTIMED" query -n 2 --fast "127.0.0.1:$PU"
 assert_rc 1 "unsynchronized server, human"
 assert_grep "$OUT" "leap +unsynchronized" "leap shown"
 assert_grep "$OUT" "error +unsynchronized" "error shown"
+assert_grep "$OUT" "^ +refid +INIT$" "refid INIT as text"
+
+log "oversized replies (scripted): -v says why they were ignored"
+# A valid reply padded to SIZE bytes: the kernel cuts 2048 to our 1024
+# byte buffer, and 548 bytes of zeros are no valid extension field.
+start_padded_ntp() {
+	local port=$1 size=$2 pid
+	"$PY" - "$port" "$size" >"$TEST_TMP/padded.log" 2>&1 <<-'EOF' &
+	import socket, struct, sys, time
+	port, size = int(sys.argv[1]), int(sys.argv[2])
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	s.bind(("127.0.0.1", port))
+	while True:
+	    data, peer = s.recvfrom(2048)
+	    if len(data) < 48:
+	        continue
+	    t = time.time() + 2208988800
+	    ts = struct.pack("!II", int(t), int(t % 1 * 2**32))
+	    hdr = bytes([0x24, 2, 3, 0xec]) + struct.pack("!II", 0x10, 0x20)
+	    reply = hdr + bytes([192, 0, 2, 1]) + ts + data[40:48] + ts + ts
+	    s.sendto(reply + bytes(size - len(reply)), peer)
+	EOF
+	pid=$!
+	STARTED_PIDS+=("$pid")
+	wait_ntp "padded server" "$pid" 127.0.0.1 "$port" "$TEST_TMP/padded.log"
+	PADDED_PID=$pid
+}
+for size in 2048 548; do
+	pick_port PP
+	start_padded_ntp "$PP" "$size"
+	run_capture "$OUT" "$NTIMED" query -v -n 1 -t 0.5 "127.0.0.1:$PP"
+	assert_rc 1 "$size-byte replies are not taken"
+	assert_grep "$OUT" "no reply \(timeout" "$size bytes: no reply"
+	if [ "$size" -gt 1024 ]; then
+		want="ignored reply: packet longer than 1024 bytes \(2048 bytes\)"
+	else
+		want="ignored reply: malformed extension field or MAC"
+	fi
+	assert_grep "$OUT.err" "^ntimed: debug: 127\.0\.0\.1:$PP: $want" \
+	    "-v logs why the $size-byte reply was ignored"
+	run_capture "$OUT" "$NTIMED" query -n 1 -t 0.5 "127.0.0.1:$PP"
+	[ ! -s "$OUT.err" ] || fail "without -v, nothing on stderr"
+	kill "$PADDED_PID"
+	wait "$PADDED_PID" 2>/dev/null
+done
 
 log "usage errors"
 for args in "host:x" "-n 0 h" "-n x h" "-t abc h" "-t 0 h" "-p 70000 h" \

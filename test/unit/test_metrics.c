@@ -606,6 +606,75 @@ test_engine_views_unsynced(void **state)
 	free(w);
 }
 
+/* What a slave with local stratum 8 publishes while unsynchronized. */
+static void
+local_stratum(void *ctx, struct nt_server_state *st)
+{
+	struct world *w = ctx;
+	struct nt_sysinfo si;
+	nt_time now = nt_clock_now(&w->clk.base);
+
+	nt_engine_sysinfo(w->e, now, &si);
+	nt_server_state_make(st, &si, -20, 8, now);
+}
+
+/* Tracking and metrics show what a serving role's clients get. */
+static void
+test_engine_views_served(void **state)
+{
+	struct world *w = calloc(1, sizeof *w);
+	struct parsed *ps = calloc(1, sizeof *ps);
+	struct nt_status_engine se = { 0 };
+	struct nt_status st;
+	struct nt_prom p;
+	struct nt_json j;
+	const struct sample *s;
+	struct nt_tracking t;
+
+	(void)state;
+	world_run(w, 0);
+	se.e = w->e;
+	se.clk = &w->clk.base;
+	se.served = local_stratum;
+	se.served_ctx = w;
+	nt_status_init(&st, "slave", &w->clk.base);
+	nt_status_add_engine(&st, &se);
+	nt_status_tracking(&se, nt_clock_now(&w->clk.base), &t);
+	assert_false(t.synced);
+	assert_int_equal(t.stratum, 8);
+	assert_int_equal(t.refid, NT_SERVER_LOCAL_REFID);
+	assert_int_equal(t.leap, NTP_LEAP_NONE);
+	nt_prom_init(&p);
+	nt_status_prom(&st, &p);
+	check_exposition(nt_prom_text(&p, NULL), ps);
+	assert_non_null(s = find(ps, "ntimed_system_stratum", ""));
+	assert_true(s->value == 8);
+	assert_non_null(s = find(ps, "ntimed_system_leap_status", ""));
+	assert_true(s->value == 0);
+	assert_non_null(s = find(ps, "ntimed_system_synchronized", ""));
+	assert_true(s->value == 0);
+	nt_prom_free(&p);
+	nt_json_init_buf(&j, false);
+	assert_int_equal(nt_status_json(&st, "tracking", &j), 0);
+	assert_int_equal(nt_json_finish(&j), 0);
+	assert_non_null(strstr(nt_json_text(&j, NULL),
+	    "\"refid\":\"127.127.1.1\",\"refid_hex\":\"7F7F0101\""));
+	assert_non_null(strstr(nt_json_text(&j, NULL), "\"stratum\":8,"));
+	nt_json_free(&j);
+	/* Without a server (the client): the engine's INIT, as text. */
+	se.served = NULL;
+	nt_json_init_buf(&j, false);
+	assert_int_equal(nt_status_json(&st, "tracking", &j), 0);
+	assert_int_equal(nt_json_finish(&j), 0);
+	assert_non_null(strstr(nt_json_text(&j, NULL),
+	    "\"refid\":\"INIT\",\"refid_hex\":\"494E4954\""));
+	assert_non_null(strstr(nt_json_text(&j, NULL), "\"stratum\":16,"));
+	nt_json_free(&j);
+	nt_engine_free(w->e);
+	free(ps);
+	free(w);
+}
+
 static void
 test_track(void **state)
 {
@@ -635,6 +704,7 @@ main(void)
 		cmocka_unit_test(test_prom_writer),
 		cmocka_unit_test(test_engine_views),
 		cmocka_unit_test(test_engine_views_unsynced),
+		cmocka_unit_test(test_engine_views_served),
 		cmocka_unit_test(test_track),
 	};
 

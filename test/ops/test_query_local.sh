@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# "ntimed query" against the daemon on this machine, before its first
+# clock update (a slave whose only upstream never answers): the tables
+# show "-" for what is not known yet, never "nan"; the words and options
+# ntimed(8) documents work (status, -s alone, -f, one --help); an
+# argument that is not text is escaped in the one-line error; output that
+# cannot be written is exit 3.
+. "$(dirname "$0")/lib.sh"
+
+pick_port PS; pick_port PDEAD
+OUT=$TEST_TMP/out
+Q=("$NTIMED" query --socket "$SOCK")
+start_daemon slave --listen "127.0.0.1:$PS" --local-stratum 8 \
+    "127.0.0.1:$PDEAD"
+
+# 1. Nothing known yet: "-", as the JSON says null.
+run_capture "$OUT" "${Q[@]}" --json tracking
+assert_rc 0 "tracking --json"
+json_assert "$OUT" 'd["residual_frequency_ppm"] is None and
+    d["update_interval"] is None' "no update yet: null"
+for view in tracking sources sourcestats; do
+	run_capture "$OUT" "${Q[@]}" "$view"
+	assert_rc 0 "$view before the first update"
+	grep -qiw nan "$OUT" && { cat "$OUT"; fail "$view shows nan"; }
+done
+run_capture "$OUT" "${Q[@]}"
+assert_grep "$OUT" "^Residual freq +: -$" "unknown residual frequency"
+assert_grep "$OUT" "^Update interval +: -$" "unknown update interval"
+run_capture "$OUT" "${Q[@]}" sourcestats
+assert_grep "$OUT" "^127\.0\.0\.1:$PDEAD +0 +- +- +- +- +- +-$" \
+    "a source without samples: - in every column"
+
+# 2. What ntimed(8) documents.
+run_capture "$OUT" "${Q[@]}" status
+assert_rc 0 "status"
+assert_grep "$OUT" "^Reference ID +: " "status is tracking"
+run_capture "$OUT" "$NTIMED" query -s "$SOCK"
+assert_rc 0 "-s alone means --local"
+assert_grep "$OUT" "^Stratum +: " "-s shows tracking"
+run_capture "$OUT" "$NTIMED" query -s "$SOCK" --json sources
+assert_rc 0 "-s with a view"
+json_assert "$OUT" 'len(d) == 1' "-s sources"
+run_capture "$OUT" "$NTIMED" query -f -n 1 -t 0.3 "127.0.0.1:$PDEAD"
+assert_rc 1 "-f is --fast (a dead port: runtime failure, not usage)"
+# Without --socket a view word still means the local daemon (here none
+# on the default socket, or one that answers): never a host lookup.
+run_capture "$OUT" "$NTIMED" query sources
+[ "$RC" -eq 0 ] || [ "$RC" -eq 3 ] || fail "query sources: exit $RC"
+grep -q "resolve" "$OUT" "$OUT.err" && fail "'sources' was taken for a host"
+for h in "--local --help" "--help --local" "-s $SOCK -h"; do
+	# shellcheck disable=SC2086  # word splitting wanted
+	run_capture "$OUT" "$NTIMED" query $h
+	assert_rc 0 "query $h"
+	[ "$(grep -c '^usage: ' "$OUT")" -eq 1 ] ||
+	    { cat "$OUT"; fail "query $h: the usage is not there once"; }
+done
+
+# 3. Arguments that are not text: escaped, one line (exit 2 for usage).
+check_escaped() {
+	local what=$1
+	assert_rc "${2:-2}" "$what"
+	[ "$(wc -l <"$OUT.err")" -eq 1 ] ||
+	    fail "$what: want one line on stderr: $(cat -v "$OUT.err")"
+	"$PY" -c 'import sys; sys.stdin.buffer.read().decode("ascii")' \
+	    <"$OUT.err" 2>/dev/null ||
+	    fail "$what: raw bytes on stderr: $(cat -v "$OUT.err")"
+	assert_grep "$OUT.err" '\\xff' "$what: the byte is shown as \\xff"
+}
+run_capture "$OUT" "$NTIMED" query $'\xff\xfe'
+check_escaped "a host that is not text"
+run_capture "$OUT" "$NTIMED" query -n $'\xff' h
+check_escaped "a count that is not text"
+run_capture "$OUT" "${Q[@]}" $'\xff'
+check_escaped "a view that is not text"
+run_capture "$OUT" "${Q[@]}" sources $'\x01\xff'
+check_escaped "an extra word that is not text"
+run_capture "$OUT" "${Q[@]}" --$'\xff'
+check_escaped "an option that is not text"
+run_capture "$OUT" "$NTIMED" query -s "$TEST_TMP/"$'\xff\n.sock'
+check_escaped "a socket path that is not text" 3
+
+# 4. Output that cannot be written: exit 3, said once.
+for args in "" "--json" "sources" "--json sourcestats"; do
+	RC=0
+	# shellcheck disable=SC2086  # word splitting wanted
+	"${Q[@]}" $args >/dev/full 2>"$OUT.err" || RC=$?
+	assert_rc 3 "query $args > /dev/full"
+	assert_grep "$OUT.err" "^ntimed query: cannot write output: " \
+	    "query $args > /dev/full says why"
+done
+RC=0
+timeout 5 "${Q[@]}" --watch >/dev/full 2>"$OUT.err" || RC=$?
+assert_rc 3 "--watch > /dev/full stops"
+RC=0
+"$NTIMED" query --local --help >/dev/full 2>"$OUT.err" || RC=$?
+assert_rc 3 "--local --help > /dev/full"
+
+kill -0 "$DPID" 2>/dev/null || fail "the slave died"
+log "query local: ok"

@@ -1,0 +1,143 @@
+/*
+ * The status views' refid: a reference clock's refid is a code and is
+ * shown as text ("LOCL"), at stratum 1 and at the local driver's own
+ * stratum alike, never as an address ("76.79.67.76"); an upstream
+ * server's refid at stratum 2 and above is its address.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "clock_sim.h"
+#include "engine.h"
+#include "json.h"
+#include "refclock.h"
+#include "status.h"
+
+struct world {
+	struct nt_simclock clk;
+	struct nt_engine *e;
+	struct nt_refclock_conf rc;
+	uint64_t rnd;
+};
+
+static int
+w_send(void *ctx, int src, const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	(void)src;
+	(void)buf;
+	(void)len;
+	return (0);
+}
+
+static uint64_t
+w_random(void *ctx)
+{
+	struct world *w = ctx;
+
+	return (w->rnd += 0x9E3779B97F4A7C15ull);
+}
+
+/* An engine with one refclock of driver drv, fed for 30 s. */
+static void
+world_run(struct world *w, const char *drv)
+{
+	struct nt_simclock_model m = { .max_freq_ppm = 500, .slew_ppm = 500,
+	    .can_step = true };
+	struct nt_engine_io io = { w, w_send, w_random, NULL };
+	struct nt_engine_params p;
+	struct nt_conf conf;
+	int src;
+
+	memset(w, 0, sizeof *w);
+	nt_simclock_init(&w->clk, INT64_C(1790000000) * NT_SEC, &m, 3);
+	nt_conf_init(&conf);
+	nt_engine_params_from_conf(&p, &conf, &w->clk.base, false, 0, 0);
+	w->e = nt_engine_new(&p, &w->clk.base, &io);
+	assert_non_null(w->e);
+	nt_refclock_conf_init(&w->rc, nt_refclock_find_driver(drv));
+	w->rc.poll = 0;
+	src = nt_engine_add_refclock(w->e, &w->rc, drv,
+	    nt_refclock_refid(&w->rc));
+	assert_int_equal(src, 0);
+	for (int t = 0; t < 30; t++) {
+		struct nt_refclock_sample s = { .disp = 1e-6, .n = 1,
+		    .leap = NTP_LEAP_NONE };
+
+		nt_simclock_advance(&w->clk, w->clk.true_now + NT_SEC);
+		(void)nt_engine_run(w->e);
+		s.local = nt_clock_now(&w->clk.base);
+		nt_engine_refclock_sample(w->e, src, &s);
+	}
+	nt_conf_free(&conf);
+}
+
+/* The "tracking" view as JSON text (freed by the caller). */
+static char *
+tracking(struct world *w)
+{
+	struct nt_status_engine se = { .e = w->e, .clk = &w->clk.base };
+	struct nt_status st;
+	struct nt_json j;
+	char *text;
+
+	nt_status_init(&st, "master", &w->clk.base);
+	nt_status_add_engine(&st, &se);
+	nt_json_init_buf(&j, false);
+	assert_int_equal(nt_status_json(&st, "tracking", &j), 0);
+	assert_int_equal(nt_json_finish(&j), 0);
+	text = strdup(nt_json_text(&j, NULL));
+	nt_json_free(&j);
+	return (text);
+}
+
+static void
+test_local_refclock_refid(void **state)
+{
+	struct world w;
+	char want[64], *text;
+
+	(void)state;
+	world_run(&w, "local");
+	assert_true(w.rc.stratum >= 2);
+	text = tracking(&w);
+	assert_non_null(strstr(text, "\"refid\":\"LOCL\","
+	    "\"refid_hex\":\"4C4F434C\""));
+	snprintf(want, sizeof want, "\"stratum\":%d,", w.rc.stratum);
+	assert_non_null(strstr(text, want));
+	free(text);
+	nt_engine_free(w.e);
+}
+
+static void
+test_gps_refid(void **state)
+{
+	struct world w;
+	char *text;
+
+	(void)state;
+	world_run(&w, "nmea");
+	text = tracking(&w);
+	assert_non_null(strstr(text, "\"refid\":\"GPS\","));
+	assert_non_null(strstr(text, "\"stratum\":1,"));
+	free(text);
+	nt_engine_free(w.e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_local_refclock_refid),
+		cmocka_unit_test(test_gps_refid),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
