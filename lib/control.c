@@ -613,17 +613,23 @@ clear_stale(const char *path, char *err, size_t errlen)
 	return (0);
 }
 
-/* The parent directory, one level, like systemd's RuntimeDirectory. */
+/*
+ * Our own runtime directory, like systemd's RuntimeDirectory, when the
+ * socket is in it; never a directory named by a mistyped --socket.
+ */
 static void
 make_parent(const char *path)
 {
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *slash;
+	static const char ours[] = NT_CTL_DEFAULT_PATH;
+	const char *slash = strrchr(ours, '/');
+	char dir[sizeof ours];
 
-	strlcpy(dir, path, sizeof dir);
-	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+	assert(slash != NULL && slash > ours);
+	if (strncmp(path, ours, (size_t)(slash - ours) + 1) != 0 ||
+	    strchr(path + (slash - ours) + 1, '/') != NULL)
 		return;
-	*slash = '\0';
+	memcpy(dir, ours, (size_t)(slash - ours));
+	dir[slash - ours] = '\0';
 	if (mkdir(dir, 0755) == 0)
 		nt_log(NT_LOG_INFO, "created %s", dir);
 }

@@ -49,6 +49,13 @@ expect 0 "$NTIMED" slave --check-config -w 0 --local-stratum 3 \
 has out "^  socket: \"$T/x.sock\"$" "--check-config shows --socket"
 has out "^  workers: 0$" "-w 0: one worker per CPU, as in the file"
 
+# A --socket in a directory that does not exist: an error, and no
+# directory made (only our own runtime directory is).
+expect 3 "$NTIMED" client --dry-run --socket "$T/nodir/x.sock" 127.0.0.1:1
+has err "$T/nodir/x.sock: cannot listen: No such file or directory" \
+    "socket in a missing directory"
+[ ! -e "$T/nodir" ] || fail "--socket made the directory $T/nodir"
+
 # Arguments quoted in errors are escaped: one line, no raw controls or
 # bytes that are not UTF-8.
 expect 2 "$NTIMED" client --check-config -c $'/tmp/\x1b[31mred\nline2'
