@@ -136,8 +136,10 @@ rc_watch(struct nt_engine *e, struct nt_source *s, nt_time now,
 		return;
 	stale = nt_add(s->hist[s->n_hist - 1].t, fmax(RC_STALE_POLLS *
 	    nt_source_interval(s), RC_STALE_MIN));
-	if (now >= stale)
-		(void)usable(e, s, now);
+	if (now >= stale) {
+		(void)usable(e, s, now);	/* marks it unreachable */
+		s->reach = 0;	/* no sample for 8 polls or more */
+	}
 	else if (stale < *next)
 		*next = stale;
 }
@@ -230,9 +232,9 @@ usable(struct nt_engine *e, struct nt_source *s, nt_time now)
 {
 	double dist;
 
-	if (s->n_hist == 0 || s->denied || !s->last_ok || s->reach == 0 ||
-	    s->noselect)
+	if (s->n_hist == 0 || s->denied || !s->last_ok || s->noselect)
 		return (false);
+	/* Before reach: a stale refclock's reach is 0, and it stays marked. */
 	if (s->refclock && nt_diff(now, s->hist[s->n_hist - 1].t) >
 	    fmax(RC_STALE_POLLS * nt_source_interval(s), RC_STALE_MIN)) {
 		if (s->state != NT_SRC_UNREACH)
@@ -242,6 +244,8 @@ usable(struct nt_engine *e, struct nt_source *s, nt_time now)
 		e->rc_back[s - e->src] = 0;
 		return (false);
 	}
+	if (s->reach == 0)
+		return (false);
 	if (s->refclock && rc_held_off(e, s, now))
 		return (false);
 	dist = nt_source_distance(s, now);

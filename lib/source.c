@@ -302,7 +302,7 @@ nt_source_sample(struct nt_source *s, const struct nt_sample *smp)
 {
 	assert(isfinite(smp->offset) && smp->delay >= 0 && smp->disp >= 0);
 	s->n_rx++;
-	s->reach |= 1;
+	s->reach = (uint8_t)(s->reach << 1 | 1);	/* a refclock's poll */
 	s->unanswered = 0;
 	s->unreachable = false;
 	s->have_last = true;

@@ -145,6 +145,8 @@ test_local_is_last_resort(void **state)
 	assert_true(si.synced);
 	assert_int_equal(si.stratum, w.rc[1].stratum);
 	assert_int_equal(si.refid, NTP_CODE("LOCL"));
+	/* Each sample is a poll answered, as a server's reply is. */
+	assert_int_equal(nt_engine_source(w.e, 1)->reach, 0xff);
 	/* The GPS comes: it wins, whatever the local clock's distance. */
 	run(&w, 30, 0x3, NTP_LEAP_NONE);
 	nt_engine_sysinfo(w.e, nt_clock_now(&w.clk.base), &si);
@@ -155,6 +157,7 @@ test_local_is_last_resort(void **state)
 	nt_engine_sysinfo(w.e, nt_clock_now(&w.clk.base), &si);
 	assert_int_equal(si.refid, NTP_CODE("LOCL"));
 	assert_int_equal(nt_engine_source(w.e, 0)->state, NT_SRC_UNREACH);
+	assert_int_equal(nt_engine_source(w.e, 0)->reach, 0);
 	nt_engine_free(w.e);
 }
 
