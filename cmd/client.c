@@ -667,8 +667,9 @@ on_signal(uv_signal_t *h, int signum)
 	char msg[NT_CTL_VERB_MSGLEN];
 
 	if (signum == SIGUSR1) {	/* as the slave's counters */
-		nt_log(NT_LOG_NOTICE, "status: %s", nt_status_summary(&cl->se,
-		    nt_clock_now(cl->clk), msg, sizeof msg));
+		if (cl->se.e != NULL)	/* no status views with --once */
+			nt_log(NT_LOG_NOTICE, "status: %s", nt_status_summary(
+			    &cl->se, nt_clock_now(cl->clk), msg, sizeof msg));
 		return;
 	}
 	if (signum == SIGHUP) {

@@ -201,7 +201,7 @@ write_plot(struct sim_run *r, const struct nt_sim_result *res)
 	return (close_file(f, r->o.plot));
 }
 
-/* An output named twice, or the scenario itself: nothing is written. */
+/* Whether two paths name one file (b may be NULL: not found). */
 static bool
 same_file(const struct stat *a, const char *pa, const struct stat *b,
     const char *pb)
@@ -210,68 +210,120 @@ same_file(const struct stat *a, const char *pa, const struct stat *b,
 	    a->st_dev == b->st_dev && a->st_ino == b->st_ino));
 }
 
-/*
- * Open an output without truncating it, and truncate it only once it is
- * known not to be the scenario (or the other output): "--csv lan.yaml
- * lan.yaml" must not destroy the scenario.  Returns 0, -1 (cannot write,
- * exit 3) or -2 (it is the scenario: a usage error, exit 2).
- */
-static int
-open_output(struct sim_run *r, const char *opt, const char *path,
-    const struct stat *scen, const struct stat *other, const char *opath,
-    FILE **fp, struct stat *st)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+/* An output opened but not yet truncated. */
+struct out {
+	const char	*opt, *path;	/* "--csv", FILE */
+	int		fd;
+	bool		created;	/* by us: removed if we give up */
+	struct stat	st;
+};
 
-	if (fd < 0 || fstat(fd, st) != 0) {
-		sim_error("cannot write %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return (-1);
+/* Open o->path without truncating it (0), or say why not (-1). */
+static int
+out_open(struct out *o)
+{
+	o->created = true;
+	o->fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (o->fd < 0 && errno == EEXIST) {
+		o->created = false;
+		o->fd = open(o->path, O_WRONLY | O_CLOEXEC);
 	}
-	if (same_file(st, path, scen, r->o.scenario) || (opath != NULL &&
-	    same_file(st, path, other, opath))) {
-		sim_error("%s %s: that is the %s (give another file)", opt,
-		    path, same_file(st, path, scen, r->o.scenario) ?
-		    "scenario file" : "--csv file");
-		close(fd);
-		return (-2);
+	if (o->fd >= 0 && fstat(o->fd, &o->st) == 0)
+		return (0);
+	sim_error("cannot write %s: %s", o->path, strerror(errno));
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+	return (-1);
+}
+
+/* Give up on o: an existing file is left exactly as it was. */
+static void
+out_abandon(struct out *o)
+{
+	if (o->fd < 0)
+		return;
+	close(o->fd);
+	if (o->created)
+		(void)unlink(o->path);
+	o->fd = -1;
+}
+
+/* Truncate o now that it is known to be safe, and make it a stream. */
+static int
+out_start(struct out *o, FILE **fp)
+{
+	if ((!S_ISREG(o->st.st_mode) || ftruncate(o->fd, 0) == 0) &&
+	    (*fp = fdopen(o->fd, "w")) != NULL) {
+		o->fd = -1;
+		return (0);
 	}
-	if ((S_ISREG(st->st_mode) && ftruncate(fd, 0) != 0) ||
-	    (*fp = fdopen(fd, "w")) == NULL) {
-		sim_error("cannot write %s: %s", path, strerror(errno));
-		close(fd);
-		return (-1);
+	sim_error("cannot write %s: %s", o->path, strerror(errno));
+	out_abandon(o);
+	return (-1);
+}
+
+/*
+ * An output that is the scenario, or both outputs one file: a usage
+ * error before anything is truncated ("--csv lan.yaml lan.yaml" must
+ * not destroy the scenario).
+ */
+static bool
+out_clash(const struct out *o, int n, const char *scen_path,
+    const struct stat *scen)
+{
+	for (int i = 0; i < n; i++) {
+		bool is_scen = same_file(&o[i].st, o[i].path, scen, scen_path);
+
+		if (is_scen || (i > 0 && same_file(&o[i].st, o[i].path,
+		    &o[0].st, o[0].path))) {
+			sim_error("%s %s: that is the %s (give another file)",
+			    o[i].opt, o[i].path, is_scen ? "scenario file" :
+			    "--csv file");
+			return (true);
+		}
 	}
-	return (0);
+	return (false);
 }
 
 /*
  * Open both outputs before running, so that a bad path costs no
- * simulation and is told at once.  Returns an exit status, 0 if fine.
+ * simulation and is told at once; truncate them only once both are
+ * known to be fine.  Returns an exit status, 0 if fine.
  */
 static int
 open_outputs(struct sim_run *r, double duration)
 {
-	struct stat scen, csv;
+	struct out o[2];
+	struct stat scen;
 	const struct stat *sp = stat(r->o.scenario, &scen) == 0 ? &scen :
 	    NULL;
-	int rc;
+	FILE **fp[2];
+	int n = 0, rc = 0;
 
 	if (r->o.csv != NULL) {
-		rc = open_output(r, "--csv", r->o.csv, sp, NULL, NULL, &r->csv,
-		    &csv);
-		if (rc != 0)
-			return (rc == -2 ? EXIT_USAGE : EXIT_SYSTEM);
-		nt_sim_csv_header(r->csv);
+		o[n] = (struct out){ "--csv", r->o.csv, -1, false, { 0 } };
+		fp[n++] = &r->csv;
 	}
 	if (r->o.plot != NULL) {
-		struct stat plot;
-
-		rc = open_output(r, "--plot", r->o.plot, sp, r->csv != NULL ?
-		    &csv : NULL, r->o.csv, &r->plot_f, &plot);
-		if (rc != 0)
-			return (rc == -2 ? EXIT_USAGE : EXIT_SYSTEM);
+		o[n] = (struct out){ "--plot", r->o.plot, -1, false, { 0 } };
+		fp[n++] = &r->plot_f;
+	}
+	for (int i = 0; i < n && rc == 0; i++)
+		if (out_open(&o[i]) != 0)
+			rc = EXIT_SYSTEM;
+	if (rc == 0 && out_clash(o, n, r->o.scenario, sp))
+		rc = EXIT_USAGE;
+	for (int i = 0; i < n && rc == 0; i++)
+		if (out_start(&o[i], fp[i]) != 0)
+			rc = EXIT_SYSTEM;
+	for (int i = 0; i < n; i++)
+		out_abandon(&o[i]);
+	if (rc != 0)
+		return (rc);
+	if (r->csv != NULL)
+		nt_sim_csv_header(r->csv);
+	if (r->plot_f != NULL) {
 		if ((r->plot = malloc(sizeof *r->plot)) == NULL) {
 			sim_error("out of memory");
 			return (EXIT_SYSTEM);

@@ -20,6 +20,7 @@
 #define MIN_SLEW_TIME 16.0	/* s: spread small corrections over this */
 #define PEER_HYSTERESIS 2.0	/* the system peer stays until beaten 2x */
 #define RC_STALE_POLLS 8.0	/* refclock polls without a sample: stale */
+#define ADOPT_GAP	2.0	/* s: least gap to a restart's first poll */
 #define RC_STALE_MIN 16.0	/* s, but never less than this */
 
 struct nt_engine {
@@ -819,6 +820,26 @@ nt_engine_restart_sources(struct nt_engine *e)
 	e->no_majority = false;
 }
 
+/*
+ * Ask an adopted source again soon: the new engine is unsynchronized
+ * until its first update, which would otherwise wait up to a whole poll
+ * interval.  Not within ADOPT_GAP of the last request (a server may
+ * limit us; add-server in a loop restarts us each time), and not before
+ * a KoD RATE said.
+ */
+static void
+adopt_poll(struct nt_engine *e, struct nt_source *s)
+{
+	nt_time soon = nt_clock_now(e->clk);
+
+	if (s->minpoll > s->conf.minpoll)	/* backing off (KoD RATE) */
+		return;
+	if (s->t1 != 0 && nt_add(s->t1, ADOPT_GAP) > soon)
+		soon = nt_add(s->t1, ADOPT_GAP);
+	if (soon < s->next_poll)
+		s->next_poll = soon;
+}
+
 void
 nt_engine_adopt_source(struct nt_engine *e, size_t i,
     const struct nt_source *from, double unslewed)
@@ -832,11 +853,7 @@ nt_engine_adopt_source(struct nt_engine *e, size_t i,
 	*s = *from;
 	s->index = index;
 	s->pending = false;	/* its reply would reach the old socket */
-	/*
-	 * Ask it now: the new engine is unsynchronized until its first
-	 * update, which would otherwise wait up to a whole poll interval.
-	 */
-	s->next_poll = nt_clock_now(e->clk);
+	adopt_poll(e, s);
 	/* Nothing is selected or combined here before our first update. */
 	if (s->state == NT_SRC_SELECTED || s->state == NT_SRC_COMBINED)
 		s->state = NT_SRC_CANDIDATE;

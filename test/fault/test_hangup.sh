@@ -53,4 +53,13 @@ for d in client slave master; do
 	wait "${DPIDS[$d]}" || rc=$?
 	[ "$rc" -eq 0 ] || { cat "$TEST_TMP/$d.log" >&2; fail "$d: exit $rc on SIGTERM"; }
 done
+# --once has no status views: SIGUSR1 is ignored, not a crash.
+"$NTIMED" client --once --dry-run -t 2 -c /dev/null 127.0.0.1:1 \
+    >"$TEST_TMP/once.out" 2>&1 &
+pid=$!
+sleep 0.5
+kill -USR1 "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" -eq 1 ] || { cat "$TEST_TMP/once.out" >&2; fail "client --once: exit $rc after SIGUSR1, expected 1 (no answer)"; }
 log "every role outlived 30 hung-up control clients and SIGUSR1, and exited 0"

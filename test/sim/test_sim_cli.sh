@@ -106,8 +106,16 @@ has err "^ntimed sim: --csv $T/victim.yaml: that is the scenario file \(give ano
 expect 2 --plot "$T/link.yaml" "$T/victim.yaml"
 has err "^ntimed sim: --plot $T/link.yaml: that is the scenario file" "plot over the scenario"
 cmp -s "$LAN" "$T/victim.yaml" || fail "the scenario was overwritten"
+echo precious >"$T/both"
 expect 2 --csv "$T/both" --plot "$T/both" "$LAN"
 has err "^ntimed sim: --plot $T/both: that is the --csv file" "one file for both"
+[ "$(cat "$T/both")" = precious ] || fail "one file for both: it was truncated"
+# A bad plot path leaves an existing CSV file as it was, and makes none.
+echo precious >"$T/keep.csv"
+expect 3 --csv "$T/keep.csv" --plot "$T/no/such/x.svg" "$LAN"
+[ "$(cat "$T/keep.csv")" = precious ] || fail "bad --plot: the CSV was truncated"
+expect 3 --csv "$T/new.csv" --plot "$T/no/such/x.svg" "$LAN"
+[ ! -e "$T/new.csv" ] || fail "bad --plot: an empty CSV was left behind"
 
 # A summary that cannot be written (a full disk): exit 3, one line,
 # whether the limits were met or not.

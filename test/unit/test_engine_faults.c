@@ -206,6 +206,43 @@ test_foreign_step_restart(void **state)
 	nt_engine_free(w.e);
 }
 
+/*
+ * A source kept across a restart is asked again soon, ADOPT_GAP (2 s)
+ * after its last request at the earliest, and not at all sooner when a
+ * KoD RATE made it back off.
+ */
+static void
+test_adopt_polls_soon(void **state)
+{
+	struct world w;
+	struct nt_conf conf;
+	struct nt_source from;
+	char err[256];
+	nt_time now;
+	int i;
+
+	(void)state;
+	world_init(&w, 0);
+	nt_conf_init(&conf);
+	assert_int_equal(nt_conf_add_server_arg(&conf, "192.0.2.1", err,
+	    sizeof err), 0);
+	i = nt_engine_add_source(w.e, &conf.servers[0], "s", 1);
+	assert_true(i >= 0);
+	now = nt_clock_now(&w.clk.base);
+	from = *nt_engine_source(w.e, (size_t)i);
+	from.t1 = now - NT_SEC;			/* asked a second ago */
+	from.next_poll = now + 64 * NT_SEC;
+	nt_engine_adopt_source(w.e, (size_t)i, &from, 0);
+	assert_true(nt_engine_source(w.e, (size_t)i)->next_poll ==
+	    now + NT_SEC);
+	from.minpoll = from.conf.minpoll + 4;	/* a KoD RATE */
+	nt_engine_adopt_source(w.e, (size_t)i, &from, 0);
+	assert_true(nt_engine_source(w.e, (size_t)i)->next_poll ==
+	    now + 64 * NT_SEC);
+	nt_conf_free(&conf);
+	nt_engine_free(w.e);
+}
+
 int
 main(void)
 {
@@ -214,6 +251,7 @@ main(void)
 		cmocka_unit_test(test_holdover_default),
 		cmocka_unit_test(test_holdover_conf_key),
 		cmocka_unit_test(test_foreign_step_restart),
+		cmocka_unit_test(test_adopt_polls_soon),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
