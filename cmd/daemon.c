@@ -260,7 +260,7 @@ static void
 check_devices(const struct nt_conf *c, const struct nt_privdrop_user *u)
 {
 	struct group gr, *res = NULL;
-	char buf[1024], gname[32];
+	char buf[1024], fix[96];
 	struct stat sb;
 
 	for (size_t i = 0; i < c->n_refclocks; i++) {
@@ -268,16 +268,19 @@ check_devices(const struct nt_conf *c, const struct nt_privdrop_user *u)
 
 		if (dev == NULL || stat(dev, &sb) != 0 || user_may(&sb, u, 4))
 			continue;
-		if (getgrgid_r(sb.st_gid, &gr, buf, sizeof buf, &res) == 0 &&
+		/* Joining the group helps only when the group may read. */
+		if ((sb.st_mode & S_IRGRP) != 0 && sb.st_gid != 0 &&
+		    getgrgid_r(sb.st_gid, &gr, buf, sizeof buf, &res) == 0 &&
 		    res != NULL)
-			snprintf(gname, sizeof gname, "%s", gr.gr_name);
+			snprintf(fix, sizeof fix, "add the user to group %s",
+			    gr.gr_name);
 		else
-			snprintf(gname, sizeof gname, "%u",
-			    (unsigned)sb.st_gid);
+			snprintf(fix, sizeof fix, "give the device to the "
+			    "user's group (a udev rule)");
 		nt_log(NT_LOG_WARNING, "%s: not readable by user %s (mode "
-		    "%03o, group %s): it cannot be reopened after an error; "
-		    "add the user to group %s or set 'user: root'", dev,
-		    u->name, (unsigned)(sb.st_mode & 0777), gname, gname);
+		    "%03o): it cannot be reopened after an error; %s, or set "
+		    "'user: root'", dev, u->name,
+		    (unsigned)(sb.st_mode & 0777), fix);
 	}
 }
 
@@ -314,7 +317,7 @@ nt_daemon_check_user(const struct nt_conf *c, const char *role)
 }
 
 static int
-confine_user(const struct nt_conf *c, const char *control_path,
+confine_user(const struct nt_conf *c, bool master, const char *control_path,
     bool dry_run, char *err, size_t len)
 {
 	const struct nt_privdrop_user *u = &who.u;
@@ -327,7 +330,8 @@ confine_user(const struct nt_conf *c, const char *control_path,
 		    "be saved", u);
 	prepare_dir(control_path, RUNTIME_DIR, "the control socket will "
 	    "be left behind at exit", u);
-	check_devices(c, u);
+	if (master)
+		check_devices(c, u);
 	if (nt_privdrop_switch(u, !dry_run, err, len) != 0)
 		return (EXIT_SYSTEM);
 	return (0);
@@ -382,7 +386,8 @@ nt_daemon_confine(const struct nt_conf *c, const char *role,
 	char err[NT_CONF_ERRLEN];
 	int rc;
 
-	rc = confine_user(c, control_path, dry_run, err, sizeof err);
+	rc = confine_user(c, strcmp(role, "master") == 0, control_path,
+	    dry_run, err, sizeof err);
 	if (rc == 0 && !c->sandbox)
 		nt_log(NT_LOG_INFO, "sandbox: off ('sandbox: false')");
 	else if (rc == 0) {

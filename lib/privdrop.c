@@ -22,6 +22,7 @@
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -46,18 +47,30 @@ lookup_groups(const char *user, bool keep_groups, struct nt_privdrop_user *u,
     char *err, size_t errlen)
 {
 	int n = NT_PRIVDROP_MAX_GROUPS;
+	gid_t *all = NULL;
 
 	u->groups[0] = u->gid;
 	u->ngroups = 1;
 	if (!keep_groups)
 		return (0);
-	if (getgrouplist(user, u->gid, u->groups, &n) < 0) {
-		snprintf(err, errlen, "user '%s' is in more than %d groups",
-		    user, NT_PRIVDROP_MAX_GROUPS);
+	if (getgrouplist(user, u->gid, u->groups, &n) >= 0) {
+		assert(n >= 1 && n <= NT_PRIVDROP_MAX_GROUPS);
+		u->ngroups = n;
+		return (0);
+	}
+	/* More than fit: n says how many (glibc); keep the first ones. */
+	if (n <= NT_PRIVDROP_MAX_GROUPS || (all = calloc((size_t)n,
+	    sizeof *all)) == NULL || getgrouplist(user, u->gid, all, &n) < 0) {
+		free(all);
+		snprintf(err, errlen, "cannot list the groups of user '%s'",
+		    user);
 		return (-1);
 	}
-	assert(n >= 1 && n <= NT_PRIVDROP_MAX_GROUPS);
-	u->ngroups = n;
+	memcpy(u->groups, all, sizeof u->groups);
+	u->ngroups = NT_PRIVDROP_MAX_GROUPS;
+	free(all);
+	nt_log(NT_LOG_WARNING, "user '%s' is in %d groups: only the first %d "
+	    "kept", user, n, NT_PRIVDROP_MAX_GROUPS);
 	return (0);
 }
 

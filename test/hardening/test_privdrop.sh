@@ -115,10 +115,29 @@ log "master: groups ${groups% }, the user's own and $G"
 dev=$(readlink -f "$TEST_TMP/gps0")
 [ -r "$dev" ] && setpriv --reuid "$UID_U" --regid "$GID_U" --clear-groups \
     test -r "$dev" && fail "$dev readable by $U: nothing to warn about"
-assert_grep "$TEST_TMP/daemon.log" "$TEST_TMP/gps0: not readable by user $U \(mode [0-7]{3}, group [a-z0-9]+\): it cannot be reopened after an error" \
+assert_grep "$TEST_TMP/daemon.log" "$TEST_TMP/gps0: not readable by user $U \(mode [0-7]{3}\): it cannot be reopened after an error; (add the user to group [a-z0-9_-]+|give the device to the user's group \(a udev rule\)), or set 'user: root'" \
     "the master warns that it could not reopen its device"
 status_is "$DPID" Uid "$UID_U $UID_U $UID_U $UID_U"
 stop_daemon "$DPID"
+
+# 1c. In more groups than are kept (64): the first ones, and a warning.
+MANY=()
+for i in $(seq 70); do
+	groupadd -r "_ntg$$_$i" || fail "groupadd"
+	MANY+=("_ntg$$_$i")
+done
+trap 'cleanup; userdel "$U" 2>/dev/null; groupdel "$G" 2>/dev/null;
+    for g in "${MANY[@]}"; do groupdel "$g" 2>/dev/null; done' EXIT
+usermod -a -G "$(IFS=,; echo "${MANY[*]}")" "$U" || fail "usermod"
+start_daemon master -c "$TEST_TMP/master.yaml"
+wait_ntp master "$DPID" 127.0.0.1 "$PT" "$TEST_TMP/daemon.log"
+assert_grep "$TEST_TMP/daemon.log" "user '$U' is in 72 groups: only the first 64 kept" \
+    "the master says it kept only 64 groups"
+[ "$(awk '$1 == "Groups:" { print NF - 1 }' /proc/"$DPID"/status)" -eq 64 ] ||
+    fail "master: not 64 groups"
+stop_daemon "$DPID"
+for g in "${MANY[@]}"; do groupdel "$g"; done
+MANY=()
 
 # 2. A user that does not exist, named explicitly: one line, exit 2.
 printf 'servers: [127.0.0.1]\nuser: _ntimed_nosuchuser\n' >"$TEST_TMP/bad.yaml"
