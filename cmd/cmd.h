@@ -26,6 +26,17 @@ int cmd_slave(int argc, char **argv) __attribute__((weak));
 int cmd_master(int argc, char **argv) __attribute__((weak));
 int cmd_sim(int argc, char **argv) __attribute__((weak));
 
+/*
+ * "ntimed query" without hosts, or with --local, -s, a view or a verb:
+ * the daemon's control socket (cmd/query_local.c).  -1: not local.
+ */
+int cmd_query_local(int argc, char **argv);
+/*
+ * rc, after making sure stdout took what was printed: EXIT_SYSTEM after
+ * one line when it did not (a reader that closed the pipe is no error).
+ */
+int query_output_status(int rc);
+
 /* For roles this build does not have yet. */
 int cmd_unavailable(const char *role);
 

@@ -158,7 +158,9 @@ main(int argc, char **argv)
 {
 	int rc = dispatch(argc, argv);
 
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	errno = 0;
+	/* A reader that has seen enough ("| head") is no failure. */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && errno != EPIPE) {
 		if (rc == 0)
 			fprintf(stderr, "ntimed: cannot write output: %s\n",
 			    errno != 0 ? strerror(errno) : "write error");

@@ -39,10 +39,6 @@
 #define QUERY_INTERVAL 2.0
 #define QUERY_FAST_INTERVAL 0.2
 
-int cmd_query_local(int argc, char **argv);	/* -1: not local */
-/* rc, or EXIT_SYSTEM when stdout could not be written (query_local.c). */
-int query_output_status(int rc);
-
 struct query_opts {
 	enum nt_family_filter family;
 	int		count;

@@ -23,9 +23,6 @@
 #include "timeutil.h"
 #include "yconf.h"
 
-int cmd_query_local(int argc, char **argv);
-int query_output_status(int rc);
-
 struct local_opts {
 	const char	*socket;
 	bool		json;
@@ -77,12 +74,17 @@ is_verb(const char *s)
 	return (false);
 }
 
-/* Options only the local mode has: --local, --socket, -s (remote has none). */
+/*
+ * Options only the local mode has: --local, --socket, -s (remote has
+ * none), -s also after other short options (-vs PATH).
+ */
 static bool
 local_option(const char *a)
 {
+	if (a[0] == '-' && a[1] != '-' && a[1] != '\0')
+		return (a[1 + strspn(a + 1, "vw")] == 's');
 	return (strcmp(a, "--local") == 0 || strcmp(a, "--socket") == 0 ||
-	    strncmp(a, "--socket=", 9) == 0 || strncmp(a, "-s", 2) == 0);
+	    strncmp(a, "--socket=", 9) == 0);
 }
 
 /* Options that decide nothing: --json, and -v, -w alone or together. */
@@ -583,14 +585,37 @@ ask(int fd, const struct local_opts *o, const char *req)
  * closed pipe): then exit 3 with "cannot write output", as a remote
  * query does.  Shared with cmd/query.c.
  */
+/* Flush stdout: 0, or the error (EPIPE: the reader is gone; cleared). */
+static int
+flush_stdout(void)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return (0);
+	if (errno == EPIPE) {
+		clearerr(stdout);
+		return (EPIPE);
+	}
+	return (errno != 0 ? errno : EIO);
+}
+
+static int
+write_failed(int err)
+{
+	fprintf(stderr, "ntimed query: cannot write output: %s\n",
+	    strerror(err));
+	return (EXIT_SYSTEM);
+}
+
 int
 query_output_status(int rc)
 {
-	if (fflush(stdout) == 0 && !ferror(stdout))
+	int err = flush_stdout();
+
+	/* A reader that has seen enough ("| head") is no failure. */
+	if (err == 0 || err == EPIPE)
 		return (rc);
-	fprintf(stderr, "ntimed query: cannot write output: %s\n",
-	    strerror(errno != 0 ? errno : EIO));
-	return (EXIT_SYSTEM);
+	return (rc == 0 ? write_failed(err) : rc);	/* else said already */
 }
 
 static int
@@ -598,7 +623,7 @@ watch(int fd, const struct local_opts *o, const char *req)
 {
 	struct timespec second = { 1, 0 };
 	bool tty = isatty(STDOUT_FILENO);
-	int rc;
+	int rc, err;
 
 	for (;;) {
 		if (tty && !o->json)
@@ -607,8 +632,8 @@ watch(int fd, const struct local_opts *o, const char *req)
 			return (rc);
 		if (!tty && !o->json)
 			printf("\n");
-		if ((rc = query_output_status(0)) != 0)
-			return (rc);
+		if ((err = flush_stdout()) != 0)	/* EPIPE: "| head" */
+			return (err == EPIPE ? 0 : write_failed(err));
 		nanosleep(&second, NULL);
 	}
 }

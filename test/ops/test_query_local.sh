@@ -85,12 +85,24 @@ for args in "" "--json" "sources" "--json sourcestats"; do
 	# shellcheck disable=SC2086  # word splitting wanted
 	"${Q[@]}" $args >/dev/full 2>"$OUT.err" || RC=$?
 	assert_rc 3 "query $args > /dev/full"
-	assert_grep "$OUT.err" "^ntimed query: cannot write output: " \
-	    "query $args > /dev/full says why"
+	[ "$(cat "$OUT.err")" = "ntimed query: cannot write output: No space left on device" ] ||
+	    fail "query $args > /dev/full: not one line saying why: $(cat "$OUT.err")"
 done
 RC=0
 timeout 5 "${Q[@]}" --watch >/dev/full 2>"$OUT.err" || RC=$?
 assert_rc 3 "--watch > /dev/full stops"
+[ "$(cat "$OUT.err")" = "ntimed query: cannot write output: No space left on device" ] ||
+    fail "--watch > /dev/full: not one line saying why: $(cat "$OUT.err")"
+# A reader that has seen enough is no error; --watch ends with it.
+"${Q[@]}" sources 2>"$OUT.err" | (exec 0<&-; sleep 0.2) || true
+[ -s "$OUT.err" ] && fail "a closed pipe was reported: $(cat "$OUT.err")"
+RC=0
+timeout 5 "${Q[@]}" --watch 2>/dev/null | head -1 >/dev/null
+RC=${PIPESTATUS[0]}
+assert_rc 0 "--watch | head -1"
+# -s after other short options is still the local socket.
+run_capture "$OUT" "$NTIMED" query -vs "$SOCK" sources
+assert_rc 0 "query -vs SOCK"
 RC=0
 "$NTIMED" query --local --help >/dev/full 2>"$OUT.err" || RC=$?
 assert_rc 3 "--local --help > /dev/full"
