@@ -93,7 +93,7 @@ master_start(struct nt_serve *s)
 	m->urc = nt_uvrefclock_new(&s->loop, s->clk, s->conf.refclocks,
 	    s->conf.n_refclocks, on_sample, s, err, sizeof err);
 	if (m->urc == NULL) {
-		fprintf(stderr, "ntimed master: %s\n", err);
+		nt_cmd_error("master", err);
 		return (EXIT_USAGE);
 	}
 	nt_uvrefclock_set_fallback(m->urc, fallback);

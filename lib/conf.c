@@ -386,9 +386,9 @@ listen_split(const char *entry, uint16_t default_port, char *host,
 
 /*
  * The index of an entry before list[n] that names the same address and
- * port as list[n] ("127.0.0.1" and "127.0.0.1:123" do), or -1.  Entries
- * are checked ones: a bind to the same address twice would fail with a
- * misleading "address already in use".
+ * port as list[n] ("127.0.0.1" and "127.0.0.1:123" do), or -1.  The
+ * entries were checked already.  A bind to the same address twice would
+ * fail with a misleading "address already in use".
  */
 static int
 listen_dup(char *const *list, size_t n, uint16_t default_port)
@@ -692,6 +692,7 @@ nt_conf_add_listen_arg(struct nt_conf *c, const char *arg, bool *replaced,
 	struct nt_serve_conf *sc = &c->serve;
 	char host[NT_HOSTLEN], reason[NT_CONF_ERRLEN], *copy, **list;
 	uint16_t port;
+	int dup;
 
 	if (listen_split(arg, (uint16_t)sc->port, host, sizeof host, &port,
 	    reason, sizeof reason)) {
@@ -722,9 +723,11 @@ nt_conf_add_listen_arg(struct nt_conf *c, const char *arg, bool *replaced,
 	}
 	list[sc->n_listen++] = copy;
 	sc->listen = list;
-	if (listen_dup(sc->listen, sc->n_listen - 1, (uint16_t)sc->port) >= 0) {
+	if ((dup = listen_dup(sc->listen, sc->n_listen - 1,
+	    (uint16_t)sc->port)) >= 0) {
+		snprintf(err, errlen, "listen address '%s' is the same as '%s'",
+		    arg, sc->listen[dup]);
 		free(sc->listen[--sc->n_listen]);
-		snprintf(err, errlen, "listen address '%s' given twice", arg);
 		return (-1);
 	}
 	return (0);

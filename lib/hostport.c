@@ -14,6 +14,23 @@
 
 #define QUOTED_MAX 100		/* bytes of an argument echoed in a message */
 
+/*
+ * A valid 3-byte sequence that would mislead a reader though it prints
+ * nothing: line and paragraph separators, bidirectional controls (which
+ * reorder what follows) and the BOM.
+ */
+static bool
+invisible(const unsigned char *p, int n)
+{
+	unsigned cp;
+
+	if (n != 3)
+		return (false);
+	cp = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+	return ((cp >= 0x200e && cp <= 0x200f) || (cp >= 0x2028 &&
+	    cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff);
+}
+
 const char *
 nt_printable(const char *s, char *buf, size_t len)
 {
@@ -23,19 +40,25 @@ nt_printable(const char *s, char *buf, size_t len)
 	assert(buf != NULL && len >= 8);
 	while (left > 0) {
 		int n = nt_utf8_seq(p, left);
-		/* A C0 or C1 control, or a byte that is not UTF-8: "\xNN". */
+		/*
+		 * A C0 or C1 control, an invisible character, or a byte that
+		 * is not UTF-8: each of its bytes as "\xNN".
+		 */
 		bool esc = n < 0 || *p < 0x20 || *p == 0x7f ||
-		    (*p == 0xc2 && p[1] < 0xa0);
-		size_t take = esc ? 1 : (size_t)n, need = esc ? 4 : take;
+		    (*p == 0xc2 && p[1] < 0xa0) || invisible(p, n);
+		size_t take = n < 0 ? 1 : (size_t)n;
+		size_t need = esc ? 4 * take : take;
 
 		if (o + need + 4 > len) {
 			memcpy(buf + o, "...", 3);
 			o += 3;
 			break;
 		}
-		if (esc)
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", *p);
-		else {
+		if (esc) {
+			for (size_t k = 0; k < take; k++)
+				o += (size_t)snprintf(buf + o, len - o,
+				    "\\x%02x", p[k]);
+		} else {
 			memcpy(buf + o, p, take);
 			o += take;
 		}

@@ -1,11 +1,14 @@
 /*
  * The single place log messages are formatted and sent.  Messages are one
- * line each; a message above the configured level costs one comparison.
+ * line each, with controls and bytes that are not UTF-8 escaped (a device
+ * path or a host name may hold any byte); a message above the configured
+ * level costs one comparison.
  */
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
+#include "hostport.h"
 #include "log.h"
 
 static enum nt_log_dest log_dest = NT_LOG_STDERR;
@@ -79,11 +82,13 @@ nt_log_level_parse(const char *name)
 void
 nt_vlog(enum nt_log_level lvl, const char *fmt, va_list ap)
 {
-	char buf[1024];
+	char raw[1024], buf[2048];
 
 	if (lvl > log_max)
 		return;
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	/* One line whatever a name from a config or a packet holds. */
+	nt_printable(raw, buf, sizeof buf);
 	if (log_sink != NULL) {
 		log_sink(log_sink_ctx, lvl, buf);
 		return;

@@ -1346,8 +1346,8 @@ test_server_listen_args(void **state)
 	/* The same address again, spelled otherwise: bind would fail. */
 	assert_int_equal(nt_conf_add_listen_arg(&c, "[0:0::1]:10123",
 	    &replaced, err, sizeof err), -1);
-	assert_string_equal(err, "listen address '[0:0::1]:10123' given "
-	    "twice");
+	assert_string_equal(err, "listen address '[0:0::1]:10123' is the "
+	    "same as '[::1]:10123'");
 	assert_int_equal(c.serve.n_listen, 2);
 	round_trip(&c);
 	nt_conf_free(&c);

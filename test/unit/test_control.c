@@ -544,6 +544,10 @@ test_log_safety(void **state)
 	assert_non_null(strstr(last_log, "add-server a\\x0ab\\x1b[31m by uid"));
 	assert_null(strchr(last_log, '\n'));
 	assert_null(strchr(last_log, '\033'));
+	/* Any message: a device path from a config, say. */
+	nt_log(NT_LOG_ERR, "refclock GPS (%s): gone", "/dev/a\nb\033[31m\xff");
+	assert_string_equal(last_log, "refclock GPS (/dev/a\\x0ab\\x1b[31m"
+	    "\\xff): gone");
 	nt_log_set_sink(NULL, NULL);
 	nt_log_setup(NT_LOG_NONE, NT_LOG_ERR, "test");
 }

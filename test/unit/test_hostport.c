@@ -193,6 +193,9 @@ test_printable(void **state)
 	    "\\xc0\\xaf");
 	assert_string_equal(nt_printable("\xc2\x9b", buf, sizeof buf),
 	    "\\xc2\\x9b");
+	/* Right-to-left override (U+202E), line separator (U+2028). */
+	assert_string_equal(nt_printable("a\xe2\x80\xae" "b\xe2\x80\xa8",
+	    buf, sizeof buf), "a\\xe2\\x80\\xaeb\\xe2\\x80\\xa8");
 	/* Cut to fit, never inside an escape. */
 	assert_string_equal(nt_printable("\xff\xff\xff\xff", buf, 12),
 	    "\\xff\\xff...");
