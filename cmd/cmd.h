@@ -12,6 +12,8 @@
 #ifndef NTIMED_CMD_H
 #define NTIMED_CMD_H
 
+#include <stdarg.h>
+
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 #define EXIT_SYSTEM 3
@@ -46,6 +48,9 @@ int cmd_unavailable(const char *role);
  * name) shown escaped.
  */
 void nt_cmd_error(const char *role, const char *msg);
+/* The same with a format. */
+void nt_cmd_verror(const char *role, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* A usage error, as nt_cmd_error() with a format.  Returns EXIT_USAGE. */
 int nt_cmd_usage(const char *role, const char *fmt, ...)

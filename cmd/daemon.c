@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "control.h"
 #include "daemon.h"
 #include "driftfile.h"
 #include "log.h"
@@ -24,7 +25,6 @@
 #include "sandbox.h"
 
 /* What systemd's RuntimeDirectory= and StateDirectory= would own. */
-#define RUNTIME_DIR	"/run/ntimed"
 #define STATE_DIR	"/var/lib/ntimed"
 
 int
@@ -328,8 +328,8 @@ confine_user(const struct nt_conf *c, bool master, const char *control_path,
 	if (!dry_run)
 		prepare_dir(c->driftfile, STATE_DIR, "the frequency will not "
 		    "be saved", u);
-	prepare_dir(control_path, RUNTIME_DIR, "the control socket will "
-	    "be left behind at exit", u);
+	prepare_dir(control_path, NT_CTL_RUNTIME_DIR, "the control socket "
+	    "will be left behind at exit", u);
 	if (master)
 		check_devices(c, u);
 	if (nt_privdrop_switch(u, !dry_run, err, len) != 0)
@@ -353,8 +353,7 @@ nt_daemon_prepare(const struct nt_conf *c, const char *role)
 	char err[NT_CONF_ERRLEN];
 
 	if (c->sandbox && setenv("UV_USE_IO_URING", "0", 1) != 0) {
-		fprintf(stderr, "ntimed %s: setenv: %s\n", role,
-		    strerror(errno));
+		nt_cmd_usage(role, "setenv: %s", strerror(errno));
 		return (EXIT_SYSTEM);
 	}
 	/*
@@ -362,8 +361,7 @@ nt_daemon_prepare(const struct nt_conf *c, const char *role)
 	 * reply must cost it the reply, not kill us: EPIPE, not SIGPIPE.
 	 */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-		fprintf(stderr, "ntimed %s: signal(SIGPIPE): %s\n", role,
-		    strerror(errno));
+		nt_cmd_usage(role, "signal(SIGPIPE): %s", strerror(errno));
 		return (EXIT_SYSTEM);
 	}
 	if ((who.plan = lookup_user(c, role, &who.u)) < 0)

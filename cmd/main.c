@@ -69,16 +69,23 @@ nt_cmd_error(const char *role, const char *msg)
 	    sizeof q));
 }
 
+void
+nt_cmd_verror(const char *role, const char *fmt, va_list ap)
+{
+	char msg[2048];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	nt_cmd_error(role, msg);
+}
+
 int
 nt_cmd_usage(const char *role, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	nt_cmd_verror(role, fmt, ap);
 	va_end(ap);
-	nt_cmd_error(role, msg);
 	return (EXIT_USAGE);
 }
 

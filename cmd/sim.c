@@ -48,13 +48,11 @@ struct sim_run {
 static void __attribute__((format(printf, 1, 2)))
 sim_error(const char *fmt, ...)
 {
-	char msg[NT_CONF_ERRLEN + 512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	nt_cmd_verror("sim", fmt, ap);
 	va_end(ap);
-	nt_cmd_error("sim", msg);
 }
 
 static void

@@ -620,18 +620,13 @@ clear_stale(const char *path, char *err, size_t errlen)
 static void
 make_parent(const char *path)
 {
-	static const char ours[] = NT_CTL_DEFAULT_PATH;
-	const char *slash = strrchr(ours, '/');
-	char dir[sizeof ours];
+	size_t n = strlen(NT_CTL_RUNTIME_DIR);
 
-	assert(slash != NULL && slash > ours);
-	if (strncmp(path, ours, (size_t)(slash - ours) + 1) != 0 ||
-	    strchr(path + (slash - ours) + 1, '/') != NULL)
+	if (strncmp(path, NT_CTL_RUNTIME_DIR "/", n + 1) != 0 ||
+	    strchr(path + n + 1, '/') != NULL)
 		return;
-	memcpy(dir, ours, (size_t)(slash - ours));
-	dir[slash - ours] = '\0';
-	if (mkdir(dir, 0755) == 0)
-		nt_log(NT_LOG_INFO, "created %s", dir);
+	if (mkdir(NT_CTL_RUNTIME_DIR, 0755) == 0)
+		nt_log(NT_LOG_INFO, "created %s", NT_CTL_RUNTIME_DIR);
 }
 
 static int

@@ -36,7 +36,8 @@
 #include "yconf.h"
 
 #define NT_CTL_VERSION		1
-#define NT_CTL_DEFAULT_PATH	"/run/ntimed/ntimed.sock"
+#define NT_CTL_RUNTIME_DIR	"/run/ntimed"	/* made if missing */
+#define NT_CTL_DEFAULT_PATH	NT_CTL_RUNTIME_DIR "/ntimed.sock"
 #define NT_CTL_DEFAULT_GROUP	"ntimed"
 #define NT_CTL_MAX_REQUEST	4096	/* bytes, newline included */
 #define NT_CTL_MAX_REPLY	65536	/* bytes, newline included */

@@ -356,6 +356,8 @@ served_view(const struct nt_status_engine *se, nt_time now,
 	t->refid = st.refid;
 	t->leap = st.leap;
 	t->root_delay = nt_from_ntp32(st.root_delay);
+	if (st.ref_time != 0)	/* a local stratum's is now */
+		t->ref_time = st.ref_time;
 	t->root_disp = st.root_disp + (st.disp_grows ?
 	    NT_PHI * fmax(nt_diff(now, st.ref_time), 0) : 0);
 }

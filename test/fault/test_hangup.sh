@@ -45,7 +45,10 @@ for d in client slave master; do
 	    fail "$d: no answer on its control socket afterwards"
 done
 assert_grep "$TEST_TMP/client.log" "notice: status: " "client: SIGUSR1 logs its status"
-assert_grep "$TEST_TMP/slave.log" "counters" "slave: SIGUSR1 logs its counters"
+assert_grep "$TEST_TMP/slave.log" "notice: server counters: received" \
+    "slave: SIGUSR1 logs its counters"
+assert_grep "$TEST_TMP/master.log" "notice: server counters: received" \
+    "master: SIGUSR1 logs its counters"
 
 for d in client slave master; do
 	kill -TERM "${DPIDS[$d]}"
