@@ -30,6 +30,19 @@ fdaemon() {
 	fail "ntimed $role ($name) did not open its control socket"
 }
 
+# fstop NAME...: SIGTERM to each daemon; each must exit 0 (its log shown
+# if not).
+fstop() {
+	local name rc
+	for name in "$@"; do
+		kill -TERM "${DPIDS[$name]}"
+		rc=0
+		wait "${DPIDS[$name]}" || rc=$?
+		[ "$rc" -eq 0 ] || { cat "$TEST_TMP/$name.log" >&2;
+		    fail "$name: exit $rc on SIGTERM"; }
+	done
+}
+
 # fquery NAME VIEW OUT: "ntimed query --json VIEW" of daemon NAME into OUT.
 fquery() {
 	"$NTIMED" query --socket "$TEST_TMP/$1.sock" --json "$2" >"$3" \

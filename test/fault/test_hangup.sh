@@ -50,12 +50,7 @@ assert_grep "$TEST_TMP/slave.log" "notice: server counters: received" \
 assert_grep "$TEST_TMP/master.log" "notice: server counters: received" \
     "master: SIGUSR1 logs its counters"
 
-for d in client slave master; do
-	kill -TERM "${DPIDS[$d]}"
-	rc=0
-	wait "${DPIDS[$d]}" || rc=$?
-	[ "$rc" -eq 0 ] || { cat "$TEST_TMP/$d.log" >&2; fail "$d: exit $rc on SIGTERM"; }
-done
+fstop client slave master
 # --once has no status views: SIGUSR1 is ignored, not a crash.
 "$NTIMED" client --once --dry-run -t 2 -c /dev/null 127.0.0.1:1 \
     >"$TEST_TMP/once.out" 2>&1 &

@@ -183,12 +183,7 @@ fwait_log slow 10 "reloaded .*: sources restarted"
 fwait slow 5 tracking 'd["synchronized"]'
 # A counter (ntimed_clock_updates_total) never goes back at a restart.
 fwait slow 5 tracking 'd["updates"] > '"$U0"
-kill -TERM "${DPIDS[slow]}"
+fstop slow
 
-for n in client slave master; do
-	kill -TERM "${DPIDS[$n]}"
-	RC=0
-	wait "${DPIDS[$n]}" || RC=$?
-	[ "$RC" -eq 0 ] || { cat "$TEST_TMP/$n.log" >&2; fail "$n exit $RC"; }
-done
+fstop client slave master
 log "reload: ok (client, slave, master)"

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "engine_io.h"
+
 #include "clock_sim.h"
 #include "conf.h"
 #include "engine.h"
@@ -31,30 +33,13 @@ struct world {
 	uint64_t rnd;
 };
 
-static int
-w_send(void *ctx, int src, const uint8_t *buf, size_t len)
-{
-	(void)ctx;
-	(void)src;
-	(void)buf;
-	(void)len;
-	return (0);
-}
-
-static uint64_t
-w_random(void *ctx)
-{
-	struct world *w = ctx;
-
-	return (w->rnd += 0x9E3779B97F4A7C15ull);
-}
-
 static void
 world_init(struct world *w, double holdover)
 {
 	struct nt_simclock_model m = { .offset = 0.02, .freq_ppm = 12,
 	    .max_freq_ppm = 500, .slew_ppm = 500, .can_step = true };
-	struct nt_engine_io io = { w, w_send, w_random, NULL };
+	struct nt_engine_io io = { &w->rnd, tio_send_nowhere, tio_random,
+	    NULL };
 	struct nt_engine_params p;
 	struct nt_conf conf;
 

@@ -1,0 +1,31 @@
+/*
+ * An engine I/O for the unit tests whose engines poll no server (their
+ * sources are reference clocks): requests go nowhere, and the "random"
+ * numbers are a fixed sequence (ctx points to its state), so that every
+ * run is the same.
+ */
+#ifndef NTIMED_TEST_ENGINE_IO_H
+#define NTIMED_TEST_ENGINE_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+static inline int
+tio_send_nowhere(void *ctx, int src, const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	(void)src;
+	(void)buf;
+	(void)len;
+	return (0);
+}
+
+static inline uint64_t
+tio_random(void *ctx)
+{
+	uint64_t *state = ctx;
+
+	return (*state += 0x9E3779B97F4A7C15ull);
+}
+
+#endif
