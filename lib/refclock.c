@@ -279,7 +279,7 @@ check_path(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 
 static int
 check_values(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
-    const struct nt_refclock_conf *c)
+    const struct nt_refclock_conf *c, const struct nt_refclock_driver *d)
 {
 	static const int bauds[] = { 0, 1200, 2400, 4800, 9600, 19200, 38400,
 	    57600, 115200, 230400, 460800, 921600 };
@@ -297,6 +297,12 @@ check_values(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 			return (nt_yconf_error(w, nt_yconf_map_get(map,
 			    "refid"), "%s: 'refid' must be 1-4 printable "
 			    "characters without spaces", w->path));
+	/* 0 is how an unset stratum reads (10); said, it is a mistake. */
+	if ((d->options & NT_RCO_STRATUM) && c->stratum == 0 &&
+	    nt_yconf_map_get(map, "stratum") != NULL)
+		return (nt_yconf_error(w, nt_yconf_map_get(map, "stratum"),
+		    "%s: 'stratum' must be 1-15 (stratum 0 is a reference "
+		    "clock's own)", w->path));
 	if (check_path(w, map, "device", c->device, 4096))
 		return (-1);
 	return (check_path(w, map, "path", c->path, sizeof sun.sun_path));
@@ -311,7 +317,7 @@ rc_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 
 	assert(c->driver >= 0 && (size_t)c->driver < N_DRIVERS); /* required */
 	d = nt_refclock_driver((size_t)c->driver);
-	if (check_options(w, map, c, d) || check_values(w, map, c))
+	if (check_options(w, map, c, d) || check_values(w, map, c, d))
 		return (-1);
 	rc_defaults(c, d);
 	return (0);
@@ -343,6 +349,22 @@ find_refid(const struct nt_refclock_conf *rc, size_t n, const char *refid)
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(rc[i].refid, refid) == 0)
 			return ((int)i);
+	return (-1);
+}
+
+/* The refclock before i that reads the same device or socket, or -1. */
+static int
+find_device(const struct nt_refclock_conf *rc, size_t i)
+{
+	const char *d = rc[i].device != NULL ? rc[i].device : rc[i].path;
+
+	for (size_t j = 0; d != NULL && j < i; j++) {
+		const char *e = rc[j].device != NULL ? rc[j].device :
+		    rc[j].path;
+
+		if (e != NULL && strcmp(d, e) == 0)
+			return ((int)j);
+	}
 	return (-1);
 }
 
@@ -383,6 +405,13 @@ nt_refclock_conf_check_list(struct nt_yconf_walk *w,
 			    i, rc[i].refid, j));
 		if (rc[i].pps != NULL && check_pair(w, seq, rc, n, i))
 			return (-1);
+		/* Two readers of one port would each get half the bytes. */
+		if ((j = find_device(rc, i)) >= 0)
+			return (nt_yconf_error(w, blame(seq, i, rc[i].device !=
+			    NULL ? "device" : "path"), "refclocks[%zu]: '%s' "
+			    "is already read by refclocks[%d]", i,
+			    rc[i].device != NULL ? rc[i].device : rc[i].path,
+			    j));
 	}
 	return (0);
 }

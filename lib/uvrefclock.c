@@ -156,25 +156,53 @@ on_read_timer(uv_timer_t *t)
 	read_some(t->data);
 }
 
-static void
-started(struct uvrc *r, int fd)
+/*
+ * Read the open device from now on: on a timer, or when it is readable.
+ * 0, or -1 with err when it cannot be watched (a regular file or a
+ * directory: epoll refuses them); the driver then closes it.
+ */
+static int
+started(struct uvrc *r, int fd, char *err, size_t errlen)
 {
 	struct nt_refclock *rc = rc_of(r);
 	double iv;
+	int e;
 
-	r->is_open = true;
-	r->opens++;
-	r->opened_at = r->last_sample = now_of(r);
 	if (rc->drv->interval > 0) {
 		iv = fmin(rc->drv->interval, ldexp(1.0, rc->conf->poll));
 		uv_timer_start(&r->read_timer, on_read_timer, ms(iv), ms(iv));
-		return;
+	} else {
+		r->poll = calloc(1, sizeof *r->poll);
+		assert(r->poll != NULL);
+		if ((e = uv_poll_init(r->u->loop, r->poll, fd)) != 0) {
+			free(r->poll);
+			r->poll = NULL;
+			snprintf(err, errlen, "cannot watch it for input (%s): "
+			    "not a device, pipe or socket", uv_strerror(e));
+			return (-1);
+		}
+		r->poll->data = r;
+		uv_poll_start(r->poll, UV_READABLE | UV_DISCONNECT,
+		    on_readable);
 	}
-	r->poll = calloc(1, sizeof *r->poll);
-	assert(r->poll != NULL);
-	uv_poll_init(r->u->loop, r->poll, fd);
-	r->poll->data = r;
-	uv_poll_start(r->poll, UV_READABLE | UV_DISCONNECT, on_readable);
+	r->is_open = true;
+	r->opens++;
+	r->opened_at = r->last_sample = now_of(r);
+	return (0);
+}
+
+/* Could not open, or not watch: say so (once per reason), retry later. */
+static void
+open_failed(struct uvrc *r, const char *err)
+{
+	struct nt_refclock *rc = rc_of(r);
+
+	nt_log(strcmp(err, r->last_err) != 0 ? NT_LOG_WARNING : NT_LOG_INFO,
+	    "refclock %s: cannot open: %s; retrying in %.0f s", rc->name, err,
+	    r->backoff);
+	strlcpy(r->last_err, err, sizeof r->last_err);
+	schedule_retry(r);
+	r->backoff = fmin(r->backoff * 2, NT_UVRC_BACKOFF_MAX);
 }
 
 static void
@@ -189,12 +217,12 @@ try_open(struct uvrc *r)
 	if (fd < 0) {
 		if (err[0] == '\0')
 			strlcpy(err, strerror(-fd), sizeof err);
-		nt_log(strcmp(err, r->last_err) != 0 ? NT_LOG_WARNING :
-		    NT_LOG_INFO, "refclock %s: cannot open: %s; retrying in "
-		    "%.0f s", rc->name, err, r->backoff);
-		strlcpy(r->last_err, err, sizeof r->last_err);
-		schedule_retry(r);
-		r->backoff = fmin(r->backoff * 2, NT_UVRC_BACKOFF_MAX);
+		open_failed(r, err);
+		return;
+	}
+	if (started(r, fd, err, sizeof err) != 0) {
+		rc->drv->close(rc);
+		open_failed(r, err);
 		return;
 	}
 	if (r->was_open)
@@ -205,7 +233,6 @@ try_open(struct uvrc *r)
 		    rc->name, rc->drv->name);
 	r->was_open = true;
 	r->last_err[0] = '\0';
-	started(r, fd);
 }
 
 static void

@@ -241,6 +241,12 @@ test_conf_errors(void **state)
 	    "t.yaml:2:40: refclocks[0]: 'refid' must be 1-4 printable");
 	bad_conf("refclocks:\n  - { driver: shm, poll: 13 }\n",
 	    "t.yaml:2:26: 'poll' out of range: 13 (allowed -2..12)");
+	bad_conf("refclocks:\n  - { driver: nmea, device: /dev/g }\n"
+	    "  - { driver: nmea, device: /dev/g, refid: GPS2 }\n",
+	    "t.yaml:3:29: refclocks[1]: '/dev/g' is already read by "
+	    "refclocks[0]");
+	bad_conf("refclocks:\n  - { driver: local, stratum: 0 }\n",
+	    "t.yaml:2:31: refclocks[0]: 'stratum' must be 1-15");
 	bad_conf("refclocks:\n  - { driver: shm }\n  - { driver: shm, unit: 0 }\n",
 	    "t.yaml:3:5: refclocks[1]: refid 'SHM0' is already used by "
 	    "refclocks[0]");
