@@ -671,6 +671,39 @@ cross_check(struct nt_nmea_track *t, const struct nt_nmea_sentence *s)
 	return (NT_NMEA_DISAGREE);
 }
 
+/* ref at rx against the candidate: their difference, s (0: agree). */
+static double
+off_candidate(const struct nt_nmea_track *t, nt_time ref, nt_time rx)
+{
+	return (nt_diff(ref, t->cand_ref) - nt_diff(rx, t->cand_rx));
+}
+
+/*
+ * Nothing to compare with yet (start-up, or a long gap): the time must
+ * agree with itself for NT_NMEA_JUMP_CONFIRM seconds before it is used,
+ * or a receiver that starts with a wrong second (or flips between two
+ * times) would be followed.
+ */
+static enum nt_nmea_verdict
+confirm_start(struct nt_nmea_track *t, nt_time ref, nt_time rx)
+{
+	double d = t->streak > 0 ? off_candidate(t, ref, rx) : 0;
+
+	t->streak = t->streak > 0 && fabs(d) <= NT_NMEA_JUMP_S ?
+	    t->streak + 1 : 1;
+	t->cand_ref = ref;
+	t->cand_rx = rx;
+	if (t->streak >= NT_NMEA_JUMP_CONFIRM) {
+		t->trusted = true;
+		t->streak = 0;
+		return (NT_NMEA_USE);
+	}
+	if (fabs(d) <= NT_NMEA_JUMP_S)
+		return (NT_NMEA_WARMUP);
+	t->jump = d;
+	return (NT_NMEA_JUMP);
+}
+
 /* Follow the reference's time scale; hold back a jump until it stays. */
 static enum nt_nmea_verdict
 check_jump(struct nt_nmea_track *t, nt_time ref, nt_time rx)
@@ -678,14 +711,20 @@ check_jump(struct nt_nmea_track *t, nt_time ref, nt_time rx)
 	double d;
 
 	t->jump_followed = false;
-	if (!t->trusted || !recent(rx, t->trust_rx, NT_NMEA_TRUST_S)) {
-		t->trusted = true;
+	if (t->trusted && !recent(rx, t->trust_rx, NT_NMEA_TRUST_S)) {
+		t->trusted = false;
 		t->streak = 0;
+	}
+	if (!t->trusted) {
+		enum nt_nmea_verdict v = confirm_start(t, ref, rx);
+
+		if (v != NT_NMEA_USE)
+			return (v);
 	} else {
 		d = nt_diff(ref, t->trust_ref) - nt_diff(rx, t->trust_rx);
 		if (fabs(d) > NT_NMEA_JUMP_S) {
-			if (t->streak > 0 && fabs(nt_diff(ref, t->cand_ref) -
-			    nt_diff(rx, t->cand_rx)) <= NT_NMEA_JUMP_S)
+			if (t->streak > 0 && fabs(off_candidate(t, ref, rx)) <=
+			    NT_NMEA_JUMP_S)
 				t->streak++;
 			else
 				t->streak = 1;

@@ -137,16 +137,16 @@ struct capture {
 };
 
 static const struct capture captures[] = {
-	{ "ac12.log", 51, 0, 7, 0, 5, "2007-12-23T19:32:23", "2007-12-23T19:32:27", 2.0 },
-	{ "bu353-glonass.log", 112, 0, 9, 10, 7, "2014-05-26T08:14:13", "2014-05-26T08:14:19", 0 },
-	{ "com-1289.log", 97, 1, 14, 0, 12, "2007-10-12T14:37:50.77", "2007-10-12T14:38:01.77", 0 },
-	{ "et-332.log", 106, 1, 19, 0, 17, "2010-04-23T15:33:49", "2010-04-23T15:34:05", 0 },
-	{ "furuno_gl_ga.log", 306, 0, 16, 0, 14, "2022-07-31T12:02:15", "2022-07-31T12:02:28", 0 },
+	{ "ac12.log", 51, 0, 7, 0, 3, "2007-12-23T19:32:25", "2007-12-23T19:32:27", 2.0 },
+	{ "bu353-glonass.log", 112, 0, 9, 10, 5, "2014-05-26T08:14:15", "2014-05-26T08:14:19", 0 },
+	{ "com-1289.log", 97, 1, 14, 0, 10, "2007-10-12T14:37:52.77", "2007-10-12T14:38:01.77", 0 },
+	{ "et-332.log", 106, 1, 19, 0, 15, "2010-04-23T15:33:51", "2010-04-23T15:34:05", 0 },
+	{ "furuno_gl_ga.log", 306, 0, 16, 0, 12, "2022-07-31T12:02:17", "2022-07-31T12:02:28", 0 },
 	{ "garmin17n.log", 22, 0, 2, 0, 0, NULL, NULL, 0 },
 	{ "hp58534a.log", 13, 0, 0, 0, 0, NULL, NULL, 0 },
-	{ "meinberg-gps164.log", 90, 0, 70, 20, 68, "2023-12-18T22:09:54", "2023-12-18T22:11:21", 0 },
-	{ "quectel-L70.log", 115, 0, 16, 0, 14, "2022-03-09T15:01:21", "2022-03-09T15:01:34", 0 },
-	{ "ublox-zed-f9p-nmea.log", 1015, 0, 29, 0, 27, "2019-04-12T00:39:58", "2019-04-12T00:40:24", 0 },
+	{ "meinberg-gps164.log", 90, 0, 70, 20, 66, "2023-12-18T22:09:56", "2023-12-18T22:11:21", 0 },
+	{ "quectel-L70.log", 115, 0, 16, 0, 12, "2022-03-09T15:01:23", "2022-03-09T15:01:34", 0 },
+	{ "ublox-zed-f9p-nmea.log", 1015, 0, 29, 0, 25, "2019-04-12T00:40:00", "2019-04-12T00:40:24", 0 },
 };
 
 /* The capture without its '#' lines, byte for byte. */
@@ -740,9 +740,12 @@ test_fix_rules(void **state)
 	(void)state;
 	memset(&cw, 0, sizeof cw);
 	cw.pivot = t0 * NT_SEC;
-	/* Warm-up, then RMC A used, V refused, A used again. */
+	/*
+	 * Warm-up (1.5 s, then 3 seconds that agree), RMC A used, V
+	 * refused, A used again.
+	 */
 	for (int i = 0; i < 10; i++) {
-		enum nt_nmea_verdict want = i < 2 ? NT_NMEA_WARMUP :
+		enum nt_nmea_verdict want = i < 4 ? NT_NMEA_WARMUP :
 		    i >= 4 && i < 7 ? NT_NMEA_NOFIX : NT_NMEA_USE;
 
 		char gga[64];
@@ -758,15 +761,15 @@ test_fix_rules(void **state)
 	/* ZDA with GGA: the GGA fix of the same cycle decides. */
 	memset(&cw, 0, sizeof cw);
 	cw.pivot = t0 * NT_SEC;
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 8; i++) {
 		char zda[64], gga[64];
 
 		snprintf(gga, sizeof gga, "GPGGA,00000%d,,,,,%c,,,,,,,,", i,
-		    i < 4 ? '1' : '0');
+		    i < 6 ? '1' : '0');
 		snprintf(zda, sizeof zda, "GPZDA,00000%d,05,05,2025,,", i);
 		(void)at(&cw, gga, (double)(t0 + i) + 0.1, &ref);
 		assert_int_equal(at(&cw, zda, (double)(t0 + i) + 0.2, &ref),
-		    i < 2 ? NT_NMEA_WARMUP : i < 4 ? NT_NMEA_USE :
+		    i < 4 ? NT_NMEA_WARMUP : i < 6 ? NT_NMEA_USE :
 		    NT_NMEA_NOFIX);
 	}
 	/* A receiver that sends only ZDA is trusted, and says so. */
@@ -789,9 +792,11 @@ test_midnight(void **state)
 	/* GGA only, no date anywhere: the day comes from the pivot. */
 	memset(&cw, 0, sizeof cw);
 	cw.pivot = (day + 86399) * NT_SEC + 900 * NT_MSEC;
-	(void)at(&cw, "GPGGA,235958.00,,,,,1,,,,,,,,", 0, &ref);
-	(void)at(&cw, "GPGGA,235959.00,,,,,1,,,,,,,,", 1, &ref);
-	assert_int_equal(at(&cw, "GPGGA,000000.00,,,,,1,,,,,,,,", 2, &ref),
+	(void)at(&cw, "GPGGA,235956.00,,,,,1,,,,,,,,", 0, &ref);
+	(void)at(&cw, "GPGGA,235957.00,,,,,1,,,,,,,,", 1, &ref);
+	(void)at(&cw, "GPGGA,235958.00,,,,,1,,,,,,,,", 2, &ref);
+	(void)at(&cw, "GPGGA,235959.00,,,,,1,,,,,,,,", 3, &ref);
+	assert_int_equal(at(&cw, "GPGGA,000000.00,,,,,1,,,,,,,,", 4, &ref),
 	    NT_NMEA_USE);
 	assert_int_equal(ref, (day + 86400) * NT_SEC);
 	assert_true(cw.t.date_from_pivot);
@@ -824,13 +829,24 @@ test_jumps(void **state)
 	(void)state;
 	memset(&cw, 0, sizeof cw);
 	cw.pivot = t0 * NT_SEC;
+	/* A receiver flipping between two times from the start: never used. */
+	memset(&cw, 0, sizeof cw);
+	cw.pivot = t0 * NT_SEC;
+	for (int i = 0; i < 12; i++) {
+		rmc_body(body, sizeof body, t0 + i + (i % 2 ? 3600 : 0), 'A');
+		assert_int_not_equal(at(&cw, body, (double)(t0 + i), &ref),
+		    NT_NMEA_USE);
+	}
+	assert_false(cw.t.trusted);
+	memset(&cw, 0, sizeof cw);
+	cw.pivot = t0 * NT_SEC;
 	/* A one-second glitch of +1 h is held back; then all is normal. */
 	for (int i = 0; i < 12; i++) {
 		int64_t t = t0 + i + (i == 5 ? 3600 : 0);
 
 		rmc_body(body, sizeof body, t, 'A');
 		v = at(&cw, body, (double)(t0 + i), &ref);
-		assert_int_equal(v, i < 2 ? NT_NMEA_WARMUP : i == 5 ?
+		assert_int_equal(v, i < 4 ? NT_NMEA_WARMUP : i == 5 ?
 		    NT_NMEA_JUMP : NT_NMEA_USE);
 		assert_false(cw.t.jump_followed);
 	}

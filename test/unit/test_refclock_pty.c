@@ -39,13 +39,14 @@
 
 #define MAXCYCLE	8192
 #define LATE_S		0.05	/* the writer sends 50 ms after the second */
-#define SECONDS		14
+#define SECONDS		20
 
 enum mode { NORMAL, NOFIX, JUMP, CUT };
 /* What the writer does in each second since the start. */
 static const enum mode plan[SECONDS] = {
 	NORMAL, NORMAL, NORMAL, NOFIX, NOFIX, NORMAL, JUMP, NORMAL, CUT,
-	NORMAL, NORMAL, NORMAL, NORMAL, NORMAL,
+	NORMAL, NORMAL, NORMAL, NORMAL, NORMAL, NORMAL, NORMAL, NORMAL, NORMAL,
+	NORMAL, NORMAL,		/* a new start needs 3 agreeing seconds */
 };
 
 struct play {
