@@ -314,6 +314,7 @@ enum nt_sock_verdict {
 	NT_SOCK_MAGIC_BAD,	/* wrong magic (another format, endianness) */
 	NT_SOCK_BADTIME,	/* tv_usec or offset out of range */
 	NT_SOCK_LEAP,		/* leap not 0..2 */
+	NT_SOCK_STALE,		/* timestamp far from now (sock_read) */
 };
 enum nt_sock_verdict nt_sock_decode(const void *buf, size_t len,
     struct nt_sock_sample *out);

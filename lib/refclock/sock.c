@@ -25,6 +25,7 @@
 #include "refclock.h"
 
 #define SOCK_MAX_OFFSET	1e9	/* s: beyond this it is not a time */
+#define SOCK_MAX_AGE	10.0	/* s: a sample is sent when it is taken */
 
 struct sock {
 	int		fd;
@@ -62,6 +63,8 @@ nt_sock_strerror(enum nt_sock_verdict v)
 		return ("time out of range");
 	case NT_SOCK_LEAP:
 		return ("bad leap value");
+	case NT_SOCK_STALE:
+		return ("timestamp more than 10 s from now");
 	}
 	return ("?");
 }
@@ -173,6 +176,12 @@ sock_read(struct nt_refclock *rc, struct nt_refclock_sample *out, size_t max,
 			return (-errno);
 		}
 		v = nt_sock_decode(buf, (size_t)n, &ss);
+		if (v == NT_SOCK_OK) {
+			to_sample(rc, &ss, &out[n_out]);
+			if (fabs(nt_diff(nt_clock_now(rc->clk),
+			    out[n_out].local)) > SOCK_MAX_AGE)
+				v = NT_SOCK_STALE;
+		}
 		if (v != NT_SOCK_OK) {
 			bool first = !(st->bad_kinds & 1u << v);
 
@@ -183,7 +192,7 @@ sock_read(struct nt_refclock *rc, struct nt_refclock_sample *out, size_t max,
 				    rc->name, n, sizeof ss, nt_sock_strerror(v));
 			continue;
 		}
-		to_sample(rc, &ss, &out[n_out++]);
+		n_out++;
 	}
 	return ((int)n_out);
 }

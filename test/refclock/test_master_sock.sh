@@ -5,7 +5,7 @@
 # time to the socket the master creates.  The master locks on and serves
 # stratum 1 with the configured refid, as 'ntimed query' sees it.  Among
 # the good datagrams come bad ones (wrong magic, wrong size, NaN offset,
-# a leap value of 7): each kind is logged once (then every 100th bad
+# a leap value of 7, a timestamp 100 s old): each kind is logged once (then every 100th bad
 # datagram), none is used, nothing crashes.
 # Dry-run clock: nothing steers.
 . "$(dirname "$0")/../interop/lib.sh"
@@ -15,8 +15,8 @@ SOCK=$TEST_TMP/chrony.gps0.sock
 import math, socket, struct, sys, time
 path = sys.argv[1]
 MAGIC = 0x534f434b
-def dgram(offset=0.0, leap=0, magic=MAGIC):
-    t = time.time_ns()
+def dgram(offset=0.0, leap=0, magic=MAGIC, age=0):
+    t = time.time_ns() - age * 10**9
     s, ns = divmod(t, 10**9)
     return struct.pack("@qqdiiii", s, ns // 1000, offset, 0, leap, 0, magic)
 assert len(dgram()) == 40
@@ -24,7 +24,8 @@ bad = [dgram(magic=0x4b434f53),          # another endianness
        dgram()[:39],                     # cut short
        dgram() + b"\0" * 8,              # too long
        dgram(offset=math.nan),
-       dgram(leap=7)]
+       dgram(leap=7),
+       dgram(age=100)]                   # taken long ago
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 i = 0
 while True:
@@ -55,7 +56,8 @@ wait_ntp master "$MPID" 127.0.0.1 "$PORT" "$MLOG"
 KINDS=("40 bytes, expected 40): wrong magic number"
     "39 bytes, expected 40): wrong size"
     "40 bytes, expected 40): time out of range"
-    "40 bytes, expected 40): bad leap value")
+    "40 bytes, expected 40): bad leap value"
+    "40 bytes, expected 40): timestamp more than 10 s from now")
 all_seen() {
 	local k
 	grep -q "serving: stratum 1, refid GPSD" "$MLOG" || return 1
@@ -91,6 +93,8 @@ grep "info: offset" "$MLOG" | grep -Ev "offset [+-][0-9.]+(ns|us) " &&
     fail "a bad datagram's time was used"
 # And the log is not flooded: each kind once (plus every 100th).
 N=$(grep -c "bad datagram" "$MLOG")
-[ "$N" -le 6 ] || fail "$N log lines for bad datagrams"
+[ "$N" -le 7 ] || fail "$N log lines for bad datagrams"
+# Nor does an old timestamp make the refclock come and go.
+grep -q "no sample lately" "$MLOG" && fail "the refclock flapped"
 echo "PASS: master served stratum 1, refid GPSD from SOCK datagrams; bad" \
     "ones logged and ignored"

@@ -829,6 +829,12 @@ test_sock_socket(void **state)
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(rc->drv->read(rc, s, 4, err, sizeof err), 0);
+	/* A sample taken 20 s before now: stale, dropped. */
+	fake_now = INT64_C(1700000020) * NT_SEC;
+	ss = sock_record(0.125, 0, 0);
+	sock_send(path, &ss, sizeof ss);
+	assert_int_equal(rc->drv->read(rc, s, 4, err, sizeof err), 0);
+	fake_now = INT64_C(1700000001) * NT_SEC;
 	/* Time sample, pulse, junk, wrong magic. */
 	ss = sock_record(0.125, 0, 0);
 	sock_send(path, &ss, sizeof ss);
