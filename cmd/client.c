@@ -395,7 +395,7 @@ static int
 do_reload(struct client *cl, char *msg, size_t len)
 {
 	struct nt_conf nc;
-	bool same, dest;
+	bool same, rest;
 
 	if (load_conf(cl, &nc, msg, len) != 0) {
 		nt_conf_free(&nc);
@@ -408,21 +408,23 @@ do_reload(struct client *cl, char *msg, size_t len)
 		    "again in a few seconds");
 		return (-1);
 	}
-	/* Logging keeps its destination: only the level applies now. */
-	dest = nc.log_dest != cl->conf.log_dest;
-	nc.log_dest = cl->conf.log_dest;
+	rest = nt_daemon_rest_equal(&nc, &cl->conf);
+	nt_daemon_keep_running(&nc, &cl->conf);
 	nt_conf_free(&cl->conf);
 	cl->conf = nc;
 	if (cl->o.log_level < 0)
 		nt_log_set_level(cl->conf.log_level);
 	msg[0] = '\0';
-	if (!same && engine_replace(cl, 0, msg, len) != 0)
+	if (same)
+		nt_engine_set_limits(nt_uvclient_engine(cl->uc), &cl->conf);
+	else if (engine_replace(cl, 0, msg, len) != 0)
 		return (-1);
 	snprintf(msg, len, "reloaded %s: %s%s", cl->conf_path != NULL ?
 	    cl->conf_path : "(no file)", same ? "sources unchanged" :
-	    "sources restarted", dest ? "; a new log destination needs a "
-	    "restart" : "");
-	return (0);
+	    "sources restarted", rest ? "" : "; changes to control:, "
+	    "metrics:, the log destination, user or sandbox need a restart "
+	    "of the client");
+	return (rest ? 0 : 1);
 }
 
 static int
@@ -435,7 +437,13 @@ verb_reload(void *ctx, const char *host, char *msg, size_t len)
 	nt_sd_notify("RELOADING=1");
 	r = do_reload(cl, msg, len);
 	nt_sd_notify("READY=1");
-	return (r);
+	/* SIGHUP and the control socket alike: the log says what happened. */
+	if (r < 0)
+		nt_log(NT_LOG_ERR, "reload failed, keeping the running "
+		    "configuration: %s", msg);
+	else
+		nt_log(r > 0 ? NT_LOG_WARNING : NT_LOG_NOTICE, "%s", msg);
+	return (r < 0 ? -1 : 0);
 }
 
 static int
@@ -673,10 +681,7 @@ on_signal(uv_signal_t *h, int signum)
 		return;
 	}
 	if (signum == SIGHUP) {
-		if (verb_reload(cl, NULL, msg, sizeof msg) != 0)
-			nt_log(NT_LOG_ERR, "reload failed: %s", msg);
-		else
-			nt_log(NT_LOG_NOTICE, "%s", msg);
+		(void)verb_reload(cl, NULL, msg, sizeof msg);
 		return;
 	}
 	nt_log(NT_LOG_NOTICE, "signal %d: saving state and exiting", signum);

@@ -178,14 +178,72 @@ nt_daemon_restart_params(struct nt_engine_params *p, const struct nt_conf *c,
 		p->disc.step_limit = left > 0 ? left : 0;
 }
 
+/* The whole configuration as text, with the log level of ref. */
+static char *
+conf_text(const struct nt_conf *c, const struct nt_conf *ref)
+{
+	struct nt_conf tmp = *c;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	tmp.log_level = ref->log_level;
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return (NULL);
+	nt_conf_print(f, &tmp);
+	fclose(f);
+	return (text);
+}
+
+/* True when nc and old differ only in what a reload applies. */
+bool
+nt_daemon_rest_equal(const struct nt_conf *nc, const struct nt_conf *old)
+{
+	struct nt_conf tmp = *nc;	/* shallow: only printed */
+	char *a, *b;
+	bool same;
+
+	tmp.servers = old->servers;
+	tmp.n_servers = old->n_servers;
+	tmp.pools = old->pools;
+	tmp.n_pools = old->n_pools;
+	tmp.driftfile = old->driftfile;
+	tmp.step_threshold = old->step_threshold;
+	tmp.step_limit = old->step_limit;
+	tmp.max_distance = old->max_distance;
+	tmp.min_sources = old->min_sources;
+	tmp.holdover = old->holdover;
+	a = conf_text(&tmp, old);
+	b = conf_text(old, old);
+	same = a != NULL && b != NULL && strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	return (same);
+}
+
+#define SWAP(T, x, y) do { T tmp_ = (x); (x) = (y); (y) = tmp_; } while (0)
+
+/* What runs as it was started (threads, sockets, refclocks) stays so. */
+void
+nt_daemon_keep_running(struct nt_conf *nc, struct nt_conf *old)
+{
+	SWAP(struct nt_serve_conf, nc->serve, old->serve);
+	SWAP(struct nt_control_conf, nc->control, old->control);
+	SWAP(struct nt_metrics_conf, nc->metrics, old->metrics);
+	SWAP(struct nt_refclock_conf *, nc->refclocks, old->refclocks);
+	SWAP(size_t, nc->n_refclocks, old->n_refclocks);
+	for (size_t i = 0; i < sizeof nc->user; i++)
+		SWAP(char, nc->user[i], old->user[i]);
+	SWAP(bool, nc->sandbox, old->sandbox);
+	SWAP(enum nt_log_dest, nc->log_dest, old->log_dest);
+}
+
 bool
 nt_daemon_sources_equal(const struct nt_conf *a, const struct nt_conf *b)
 {
+	/* The other limits apply in place (nt_engine_set_limits()). */
 	if (a->n_servers != b->n_servers || a->n_pools != b->n_pools ||
-	    a->step_threshold != b->step_threshold ||
-	    a->step_limit != b->step_limit ||
-	    a->max_distance != b->max_distance ||
-	    a->min_sources != b->min_sources || a->holdover != b->holdover)
+	    a->step_limit != b->step_limit)
 		return (false);
 	for (size_t i = 0; i < a->n_servers; i++)
 		if (!nt_server_conf_same(&a->servers[i], &b->servers[i]))

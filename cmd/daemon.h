@@ -98,7 +98,20 @@ void nt_daemon_restart_params(struct nt_engine_params *p,
 int nt_daemon_adopt_sources(struct nt_uvclient *uc,
     const struct nt_engine *old, struct nt_clock *clk);
 
-/* True when a and b have the same sources and engine settings. */
+/*
+ * A reload: whether nc and old differ only in what a reload applies
+ * (sources, their limits, the drift file, the log level); and the parts
+ * that run as they were started (server threads and sockets, control,
+ * metrics, refclocks, user, sandbox, log destination) swapped back into
+ * nc from old, so that the configuration in force says what runs.
+ */
+bool nt_daemon_rest_equal(const struct nt_conf *nc, const struct nt_conf *old);
+void nt_daemon_keep_running(struct nt_conf *nc, struct nt_conf *old);
+
+/*
+ * True when a and b have the same sources (and step_limit): a reload then
+ * keeps the engine, and applies the other limits in place.
+ */
 bool nt_daemon_sources_equal(const struct nt_conf *a, const struct nt_conf *b);
 
 /* Write the drift file (atomically) if there is something worth saving. */

@@ -426,66 +426,6 @@ stop(struct nt_serve *sl)
 		sl->o.role->stop(sl);
 }
 
-/* The whole configuration as text, with the log level of ref. */
-static char *
-conf_text(const struct nt_conf *c, const struct nt_conf *ref)
-{
-	struct nt_conf tmp = *c;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	tmp.log_level = ref->log_level;
-	if ((f = open_memstream(&text, &len)) == NULL)
-		return (NULL);
-	nt_conf_print(f, &tmp);
-	fclose(f);
-	return (text);
-}
-
-/* True when nc and old differ only in what a reload applies. */
-static bool
-rest_equal(const struct nt_conf *nc, const struct nt_conf *old)
-{
-	struct nt_conf tmp = *nc;	/* shallow: only printed */
-	char *a, *b;
-	bool same;
-
-	tmp.servers = old->servers;
-	tmp.n_servers = old->n_servers;
-	tmp.pools = old->pools;
-	tmp.n_pools = old->n_pools;
-	tmp.driftfile = old->driftfile;
-	tmp.step_threshold = old->step_threshold;
-	tmp.step_limit = old->step_limit;
-	tmp.max_distance = old->max_distance;
-	tmp.min_sources = old->min_sources;
-	tmp.holdover = old->holdover;
-	a = conf_text(&tmp, old);
-	b = conf_text(old, old);
-	same = a != NULL && b != NULL && strcmp(a, b) == 0;
-	free(a);
-	free(b);
-	return (same);
-}
-
-#define SWAP(T, x, y) do { T tmp_ = (x); (x) = (y); (y) = tmp_; } while (0)
-
-/* What runs as it was started (threads, sockets, refclocks) stays so. */
-static void
-keep_running_parts(struct nt_conf *nc, struct nt_conf *old)
-{
-	SWAP(struct nt_serve_conf, nc->serve, old->serve);
-	SWAP(struct nt_control_conf, nc->control, old->control);
-	SWAP(struct nt_metrics_conf, nc->metrics, old->metrics);
-	SWAP(struct nt_refclock_conf *, nc->refclocks, old->refclocks);
-	SWAP(size_t, nc->n_refclocks, old->n_refclocks);
-	for (size_t i = 0; i < sizeof nc->user; i++)
-		SWAP(char, nc->user[i], old->user[i]);
-	SWAP(bool, nc->sandbox, old->sandbox);
-	SWAP(enum nt_log_dest, nc->log_dest, old->log_dest);
-}
-
 static void
 free_retired(struct nt_serve *sl)
 {
@@ -559,7 +499,7 @@ do_reload(struct nt_serve *sl, char *msg, size_t len)
 		return (-1);
 	}
 	same_src = nt_daemon_sources_equal(&nc, &sl->conf);
-	same_rest = rest_equal(&nc, &sl->conf);
+	same_rest = nt_daemon_rest_equal(&nc, &sl->conf);
 	if (!same_src && (sl->n_retired == NT_SERVE_MAX_RETIRED ||
 	    nt_uvclient_resolving(sl->uc) > 0)) {
 		nt_conf_free(&nc);
@@ -568,12 +508,14 @@ do_reload(struct nt_serve *sl, char *msg, size_t len)
 		    "still closing" : "name lookups in progress");
 		return (-1);
 	}
-	keep_running_parts(&nc, &sl->conf);
+	nt_daemon_keep_running(&nc, &sl->conf);
 	nt_conf_free(&sl->conf);
 	sl->conf = nc;
 	if (sl->o.log_level < 0)
 		nt_log_set_level(sl->conf.log_level);
-	if (!same_src)
+	if (same_src)
+		nt_engine_set_limits(nt_uvclient_engine(sl->uc), &sl->conf);
+	else
 		replace_engine(sl);
 	snprintf(msg, len, "reloaded %s: %s", path, same_src ?
 	    "sources unchanged" : "sources restarted");
@@ -585,51 +527,43 @@ do_reload(struct nt_serve *sl, char *msg, size_t len)
 	return (1);
 }
 
-/* do_reload(), with systemd told. */
+/* do_reload(), with systemd told and the log saying what happened. */
 static int
-notified_reload(struct nt_serve *sl, char *msg, size_t len)
+reload(struct nt_serve *sl, char *msg, size_t len)
 {
 	int r;
 
 	nt_sd_notify("RELOADING=1");
 	r = do_reload(sl, msg, len);
 	nt_sd_notify("READY=1");
-	return (r);
-}
-
-/* The control socket's "reload". */
-static int
-verb_reload(void *ctx, const char *arg, char *msg, size_t len)
-{
-	(void)arg;
-	return (notified_reload(ctx, msg, len) < 0 ? -1 : 0);
-}
-
-/* SIGHUP. */
-static void
-reload(struct nt_serve *sl)
-{
-	char msg[NT_CONF_ERRLEN + 160];
-	int r = notified_reload(sl, msg, sizeof msg);
-
 	if (r < 0)
 		nt_log(NT_LOG_ERR, "reload failed, keeping the running "
 		    "configuration: %s", msg);
 	else
 		nt_log(r > 0 ? NT_LOG_WARNING : NT_LOG_NOTICE, "%s", msg);
+	return (r);
+}
+
+/* The control socket's "reload" (SIGHUP is the same). */
+static int
+verb_reload(void *ctx, const char *arg, char *msg, size_t len)
+{
+	(void)arg;
+	return (reload(ctx, msg, len) < 0 ? -1 : 0);
 }
 
 static void
 on_signal(uv_signal_t *h, int signum)
 {
 	struct nt_serve *sl = h->data;
+	char msg[NT_CONF_ERRLEN + 160];
 
 	if (signum == SIGUSR1) {
 		log_counters(sl, "");
 		return;
 	}
 	if (signum == SIGHUP) {
-		reload(sl);
+		(void)reload(sl, msg, sizeof msg);
 		return;
 	}
 	nt_log(NT_LOG_NOTICE, "signal %d: saving state and exiting", signum);

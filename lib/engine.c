@@ -751,6 +751,18 @@ nt_engine_sysinfo(const struct nt_engine *e, nt_time now,
 	si->offset_sd = e->last.offset_sd;
 }
 
+void
+nt_engine_set_limits(struct nt_engine *e, const struct nt_conf *c)
+{
+	struct nt_engine_params p;
+
+	nt_engine_params_from_conf(&p, c, e->clk, false, 0, 0);
+	e->p.max_distance = p.max_distance;
+	e->p.min_sources = p.min_sources;
+	e->p.holdover = p.holdover;
+	e->disc.p.step_threshold = p.disc.step_threshold;
+}
+
 size_t
 nt_engine_n_sources(const struct nt_engine *e)
 {

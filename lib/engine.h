@@ -64,6 +64,11 @@ void nt_engine_params_from_conf(struct nt_engine_params *p,
 
 struct nt_engine *nt_engine_new(const struct nt_engine_params *p,
     struct nt_clock *clk, const struct nt_engine_io *io);
+/*
+ * A reload's new max_distance, min_sources, holdover and step_threshold,
+ * applied in place: the sources keep everything they have.
+ */
+void nt_engine_set_limits(struct nt_engine *e, const struct nt_conf *c);
 void nt_engine_free(struct nt_engine *e);
 
 /*

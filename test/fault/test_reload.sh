@@ -183,6 +183,20 @@ fwait_log slow 10 "reloaded .*: sources restarted"
 fwait slow 5 tracking 'd["synchronized"]'
 # A counter (ntimed_clock_updates_total) never goes back at a restart.
 fwait slow 5 tracking 'd["updates"] > '"$U0"
+# A limit changed alone applies in place: no restart.  A change that
+# needs one (metrics:) is said, and a reload over the control socket is
+# logged as SIGHUP's is, failures too.
+printf 'servers:\n  - { address: 127.0.0.1, port: %s, iburst: true }\nholdover: 20\nmetrics: { enabled: true, listen: "127.0.0.1:%s" }\n' \
+    "$PA" "$PD" >"$TEST_TMP/poll.yaml"
+"$NTIMED" query --socket "$TEST_TMP/slow.sock" reload >/dev/null ||
+    fail "slow: reload over the control socket"
+fwait_log slow 5 "warning: reloaded .*: sources unchanged; changes to control:, metrics:.* need a restart of the client"
+echo 'bogus_key: 1' >>"$TEST_TMP/poll.yaml"
+"$NTIMED" query --socket "$TEST_TMP/slow.sock" reload >/dev/null 2>&1 &&
+    fail "slow: a broken file reloaded"
+fwait_log slow 5 "error: reload failed, keeping the running configuration: .*unknown key 'bogus_key'"
+grep -c "sources restarted" "$TEST_TMP/slow.log" | grep -qx 1 ||
+    fail "slow: a reload without source changes restarted the sources"
 fstop slow
 
 fstop client slave master
