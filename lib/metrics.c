@@ -335,6 +335,36 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		answer(c, status, head);
 }
 
+/* Connections not being closed (a closed one counts until its callback). */
+static int
+open_conns(const struct nt_metrics *m)
+{
+	int n = 0;
+
+	for (const struct hconn *c = m->conns; c != NULL; c = c->next)
+		n += !c->closing;
+	return (n);
+}
+
+/*
+ * At the limit, the oldest connection that has not been answered makes
+ * room: idle connections must not lock scrapes out until they time out.
+ */
+static void
+make_room(struct nt_metrics *m)
+{
+	struct hconn *oldest = NULL;
+
+	for (struct hconn *c = m->conns; c != NULL; c = c->next)
+		if (!c->closing && !c->answered)
+			oldest = c;	/* the list is newest first */
+	if (oldest != NULL) {
+		nt_log(NT_LOG_DEBUG, "metrics: %d connections open, closing "
+		    "the oldest unanswered one", open_conns(m));
+		hconn_close(oldest);
+	}
+}
+
 static void
 on_connection(uv_stream_t *s, int status)
 {
@@ -343,6 +373,8 @@ on_connection(uv_stream_t *s, int status)
 
 	if (status < 0 || (c = calloc(1, sizeof *c)) == NULL)
 		return;
+	if (open_conns(m) >= NT_METRICS_MAX_CONN)
+		make_room(m);
 	c->m = m;
 	c->next = m->conns;
 	if (c->next != NULL)
@@ -354,9 +386,9 @@ on_connection(uv_stream_t *s, int status)
 	c->tcp.data = c->timer.data = c;
 	c->open_handles = 2;
 	if (uv_accept(s, (uv_stream_t *)&c->tcp) != 0 ||
-	    m->n_conns > NT_METRICS_MAX_CONN) {
+	    open_conns(m) > NT_METRICS_MAX_CONN) {
 		nt_log(NT_LOG_DEBUG, "metrics: %d connections open, refusing "
-		    "one more", m->n_conns - 1);
+		    "one more", open_conns(m) - 1);
 		hconn_close(c);
 		return;
 	}

@@ -4,7 +4,7 @@
 # strict exposition-format parser (and promtool when installed), values
 # matching what the control socket says; HEAD works; malformed HTTP gets a
 # bare 400, other paths 404, other methods 405; idle connections time out
-# and the daemon keeps serving.
+# and never lock a scrape out; the daemon keeps serving.
 . "$(dirname "$0")/lib.sh"
 require_cmd curl
 
@@ -148,12 +148,17 @@ for req, want in cases:
 EOF
 assert_grep "$OUT" "^405 for" "405 case ran"
 
-# 4. Idle connections use up the slots only until they time out.
+# 4. Idle connections time out, and never lock a scrape out: at the
+# limit the oldest unanswered one makes room.
 "$PY" - "$PM" <<'EOF' ||
     { tail "$TEST_TMP/daemon.log"; fail "idle connections"; }
 import socket, sys, time, urllib.request
 port = int(sys.argv[1])
 idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+time.sleep(0.2)
+body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                              timeout=2).read()
+assert b"ntimed_system_synchronized" in body
 t0 = time.monotonic()
 for s in idle:
     s.settimeout(8)
