@@ -47,10 +47,14 @@ rc_of(struct uvrc *r)
 	return (&r->u->set.rc[r->index]);
 }
 
+/*
+ * The loop's monotonic time, for ages only (silent for, reopened after):
+ * a step of the clock, ours or a dry run's, must not age anything.
+ */
 static nt_time
 now_of(struct uvrc *r)
 {
-	return (nt_clock_now(r->u->set.clk));
+	return ((nt_time)uv_now(r->u->loop) * NT_MSEC);
 }
 
 static uint64_t
