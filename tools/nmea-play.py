@@ -15,7 +15,8 @@ a serial line.  Lines starting with '#' are skipped; everything else
 Faults for tests: --nofix K (status V from cycle K for --nofix-for
 seconds, default 2), --jump K (+3600 s in cycle K), --cut K (close
 mid-sentence at cycle K, then a new pty under the same link, after
---cut-for seconds without one, default 0).
+--cut-for seconds without one, default 0), --badsum K (wrong checksums
+on the time sentences of cycle K).
 """
 import argparse
 import os
@@ -33,7 +34,7 @@ def checksum(body):
     return "%02X" % s
 
 
-def rewrite(line, t, nofix):
+def rewrite(line, t, nofix, badsum=False):
     """Return line (bytes, no CR/LF) with its time fields set to t."""
     text = line.decode("latin-1")
     if not text.startswith("$") or len(text) < 7:
@@ -60,7 +61,8 @@ def rewrite(line, t, nofix):
     if kind == "GGA" and nofix and len(f) > 6:
         f[6] = "0"
     body = ",".join(f)
-    out = "$" + body + ("*" + checksum(body) if star >= 0 else "")
+    sum_ = "%02X" % (int(checksum(body), 16) ^ (0x5A if badsum else 0))
+    out = "$" + body + ("*" + sum_ if star >= 0 else "")
     return out.encode("latin-1")
 
 
@@ -145,6 +147,7 @@ def main():
     ap.add_argument("--jump", type=int, default=-1)
     ap.add_argument("--cut", type=int, default=-1)
     ap.add_argument("--cut-for", type=float, default=0)
+    ap.add_argument("--badsum", type=int, default=-1)
     a = ap.parse_args()
     cyc = cycles(a.log)
     pty = Pty(a.link)
@@ -155,7 +158,8 @@ def main():
             time.sleep(max(0.0, sec + a.late - time.time()))
             t = sec + (3600 if k == a.jump else 0)
             nofix = a.nofix >= 0 and a.nofix <= k < a.nofix + a.nofix_for
-            data = b"".join(rewrite(l.rstrip(b"\r"), t, nofix) + b"\r\n"
+            data = b"".join(rewrite(l.rstrip(b"\r"), t, nofix,
+                                    k == a.badsum) + b"\r\n"
                             for l in cyc[k % len(cyc)])
             if k == a.cut:
                 pty.cut(data, a.cut_for)

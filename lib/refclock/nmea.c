@@ -42,6 +42,7 @@ struct nmea {
 	bool		garbage_said, nosum_said, zda_said, rollover_said;
 	bool		used_once;
 	double		disagree_said;
+	uint64_t	n_bad[NT_NMEA_NERR];	/* bad sentences, by error */
 };
 
 static const struct {
@@ -216,8 +217,16 @@ take_line(struct nt_refclock *rc, struct nmea *st,
 	enum nt_nmea_verdict v;
 
 	if (e != NT_NMEA_OK) {
-		nt_log(NT_LOG_DEBUG, "refclock %s: bad sentence '%s': %s",
-		    rc->name, s->address, nt_nmea_strerror(e));
+		/* Each kind said once (then every 1000th), the rest debug. */
+		uint64_t n;
+
+		assert(e > NT_NMEA_OK && e < NT_NMEA_NERR);
+		n = ++st->n_bad[e];
+		nt_log(n % 1000 == 1 ? NT_LOG_WARNING : NT_LOG_DEBUG,
+		    "refclock %s: bad sentence%s%s%s: %s (%llu so far), "
+		    "skipped", rc->name, s->address[0] != '\0' ? " '" : "",
+		    s->address, s->address[0] != '\0' ? "'" : "",
+		    nt_nmea_strerror(e), (unsigned long long)n);
 		return (false);
 	}
 	st->last_ok = pivot;

@@ -4,7 +4,7 @@
 # player's 5th second the time jumps by 1 h for one second; from the 8th
 # the receiver has no fix (RMC status V) for 22 s; at the 34th the pty
 # closes in the middle of a sentence and a new one appears under the same
-# name 2 s later.  The master must:
+# name 2 s later; the 1st second's checksums are wrong.  The master must:
 #   - lock on and serve stratum 1, refid GPS;
 #   - log the jump and not follow it (no step, every offset tiny);
 #   - log the lost fix, use no sample until the fix is back (no update in
@@ -16,7 +16,7 @@
 MLOG=$TEST_TMP/master.log
 
 start_nmea_pty "$TEST_TMP/gps0" --jump 5 --nofix 8 --nofix-for 22 --cut 34 \
-    --cut-for 2
+    --cut-for 2 --badsum 1
 
 pick_port PORT
 cat >"$TEST_TMP/master.yaml" <<YAML
@@ -54,6 +54,8 @@ d[0]["refid"] == "GPS" and abs(d[0]["offset"]) < 0.05' "$1"
 
 wait_log "serving: stratum 1, refid GPS" 15
 RC_NAME="refclock GPS \(.*gps0\)"
+# The 1st second's checksums were wrong: said (once per kind), skipped.
+wait_log "$RC_NAME: bad sentence: checksum mismatch \(1 so far\), skipped" 1
 
 wait_log "$RC_NAME: time jumped by \+3[56][0-9]{2}\.[0-9]+ s" 15
 query_ok "stratum 1, not following the 1 h jump"
