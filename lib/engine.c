@@ -20,8 +20,8 @@
 #define MIN_SLEW_TIME 16.0	/* s: spread small corrections over this */
 #define PEER_HYSTERESIS 2.0	/* the system peer stays until beaten 2x */
 #define RC_STALE_POLLS 8.0	/* refclock polls without a sample: stale */
-#define ADOPT_GAP	2.0	/* s: least gap to a restart's first poll */
 #define RC_STALE_MIN 16.0	/* s, but never less than this */
+#define ADOPT_GAP 2.0		/* s: least gap to a restart's first poll */
 
 struct nt_engine {
 	struct nt_engine_params p;
@@ -140,8 +140,7 @@ rc_watch(struct nt_engine *e, struct nt_source *s, nt_time now,
 	if (now >= stale) {
 		(void)usable(e, s, now);	/* marks it unreachable */
 		s->reach = 0;	/* no sample for 8 polls or more */
-	}
-	else if (stale < *next)
+	} else if (stale < *next)
 		*next = stale;
 }
 
