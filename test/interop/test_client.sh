@@ -18,7 +18,9 @@ assert_rc 0 "client --once --dry-run"
 json_assert "$OUT" 'abs(d["offset"]) < 1e-3' "combined |offset| < 1 ms"
 json_assert "$OUT" 'd["dry_run"] and d["error"] is None' "dry run, no error"
 json_assert "$OUT" 'len(d["sources"]) == 3' "three sources"
-json_assert "$OUT" 'all(s["stratum"] == 8 and s["samples"] == 4 and
+# A burst is 4 requests; under a loaded sanitizer build one reply of the
+# 12 can miss its 2 s wait (seen once in CI), so 3 samples count too.
+json_assert "$OUT" 'all(s["stratum"] == 8 and 3 <= s["samples"] <= 4 and
     abs(s["offset"]) < 1e-3 and 0 < s["delay"] < 1e-2 for s in d["sources"])' \
     "per-source stratum, samples, offset and delay"
 json_assert "$OUT" 'sum(s["state"] == "selected" for s in d["sources"]) == 1' \
