@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock_sim.h"
+#include "conf.h"
+#include "engine.h"
+
 static inline int
 tio_send_nowhere(void *ctx, int src, const uint8_t *buf, size_t len)
 {
@@ -26,6 +30,18 @@ tio_random(void *ctx)
 	uint64_t *state = ctx;
 
 	return (*state += 0x9E3779B97F4A7C15ull);
+}
+
+/* An engine on clk with conf's settings, using the I/O above (rnd: state). */
+static inline struct nt_engine *
+tio_engine_new(struct nt_simclock *clk, const struct nt_conf *conf,
+    uint64_t *rnd)
+{
+	struct nt_engine_io io = { rnd, tio_send_nowhere, tio_random, NULL };
+	struct nt_engine_params p;
+
+	nt_engine_params_from_conf(&p, conf, &clk->base, false, 0, 0);
+	return (nt_engine_new(&p, &clk->base, &io));
 }
 
 #endif

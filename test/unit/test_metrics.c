@@ -473,6 +473,17 @@ counters(void *ctx, struct nt_server_counters *c)
 	*c = ((struct world *)ctx)->cnt;
 }
 
+/* The status views of w's engine for role, as a daemon registers them. */
+static void
+views_of(struct world *w, const char *role, struct nt_status_engine *se,
+    struct nt_status *st)
+{
+	se->e = w->e;
+	se->clk = &w->clk.base;
+	nt_status_init(st, role, &w->clk.base);
+	nt_status_add_engine(st, se);
+}
+
 static void
 test_engine_views(void **state)
 {
@@ -488,10 +499,7 @@ test_engine_views(void **state)
 
 	(void)state;
 	world_run(w, 60);
-	se.e = w->e;
-	se.clk = &w->clk.base;
-	nt_status_init(&st, "client", &w->clk.base);
-	nt_status_add_engine(&st, &se);
+	views_of(w, "client", &se, &st);
 	nt_status_add_server(&st, &ss);
 	w->cnt.received = 10;
 	w->cnt.n[NT_SRV_REPLY] = 7;
@@ -580,10 +588,7 @@ test_engine_views_unsynced(void **state)
 
 	(void)state;
 	world_run(w, 0);
-	se.e = w->e;
-	se.clk = &w->clk.base;
-	nt_status_init(&st, "slave", &w->clk.base);
-	nt_status_add_engine(&st, &se);
+	views_of(w, "slave", &se, &st);
 	nt_prom_init(&p);
 	nt_status_prom(&st, &p);
 	check_exposition(nt_prom_text(&p, NULL), ps);
@@ -633,12 +638,9 @@ test_engine_views_served(void **state)
 
 	(void)state;
 	world_run(w, 0);
-	se.e = w->e;
-	se.clk = &w->clk.base;
 	se.served = local_stratum;
 	se.served_ctx = w;
-	nt_status_init(&st, "slave", &w->clk.base);
-	nt_status_add_engine(&st, &se);
+	views_of(w, "slave", &se, &st);
 	nt_status_tracking(&se, nt_clock_now(&w->clk.base), &t);
 	assert_false(t.synced);
 	assert_int_equal(t.stratum, 8);

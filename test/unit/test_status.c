@@ -35,17 +35,13 @@ world_run(struct world *w, const char *drv)
 {
 	struct nt_simclock_model m = { .max_freq_ppm = 500, .slew_ppm = 500,
 	    .can_step = true };
-	struct nt_engine_io io = { &w->rnd, tio_send_nowhere, tio_random,
-	    NULL };
-	struct nt_engine_params p;
 	struct nt_conf conf;
 	int src;
 
 	memset(w, 0, sizeof *w);
 	nt_simclock_init(&w->clk, INT64_C(1790000000) * NT_SEC, &m, 3);
 	nt_conf_init(&conf);
-	nt_engine_params_from_conf(&p, &conf, &w->clk.base, false, 0, 0);
-	w->e = nt_engine_new(&p, &w->clk.base, &io);
+	w->e = tio_engine_new(&w->clk, &conf, &w->rnd);
 	assert_non_null(w->e);
 	nt_refclock_conf_init(&w->rc, nt_refclock_find_driver(drv));
 	w->rc.poll = 0;
