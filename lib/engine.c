@@ -22,6 +22,7 @@
 #define RC_STALE_POLLS 8.0	/* refclock polls without a sample: stale */
 #define RC_STALE_MIN 16.0	/* s, but never less than this */
 #define ADOPT_GAP 2.0		/* s: least gap to a restart's first poll */
+#define UNKNOWN_RATE_MAX 500e-6	/* s/s: the most a kernel corrects */
 
 struct nt_engine {
 	struct nt_engine_params p;
@@ -398,6 +399,18 @@ log_update(struct nt_engine *e, const struct nt_update *u)
  * frequency and what it may have wandered since; not, as the kernel
  * would assume, by 500 ppm, nor by NTP's 15 ppm.
  */
+/*
+ * How far off our frequency may be while no source has measured it:
+ * three standard deviations of what the drift file (or, without one, a
+ * crystal's usual error) says, and never less than NTP's 15 ppm.
+ */
+static double
+unknown_rate(const struct nt_engine *e)
+{
+	return (fmin(fmax(NT_PHI, 3 * e->p.disc.init_freq_sd),
+	    UNKNOWN_RATE_MAX));
+}
+
 static void
 set_bound(struct nt_engine *e, int selected, nt_time now)
 {
@@ -427,7 +440,8 @@ set_bound(struct nt_engine *e, int selected, nt_time now)
 	}
 	e->bound = fmax(fabs(lo), fabs(hi));
 	e->bound_t = now;
-	e->bound_rate = flo <= fhi ? fmax(fabs(flo), fabs(fhi)) : NT_PHI;
+	e->bound_rate = flo <= fhi ? fmax(fabs(flo), fabs(fhi)) :
+	    unknown_rate(e);
 }
 
 static double
@@ -455,7 +469,7 @@ likely_error(const struct nt_engine *e, const struct nt_source *s,
 {
 	double lo, hi, rem = nt_disc_remaining(&e->disc, now);
 
-	nt_source_tight_at(s, now, &lo, &hi);
+	nt_source_tight_at(s, now, unknown_rate(e), &lo, &hi);
 	return (fmin(fmax(fabs(lo + rem), fabs(hi + rem)) +
 	    nt_from_ntp32(s->last.root_disp), worst_error(e, s, now)));
 }

@@ -84,13 +84,22 @@ note_unanswered(struct nt_source *s)
 		s->poll++;
 }
 
+/*
+ * After a burst the interval doubles up to the poll, but only past
+ * answered polls: a lossy path would otherwise leave the clock with one
+ * sample, no frequency, for several minutes (a 100 ppm crystal drifts
+ * 38 ms in 380 s).  Once the source counts as unreachable it ramps on.
+ */
 static void
-schedule_next(struct nt_source *s, nt_time now)
+schedule_next(struct nt_source *s, nt_time now, bool answered)
 {
 	if (s->burst_left > 0)
 		s->burst_left--;
 	if (s->burst_left > 0)
 		s->next_poll = nt_add(now, NT_BURST_GAP);
+	else if (s->ramp < s->poll && !answered && !s->unreachable &&
+	    s->ramp > RAMP_FIRST)
+		s->next_poll = nt_add(now, ldexp(1.0, s->ramp - 1));
 	else if (s->ramp < s->poll)
 		s->next_poll = nt_add(now, ldexp(1.0, s->ramp++));
 	else
@@ -102,6 +111,7 @@ nt_source_request(struct nt_source *s, nt_time now, uint64_t rnd,
     uint8_t *buf, size_t cap)
 {
 	struct ntp_pkt req;
+	bool answered = !s->pending;
 
 	if (s->denied || now < s->next_poll)
 		return (0);
@@ -120,7 +130,7 @@ nt_source_request(struct nt_source *s, nt_time now, uint64_t rnd,
 	s->xmt = rnd;
 	s->t1 = now;
 	s->n_tx++;
-	schedule_next(s, now);
+	schedule_next(s, now, answered);
 	return (NTP_HDR_LEN);
 }
 
@@ -381,17 +391,17 @@ nt_source_bounds_at(const struct nt_source *s, nt_time now, double *lo,
 }
 
 void
-nt_source_tight_at(const struct nt_source *s, nt_time now, double *lo,
-    double *hi)
+nt_source_tight_at(const struct nt_source *s, nt_time now, double phi,
+    double *lo, double *hi)
 {
 	double dt = fmax(nt_diff(now, s->est_t), 0.0);
 	double w = nt_fit_wander_tol(nt_fit_likely_wander(s), dt);
 	double flo = s->tight_flo, fhi = s->tight_fhi;
 
-	assert(s->n_hist > 0);
-	if (isinf(s->est_freq_var)) {	/* no frequency yet: NTP's limit */
-		flo = -NT_PHI;
-		fhi = NT_PHI;
+	assert(s->n_hist > 0 && phi >= 0);
+	if (isinf(s->est_freq_var)) {	/* no frequency yet */
+		flo = -phi;
+		fhi = phi;
 	}
 	*lo = s->tight_lo + fmin(flo * dt, fhi * dt) - w;
 	*hi = s->tight_hi + fmax(flo * dt, fhi * dt) + w;

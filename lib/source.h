@@ -21,6 +21,7 @@
 
 #define NT_HIST_MAX 32		/* samples kept per source */
 #define NT_FLOOR_N 8		/* smallest delays remembered */
+#define NT_DELAYS_N 256		/* recent delays, for route changes */
 #define NT_FH_N 64		/* frequency estimates remembered */
 #define NT_WQ_N 15		/* wander estimates, their median wins */
 #define NT_BURST_LEN 4		/* iburst: requests in the initial burst */
@@ -108,6 +109,9 @@ struct nt_source {
 	double		slack;		/* added after samples disagreed, s */
 	double		floor[NT_FLOOR_N];	/* smallest delays seen */
 	int		floor_n;	/* samples they come from */
+	float		delays[NT_DELAYS_N];	/* the newest delays, a ring */
+	int		delays_n;	/* how many it holds */
+	int		delays_at;	/* where the next one goes */
 	double		wander;		/* frequency wander, (s/s)^2 per s */
 	double		wander_bound;	/* the same, as the bounds assume it */
 	double		likely_wander;	/* the same, as the likely interval */
@@ -183,9 +187,12 @@ double nt_source_offset_at(const struct nt_source *s, nt_time now);
  */
 void nt_source_bounds_at(const struct nt_source *s, nt_time now, double *lo,
     double *hi);
-/* The likely interval (tight_lo...), carried to now. */
-void nt_source_tight_at(const struct nt_source *s, nt_time now, double *lo,
-    double *hi);
+/*
+ * The likely interval (tight_lo...), carried to now; while the frequency
+ * is unknown it may be off by up to phi (s/s).
+ */
+void nt_source_tight_at(const struct nt_source *s, nt_time now, double phi,
+    double *lo, double *hi);
 /* How far the frequency's wander may have moved the offset in age s. */
 double nt_source_wander_bound(const struct nt_source *s, double age);
 

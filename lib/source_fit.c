@@ -36,8 +36,8 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define SAMPLE_FLOOR 1e-7	/* s: timestamping error we always allow */
 #define BASE_K 4.0		/* see base_uncertainty() */
 #define FLOOR_MIN_N 3		/* delays before their spread means much */
-#define FLOOR_RESET_N 16	/* samples before the floor may be reset */
-#define FLOOR_RESET_K 12.0	/* see nt_fit_floor() */
+#define FLOOR_RESET_P 1e-5	/* see slower_since() */
+#define FLOOR_RESET_N 16	/* the fewest delays it may rest on */
 #define WANDER_K 3.0		/* wander allowance, standard deviations */
 #define WANDER_INIT 1e-17	/* (s/s)^2/s the estimate assumes at first */
 #define WANDER_INIT_BOUND 1e-14	/* the bounds: a bad crystal, at first */
@@ -56,11 +56,13 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define TILT_MIN_N 16		/* samples before the edge is trusted */
 #define TILT_Z 3.0		/* standard errors a lean must exceed */
 #define TILT_ROUNDS 3		/* estimate, jitter, estimate... */
+#define EDGE_TRIES 4		/* see edge_estimate() */
 #define EDGE_WANDER 0.3		/* standard deviations, see edge_slabs() */
 #define TIGHT_SPAN 20.0		/* density e^-20 of its peak: unlikely */
 #define LIKELY_Z 2.0		/* see likely_wander() */
 #define BEND_K 400.0		/* q T^3 over the mean square bend */
 #define NOISE_BASE 0.5		/* floor allowances in a sample's scatter */
+#define ROUTE_PRIOR 6.0		/* see route_shift() */
 #define LEAN_Z 10.0		/* standard errors a lean must have to cut */
 
 /* ---- The path's minimum delay ---- */
@@ -79,30 +81,86 @@ insert_floor(double *d, double v)
 	}
 }
 
+/* The delays remembered, newest first; returns how many. */
+static int
+newest_first(const struct nt_source *s, double *d)
+{
+	for (int k = 0; k < s->delays_n; k++)
+		d[k] = s->delays[(s->delays_at - 1 - k + NT_DELAYS_N) %
+		    NT_DELAYS_N];
+	return (s->delays_n);
+}
+
+/*
+ * log P that, the path unchanged, none of the n delays' j smallest is
+ * among the newest k: C(n - k, j) / C(n, j).
+ */
+static double
+log_p_none_newest(int n, int k, int j)
+{
+	return (lgamma(n - k + 1.0) - lgamma(n - k - j + 1.0) -
+	    lgamma(n + 1.0) + lgamma(n - j + 1.0));
+}
+
+/*
+ * Has the path become slower?  If it has not, the delays remembered
+ * come in any order alike, and the chance that the newest k are all
+ * above the j older ones below their smallest is C(n - k, j) / C(n, j),
+ * whatever the delays' distribution.  Returns the k that makes it
+ * least likely, once it is below FLOOR_RESET_P; 0: no change.  Only the
+ * k just before an older, smaller delay need trying: between them the
+ * smallest stays and the chance only falls.  The newest k hold the whole
+ * window (a floor above a sample's delay would make no sense of it) and
+ * at least FLOOR_RESET_N: a short run of slow delays comes by chance.
+ */
+static int
+slower_since(const struct nt_source *s, double *d)
+{
+	double m = INFINITY, lp, best_lp = log(FLOOR_RESET_P);
+	int n = newest_first(s, d), best = 0;
+	int least = s->n_hist > FLOOR_RESET_N ? s->n_hist : FLOOR_RESET_N;
+
+	for (int k = 1; k < n; k++) {
+		int j = 0;
+
+		m = fmin(m, d[k - 1]);
+		if ((d[k] >= m && k < n - 1) || k < least)
+			continue;
+		for (int i = k; i < n; i++)
+			j += d[i] < m;
+		if (j > 0 && (lp = log_p_none_newest(n, k, j)) < best_lp) {
+			best_lp = lp;
+			best = k;
+		}
+	}
+	return (best);
+}
+
 /*
  * The smallest delays ever seen: the longer we watch, the closer they
  * come to the path's true minimum, on which the error bounds hang.  When
- * a whole window of samples says the path has become slower (a new
- * route), they are forgotten.
+ * the newest delays say the path has become slower (a new route), the
+ * floor starts again from them.
  */
 void
 nt_fit_floor(struct nt_source *s, const struct nt_sample *smp)
 {
-	double w[NT_FLOOR_N];
+	double d[NT_DELAYS_N];
+	int k;
 
 	insert_floor(s->floor, smp->delay);
 	s->floor_n++;
-	if (s->n_hist < FLOOR_RESET_N)
+	s->delays[s->delays_at] = (float)smp->delay;
+	s->delays_at = (s->delays_at + 1) % NT_DELAYS_N;
+	s->delays_n += s->delays_n < NT_DELAYS_N;
+	if ((k = slower_since(s, d)) == 0)
 		return;
-	for (int k = 0; k < NT_FLOOR_N; k++)
-		w[k] = INFINITY;
-	for (int i = 0; i < s->n_hist; i++)
-		insert_floor(w, s->hist[i].delay);
-	if (w[0] - s->floor[0] > FLOOR_RESET_K * (w[NT_FLOOR_N - 1] - w[0]) /
-	    (NT_FLOOR_N - 1)) {
-		memcpy(s->floor, w, sizeof w);
-		s->floor_n = s->n_hist;
-	}
+	for (int i = 0; i < NT_FLOOR_N; i++)
+		s->floor[i] = INFINITY;
+	for (int i = 0; i < k; i++)
+		insert_floor(s->floor, d[i]);
+	s->floor_n = k;
+	s->delays_n = k;
 }
 
 /*
@@ -438,10 +496,11 @@ jitter_means(const struct nt_source *s, const double *x, int used,
  * against an edge, and every allowance there is a bias.
  */
 static void
-edge_slabs(const struct nt_source *s, const double *x, double *hw)
+edge_slabs(const struct nt_source *s, const double *x, double gaps,
+    double *hw)
 {
 	const struct nt_sample *h = s->hist;
-	double gap = base_uncertainty(s, 1.0) / 2;
+	double gap = base_uncertainty(s, gaps) / 2;
 
 	for (int i = 0; i < s->n_hist; i++)
 		hw[i] = (h[i].delay - s->floor[0]) / 2 + gap + h[i].disp +
@@ -457,10 +516,15 @@ edge_slabs(const struct nt_source *s, const double *x, double *hw)
  * and when only the newest two or three of them meet, their polygon
  * hardly bounds the frequency: its tilted mean once put the frequency
  * 57 ppm off (wan, day 24).  It needs as many samples as the lean.
+ * When the window's slabs do not all meet, the floor is likely higher
+ * above the true minimum than its gaps say (the quickest of few delays
+ * often is): with a clear lean (tries > 1) the allowance doubles, up to
+ * tries times, until they do.  The edge of the newest few alone once
+ * left the clock 450 us off for ten minutes (wan, seed 86).
  */
 static double
 edge_estimate(struct nt_source *s, const double *x, int used, double lean,
-    double *xm)
+    int tries, double *xm)
 {
 	double hw[NT_HIST_MAX] = { 0 }, lam = 0, mo, mi;
 	struct nt_poly pe;
@@ -469,8 +533,11 @@ edge_estimate(struct nt_source *s, const double *x, int used, double lean,
 	*xm = 0;
 	if (lean == 0 || used < TILT_MIN_N)
 		return (0.0);
-	edge_slabs(s, x, hw);
-	ue = intersect(s, n - used, x, hw, &pe);
+	for (int k = 0; k < tries; k++) {
+		edge_slabs(s, x, ldexp(1.0, k), hw);
+		if ((ue = intersect(s, n - used, x, hw, &pe)) == used)
+			break;
+	}
 	if (ue < LEAN_MIN_N)
 		return (0.0);
 	for (int i = n - ue; i < n; i++)
@@ -528,6 +595,29 @@ likely_wander(const struct nt_source *s, const double *x, int used,
 }
 
 /*
+ * How far the path's minimum delay may have risen above the floor: the
+ * window's quickest delay above it, less the gap the quickest of n keeps
+ * from the minimum by chance (for exponential delays, their mean excess
+ * over n).  A slower route has not yet been told from chance then
+ * (nt_fit_floor() needs more), and the edge estimate, which hangs on the
+ * floor, is off by half the rise.  *llr: the log-likelihood ratio of
+ * the rise against none, exponential delays assumed.
+ */
+static double
+route_rise(const struct nt_source *s, int used, double *llr)
+{
+	double quick = INFINITY, mean = 0, rise;
+
+	for (int i = s->n_hist - used; i < s->n_hist; i++) {
+		quick = fmin(quick, s->hist[i].delay);
+		mean += (s->hist[i].delay - s->floor[0]) / used;
+	}
+	rise = quick - s->floor[0] - mean / used;
+	*llr = mean > 0 ? used * fmax(rise, 0.0) / mean : 0.0;
+	return (rise);
+}
+
+/*
  * The likely interval (tight_*): the samples' polygon with the wander as
  * measured (the estimate assumes a fraction of it, the bounds a hundred
  * times more), less, when the jitter leans, where the truth's density is
@@ -537,7 +627,7 @@ static void
 set_tight(struct nt_source *s, const double *x, int used, double xm,
     double lam)
 {
-	double xs[NT_HIST_MAX] = { 0 }, hw[NT_HIST_MAX] = { 0 };
+	double xs[NT_HIST_MAX] = { 0 }, hw[NT_HIST_MAX] = { 0 }, r, llr;
 	struct nt_poly pt, q, *p = &pt;
 
 	slabs(s, nt_fit_likely_wander(s), xs, hw);
@@ -549,6 +639,34 @@ set_tight(struct nt_source *s, const double *x, int used, double xm,
 	}
 	nt_poly_range(p, 0, &s->tight_lo, &s->tight_hi, &s->tight_flo,
 	    &s->tight_fhi);
+	if (p == &pt)
+		return;
+	/*
+	 * The edge the cut keeps hangs on the floor, which may have risen
+	 * (route_rise()), and the floor itself may be up to base above the
+	 * true minimum: the interval reaches as far as both would move it.
+	 */
+	r = fmax(route_rise(s, used, &llr) + s->base, 0.0) / 2;
+	if (lam > 0)
+		s->tight_lo -= r;
+	else
+		s->tight_hi += r;
+}
+
+/*
+ * The edge estimate as the floor's rise (route_rise()) would move it,
+ * weighed by how likely the rise is against none: slower routes are
+ * rare (prior odds e^-ROUTE_PRIOR), and a window's quickest delay is
+ * often far from the floor by chance.
+ */
+static void
+route_shift(struct nt_source *s, int used, double lam)
+{
+	double llr, rise = route_rise(s, used, &llr);
+	double p = 1 / (1 + exp(ROUTE_PRIOR - llr));
+
+	if (rise > 0)
+		s->est_offset -= copysign(p * rise / 2, lam);
 }
 
 /*
@@ -561,7 +679,7 @@ set_estimate(struct nt_source *s, const struct nt_poly *p, const double *x,
     int used)
 {
 	const struct nt_sample *h = s->hist;
-	double a, b, c, w, lo, hi, blo, bhi, xm, lam, sum = 0;
+	double a, b, c, w, z, lo, hi, blo, bhi, xm, lam, sum = 0;
 	int n = s->n_hist;
 
 	s->est_t = h[n - 1].t;
@@ -569,7 +687,10 @@ set_estimate(struct nt_source *s, const struct nt_poly *p, const double *x,
 	nt_poly_range(p, 0, &lo, &hi, &blo, &bhi);
 	c = wedge_fit(s, n - used, x, &a, &b);
 	w = fmax(0, fmin(1, (fabs(c) - LEAN_LO) / (LEAN_HI - LEAN_LO)));
-	lam = edge_estimate(s, x, used, w, &xm);
+	z = wedge_lean_z(s, n - used, x, b, c);
+	lam = edge_estimate(s, x, used, w, z < LEAN_Z ? 1 : EDGE_TRIES, &xm);
+	if (lam != 0)
+		route_shift(s, used, lam);
 	if (lam == 0) {
 		s->est_offset += w * (fmax(lo, fmin(hi, a)) - s->est_offset);
 		s->est_freq += w * (fmax(blo, fmin(bhi, b)) - s->est_freq);
@@ -582,7 +703,7 @@ set_estimate(struct nt_source *s, const struct nt_poly *p, const double *x,
 	s->jitter = sqrt(sum / used);
 	s->likely_wander = likely_wander(s, x, used, b, c);
 	/* The lean the estimate follows may be chance; the cut may not. */
-	if (lam != 0 && wedge_lean_z(s, n - used, x, b, c) < LEAN_Z)
+	if (z < LEAN_Z)
 		lam = 0;
 	set_tight(s, x, used, xm, lam);
 }

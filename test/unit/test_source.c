@@ -159,11 +159,111 @@ asymmetric_jitter_estimate_and_likely_interval(void **state)
 	}
 	assert_true(fabs(nt_source_offset_at(&s, s.est_t)) < 15e-6);
 	assert_true(fabs(s.est_freq) < 0.1e-6);
-	nt_source_tight_at(&s, s.est_t, &lo, &hi);
+	nt_source_tight_at(&s, s.est_t, NT_PHI, &lo, &hi);
 	nt_source_bounds_at(&s, s.est_t, &slo, &shi);
 	assert_true(lo <= 0 && hi >= 0);
 	assert_true(slo <= lo && shi >= hi);
 	assert_true(hi - lo < shi - slo);
+}
+
+/* Feed n samples of the wan path, its floor raised by extra. */
+static void
+feed_wan(struct nt_source *s, uint64_t *r, int *k, int n, double extra)
+{
+	for (int end = *k + n; *k < end; (*k)++) {
+		double out = expo(r, 60e-6), in = expo(r, 1.94e-3);
+		struct nt_sample smp = {
+			.t = T0 + *k * 64 * NT_SEC,
+			.offset = (out - in) / 2,
+			.delay = 200e-6 + extra + out + in,
+			.disp = 1e-7,
+		};
+
+		nt_source_sample(s, &smp);
+	}
+}
+
+/*
+ * The path's minimum delay: a wan window whose quickest delay is far
+ * above the floor by chance must not move it (that once put the clock
+ * 160 us off for 20 minutes), and a route 250 us slower each way must.
+ */
+static void
+floor_follows_routes_not_chance(void **state)
+{
+	struct nt_server_conf c;
+	struct nt_source s;
+	uint64_t r = 11;
+	double least = INFINITY;
+	int k = 0;
+
+	(void)state;
+	nt_server_conf_init(&c);
+	nt_source_init(&s, &c, "192.0.2.1:123", 0, T0);
+	while (k < 2000) {
+		feed_wan(&s, &r, &k, 1, 0.0);
+		least = fmin(least, s.hist[s.n_hist - 1].delay);
+		assert_true(s.floor[0] == least);
+	}
+	feed_wan(&s, &r, &k, 160, 500e-6);
+	assert_true(s.floor[0] >= 700e-6);
+	assert_true(fabs(nt_source_offset_at(&s, s.est_t)) < 60e-6);
+}
+
+/* Send a request at now; answer it or not. */
+static void
+poll_once(struct nt_source *s, nt_time now, bool answer)
+{
+	uint8_t buf[NTP_HDR_LEN];
+	struct nt_sample smp;
+	struct ntp_pkt p;
+	bool bad;
+
+	assert_int_equal(nt_source_request(s, now, XMT, buf, sizeof buf),
+	    NTP_HDR_LEN);
+	if (!answer)
+		return;
+	memset(&p, 0, sizeof p);
+	p.version = 4;
+	p.mode = NTP_MODE_SERVER;
+	p.stratum = 2;
+	p.poll = 6;
+	p.refid = 0xc0000201;
+	p.org = XMT;
+	p.rec = nt_to_ntp64(now + NT_MSEC);
+	p.xmt = nt_to_ntp64(now + NT_MSEC + 10 * NT_USEC);
+	assert_int_equal(ntp_encode(&p, buf, sizeof buf), NTP_HDR_LEN);
+	assert_int_equal(nt_source_reply(s, buf, sizeof buf, now + 2 * NT_MSEC,
+	    3.0, 0.0, &smp, &bad), NTP_REPLY_OK);
+}
+
+/*
+ * After the burst the interval doubles (4, 8, 16 s...) only past answered
+ * polls: on a lossy path it stays, so the frequency is measured within
+ * seconds, not minutes.  A server that stays silent is still let go.
+ */
+static void
+ramp_waits_for_answers(void **state)
+{
+	/* Whether each request is answered, and the gap to the next. */
+	static const bool answer[] = { 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0 };
+	static const int gap[] = { 2, 2, 2, 4, 4, 8, 8, 8, 8, 8, 8, 8, 8, 16,
+	    32 };
+	struct nt_server_conf c;
+	struct nt_source s;
+	nt_time now = T0;
+
+	(void)state;
+	nt_server_conf_init(&c);
+	c.iburst = true;
+	nt_source_init(&s, &c, "192.0.2.1:123", 0, T0);
+	for (size_t i = 0; i < sizeof gap / sizeof gap[0]; i++) {
+		poll_once(&s, now, answer[i]);
+		assert_int_equal((s.next_poll - now) / NT_SEC, gap[i]);
+		now = s.next_poll;
+	}
+	assert_true(s.unreachable);
 }
 
 int
@@ -173,6 +273,8 @@ main(void)
 		cmocka_unit_test(kod_init_is_alive_but_unsynced),
 		cmocka_unit_test(kod_deny_stops_polling),
 		cmocka_unit_test(kod_rate_backs_off),
+		cmocka_unit_test(floor_follows_routes_not_chance),
+		cmocka_unit_test(ramp_waits_for_answers),
 		cmocka_unit_test(good_reply_gives_sample_and_duplicate_is_dropped),
 		cmocka_unit_test(asymmetric_jitter_estimate_and_likely_interval),
 	};
