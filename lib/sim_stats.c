@@ -140,6 +140,8 @@ nt_sim_stats_finish(struct nt_sim_stats *st, double *m)
 		m[NT_SIM_RMS] = sqrt(st->sum2 / n);
 		m[NT_SIM_P99] = select_kth(st->abs, (long)st->n,
 		    (long)ceil(0.99 * (double)st->n) - 1);
+		m[NT_SIM_P999] = select_kth(st->abs, (long)st->n,
+		    (long)ceil(0.999 * (double)st->n) - 1);
 		m[NT_SIM_MAX] = st->max;
 		m[NT_SIM_MEAN] = st->sum / n;
 		m[NT_SIM_FREQ_RMS] = sqrt(st->fsum2 / n) * 1e6;

@@ -39,6 +39,7 @@
 	    "time to reach and stay within 100 us of true time")	\
 	X(RMS, "rms", "s", "RMS time error after settling")		\
 	X(P99, "p99", "s", "99th percentile of |time error|")		\
+	X(P999, "p999", "s", "99.9th percentile of |time error|")	\
 	X(MAX, "max", "s", "maximum |time error|")			\
 	X(MEAN, "mean", "s", "mean time error (clock - true)")		\
 	X(FREQ_RMS, "freq_rms_ppm", "ppm", "RMS frequency error")	\

@@ -479,6 +479,7 @@ stats_bounded_and_exact(void **state)
 	assert_true(m[NT_SIM_BOUND_COVERAGE] == (double)inside / (double)n);
 	/* All ticks: the p99 of 0..999 us is 989 or 990 us. */
 	assert_true(fabs(m[NT_SIM_P99] - 989.5e-6) <= 1.5e-6);
+	assert_true(fabs(m[NT_SIM_P999] - 998.5e-6) <= 1.5e-6);
 }
 
 int
