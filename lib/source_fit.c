@@ -57,6 +57,7 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define TILT_Z 3.0		/* standard errors a lean must exceed */
 #define TILT_ROUNDS 3		/* estimate, jitter, estimate... */
 #define EDGE_TRIES 4		/* see edge_estimate() */
+#define FLOOR_STEPS 64		/* see floor_excess() */
 #define EDGE_WANDER 0.3		/* standard deviations, see edge_slabs() */
 #define TIGHT_SPAN 20.0		/* density e^-20 of its peak: unlikely */
 #define LIKELY_Z 2.0		/* see likely_wander() */
@@ -489,6 +490,32 @@ jitter_means(const struct nt_source *s, const double *x, int used,
 }
 
 /*
+ * The expected excess of the quickest of n delays over the path's
+ * minimum, when each direction's extra delay is exponential (means mo
+ * and mi): the integral of the chance that all n exceed x, whose tail
+ * is the sum's, (mi e^(-x/mi) - mo e^(-x/mo)) / (mi - mo).  Near the
+ * minimum that sum is rarer than either part alone (two delays must
+ * both be short), so the quickest of n lies further above it than the
+ * gaps between the quickest few suggest.
+ */
+static double
+floor_excess(double mo, double mi, double n)
+{
+	double a = fmin(mo, mi), b = fmax(mo, mi), h, e = 0;
+
+	if (!(a > 0) || n < 1)
+		return (0.0);
+	b = fmax(b, a * (1 + 1e-6));
+	h = (a + b) * 16 / n / FLOOR_STEPS;
+	for (int k = 0; k < FLOOR_STEPS; k++) {
+		double x = (k + 0.5) * h;
+
+		e += pow((b * exp(-x / b) - a * exp(-x / a)) / (b - a), n) * h;
+	}
+	return (e);
+}
+
+/*
  * The slabs as the likelihood sees them, for the tilted estimate: the
  * floor is above the true minimum by about its mean gap (not the few
  * gaps the bounds allow), and the wander is allowed for only as far as
@@ -496,16 +523,39 @@ jitter_means(const struct nt_source *s, const double *x, int used,
  * against an edge, and every allowance there is a bias.
  */
 static void
-edge_slabs(const struct nt_source *s, const double *x, double gaps,
+edge_slabs(const struct nt_source *s, const double *x, double allow,
     double *hw)
 {
 	const struct nt_sample *h = s->hist;
-	double gap = base_uncertainty(s, gaps) / 2;
 
 	for (int i = 0; i < s->n_hist; i++)
-		hw[i] = (h[i].delay - s->floor[0]) / 2 + gap + h[i].disp +
+		hw[i] = (h[i].delay - s->floor[0] + allow) / 2 + h[i].disp +
 		    SAMPLE_FLOOR + EDGE_WANDER / WANDER_K *
 		    nt_fit_wander_tol(s->wander, -x[i]);
+}
+
+/*
+ * The likelihood's polygon over the window, the floor taken allow below
+ * the quickest delay seen; when its slabs do not all meet, the floor is
+ * likely lower still (the quickest of few delays often lies far above
+ * the minimum): the allowance doubles, up to tries times, until they
+ * do.  Returns how many meet; *xm: their mean time.
+ */
+static int
+edge_polygon(const struct nt_source *s, const double *x, int used,
+    double allow, int tries, struct nt_poly *pe, double *xm)
+{
+	double hw[NT_HIST_MAX] = { 0 };
+	int n = s->n_hist, ue = 0;
+
+	for (int k = 0; k < tries && ue < used; k++) {
+		edge_slabs(s, x, ldexp(allow, k), hw);
+		ue = intersect(s, n - used, x, hw, pe);
+	}
+	*xm = 0;
+	for (int i = n - ue; i < n; i++)
+		*xm += x[i] / ue;
+	return (ue);
 }
 
 /*
@@ -526,28 +576,25 @@ static double
 edge_estimate(struct nt_source *s, const double *x, int used, double lean,
     int tries, double *xm)
 {
-	double hw[NT_HIST_MAX] = { 0 }, lam = 0, mo, mi;
+	double lam = 0, mo, mi, allow = base_uncertainty(s, 1.0);
 	struct nt_poly pe;
-	int n = s->n_hist, ue;
 
 	*xm = 0;
 	if (lean == 0 || used < TILT_MIN_N)
 		return (0.0);
-	for (int k = 0; k < tries; k++) {
-		edge_slabs(s, x, ldexp(1.0, k), hw);
-		if ((ue = intersect(s, n - used, x, hw, &pe)) == used)
-			break;
-	}
-	if (ue < LEAN_MIN_N)
-		return (0.0);
-	for (int i = n - ue; i < n; i++)
-		*xm += x[i] / ue;
+	jitter_means(s, x, used, &mo, &mi);
 	for (int k = 0; k < TILT_ROUNDS; k++) {
-		jitter_means(s, x, used, &mo, &mi);
+		int ue = edge_polygon(s, x, used, allow, tries, &pe, xm);
+
+		if (ue < LEAN_MIN_N)
+			return (0.0);
 		if ((lam = tilt(mo, mi, used) * ue) == 0)
 			break;
 		nt_poly_tilted_mean(&pe, *xm, lam, &s->est_offset,
 		    &s->est_freq);
+		jitter_means(s, x, used, &mo, &mi);
+		if (tries > 1)
+			allow = fmax(allow, floor_excess(mo, mi, s->floor_n));
 	}
 	return (lam);
 }
@@ -646,7 +693,7 @@ set_tight(struct nt_source *s, const double *x, int used, double xm,
 	 * (route_rise()), and the floor itself may be up to base above the
 	 * true minimum: the interval reaches as far as both would move it.
 	 */
-	r = fmax(route_rise(s, used, &llr) + s->base, 0.0) / 2;
+	r = (fmax(route_rise(s, used, &llr), 0.0) + s->base) / 2;
 	if (lam > 0)
 		s->tight_lo -= r;
 	else

@@ -133,37 +133,50 @@ expo(uint64_t *r, double m)
  * A path whose return direction jitters 30 times more than the outgoing
  * one (wan): the offsets lean far below the truth (0 here), yet the
  * estimate must find it, and the likely interval must hold it while it
- * is narrower than the sure one.
+ * is narrower than the sure one.  Over 32 paths of 48 samples each: one
+ * path is luck, good or bad (RMS 25 us, the likely interval missing 2;
+ * before the floor's excess was modelled 30 us, and 43 us and 5 before
+ * the floor followed routes only).
  */
 static void
 asymmetric_jitter_estimate_and_likely_interval(void **state)
 {
-	struct nt_server_conf c;
-	struct nt_source s;
-	uint64_t r = 1;
-	double lo, hi, slo, shi;
+	double sum2 = 0, sum = 0;
+	int missed = 0;
 
 	(void)state;
-	nt_server_conf_init(&c);
-	nt_source_init(&s, &c, "192.0.2.1:123", 0, T0);
-	for (int k = 0; k < 48; k++) {
-		double out = expo(&r, 60e-6), in = expo(&r, 1.94e-3);
-		struct nt_sample smp = {
-			.t = T0 + k * 64 * NT_SEC,
-			.offset = (out - in) / 2,
-			.delay = 200e-6 + out + in,
-			.disp = 1e-7,
-		};
+	for (uint64_t r = 1; r <= 32; r++) {
+		struct nt_server_conf c;
+		struct nt_source s;
+		double lo, hi, slo, shi, e;
 
-		nt_source_sample(&s, &smp);
+		nt_server_conf_init(&c);
+		nt_source_init(&s, &c, "192.0.2.1:123", 0, T0);
+		for (int k = 0; k < 48; k++) {
+			double out = expo(&r, 60e-6), in = expo(&r, 1.94e-3);
+			struct nt_sample smp = {
+				.t = T0 + k * 64 * NT_SEC,
+				.offset = (out - in) / 2,
+				.delay = 200e-6 + out + in,
+				.disp = 1e-7,
+			};
+
+			nt_source_sample(&s, &smp);
+		}
+		e = nt_source_offset_at(&s, s.est_t);
+		sum2 += e * e;
+		sum += e;
+		assert_true(fabs(s.est_freq) < 0.5e-6);
+		nt_source_tight_at(&s, s.est_t, NT_PHI, &lo, &hi);
+		nt_source_bounds_at(&s, s.est_t, &slo, &shi);
+		missed += !(lo <= 0 && hi >= 0);
+		assert_true(slo <= 0 && shi >= 0);
+		assert_true(slo <= lo && shi >= hi);
+		assert_true(hi - lo < shi - slo);
 	}
-	assert_true(fabs(nt_source_offset_at(&s, s.est_t)) < 15e-6);
-	assert_true(fabs(s.est_freq) < 0.1e-6);
-	nt_source_tight_at(&s, s.est_t, NT_PHI, &lo, &hi);
-	nt_source_bounds_at(&s, s.est_t, &slo, &shi);
-	assert_true(lo <= 0 && hi >= 0);
-	assert_true(slo <= lo && shi >= hi);
-	assert_true(hi - lo < shi - slo);
+	assert_true(sqrt(sum2 / 32) < 30e-6);
+	assert_true(fabs(sum / 32) < 10e-6);
+	assert_true(missed <= 3);
 }
 
 /* Feed n samples of the wan path, its floor raised by extra. */
