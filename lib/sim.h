@@ -27,7 +27,8 @@ struct nt_sim_point {
 	double	t;		/* s since the start */
 	double	err;		/* client clock - true UTC, s */
 	double	ferr;		/* client frequency error, s/s */
-	double	bound;		/* the client's claimed maximum error, s */
+	double	bound;		/* the client's likely error bound, s */
+	double	worst;		/* its worst-case bound (maxerror), s */
 	double	offset;		/* last measured offset, s (NaN before) */
 	double	poll;		/* s: the system peer's poll interval */
 	uint32_t selected;	/* bit i: client.servers[i] selected/combined */
@@ -134,6 +135,8 @@ struct nt_sim_stats {
 	double	sum, sum2, fsum2, max;
 	double	bsum;		/* sum of bounds */
 	uint64_t inside;	/* ticks with |err| <= bound */
+	double	wsum;		/* the same for the worst-case bound */
+	uint64_t winside;
 	double	in_1ms;		/* since when within 1 ms (NaN: not now) */
 	double	in_100us;
 	bool	oom;		/* a sample could not be stored */

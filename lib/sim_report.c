@@ -26,9 +26,9 @@ nt_sim_format_metric(int m, double v, char *buf, size_t len)
 		nt_format_mag(v, buf, len);
 	else if (strcmp(unit, "ppm") == 0)
 		snprintf(buf, len, "%.4f ppm", v);
-	else if (m == NT_SIM_BOUND_COVERAGE)
+	else if (m == NT_SIM_BOUND_COVERAGE || m == NT_SIM_WORST_COVERAGE)
 		snprintf(buf, len, "%.2f %%", v * 100);
-	else if (m == NT_SIM_BOUND_RATIO)
+	else if (m == NT_SIM_BOUND_RATIO || m == NT_SIM_WORST_RATIO)
 		snprintf(buf, len, "%.2fx", v);
 	else if (m == NT_SIM_PACKETS_PER_HOUR)
 		snprintf(buf, len, "%.1f", v);

@@ -91,6 +91,8 @@ nt_sim_stats_add(struct nt_sim_stats *st, const struct nt_sim_point *p)
 	st->max = fmax(st->max, a);
 	st->bsum += p->bound;
 	st->inside += a <= p->bound;
+	st->wsum += p->worst;
+	st->winside += a <= p->worst;
 }
 
 /* The k-th smallest of v[0..n-1] (Wirth's selection; reorders v). */
@@ -133,7 +135,7 @@ nt_sim_stats_finish(struct nt_sim_stats *st, double *m)
 	m[NT_SIM_SYNC_1MS] = st->in_1ms;
 	m[NT_SIM_SYNC_100US] = st->in_100us;
 	if (st->ticks == 0 || st->oom) {
-		for (int i = NT_SIM_RMS; i <= NT_SIM_BOUND_RATIO; i++)
+		for (int i = NT_SIM_RMS; i <= NT_SIM_WORST_RATIO; i++)
 			m[i] = NAN;
 	} else {
 		assert(st->n > 0 && st->n <= st->ticks);
@@ -149,6 +151,9 @@ nt_sim_stats_finish(struct nt_sim_stats *st, double *m)
 		m[NT_SIM_BOUND_MEAN] = st->bsum / n;
 		m[NT_SIM_BOUND_RATIO] = m[NT_SIM_RMS] > 0 ?
 		    m[NT_SIM_BOUND_MEAN] / m[NT_SIM_RMS] : NAN;
+		m[NT_SIM_WORST_COVERAGE] = (double)st->winside / n;
+		m[NT_SIM_WORST_RATIO] = m[NT_SIM_RMS] > 0 ?
+		    st->wsum / n / m[NT_SIM_RMS] : NAN;
 	}
 	free(st->abs);
 	st->abs = NULL;

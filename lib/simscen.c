@@ -413,7 +413,8 @@ limit_range(struct nt_yconf_walk *w, const struct nt_yconf_node *n, int m,
     const char *label, double v)
 {
 	double lo = m == NT_SIM_MEAN ? -INFINITY : 0;
-	double hi = m == NT_SIM_BOUND_COVERAGE ? 1 : INFINITY;
+	double hi = m == NT_SIM_BOUND_COVERAGE || m == NT_SIM_WORST_COVERAGE ?
+	    1 : INFINITY;
 
 	assert(m >= 0 && m < NT_SIM_N_METRICS);
 	if (v >= lo && v <= hi)

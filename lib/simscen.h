@@ -47,6 +47,10 @@
 	    "fraction of time |error| was inside the claimed bound")	\
 	X(BOUND_MEAN, "bound_mean", "s", "mean claimed error bound")	\
 	X(BOUND_RATIO, "bound_ratio", "", "mean bound / RMS error")	\
+	X(WORST_COVERAGE, "worst_coverage", "",				\
+	    "fraction of time |error| was inside the worst case")	\
+	X(WORST_RATIO, "worst_ratio", "",				\
+	    "mean worst-case bound / RMS error")			\
 	X(STEPS, "steps", "", "clock steps made")			\
 	X(LEAPS, "leaps", "", "leap seconds the kernel made")		\
 	X(PACKETS, "packets", "", "requests sent")			\

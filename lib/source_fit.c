@@ -57,7 +57,9 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define TILT_Z 3.0		/* standard errors a lean must exceed */
 #define TILT_ROUNDS 3		/* estimate, jitter, estimate... */
 #define EDGE_TRIES 4		/* see edge_estimate() */
-#define FLOOR_STEPS 64		/* see floor_excess() */
+#define FLOOR_STEPS 16		/* see floor_excess(): within 0.5 % */
+#define QUANTILE_STEPS 24	/* see floor_quantile(): to 2^-24 */
+#define LIKELY_FLOOR_P 0.001	/* see set_tight() */
 #define EDGE_WANDER 0.3		/* standard deviations, see edge_slabs() */
 #define TIGHT_SPAN 20.0		/* density e^-20 of its peak: unlikely */
 #define LIKELY_Z 2.0		/* see likely_wander() */
@@ -279,9 +281,13 @@ wander_levels(struct nt_source *s)
 
 /* ---- The fit ---- */
 
-/* Half-widths of the samples' slabs for wander q; x: age, negative. */
+/*
+ * Half-widths of the samples' slabs for wander q, the path's minimum
+ * taken up to 2 base below the floor; x: age, negative.
+ */
 static void
-slabs(const struct nt_source *s, double q, double *x, double *hw)
+slabs(const struct nt_source *s, double q, double base, double *x,
+    double *hw)
 {
 	const struct nt_sample *h = s->hist, *last = &h[s->n_hist - 1];
 
@@ -289,7 +295,7 @@ slabs(const struct nt_source *s, double q, double *x, double *hw)
 		double age = nt_diff(last->t, h[i].t);
 
 		x[i] = -age;
-		hw[i] = (h[i].delay - s->floor[0]) / 2 + s->base + s->slack +
+		hw[i] = (h[i].delay - s->floor[0]) / 2 + base + s->slack +
 		    h[i].disp + SAMPLE_FLOOR + nt_fit_wander_tol(q, age);
 	}
 }
@@ -490,29 +496,54 @@ jitter_means(const struct nt_source *s, const double *x, int used,
 }
 
 /*
- * The expected excess of the quickest of n delays over the path's
- * minimum, when each direction's extra delay is exponential (means mo
- * and mi): the integral of the chance that all n exceed x, whose tail
- * is the sum's, (mi e^(-x/mi) - mo e^(-x/mo)) / (mi - mo).  Near the
- * minimum that sum is rarer than either part alone (two delays must
- * both be short), so the quickest of n lies further above it than the
- * gaps between the quickest few suggest.
+ * The chance that a delay lies more than x above the path's minimum,
+ * when each direction's extra delay is exponential (means mo and mi):
+ * (mi e^(-x/mi) - mo e^(-x/mo)) / (mi - mo).  Near the minimum such a
+ * sum is rarer than either part alone (both delays must be short), so
+ * the quickest of n lies further above it than the gaps between the
+ * quickest few suggest.
+ */
+static double
+sum_survival(double mo, double mi, double x)
+{
+	double a = fmin(mo, mi), b = fmax(fmax(mo, mi), a * (1 + 1e-6));
+
+	return ((b * exp(-x / b) - a * exp(-x / a)) / (b - a));
+}
+
+/*
+ * The expected excess of the quickest of n delays over the minimum: the
+ * integral of the chance that all n exceed x.
  */
 static double
 floor_excess(double mo, double mi, double n)
 {
-	double a = fmin(mo, mi), b = fmax(mo, mi), h, e = 0;
+	double h = (mo + mi) * 16 / n / FLOOR_STEPS, e = 0;
 
-	if (!(a > 0) || n < 1)
+	if (!(fmin(mo, mi) > 0) || n < 1)
 		return (0.0);
-	b = fmax(b, a * (1 + 1e-6));
-	h = (a + b) * 16 / n / FLOOR_STEPS;
-	for (int k = 0; k < FLOOR_STEPS; k++) {
-		double x = (k + 0.5) * h;
-
-		e += pow((b * exp(-x / b) - a * exp(-x / a)) / (b - a), n) * h;
-	}
+	for (int k = 0; k < FLOOR_STEPS; k++)
+		e += pow(sum_survival(mo, mi, (k + 0.5) * h), n) * h;
 	return (e);
+}
+
+/* The excess the quickest of n delays keeps only with chance p. */
+static double
+floor_quantile(double mo, double mi, double n, double p)
+{
+	double lo = 0, hi = (mo + mi) * 32 / n;
+
+	if (!(fmin(mo, mi) > 0) || n < 1)
+		return (0.0);
+	for (int k = 0; k < QUANTILE_STEPS; k++) {
+		double x = (lo + hi) / 2;
+
+		if (n * log(sum_survival(mo, mi, x)) > log(p))
+			lo = x;
+		else
+			hi = x;
+	}
+	return (hi);
 }
 
 /*
@@ -576,16 +607,19 @@ static double
 edge_estimate(struct nt_source *s, const double *x, int used, double lean,
     int tries, double *xm)
 {
-	double lam = 0, mo, mi, allow = base_uncertainty(s, 1.0);
+	double lam = 0, mo, mi, allow = base_uncertainty(s, 1.0), drawn = -1;
 	struct nt_poly pe;
+	int ue = 0;
 
 	*xm = 0;
 	if (lean == 0 || used < TILT_MIN_N)
 		return (0.0);
 	jitter_means(s, x, used, &mo, &mi);
 	for (int k = 0; k < TILT_ROUNDS; k++) {
-		int ue = edge_polygon(s, x, used, allow, tries, &pe, xm);
-
+		if (allow != drawn) {
+			ue = edge_polygon(s, x, used, allow, tries, &pe, xm);
+			drawn = allow;
+		}
 		if (ue < LEAN_MIN_N)
 			return (0.0);
 		if ((lam = tilt(mo, mi, used) * ue) == 0)
@@ -675,9 +709,14 @@ set_tight(struct nt_source *s, const double *x, int used, double xm,
     double lam)
 {
 	double xs[NT_HIST_MAX] = { 0 }, hw[NT_HIST_MAX] = { 0 }, r, llr;
+	double mo, mi, base;
 	struct nt_poly pt, q, *p = &pt;
 
-	slabs(s, nt_fit_likely_wander(s), xs, hw);
+	/* The floor as high above the minimum as it is only by bad luck. */
+	jitter_means(s, x, used, &mo, &mi);
+	base = fmin(fmax(s->base, floor_quantile(mo, mi, s->floor_n,
+	    LIKELY_FLOOR_P) / 2), s->floor[0] / 2);
+	slabs(s, nt_fit_likely_wander(s), base, xs, hw);
 	intersect(s, s->n_hist - used, x, hw, &pt);
 	if (lam != 0) {
 		nt_poly_peak(&pt, &q, xm, lam, TIGHT_SPAN);
@@ -693,7 +732,7 @@ set_tight(struct nt_source *s, const double *x, int used, double xm,
 	 * (route_rise()), and the floor itself may be up to base above the
 	 * true minimum: the interval reaches as far as both would move it.
 	 */
-	r = (fmax(route_rise(s, used, &llr), 0.0) + s->base) / 2;
+	r = (fmax(route_rise(s, used, &llr), 0.0) + base) / 2;
 	if (lam > 0)
 		s->tight_lo -= r;
 	else
@@ -766,11 +805,16 @@ nt_fit(struct nt_source *s)
 	s->min_delay = s->floor[0];
 	s->base = base_uncertainty(s, BASE_K);
 	wander_levels(s);
-	slabs(s, s->wander, x, hw);
+	slabs(s, s->wander, s->base, x, hw);
 	used = intersect(s, 0, x, hw, &p);
 	set_estimate(s, &p, x, used);
-	/* The same samples, allowing for more wander: the bounds. */
-	slabs(s, s->wander_bound, x, hw);
+	/*
+	 * The same samples, allowing for more wander and for a path whose
+	 * minimum delay is anywhere down to none (NTP's delay / 2: the
+	 * quickest of a few hundred delays can lie 20 of their gaps above
+	 * it): the bounds.
+	 */
+	slabs(s, s->wander_bound, s->floor[0] / 2, x, hw);
 	intersect(s, s->n_hist - used, x, hw, &p);
 	set_bounds(s, &p);
 	return (used);

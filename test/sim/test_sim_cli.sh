@@ -70,7 +70,7 @@ PYEOF
 sed 's/^  rms: 22us$/  rms: 1ns/' "$LAN" >"$T/strict.yaml"
 expect 1 "$T/strict.yaml"
 has out "^  rms +<= 1ns: [0-9.]+us FAILED$" "failed limit shown"
-has out "^1 of 8 limits FAILED$" "verdict"
+has out "^1 of 9 limits FAILED$" "verdict"
 expect 1 --json "$T/strict.yaml"
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] is False and d["expect"]["rms"]["ok"] is False' "$T/out" || fail "JSON verdict"
 
