@@ -125,6 +125,11 @@ struct nt_source {
 	double		wq[NT_WQ_N];	/* the last single estimates */
 	int		wander_n;
 	double		wander_est;	/* their median; NaN: none yet */
+	/* The same from estimates whose spans do not overlap. */
+	double		wqi[NT_WQ_N];
+	int		wanderi_n;
+	nt_time		wqi_t;		/* when the newest was taken */
+	double		wanderi_est;
 	struct nt_sample held;		/* newest sample, held out as suspect */
 	bool		have_held;
 

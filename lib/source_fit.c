@@ -48,6 +48,7 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define WANDER_LAG_MIN 256.0	/* s: shortest lag of the Allan variance */
 #define WANDER_WINDOW_N 8	/* samples in a window worth comparing */
 #define WANDER_MIN_N 4		/* estimates before we trust them */
+#define EARLY_WANDER_K 3.0	/* see likely_wander() */
 #define CHI2_MEDIAN 0.455	/* median of chi-square with 1 d.o.f. */
 #define LEAN_MIN_N 4		/* samples before the lean is measured */
 #define LEAN_LO 0.1		/* below: symmetric jitter, the centroid */
@@ -231,7 +232,13 @@ fh_make_room(struct nt_source *s)
  * How fast the frequency wanders: how much our frequency estimates
  * (undone of our own corrections) moved over a window's length, squared
  * and per second.  Their own errors count too, which errs on the safe
- * side; the median of the last few resists outliers such as steps.
+ * side; the median of the last few resists outliers such as steps.  One
+ * is taken at every fit, for the estimate, which should learn soon; but
+ * fits less than a window apart share most of their samples, so the last
+ * 15 move together and their median is sometimes a hundred times too
+ * low (a month of lan then held its likely bound only 99.6 % of the
+ * time).  The likely interval rests on those whose spans overlap by at
+ * most half (wanderi_*), which take an hour to gather.
  */
 void
 nt_fit_learn_wander(struct nt_source *s)
@@ -248,10 +255,16 @@ nt_fit_learn_wander(struct nt_source *s)
 		;
 	if (k >= 0 && s->fh_ok[k]) {
 		d = f - s->fh_f[k];
-		s->wq[s->wander_n++ % NT_WQ_N] = d * d / nt_diff(now,
-		    s->fh_t[k]);
+		d = d * d / nt_diff(now, s->fh_t[k]);
+		s->wq[s->wander_n++ % NT_WQ_N] = d;
 		s->wander_est = median(s->wq, s->wander_n < NT_WQ_N ?
 		    s->wander_n : NT_WQ_N) / CHI2_MEDIAN;
+		if (s->wanderi_n == 0 || nt_diff(now, s->wqi_t) >= lag / 2) {
+			s->wqi_t = now;
+			s->wqi[s->wanderi_n++ % NT_WQ_N] = d;
+			s->wanderi_est = median(s->wqi, s->wanderi_n <
+			    NT_WQ_N ? s->wanderi_n : NT_WQ_N) / CHI2_MEDIAN;
+		}
 	}
 	s->fh_t[s->fh_n] = now;
 	s->fh_f[s->fh_n] = f;
@@ -634,17 +647,20 @@ edge_estimate(struct nt_source *s, const double *x, int used, double lean,
 }
 
 /*
- * The wander the likely interval assumes: as measured, once it is.  The
- * first measurement needs a full window (half an hour at poll 64 s), and
- * until then the guess the estimate starts from may be far too low: a
- * bad crystal's frequency wanders a thousand times faster.  The window
- * can tell.  A random walk of the frequency bends the offsets away from
- * any straight line, by a mean square of about q T^3 / 400 over a span
- * T, on top of the path's own scatter (a sample's error is spread evenly
- * over its excess delay, less the lean, which the wedge regression
- * removes).  The likely interval allows for as much wander as the excess
- * of the residuals over that scatter, plus LIKELY_Z of its standard
- * errors, could hide: while the window is short, that is a lot.
+ * The wander the likely interval assumes: as measured over spans that
+ * overlap by at most half (and no less than the estimate's own measure),
+ * once it is; that takes four half windows (an hour at poll 64 s).
+ * Before, three times the estimate's own measure, once it has one (half
+ * an hour); and before that the guess the estimate starts from may be
+ * far too low: a bad crystal's frequency wanders a thousand times
+ * faster.  The window can tell.  A random walk of the frequency bends
+ * the offsets away from any straight line, by a mean square of about
+ * q T^3 / 400 over a span T, on top of the path's own scatter (a
+ * sample's error is spread evenly over its excess delay, less the lean,
+ * which the wedge regression removes).  The likely interval allows for
+ * as much wander as the excess of the residuals over that scatter, plus
+ * LIKELY_Z of its standard errors, could hide: while the window is
+ * short, that is a lot.
  */
 static double
 likely_wander(const struct nt_source *s, const double *x, int used,
@@ -655,8 +671,10 @@ likely_wander(const struct nt_source *s, const double *x, int used,
 	struct wedge w;
 	int n = s->n_hist;
 
+	if (s->wanderi_n >= WANDER_MIN_N)
+		return (fmax(q, s->wanderi_est));
 	if (s->wander_n >= WANDER_MIN_N)
-		return (q);
+		return (q * EARLY_WANDER_K);
 	span = -x[n - used];
 	if (used < WANDER_WINDOW_N || span <= 0)
 		return (fmax(q, WANDER_INIT_BOUND));
