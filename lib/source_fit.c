@@ -640,7 +640,8 @@ edge_estimate(struct nt_source *s, const double *x, int used, double lean,
 		nt_poly_tilted_mean(&pe, *xm, lam, &s->est_offset,
 		    &s->est_freq);
 		jitter_means(s, x, used, &mo, &mi);
-		if (tries > 1)
+		/* Once: the means hardly move after the first round. */
+		if (tries > 1 && k == 0)
 			allow = fmax(allow, floor_excess(mo, mi, s->floor_n));
 	}
 	return (lam);
