@@ -17,12 +17,15 @@ void
 nt_poly_clip(const struct nt_poly *p, struct nt_poly *q, double x,
     double w, double sign)
 {
+	double f0 = p->n > 0 ? sign * (p->a[0] + p->b[0] * x - w) : 0;
+	double fj = f0;
+
 	q->n = 0;
 	for (int i = 0; i < p->n; i++) {
 		int j = i + 1 < p->n ? i + 1 : 0;
-		double fi = sign * (p->a[i] + p->b[i] * x - w);
-		double fj = sign * (p->a[j] + p->b[j] * x - w);
+		double fi = fj;
 
+		fj = j == 0 ? f0 : sign * (p->a[j] + p->b[j] * x - w);
 		assert(q->n + 2 <= NT_POLY_MAX);
 		if (fi <= 0) {
 			q->a[q->n] = p->a[i];
