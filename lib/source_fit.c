@@ -57,7 +57,7 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define TILT_MIN_N 16		/* samples before the edge is trusted */
 #define TILT_Z 3.0		/* standard errors a lean must exceed */
 #define TILT_ROUNDS 3		/* estimate, jitter, estimate... */
-#define EDGE_TRIES 4		/* see edge_estimate() */
+#define EDGE_TRIES 3		/* see edge_estimate() */
 #define FLOOR_STEPS 16		/* see floor_excess(): within 0.5 % */
 #define QUANTILE_STEPS 24	/* see floor_quantile(): to 2^-24 */
 #define LIKELY_FLOOR_P 0.001	/* see set_tight() */
