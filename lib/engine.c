@@ -392,17 +392,11 @@ log_update(struct nt_engine *e, const struct nt_update *u)
 }
 
 /*
- * After an update every combined source says where the truth lies now,
- * relative to the corrected time scale: their intervals (widened by what
- * their servers admit to) all hold it, and so does their intersection.
- * Between updates the bound grows with what we do not know about the
- * frequency and what it may have wandered since; not, as the kernel
- * would assume, by 500 ppm, nor by NTP's 15 ppm.
- */
-/*
  * How far off our frequency may be while no source has measured it:
  * three standard deviations of what the drift file (or, without one, a
- * crystal's usual error) says, and never less than NTP's 15 ppm.
+ * crystal's usual error) says, and never less than NTP's 15 ppm.  With
+ * 15 ppm, a 100 ppm crystal whose first poll after a one-reply burst
+ * went unanswered left the bound five times short.
  */
 static double
 unknown_rate(const struct nt_engine *e)
@@ -411,6 +405,15 @@ unknown_rate(const struct nt_engine *e)
 	    UNKNOWN_RATE_MAX));
 }
 
+/*
+ * After an update every combined source says where the truth lies now,
+ * relative to the corrected time scale: their intervals (widened by what
+ * their servers admit to) all hold it, and so does their intersection.
+ * Between updates the bound grows with what we do not know about the
+ * frequency and what it may have wandered since; not, as the kernel
+ * would assume, by 500 ppm, nor by NTP's 15 ppm (unless no source has
+ * measured the frequency yet: unknown_rate()).
+ */
 static void
 set_bound(struct nt_engine *e, int selected, nt_time now)
 {

@@ -561,10 +561,10 @@ floor_quantile(double mo, double mi, double n, double p)
 
 /*
  * The slabs as the likelihood sees them, for the tilted estimate: the
- * floor is above the true minimum by about its mean gap (not the few
- * gaps the bounds allow), and the wander is allowed for only as far as
- * a fraction of its measured standard deviation: the estimate pushes
- * against an edge, and every allowance there is a bias.
+ * floor is above the true minimum by about allow (its expected excess,
+ * not the far end the bounds allow for), and the wander is allowed for
+ * only as far as a fraction of its measured standard deviation: the
+ * estimate pushes against an edge, and every allowance there is a bias.
  */
 static void
 edge_slabs(const struct nt_source *s, const double *x, double allow,
@@ -582,8 +582,8 @@ edge_slabs(const struct nt_source *s, const double *x, double allow,
  * The likelihood's polygon over the window, the floor taken allow below
  * the quickest delay seen; when its slabs do not all meet, the floor is
  * likely lower still (the quickest of few delays often lies far above
- * the minimum): the allowance doubles, up to tries times, until they
- * do.  Returns how many meet; *xm: their mean time.
+ * the minimum): the allowance doubles until they do, at most tries - 1
+ * times.  Returns how many meet; *xm: their mean time.
  */
 static int
 edge_polygon(const struct nt_source *s, const double *x, int used,
@@ -610,11 +610,12 @@ edge_polygon(const struct nt_source *s, const double *x, int used,
  * and when only the newest two or three of them meet, their polygon
  * hardly bounds the frequency: its tilted mean once put the frequency
  * 57 ppm off (wan, day 24).  It needs as many samples as the lean.
- * When the window's slabs do not all meet, the floor is likely higher
- * above the true minimum than its gaps say (the quickest of few delays
- * often is): with a clear lean (tries > 1) the allowance doubles, up to
- * tries times, until they do.  The edge of the newest few alone once
- * left the clock 450 us off for ten minutes (wan, seed 86).
+ * With a clear lean (tries > 1) the floor's allowance is its expected
+ * excess under the two-exponential model (floor_excess(); the gaps
+ * between the quickest delays understate it, and the edge sat 15 us
+ * behind the truth on average in wan), doubled while the window's
+ * slabs do not all meet (edge_polygon()): the edge of the newest few
+ * alone once left the clock 450 us off for ten minutes (wan, seed 86).
  */
 static double
 edge_estimate(struct nt_source *s, const double *x, int used, double lean,
@@ -731,7 +732,7 @@ set_tight(struct nt_source *s, const double *x, int used, double xm,
 	double mo, mi, base;
 	struct nt_poly pt, q, *p = &pt;
 
-	/* The floor as high above the minimum as it is only by bad luck. */
+	/* The floor's excess over the minimum, but for bad luck. */
 	jitter_means(s, x, used, &mo, &mi);
 	base = fmin(fmax(s->base, floor_quantile(mo, mi, s->floor_n,
 	    LIKELY_FLOOR_P) / 2), s->floor[0] / 2);
@@ -794,9 +795,9 @@ set_estimate(struct nt_source *s, const struct nt_poly *p, const double *x,
 	w = fmax(0, fmin(1, (fabs(c) - LEAN_LO) / (LEAN_HI - LEAN_LO)));
 	z = wedge_lean_z(s, n - used, x, b, c);
 	lam = edge_estimate(s, x, used, w, z < LEAN_Z ? 1 : EDGE_TRIES, &xm);
-	if (lam != 0)
+	if (lam != 0) {
 		route_shift(s, used, lam);
-	if (lam == 0) {
+	} else {
 		s->est_offset += w * (fmax(lo, fmin(hi, a)) - s->est_offset);
 		s->est_freq += w * (fmax(blo, fmin(bhi, b)) - s->est_freq);
 	}
