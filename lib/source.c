@@ -15,6 +15,7 @@
 
 #define UNREACH_POLLS 8
 #define RAMP_FIRST 2		/* after a burst, poll at 4, 8, ... s */
+#define RAMP_REPS 2		/* answered polls at each of them */
 #define TRIES 3			/* widenings, see reconcile() */
 #define WIDEN 4.0		/* the wander allowance, each time */
 #define NARROW 0.98		/* per sample that fits, back to normal */
@@ -55,6 +56,7 @@ nt_source_init(struct nt_source *s, const struct nt_server_conf *conf,
 	s->next_poll = now;
 	s->burst_left = conf->iburst ? NT_BURST_LEN : 0;
 	s->ramp = conf->iburst ? RAMP_FIRST : NTP_MAXPOLL + 1;
+	s->ramp_left = RAMP_REPS;
 	s->est_var = INFINITY;
 	s->est_freq_var = INFINITY;
 	s->min_delay = INFINITY;
@@ -86,9 +88,14 @@ note_unanswered(struct nt_source *s)
 }
 
 /*
- * After a burst the interval doubles up to the poll, but only past
- * answered polls: a lossy path would otherwise leave the clock with one
- * sample, no frequency, for several minutes (a 100 ppm crystal drifts
+ * After a burst the interval doubles up to the poll (4, 8, 16, 32 s at
+ * first), each one kept for RAMP_REPS answered polls: the first samples
+ * set the frequency and the path's minimum delay, on which the first
+ * half hour rests (over seeds 1-100, wan's RMS error fell from 32 to
+ * 28 us with two polls at each interval instead of one, lan's from 15.3
+ * to 15.1 us; 12 requests in the first two minutes, not 8).  Only
+ * answered polls count: a lossy path would otherwise leave the clock
+ * with one sample, no frequency, for minutes (a 100 ppm crystal drifts
  * 38 ms in 380 s).  Once the source counts as unreachable it ramps on.
  */
 static void
@@ -96,15 +103,17 @@ schedule_next(struct nt_source *s, nt_time now, bool answered)
 {
 	if (s->burst_left > 0)
 		s->burst_left--;
-	if (s->burst_left > 0)
+	if (s->burst_left > 0) {
 		s->next_poll = nt_add(now, NT_BURST_GAP);
-	else if (s->ramp < s->poll && !answered && !s->unreachable &&
-	    s->ramp > RAMP_FIRST)
-		s->next_poll = nt_add(now, ldexp(1.0, s->ramp - 1));
-	else if (s->ramp < s->poll)
-		s->next_poll = nt_add(now, ldexp(1.0, s->ramp++));
-	else
+	} else if (s->ramp < s->poll) {
+		s->next_poll = nt_add(now, ldexp(1.0, s->ramp));
+		if ((answered || s->unreachable) && --s->ramp_left <= 0) {
+			s->ramp++;
+			s->ramp_left = RAMP_REPS;
+		}
+	} else {
 		s->next_poll = nt_add(now, nt_source_interval(s));
+	}
 }
 
 size_t

@@ -67,6 +67,7 @@ struct nt_source {
 	nt_time		next_poll;
 	int		burst_left;	/* requests left in a burst */
 	int		ramp;		/* after a burst: next interval, log2 s */
+	int		ramp_left;	/* answered polls before it doubles */
 	uint8_t		reach;		/* shift register, bit 0 = last poll */
 	int		unanswered;	/* polls since the last valid reply */
 	int		poll_score;	/* > 0 asks for longer polls */

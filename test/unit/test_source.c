@@ -251,18 +251,19 @@ poll_once(struct nt_source *s, nt_time now, bool answer)
 }
 
 /*
- * After the burst the interval doubles (4, 8, 16 s...) only past answered
- * polls: on a lossy path it stays, so the frequency is measured within
- * seconds, not minutes.  A server that stays silent is still let go.
+ * After the burst the interval doubles (4, 8, 16 s...), each one kept for
+ * two answered polls: on a lossy path it stays, so the frequency is
+ * measured within seconds, not minutes.  A server that stays silent is
+ * still let go.
  */
 static void
 ramp_waits_for_answers(void **state)
 {
 	/* Whether each request is answered, and the gap to the next. */
-	static const bool answer[] = { 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0, 0 };
-	static const int gap[] = { 2, 2, 2, 4, 4, 8, 8, 8, 8, 8, 8, 8, 8, 16,
-	    32 };
+	static const bool answer[] = { 1, 0, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const int gap[] = { 2, 2, 2, 4, 4, 4, 4, 8, 8, 8, 8, 8, 8, 8,
+	    8, 8, 8, 8, 16, 16, 32 };
 	struct nt_server_conf c;
 	struct nt_source s;
 	nt_time now = T0;
