@@ -205,7 +205,6 @@ struct nt_metrics {
 	const struct nt_status *st;
 	uv_tcp_t	listener;
 	struct hconn	*conns;
-	int		n_conns;
 	bool		closing;
 	bool		listener_open;
 };
@@ -231,7 +230,6 @@ on_closed(uv_handle_t *h)
 		m->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	m->n_conns--;
 	free(c->out);
 	free(c);
 	maybe_free(m);
@@ -380,7 +378,6 @@ on_connection(uv_stream_t *s, int status)
 	if (c->next != NULL)
 		c->next->prev = c;
 	m->conns = c;
-	m->n_conns++;
 	uv_tcp_init(m->loop, &c->tcp);
 	uv_timer_init(m->loop, &c->timer);
 	c->tcp.data = c->timer.data = c;

@@ -61,8 +61,7 @@ nt_source_init(struct nt_source *s, const struct nt_server_conf *conf,
 	s->est_freq_var = INFINITY;
 	s->min_delay = INFINITY;
 	s->wander_mult = 1;
-	s->wander_est = NAN;
-	s->wanderi_est = NAN;
+	s->quick.est = s->spaced.est = NAN;
 	for (int k = 0; k < NT_FLOOR_N; k++)
 		s->floor[k] = INFINITY;
 	s->state = NT_SRC_INIT;
@@ -366,7 +365,7 @@ nt_source_shift(struct nt_source *s, double delta)
 	s->held.t += d;
 	for (int i = 0; i < s->fh_n; i++)
 		s->fh_t[i] += d;
-	s->wqi_t += d;
+	s->spaced_t += d;
 	s->t1 += d;
 	s->next_poll += d;
 }

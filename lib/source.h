@@ -29,6 +29,13 @@
 #define NT_PHI 15e-6		/* RFC 5905 frequency tolerance (s/s) */
 #define NT_NAME_MAX (NT_HOSTLEN + 104)	/* "name (address)" */
 
+/* Single wander estimates, (s/s)^2 per s; their median wins. */
+struct nt_wander_log {
+	double		q[NT_WQ_N];	/* the last ones, a ring */
+	int		n;		/* taken so far */
+	double		est;		/* their median; NaN: none yet */
+};
+
 /* Why a source is or is not used, for logs and status. */
 enum nt_src_state {
 	NT_SRC_INIT = 0,	/* no sample yet */
@@ -123,14 +130,9 @@ struct nt_source {
 	double		fh_f[NT_FH_N];
 	bool		fh_ok[NT_FH_N];	/* from a window long enough */
 	int		fh_n;
-	double		wq[NT_WQ_N];	/* the last single estimates */
-	int		wander_n;
-	double		wander_est;	/* their median; NaN: none yet */
-	/* The same from estimates whose spans do not overlap. */
-	double		wqi[NT_WQ_N];
-	int		wanderi_n;
-	nt_time		wqi_t;		/* when the newest was taken */
-	double		wanderi_est;
+	struct nt_wander_log quick;	/* one per fit */
+	struct nt_wander_log spaced;	/* half a window apart at least */
+	nt_time		spaced_t;	/* when its newest was taken */
 	struct nt_sample held;		/* newest sample, held out as suspect */
 	bool		have_held;
 

@@ -228,6 +228,13 @@ fh_make_room(struct nt_source *s)
 	s->fh_n--;
 }
 
+static void
+log_wander(struct nt_wander_log *w, double q)
+{
+	w->q[w->n++ % NT_WQ_N] = q;
+	w->est = median(w->q, w->n < NT_WQ_N ? w->n : NT_WQ_N) / CHI2_MEDIAN;
+}
+
 /*
  * How fast the frequency wanders: how much our frequency estimates
  * (undone of our own corrections) moved over a window's length, squared
@@ -238,7 +245,7 @@ fh_make_room(struct nt_source *s)
  * 15 move together and their median is sometimes a hundred times too
  * low (a month of lan then held its likely bound only 99.6 % of the
  * time).  The likely interval rests on those whose spans overlap by at
- * most half (wanderi_*), which take an hour to gather.
+ * most half (spaced), which take an hour to gather.
  */
 void
 nt_fit_learn_wander(struct nt_source *s)
@@ -256,14 +263,10 @@ nt_fit_learn_wander(struct nt_source *s)
 	if (k >= 0 && s->fh_ok[k]) {
 		d = f - s->fh_f[k];
 		d = d * d / nt_diff(now, s->fh_t[k]);
-		s->wq[s->wander_n++ % NT_WQ_N] = d;
-		s->wander_est = median(s->wq, s->wander_n < NT_WQ_N ?
-		    s->wander_n : NT_WQ_N) / CHI2_MEDIAN;
-		if (s->wanderi_n == 0 || nt_diff(now, s->wqi_t) >= lag / 2) {
-			s->wqi_t = now;
-			s->wqi[s->wanderi_n++ % NT_WQ_N] = d;
-			s->wanderi_est = median(s->wqi, s->wanderi_n <
-			    NT_WQ_N ? s->wanderi_n : NT_WQ_N) / CHI2_MEDIAN;
+		log_wander(&s->quick, d);
+		if (s->spaced.n == 0 || nt_diff(now, s->spaced_t) >= lag / 2) {
+			s->spaced_t = now;
+			log_wander(&s->spaced, d);
 		}
 	}
 	s->fh_t[s->fh_n] = now;
@@ -283,8 +286,8 @@ nt_fit_likely_wander(const struct nt_source *s)
 static void
 wander_levels(struct nt_source *s)
 {
-	bool known = s->wander_n >= WANDER_MIN_N;
-	double q = known ? fmax(WANDER_EST * s->wander_est, WANDER_MIN) :
+	bool known = s->quick.n >= WANDER_MIN_N;
+	double q = known ? fmax(WANDER_EST * s->quick.est, WANDER_MIN) :
 	    WANDER_INIT;
 
 	s->wander = fmin(q * s->wander_mult, WANDER_MAX);
@@ -673,9 +676,9 @@ likely_wander(const struct nt_source *s, const double *x, int used,
 	struct wedge w;
 	int n = s->n_hist;
 
-	if (s->wanderi_n >= WANDER_MIN_N)
-		return (fmax(q, s->wanderi_est));
-	if (s->wander_n >= WANDER_MIN_N)
+	if (s->spaced.n >= WANDER_MIN_N)
+		return (fmax(q, s->spaced.est));
+	if (s->quick.n >= WANDER_MIN_N)
 		return (q * EARLY_WANDER_K);
 	span = -x[n - used];
 	if (used < WANDER_WINDOW_N || span <= 0)
@@ -701,8 +704,9 @@ likely_wander(const struct nt_source *s, const double *x, int used,
  * from the minimum by chance (for exponential delays, their mean excess
  * over n).  A slower route has not yet been told from chance then
  * (nt_fit_floor() needs more), and the edge estimate, which hangs on the
- * floor, is off by half the rise.  *llr: the log-likelihood ratio of
- * the rise against none, exponential delays assumed.
+ * floor, is off by half the rise.  *llr (unless NULL): the
+ * log-likelihood ratio of the rise against none, exponential delays
+ * assumed.
  */
 static double
 route_rise(const struct nt_source *s, int used, double *llr)
@@ -714,7 +718,8 @@ route_rise(const struct nt_source *s, int used, double *llr)
 		mean += (s->hist[i].delay - s->floor[0]) / used;
 	}
 	rise = quick - s->floor[0] - mean / used;
-	*llr = mean > 0 ? used * fmax(rise, 0.0) / mean : 0.0;
+	if (llr != NULL)
+		*llr = mean > 0 ? used * fmax(rise, 0.0) / mean : 0.0;
 	return (rise);
 }
 
@@ -728,7 +733,7 @@ static void
 set_tight(struct nt_source *s, const double *x, int used, double xm,
     double lam)
 {
-	double xs[NT_HIST_MAX] = { 0 }, hw[NT_HIST_MAX] = { 0 }, r, llr;
+	double xs[NT_HIST_MAX] = { 0 }, hw[NT_HIST_MAX] = { 0 }, r;
 	double mo, mi, base;
 	struct nt_poly pt, q, *p = &pt;
 
@@ -752,7 +757,7 @@ set_tight(struct nt_source *s, const double *x, int used, double xm,
 	 * (route_rise()), and the floor itself may be up to base above the
 	 * true minimum: the interval reaches as far as both would move it.
 	 */
-	r = (fmax(route_rise(s, used, &llr), 0.0) + base) / 2;
+	r = (fmax(route_rise(s, used, NULL), 0.0) + base) / 2;
 	if (lam > 0)
 		s->tight_lo -= r;
 	else
