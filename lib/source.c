@@ -228,7 +228,7 @@ add_sample(struct nt_source *s, const struct nt_sample *smp)
 	int used;
 
 	append(s, smp);
-	nt_fit_floor(s, smp);
+	keep_newest(s, nt_fit_floor(s, smp));
 	used = nt_fit(s);
 	if (used == s->n_hist) {
 		s->wander_mult = fmax(1.0, s->wander_mult * NARROW);

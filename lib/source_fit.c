@@ -107,28 +107,44 @@ log_p_none_newest(int n, int k, int j)
 }
 
 /*
+ * The first of the newest k delays may be the old route's last: then they
+ * are quicker than all the newer half.  Returns how many are left without
+ * them; 0 when that is fewer than FLOOR_RESET_N (a floor from them would
+ * stay a millisecond low, if the new route is that much slower).
+ */
+static int
+trim_stragglers(const double *d, int k)
+{
+	double m = INFINITY;
+
+	for (int i = 0; i < k / 2; i++)
+		m = fmin(m, d[i]);
+	while (k > 0 && d[k - 1] < m)
+		k--;
+	return (k < FLOOR_RESET_N ? 0 : k);
+}
+
+/*
  * Has the path become slower?  If it has not, the delays remembered
  * come in any order alike, and the chance that the newest k are all
  * above the j older ones below their smallest is C(n - k, j) / C(n, j),
  * whatever the delays' distribution.  Returns the k that makes it
  * least likely, once it is below FLOOR_RESET_P; 0: no change.  Only the
  * k just before an older, smaller delay need trying: between them the
- * smallest stays and the chance only falls.  The newest k hold the whole
- * window (a floor above a sample's delay would make no sense of it) and
- * at least FLOOR_RESET_N: a short run of slow delays comes by chance.
+ * smallest stays and the chance only falls.  The newest k are at least
+ * FLOOR_RESET_N: a short run of slow delays comes by chance.
  */
 static int
 slower_since(const struct nt_source *s, double *d)
 {
 	double m = INFINITY, lp, best_lp = log(FLOOR_RESET_P);
 	int n = newest_first(s, d), best = 0;
-	int least = s->n_hist > FLOOR_RESET_N ? s->n_hist : FLOOR_RESET_N;
 
 	for (int k = 1; k < n; k++) {
 		int j = 0;
 
 		m = fmin(m, d[k - 1]);
-		if ((d[k] >= m && k < n - 1) || k < least)
+		if ((d[k] >= m && k < n - 1) || k < FLOOR_RESET_N)
 			continue;
 		for (int i = k; i < n; i++)
 			j += d[i] < m;
@@ -137,16 +153,22 @@ slower_since(const struct nt_source *s, double *d)
 			best = k;
 		}
 	}
-	return (best);
+	return (trim_stragglers(d, best));
 }
 
 /*
  * The smallest delays ever seen: the longer we watch, the closer they
  * come to the path's true minimum, on which the error bounds hang.  When
  * the newest delays say the path has become slower (a new route), the
- * floor starts again from them.
+ * floor starts again from them, and so does the window: a floor above a
+ * sample's delay makes no sense of it.  (When the window's size was the
+ * least the new floor rested on, its oldest sample, from the old route,
+ * stayed in the floor for good and the slabs a millisecond too wide: a
+ * route 1 ms slower each way left the clock 550 us off.)  Returns how
+ * many of the newest samples the window may keep: all, or as many as
+ * the new floor rests on.
  */
-void
+int
 nt_fit_floor(struct nt_source *s, const struct nt_sample *smp)
 {
 	double d[NT_DELAYS_N];
@@ -158,13 +180,14 @@ nt_fit_floor(struct nt_source *s, const struct nt_sample *smp)
 	s->delays_at = (s->delays_at + 1) % NT_DELAYS_N;
 	s->delays_n += s->delays_n < NT_DELAYS_N;
 	if ((k = slower_since(s, d)) == 0)
-		return;
+		return (s->n_hist);
 	for (int i = 0; i < NT_FLOOR_N; i++)
 		s->floor[i] = INFINITY;
 	for (int i = 0; i < k; i++)
 		insert_floor(s->floor, d[i]);
 	s->floor_n = k;
 	s->delays_n = k;
+	return (k < s->n_hist ? k : s->n_hist);
 }
 
 /*

@@ -14,8 +14,11 @@
  * many of the newest samples agree with each other (all when n_hist).
  */
 int nt_fit(struct nt_source *s);
-/* Remember a new sample's delay in the path's delay floor. */
-void nt_fit_floor(struct nt_source *s, const struct nt_sample *smp);
+/*
+ * Remember a new sample's delay in the path's delay floor; returns how
+ * many of the newest samples the window may keep (fewer after a new route).
+ */
+int nt_fit_floor(struct nt_source *s, const struct nt_sample *smp);
 /* After a fit all samples agree with: learn the frequency wander. */
 void nt_fit_learn_wander(struct nt_source *s);
 /* The wander as measured (what the likely interval assumes). */
