@@ -123,6 +123,7 @@ struct nt_source {
 	double		wander;		/* frequency wander, (s/s)^2 per s */
 	double		wander_bound;	/* the same, as the bounds assume it */
 	double		likely_wander;	/* the same, as the likely interval */
+	double		bend_wander;	/* the least the window's bends show */
 	double		wander_mult;	/* raised after samples disagreed */
 	/* Past frequency estimates, for the wander (an Allan variance). */
 	double		freq_shift;	/* corrections est_freq has seen */

@@ -39,7 +39,7 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define FLOOR_RESET_P 1e-5	/* see slower_since() */
 #define FLOOR_RESET_N 16	/* the fewest delays it may rest on */
 #define WANDER_K 3.0		/* wander allowance, standard deviations */
-#define WANDER_INIT 1e-17	/* (s/s)^2/s the estimate assumes at first */
+#define WANDER_INIT 1e-18	/* (s/s)^2/s the estimate assumes at first */
 #define WANDER_INIT_BOUND 1e-14	/* the bounds: a bad crystal, at first */
 #define WANDER_MIN 1e-22
 #define WANDER_MAX 1e-10
@@ -64,6 +64,7 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define EDGE_WANDER 0.3		/* standard deviations, see edge_slabs() */
 #define TIGHT_SPAN 20.0		/* density e^-20 of its peak: unlikely */
 #define LIKELY_Z 2.0		/* see likely_wander() */
+#define BEND_Z 3.0		/* see likely_wander() */
 #define BEND_K 400.0		/* q T^3 over the mean square bend */
 #define NOISE_BASE 0.5		/* floor allowances in a sample's scatter */
 #define ROUTE_PRIOR 6.0		/* see route_shift() */
@@ -305,13 +306,19 @@ nt_fit_likely_wander(const struct nt_source *s)
 	return (s->likely_wander);
 }
 
-/* The wander the estimate and the bounds assume. */
+/*
+ * The wander the estimate and the bounds assume.  A quiet crystal's guess
+ * to start from, or the measure once there is one; never less than the
+ * window's bends show (likely_wander()): a bad crystal's frequency
+ * wanders ten thousand times faster, and its measure takes an hour, or
+ * collapses by chance when the frequency happens to turn.
+ */
 static void
 wander_levels(struct nt_source *s)
 {
 	bool known = s->quick.n >= WANDER_MIN_N;
-	double q = known ? fmax(WANDER_EST * s->quick.est, WANDER_MIN) :
-	    WANDER_INIT;
+	double q = fmax(known ? WANDER_EST * s->quick.est : WANDER_INIT,
+	    fmax(WANDER_EST * s->bend_wander, WANDER_MIN));
 
 	s->wander = fmin(q * s->wander_mult, WANDER_MAX);
 	s->wander_bound = fmin(fmax(s->wander * WANDER_BOUND, known ? 0.0 :
@@ -675,49 +682,73 @@ edge_estimate(struct nt_source *s, const double *x, int used, double lean,
 }
 
 /*
- * The wander the likely interval assumes: as measured over spans that
- * overlap by at most half (and no less than the estimate's own measure),
- * once it is; that takes four half windows (an hour at poll 64 s).
- * Before, three times the estimate's own measure, once it has one (half
- * an hour); and before that the guess the estimate starts from may be
- * far too low: a bad crystal's frequency wanders a thousand times
- * faster.  The window can tell.  A random walk of the frequency bends
- * the offsets away from any straight line, by a mean square of about
- * q T^3 / 400 over a span T, on top of the path's own scatter (a
+ * The wander the window's bends show.  A random walk of the frequency
+ * bends the offsets away from any straight line, by a mean square of
+ * about q T^3 / 400 over a span T, on top of the path's own scatter (a
  * sample's error is spread evenly over its excess delay, less the lean,
- * which the wedge regression removes).  The likely interval allows for
- * as much wander as the excess of the residuals over that scatter, plus
- * LIKELY_Z of its standard errors, could hide: while the window is
- * short, that is a lot.
+ * which the wedge regression removes).  Returns the wander the excess of
+ * the residuals' mean square over that scatter, plus z of its standard
+ * errors, stands for.  Below (z < 0), a reference clock's own scatter
+ * (its samples' dispersion) counts too, lest it pass for wander.
  */
 static double
-likely_wander(const struct nt_source *s, const double *x, int used,
-    double b, double c)
+bend_wander(const struct nt_source *s, const double *x, int used, double b,
+    double c, double z)
 {
 	const struct nt_sample *h = s->hist;
-	double q = s->wander / WANDER_EST, noise = 0, res = 0, a, span;
+	double noise = 0, res = 0, a, span = -x[s->n_hist - used];
 	struct wedge w;
-	int n = s->n_hist;
 
-	if (s->spaced.n >= WANDER_MIN_N)
-		return (fmax(q, s->spaced.est));
-	if (s->quick.n >= WANDER_MIN_N)
-		return (q * EARLY_WANDER_K);
-	span = -x[n - used];
-	if (used < WANDER_WINDOW_N || span <= 0)
-		return (fmax(q, WANDER_INIT_BOUND));
-	wedge_sums(s, n - used, x, &w);
+	assert(span > 0);
+	wedge_sums(s, s->n_hist - used, x, &w);
 	a = w.my - b * w.mx - c * w.me;		/* wedge_fit()'s, unbiased */
-	for (int i = n - used; i < n; i++) {
+	for (int i = s->n_hist - used; i < s->n_hist; i++) {
 		double e = h[i].delay - s->floor[0];
 		double v = e + NOISE_BASE * s->base;
 		double r = h[i].offset - a - b * x[i] - c * e;
 
-		noise += v * v / 12 / used;
+		noise += (v * v / 12 + (z < 0 ? h[i].disp * h[i].disp : 0)) /
+		    used;
 		res += r * r / used;
 	}
-	res += LIKELY_Z * noise * sqrt(2.0 / used) - noise;
-	q = fmax(q, BEND_K * fmax(res, 0.0) / (span * span * span));
+	res += z * noise * sqrt(2.0 / used) - noise;
+	return (BEND_K * fmax(res, 0.0) / (span * span * span));
+}
+
+/*
+ * The wander the likely interval assumes, and (s->bend_wander) the least
+ * the window's bends show, BEND_Z standard errors below theirs.  That is
+ * a floor: bends more than a bad crystal's are outliers (a reference
+ * clock's), not wander.
+ * - As measured over spans that overlap by at most half (and no less than
+ *   the estimate's own measure), once it is; that takes four half windows
+ *   (an hour at poll 64 s).
+ * - Before, three times the estimate's own measure, once it has one (half
+ *   an hour), but no less than the guess it started from: measures a
+ *   window apart share most of their samples, and the smoother the
+ *   estimates, the less they move (packet-loss, seed 12: 200 times too
+ *   low).
+ * - Before that the guess may be far too low.  The likely interval allows
+ *   for as much wander as the bends, plus LIKELY_Z of their standard
+ *   errors, could hide: while the window is short, that is a lot.
+ */
+static double
+likely_wander(struct nt_source *s, const double *x, int used, double b,
+    double c)
+{
+	double q = s->wander / WANDER_EST;
+	bool bends = used >= WANDER_WINDOW_N && x[s->n_hist - used] < 0;
+
+	s->bend_wander = bends ? fmin(bend_wander(s, x, used, b, c, -BEND_Z),
+	    WANDER_INIT_BOUND) : 0.0;
+	if (s->spaced.n >= WANDER_MIN_N)
+		return (fmax(fmax(q, s->spaced.est), s->bend_wander));
+	if (s->quick.n >= WANDER_MIN_N)
+		return (fmax(fmax(q * EARLY_WANDER_K, s->bend_wander),
+		    WANDER_INIT));
+	if (!bends)
+		return (fmax(q, WANDER_INIT_BOUND));
+	q = fmax(q, bend_wander(s, x, used, b, c, LIKELY_Z));
 	return (fmin(q, fmax(s->wander / WANDER_EST, WANDER_INIT_BOUND)));
 }
 
