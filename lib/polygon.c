@@ -40,6 +40,18 @@ nt_poly_clip(const struct nt_poly *p, struct nt_poly *q, double x,
 	}
 }
 
+bool
+nt_poly_within(const struct nt_poly *p, double x, double lo, double hi)
+{
+	for (int i = 0; i < p->n; i++) {
+		double v = p->a[i] + p->b[i] * x;
+
+		if (!(v >= lo && v <= hi))
+			return (false);
+	}
+	return (true);
+}
+
 void
 nt_poly_range(const struct nt_poly *p, double x, double *lo, double *hi,
     double *blo, double *bhi)

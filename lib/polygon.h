@@ -10,6 +10,8 @@
 #ifndef NTIMED_POLYGON_H
 #define NTIMED_POLYGON_H
 
+#include <stdbool.h>
+
 /* A box cut by 32 slabs: 4 + 2 * 31 vertices at the most. */
 #define NT_POLY_MAX 72
 
@@ -22,6 +24,9 @@ struct nt_poly {
 /* Into q, the part of p where sign * (a + b x - w) <= 0. */
 void nt_poly_clip(const struct nt_poly *p, struct nt_poly *q, double x,
     double w, double sign);
+/* Whether lo <= a + b x <= hi all over p (a slab that cuts nothing). */
+bool nt_poly_within(const struct nt_poly *p, double x, double lo,
+    double hi);
 /* The range of a + b x, and of b, over p. */
 void nt_poly_range(const struct nt_poly *p, double x, double *lo,
     double *hi, double *blo, double *bhi);

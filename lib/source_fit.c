@@ -366,6 +366,10 @@ intersect(const struct nt_source *s, int first, const double *x,
 	p->b[0] = p->b[1] = -FREQ_BOX;
 	p->b[2] = p->b[3] = FREQ_BOX;
 	for (k = n - 2; k >= first; k--) {
+		/* Old samples' slabs are wide: most cut nothing. */
+		if (nt_poly_within(p, x[k], h[k].offset - hw[k],
+		    h[k].offset + hw[k]))
+			continue;
 		nt_poly_clip(p, mid, x[k], h[k].offset + hw[k], 1.0);
 		nt_poly_clip(mid, next, x[k], h[k].offset - hw[k], -1.0);
 		if (next->n == 0)

@@ -1,0 +1,122 @@
+/*
+ * Tests for the polygon geometry under a source's estimate (polygon.c).
+ * Every estimate and bound is a range, a centroid or a clip of these
+ * polygons, so a wrong vertex would move the clock without any other test
+ * seeing why.  Checked on shapes whose answers are known by hand: a square
+ * cut by slabs at a slant, and a slab that cuts nothing.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "polygon.h"
+
+/* The square -1 <= a <= 1, -1 <= b <= 1, counter-clockwise. */
+static void
+square(struct nt_poly *p)
+{
+	static const double a[] = { -1, 1, 1, -1 }, b[] = { -1, -1, 1, 1 };
+
+	p->n = 4;
+	for (int i = 0; i < 4; i++) {
+		p->a[i] = a[i];
+		p->b[i] = b[i];
+	}
+}
+
+/* Clip p to lo <= a + b x <= hi, as source_fit.c's intersect() does. */
+static void
+slab(const struct nt_poly *p, struct nt_poly *out, double x, double lo,
+    double hi)
+{
+	struct nt_poly mid;
+
+	nt_poly_clip(p, &mid, x, hi, 1.0);
+	nt_poly_clip(&mid, out, x, lo, -1.0);
+}
+
+/* A slab that holds the whole square changes nothing and says so. */
+static void
+wide_slab_cuts_nothing(void **state)
+{
+	struct nt_poly p, q;
+
+	(void)state;
+	square(&p);
+	assert_true(nt_poly_within(&p, 0.5, -1.5, 1.5));
+	slab(&p, &q, 0.5, -1.5, 1.5);
+	assert_int_equal(q.n, p.n);
+	for (int i = 0; i < p.n; i++) {
+		assert_true(q.a[i] == p.a[i]);
+		assert_true(q.b[i] == p.b[i]);
+	}
+	/* Just outside at one corner: a + b x reaches 1.5 at (1, 1). */
+	assert_false(nt_poly_within(&p, 0.5, -1.5, 1.49));
+	assert_false(nt_poly_within(&p, 0.5, -1.49, 1.5));
+}
+
+/* A NaN bound is never "within": the clip decides, as before. */
+static void
+nan_is_not_within(void **state)
+{
+	struct nt_poly p;
+
+	(void)state;
+	square(&p);
+	assert_false(nt_poly_within(&p, 0, NAN, 1));
+	assert_false(nt_poly_within(&p, 0, -1, NAN));
+}
+
+/*
+ * The slab -0.5 <= a + b <= 0.5 through the square: a hexagon with the
+ * corners (1, -1) and (-1, 1) kept, symmetric about the origin.
+ */
+static void
+slanted_slab_gives_hexagon(void **state)
+{
+	struct nt_poly p, q;
+	double lo, hi, blo, bhi, ca, cb;
+
+	(void)state;
+	square(&p);
+	assert_false(nt_poly_within(&p, 1, -0.5, 0.5));
+	slab(&p, &q, 1, -0.5, 0.5);
+	assert_int_equal(q.n, 6);
+	nt_poly_range(&q, 1, &lo, &hi, &blo, &bhi);
+	assert_true(fabs(lo + 0.5) < 1e-12 && fabs(hi - 0.5) < 1e-12);
+	assert_true(fabs(blo + 1) < 1e-12 && fabs(bhi - 1) < 1e-12);
+	nt_poly_range(&q, 0, &lo, &hi, &blo, &bhi);
+	assert_true(fabs(lo + 1) < 1e-12 && fabs(hi - 1) < 1e-12);
+	nt_poly_centroid(&q, &ca, &cb);
+	assert_true(fabs(ca) < 1e-12 && fabs(cb) < 1e-12);
+	assert_true(nt_poly_within(&q, 1, -0.5, 0.5));
+}
+
+/* A slab that misses the square leaves nothing. */
+static void
+disjoint_slab_empties(void **state)
+{
+	struct nt_poly p, q;
+
+	(void)state;
+	square(&p);
+	assert_false(nt_poly_within(&p, 0, 2, 3));
+	slab(&p, &q, 0, 2, 3);
+	assert_int_equal(q.n, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(wide_slab_cuts_nothing),
+		cmocka_unit_test(nan_is_not_within),
+		cmocka_unit_test(slanted_slab_gives_hexagon),
+		cmocka_unit_test(disjoint_slab_empties),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
