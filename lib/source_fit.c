@@ -36,7 +36,7 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define SAMPLE_FLOOR 1e-7	/* s: timestamping error we always allow */
 #define BASE_K 4.0		/* see base_uncertainty() */
 #define FLOOR_MIN_N 3		/* delays before their spread means much */
-#define FLOOR_RESET_P 1e-5	/* see slower_since() */
+#define FLOOR_RESET_P 1e-7	/* see slower_since() */
 #define FLOOR_RESET_N 16	/* the fewest delays it may rest on */
 #define WANDER_K 3.0		/* wander allowance, standard deviations */
 #define WANDER_INIT 1e-18	/* (s/s)^2/s the estimate assumes at first */
@@ -108,10 +108,11 @@ log_p_none_newest(int n, int k, int j)
 }
 
 /*
- * The first of the newest k delays may be the old route's last: then they
- * are quicker than all the newer half.  Returns how many are left without
- * them; 0 when that is fewer than FLOOR_RESET_N (a floor from them would
- * stay a millisecond low, if the new route is that much slower).
+ * The oldest of the newest k delays may be the old route's last: then
+ * they are quicker than all of the newer half, and a floor that kept them
+ * would stay below the new route's minimum, by as much as the route is
+ * slower, for good.  Returns how many are left without them; 0 when
+ * fewer than FLOOR_RESET_N are.
  */
 static int
 trim_stragglers(const double *d, int k)
@@ -133,7 +134,11 @@ trim_stragglers(const double *d, int k)
  * least likely, once it is below FLOOR_RESET_P; 0: no change.  Only the
  * k just before an older, smaller delay need trying: between them the
  * smallest stays and the chance only falls.  The newest k are at least
- * FLOOR_RESET_N: a short run of slow delays comes by chance.
+ * FLOOR_RESET_N: a short run of slow delays comes by chance.  As every k
+ * of every sample is tried, some chance falls below FLOOR_RESET_P now
+ * and then: at 1e-5 the floor was reset by chance 8 times in six months
+ * of wan, each time a millisecond above the minimum (at 1e-7 none; a
+ * route whose k delays are all slower gives 1 / C(n, k)).
  */
 static int
 slower_since(const struct nt_source *s, double *d)
