@@ -366,22 +366,30 @@ served_view(const struct nt_status_engine *se, nt_time now,
  * A refid is a code (shown as text) at stratum 0 and 1, when
  * unsynchronized (INIT), and when it is the selected reference clock's
  * (LOCL at the local driver's stratum); otherwise the upstream's IPv4
- * address.
+ * address.  With nothing selected yet (just after a reload, while the
+ * server holds over what it served), one of our reference clocks' own
+ * refids is still theirs.
  */
 static bool
 refid_is_code(const struct nt_status_engine *se, uint32_t refid,
     int stratum)
 {
 	const struct nt_update *u = nt_engine_last_update(se->e);
+	size_t n = nt_engine_n_sources(se->e);
 	const struct nt_source *s;
 
 	if (stratum <= 1 || stratum >= NTP_MAX_STRATUM)
 		return (true);
-	if (u == NULL || u->selected < 0 ||
-	    (size_t)u->selected >= nt_engine_n_sources(se->e))
-		return (false);
-	s = nt_engine_source(se->e, (size_t)u->selected);
-	return (s->refclock && s->refid == refid);
+	if (u != NULL && u->selected >= 0 && (size_t)u->selected < n) {
+		s = nt_engine_source(se->e, (size_t)u->selected);
+		return (s->refclock && s->refid == refid);
+	}
+	for (size_t i = 0; i < n; i++) {
+		s = nt_engine_source(se->e, i);
+		if (s->refclock && s->refid == refid)
+			return (true);
+	}
+	return (false);
 }
 
 const char *

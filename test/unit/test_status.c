@@ -1,8 +1,9 @@
 /*
  * The status views' refid: a reference clock's refid is a code and is
  * shown as text ("LOCL"), at stratum 1 and at the local driver's own
- * stratum alike, never as an address ("76.79.67.76"); an upstream
- * server's refid at stratum 2 and above is its address.
+ * stratum alike, never as an address ("76.79.67.76"), also before the
+ * engine has selected anything (a reload); an upstream server's refid at
+ * stratum 2 and above is its address.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,9 +30,9 @@ struct world {
 	uint64_t rnd;
 };
 
-/* An engine with one refclock of driver drv, fed for 30 s. */
+/* An engine with one refclock of driver drv, fed for secs s. */
 static void
-world_run(struct world *w, const char *drv)
+world_run_for(struct world *w, const char *drv, int secs)
 {
 	struct nt_simclock_model m = { .max_freq_ppm = 500, .slew_ppm = 500,
 	    .can_step = true };
@@ -48,7 +49,7 @@ world_run(struct world *w, const char *drv)
 	src = nt_engine_add_refclock(w->e, &w->rc, drv,
 	    nt_refclock_refid(&w->rc));
 	assert_int_equal(src, 0);
-	for (int t = 0; t < 30; t++) {
+	for (int t = 0; t < secs; t++) {
 		struct nt_refclock_sample s = { .disp = 1e-6, .n = 1,
 		    .leap = NTP_LEAP_NONE };
 
@@ -60,11 +61,29 @@ world_run(struct world *w, const char *drv)
 	nt_conf_free(&conf);
 }
 
+static void
+world_run(struct world *w, const char *drv)
+{
+	world_run_for(w, drv, 30);
+}
+
+/* What the server held over from before a reload: LOCL at stratum 10. */
+static void
+held_locl(void *ctx, struct nt_server_state *st)
+{
+	(void)ctx;
+	memset(st, 0, sizeof *st);
+	st->stratum = 10;
+	st->refid = NTP_CODE("LOCL");
+	st->leap = NTP_LEAP_NONE;
+}
+
 /* The "tracking" view as JSON text (freed by the caller). */
 static char *
-tracking(struct world *w)
+tracking_served(struct world *w, nt_status_served_fn *served)
 {
-	struct nt_status_engine se = { .e = w->e, .clk = &w->clk.base };
+	struct nt_status_engine se = { .e = w->e, .clk = &w->clk.base,
+	    .served = served };
 	struct nt_status st;
 	struct nt_json j;
 	char *text;
@@ -77,6 +96,12 @@ tracking(struct world *w)
 	text = strdup(nt_json_text(&j, NULL));
 	nt_json_free(&j);
 	return (text);
+}
+
+static char *
+tracking(struct world *w)
+{
+	return (tracking_served(w, NULL));
 }
 
 static void
@@ -112,12 +137,32 @@ test_gps_refid(void **state)
 	nt_engine_free(w.e);
 }
 
+/*
+ * Just after a reload the new engine has selected nothing, while the
+ * server holds over LOCL at stratum 10: it was shown as 76.79.67.76.
+ */
+static void
+test_held_over_local_refid(void **state)
+{
+	struct world w;
+	char *text;
+
+	(void)state;
+	world_run_for(&w, "local", 0);
+	text = tracking_served(&w, held_locl);
+	assert_non_null(strstr(text, "\"refid\":\"LOCL\","));
+	assert_non_null(strstr(text, "\"stratum\":10,"));
+	free(text);
+	nt_engine_free(w.e);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_local_refclock_refid),
 		cmocka_unit_test(test_gps_refid),
+		cmocka_unit_test(test_held_over_local_refid),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
