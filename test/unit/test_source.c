@@ -179,21 +179,32 @@ asymmetric_jitter_estimate_and_likely_interval(void **state)
 	assert_true(missed <= 3);
 }
 
-/* Feed n samples of the wan path, its floor raised by extra. */
+/*
+ * Feed n samples, 64 s apart, of a path with minimum delay base and
+ * exponential jitter of mean mo out and mi back.
+ */
 static void
-feed_wan(struct nt_source *s, uint64_t *r, int *k, int n, double extra)
+feed_path(struct nt_source *s, uint64_t *r, int *k, int n, double base,
+    double mo, double mi)
 {
 	for (int end = *k + n; *k < end; (*k)++) {
-		double out = expo(r, 60e-6), in = expo(r, 1.94e-3);
+		double out = expo(r, mo), in = expo(r, mi);
 		struct nt_sample smp = {
 			.t = T0 + *k * 64 * NT_SEC,
 			.offset = (out - in) / 2,
-			.delay = 200e-6 + extra + out + in,
+			.delay = base + out + in,
 			.disp = 1e-7,
 		};
 
 		nt_source_sample(s, &smp);
 	}
+}
+
+/* The wan path, its floor raised by extra. */
+static void
+feed_wan(struct nt_source *s, uint64_t *r, int *k, int n, double extra)
+{
+	feed_path(s, r, k, n, 200e-6 + extra, 60e-6, 1.94e-3);
 }
 
 /*
@@ -223,23 +234,6 @@ floor_follows_routes_not_chance(void **state)
 	assert_true(fabs(nt_source_offset_at(&s, s.est_t)) < 60e-6);
 }
 
-/* Feed n samples of a lan path: 100 us of exponential jitter each way. */
-static void
-feed_lan(struct nt_source *s, uint64_t *r, int *k, int n, double base)
-{
-	for (int end = *k + n; *k < end; (*k)++) {
-		double out = expo(r, 100e-6), in = expo(r, 100e-6);
-		struct nt_sample smp = {
-			.t = T0 + *k * 64 * NT_SEC,
-			.offset = (out - in) / 2,
-			.delay = base + out + in,
-			.disp = 1e-7,
-		};
-
-		nt_source_sample(s, &smp);
-	}
-}
-
 /*
  * A route 1 ms slower each way, its first samples after two of the old
  * route's slowest.  The old route's last samples often stayed in the new
@@ -259,7 +253,7 @@ floor_drops_the_old_route(void **state)
 
 		nt_server_conf_init(&c);
 		nt_source_init(&s, &c, "192.0.2.1:123", 0, T0);
-		feed_lan(&s, &r, &k, 200, 200e-6);
+		feed_path(&s, &r, &k, 200, 200e-6, 100e-6, 100e-6);
 		for (int i = 0; i < 2; i++) {
 			struct nt_sample smp = {
 				.t = T0 + k++ * 64 * NT_SEC,
@@ -269,7 +263,7 @@ floor_drops_the_old_route(void **state)
 
 			nt_source_sample(&s, &smp);
 		}
-		feed_lan(&s, &r, &k, 40, 2.2e-3);
+		feed_path(&s, &r, &k, 40, 2.2e-3, 100e-6, 100e-6);
 		assert_true(s.floor[0] >= 2.2e-3);
 		/* The delays remembered are floats: 1e-7 of them. */
 		for (int i = 0; i < s.n_hist; i++)
