@@ -36,7 +36,8 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define SAMPLE_FLOOR 1e-7	/* s: timestamping error we always allow */
 #define BASE_K 4.0		/* see base_uncertainty() */
 #define FLOOR_MIN_N 3		/* delays before their spread means much */
-#define FLOOR_RESET_P 1e-7	/* see slower_since() */
+#define FLOOR_RESET_P 1e-5	/* see slower_since() */
+#define FLOOR_RESET_P_FEW 1e-7	/* the same, on fewer than a window */
 #define FLOOR_RESET_N 16	/* the fewest delays it may rest on */
 #define WANDER_K 3.0		/* wander allowance, standard deviations */
 #define WANDER_INIT 1e-18	/* (s/s)^2/s the estimate assumes at first */
@@ -136,14 +137,17 @@ trim_stragglers(const double *d, int k)
  * smallest stays and the chance only falls.  The newest k are at least
  * FLOOR_RESET_N: a short run of slow delays comes by chance.  As every k
  * of every sample is tried, some chance falls below FLOOR_RESET_P now
- * and then: at 1e-5 the floor was reset by chance 8 times in six months
- * of wan, each time a millisecond above the minimum (at 1e-7 none; a
- * route whose k delays are all slower gives 1 / C(n, k)).
+ * and then (a month of wan: 0 to 2 times).  On a window of delays or
+ * more that costs little, the new floor being near the minimum still;
+ * on fewer it was a millisecond above it (8 times in six months of wan),
+ * so those must be a hundred times less likely: FLOOR_RESET_P_FEW (none
+ * since; a route whose k delays are all slower gives 1 / C(n, k)).
  */
 static int
 slower_since(const struct nt_source *s, double *d)
 {
-	double m = INFINITY, lp, best_lp = log(FLOOR_RESET_P);
+	double m = INFINITY, lp, best_lp = 0;
+	double few = log(FLOOR_RESET_P_FEW), enough = log(FLOOR_RESET_P);
 	int n = newest_first(s, d), best = 0;
 
 	for (int k = 1; k < n; k++) {
@@ -154,7 +158,8 @@ slower_since(const struct nt_source *s, double *d)
 			continue;
 		for (int i = k; i < n; i++)
 			j += d[i] < m;
-		if (j > 0 && (lp = log_p_none_newest(n, k, j)) < best_lp) {
+		lp = j > 0 ? log_p_none_newest(n, k, j) : 0;
+		if (lp < best_lp && lp < (k < s->n_hist ? few : enough)) {
 			best_lp = lp;
 			best = k;
 		}
