@@ -8,17 +8,19 @@
 . "$(dirname "$0")/../interop/lib.sh"
 . "$(dirname "$0")/master_lib.sh"
 
-UNIT=$("$PY" -c 'import random; print(random.randint(20, 99))')
-REFID=SH$UNIT
-"$PY" - "$UNIT" "$TEST_TMP/shm.ready" 2>"$TEST_TMP/writer.log" <<'PYEOF' &
-import ctypes, os, signal, struct, sys, time
+"$PY" - "$TEST_TMP/shm.ready" 2>"$TEST_TMP/writer.log" <<'PYEOF' &
+import ctypes, errno, os, random, signal, struct, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
 libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
-unit, ready = int(sys.argv[1]), sys.argv[2]
-key = 0x4e545030 + unit
+ready = sys.argv[1]
 IPC_CREAT, IPC_EXCL, IPC_RMID = 0o1000, 0o2000, 0
-shmid = libc.shmget(key, 96, IPC_CREAT | IPC_EXCL | 0o600)
+# A unit nobody holds: a segment left by a killed run, or another
+# writer, makes shmget fail with EEXIST; try others.
+for unit in random.sample(range(20, 100), 20):
+    shmid = libc.shmget(0x4e545030 + unit, 96, IPC_CREAT | IPC_EXCL | 0o600)
+    if shmid >= 0 or ctypes.get_errno() != errno.EEXIST:
+        break
 if shmid < 0:
     sys.exit("shmget unit %d: errno %d" % (unit, ctypes.get_errno()))
 def bye(*_):
@@ -30,7 +32,9 @@ seg = (ctypes.c_char * 96).from_address(base)
 # struct shmTime on LP64: mode, count, clock_sec, clock_usec, receive_sec,
 # receive_usec, leap, precision, nsamples, valid, clock_nsec, receive_nsec
 count = 0
-open(ready, "w").close()
+with open(ready + ".tmp", "w") as f:
+    f.write("%d\n" % unit)
+os.rename(ready + ".tmp", ready)
 try:
     while True:
         t = time.time_ns()
@@ -54,6 +58,8 @@ for _ in $(seq 50); do
 done
 [ -e "$TEST_TMP/shm.ready" ] || { cat "$TEST_TMP/writer.log" >&2
 	fail "the SHM writer did not start"; }
+UNIT=$(cat "$TEST_TMP/shm.ready")
+REFID=SH$UNIT
 
 # A network server too, as a backup: the refclock must win selection.
 pick_port FPORT
