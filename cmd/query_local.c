@@ -20,6 +20,7 @@
 #include "cmd.h"
 #include "control.h"
 #include "json.h"
+#include "status.h"
 #include "timeutil.h"
 #include "yconf.h"
 
@@ -101,17 +102,12 @@ shared_option(const char *a)
 	    strspn(a + 1, "vw") == strlen(a + 1));
 }
 
-/* The views every daemon has and the verbs: what ntimed(8) lists. */
+/* The views (and chronyc's "status") and the verbs: what ntimed(8) lists. */
 static bool
 local_word(const char *a)
 {
-	static const char *const views[] = { "tracking", "status", "sources",
-	    "sourcestats", "server", "all", "views", NULL };
-
-	for (int k = 0; views[k] != NULL; k++)
-		if (strcmp(a, views[k]) == 0)
-			return (true);
-	return (is_verb(a));
+	return (nt_status_view_name(a) || strcmp(a, "status") == 0 ||
+	    is_verb(a));
 }
 
 /*

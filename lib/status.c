@@ -209,6 +209,24 @@ nt_status_init(struct nt_status *st, const char *role, struct nt_clock *clk)
 	st->started = nt_clock_now(clk);
 }
 
+/*
+ * Every view a daemon registers (nt_status_add_engine(), _add_server();
+ * test_status checks that they agree), and the two built from them.
+ */
+static const char *const view_names[] = { "tracking", "sources",
+    "sourcestats", "server", NULL };
+
+bool
+nt_status_view_name(const char *name)
+{
+	if (strcmp(name, "all") == 0 || strcmp(name, "views") == 0)
+		return (true);
+	for (int k = 0; view_names[k] != NULL; k++)
+		if (strcmp(name, view_names[k]) == 0)
+			return (true);
+	return (false);
+}
+
 void
 nt_status_add_view(struct nt_status *st, const struct nt_status_view *v)
 {

@@ -90,6 +90,11 @@ struct nt_status {
 
 void nt_status_init(struct nt_status *st, const char *role,
     struct nt_clock *clk);
+/*
+ * Whether name is a view the daemons register, or "all" or "views": the
+ * words that make "ntimed query WORD" ask the local daemon.
+ */
+bool nt_status_view_name(const char *name);
 /* Register a view (copied; ctx must outlive st).  Asserts room, unique. */
 void nt_status_add_view(struct nt_status *st, const struct nt_status_view *v);
 const struct nt_status_view *nt_status_find(const struct nt_status *st,

@@ -3,7 +3,8 @@
  * shown as text ("LOCL"), at stratum 1 and at the local driver's own
  * stratum alike, never as an address ("76.79.67.76"), also before the
  * engine has selected anything (a reload); an upstream server's refid at
- * stratum 2 and above is its address.
+ * stratum 2 and above is its address.  And the views the daemons register
+ * are the words "ntimed query" takes for the local daemon.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,6 +157,43 @@ test_held_over_local_refid(void **state)
 	nt_engine_free(w.e);
 }
 
+static void
+no_counters(void *ctx, struct nt_server_counters *c)
+{
+	(void)ctx;
+	memset(c, 0, sizeof *c);
+}
+
+/*
+ * "ntimed query WORD" asks the local daemon when WORD is a view, which it
+ * must know before it connects: every view the daemons register is one
+ * nt_status_view_name() knows, and nothing else is.
+ */
+static void
+test_view_names_agree(void **state)
+{
+	struct world w;
+	struct nt_status_engine se;
+	struct nt_status_server ss = { .counters = no_counters };
+	struct nt_status st;
+
+	(void)state;
+	world_run_for(&w, "local", 0);
+	se = (struct nt_status_engine){ .e = w.e, .clk = &w.clk.base };
+	nt_status_init(&st, "slave", &w.clk.base);
+	nt_status_add_engine(&st, &se);
+	nt_status_add_server(&st, &ss);
+	assert_int_equal(st.n_views, 4);
+	for (size_t i = 0; i < st.n_views; i++)
+		assert_true(nt_status_view_name(st.views[i].name));
+	assert_true(nt_status_view_name("all"));
+	assert_true(nt_status_view_name("views"));
+	assert_false(nt_status_view_name("status"));
+	assert_false(nt_status_view_name("trackingx"));
+	assert_false(nt_status_view_name(""));
+	nt_engine_free(w.e);
+}
+
 int
 main(void)
 {
@@ -163,6 +201,7 @@ main(void)
 		cmocka_unit_test(test_local_refclock_refid),
 		cmocka_unit_test(test_gps_refid),
 		cmocka_unit_test(test_held_over_local_refid),
+		cmocka_unit_test(test_view_names_agree),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
