@@ -27,7 +27,7 @@ hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$SPID/status"; }
 for _ in 1 2 3; do ntp_probe 127.0.0.1 "$P" 0.5 >/dev/null; done
 H0=$(hwm)
 "$PY" - "$P" "$TOTAL" >"$TEST_TMP/flood.json" <<'PYEOF' || fail "flood run"
-import json, os, socket, sys, threading, time
+import errno, json, os, socket, sys, threading, time
 port, total = int(sys.argv[1]), int(sys.argv[2])
 ADDRS, PORTS = 100, 100
 per_source = total // (ADDRS * PORTS)
@@ -59,12 +59,15 @@ def well_behaved():
             good["bad"].append(str(e))
         time.sleep(1.0)	# within the rate limit (1/s)
 
-t = threading.Thread(target=well_behaved)
+# A daemon thread: if the flood fails, the script exits at once, not
+# when the test's timeout kills it.
+t = threading.Thread(target=well_behaved, daemon=True)
 t.start()
 pkt, _ = request()
 dst = ("127.0.0.1", port)
-sent = replies = kods = 0
+sent = replies = kods = rebound = 0
 ports = set()
+pmap = {}	# (address index, socket index): its port
 start = time.monotonic()
 # Round after round, every source sends a few: all 10,000 are live in
 # the table at once, far more than its 1024 entries.
@@ -75,13 +78,22 @@ for rnd in range(rounds):
         socks = []
         for _ in range(PORTS):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            # The same port every round: bind the one the first round got.
-            s.bind((addr, 0 if rnd == 0 else pmap[(a, len(socks))]))
+            # The same port every round: bind the one the first round got,
+            # unless another test's socket took it in between (on any
+            # address): then a new one, for this round on.
+            try:
+                s.bind((addr, 0 if rnd == 0 else pmap[(a, len(socks))]))
+            except OSError as e:
+                if rnd == 0 or e.errno != errno.EADDRINUSE:
+                    raise
+                s.bind((addr, 0))
+                pmap[(a, len(socks))] = s.getsockname()[1]
+                rebound += 1
             s.setblocking(False)
             socks.append(s)
         if rnd == 0:
             for k, s in enumerate(socks):
-                globals().setdefault("pmap", {})[(a, k)] = s.getsockname()[1]
+                pmap[(a, k)] = s.getsockname()[1]
                 ports.add((addr, s.getsockname()[1]))
         for s in socks:
             for _ in range(per_source // rounds):
@@ -103,8 +115,8 @@ flood_time = time.monotonic() - start
 stop.set()
 t.join()
 print(json.dumps({"good": good, "sent": sent, "sources": len(ports),
-                  "flood_replies": replies, "flood_kods": kods,
-                  "flood_seconds": round(flood_time, 2)}))
+                  "rebound": rebound, "flood_replies": replies,
+                  "flood_kods": kods, "flood_seconds": round(flood_time, 2)}))
 PYEOF
 H1=$(hwm)
 kill -0 "$SPID" || fail "the slave died in the flood"
