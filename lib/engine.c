@@ -709,6 +709,7 @@ nt_engine_refclock_sample(struct nt_engine *e, int src,
 	smp.offset = rs->offset - nt_disc_remaining(&e->disc, rs->local);
 	smp.delay = fmax(rs->delay, 0.0);
 	smp.disp = fmax(rs->disp, 0.0);
+	smp.sd = fmax(rs->sd, 0.0);
 	s->last.leap = (uint8_t)rs->leap;
 	s->last.root_delay = 0;
 	s->last.root_disp = 0;

@@ -493,11 +493,41 @@ sort_by_offset(struct nt_refclock_sample *s, int n)
 	}
 }
 
+/* Which of n sorted values stands for the i-th, drop cut off each end. */
+static int
+winsor(int i, int n, int drop)
+{
+	return (i < drop ? drop : i >= n - drop ? n - drop - 1 : i);
+}
+
+/*
+ * The standard error of the mean of s[drop..n-drop), sorted: the
+ * winsorized spread of all n (the kept ones' own understates it) over
+ * the kept share of sqrt(n).
+ */
+static double
+trimmed_mean_sd(const struct nt_refclock_sample *s, int n, int drop)
+{
+	double m = 0, var = 0;
+	int k = n - 2 * drop;
+
+	if (k < 2)
+		return (0.0);
+	for (int i = 0; i < n; i++)
+		m += s[winsor(i, n, drop)].offset / n;
+	for (int i = 0; i < n; i++) {
+		double d = s[winsor(i, n, drop)].offset - m;
+
+		var += d * d;
+	}
+	return (sqrt(var / (n - 1) / n) * n / k);
+}
+
 static void
 combine(struct nt_refclock_sample *s, int n, struct nt_refclock_sample *out)
 {
 	int drop = n / 5, k = n - 2 * drop;
-	double off = 0, dt = 0, var = 0, disp = 0;
+	double off = 0, dt = 0, var = 0, disp = 0, sd = 0;
 	nt_time t0 = s[0].local;
 	int leap = s[n - 1].leap;
 
@@ -507,6 +537,7 @@ combine(struct nt_refclock_sample *s, int n, struct nt_refclock_sample *out)
 		off += s[i].offset;
 		dt += nt_diff(s[i].local, t0);
 		disp = fmax(disp, s[i].disp);
+		sd = fmax(sd, s[i].sd);
 	}
 	off /= k;
 	for (int i = drop; i < drop + k; i++)
@@ -514,7 +545,9 @@ combine(struct nt_refclock_sample *s, int n, struct nt_refclock_sample *out)
 	*out = s[drop];
 	out->local = nt_add(t0, dt / k);
 	out->offset = off;
+	/* The readings' spread, and how far their mean is likely off. */
 	out->disp = fmax(disp, k > 1 ? sqrt(var / (k - 1)) : 0);
+	out->sd = fmax(sd, trimmed_mean_sd(s, n, drop));
 	out->leap = leap;
 	out->n = n;
 }

@@ -70,7 +70,8 @@ struct nt_refclock_conf {
 struct nt_refclock_sample {
 	nt_time	local;		/* our clock at the event */
 	double	offset;		/* reference - local, conf offset included */
-	double	disp;		/* s, error estimate (>= precision) */
+	double	disp;		/* s, error bound (>= precision) */
+	double	sd;		/* s, standard error: see struct nt_sample */
 	double	delay;		/* s, the configured delay */
 	int	leap;		/* enum ntp_leap */
 	bool	pulse;		/* offset is only known modulo 1 s */

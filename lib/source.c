@@ -256,6 +256,7 @@ make_sample(const struct nt_source *s, const struct ntp_pkt *p, nt_time t4,
 	out->delay = fmax(rtt - nt_diff(t3, t2), 0.0);
 	out->t = s->t1 + (t4 - s->t1) / 2;
 	out->disp = ldexp(1.0, p->precision) + NT_PHI * fmax(rtt, 0.0);
+	out->sd = 0;
 }
 
 enum ntp_verdict
@@ -319,7 +320,8 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
 void
 nt_source_sample(struct nt_source *s, const struct nt_sample *smp)
 {
-	assert(isfinite(smp->offset) && smp->delay >= 0 && smp->disp >= 0);
+	assert(isfinite(smp->offset) && smp->delay >= 0 && smp->disp >= 0 &&
+	    smp->sd >= 0);
 	s->n_rx++;
 	s->reach = (uint8_t)(s->reach << 1 | 1);	/* a refclock's poll */
 	s->unanswered = 0;

@@ -55,8 +55,16 @@ struct nt_sample {
 	nt_time	t;		/* local (cooked) time of the measurement */
 	double	offset;		/* server - local, s */
 	double	delay;		/* round-trip delay, s */
-	double	disp;		/* measurement dispersion, s */
+	double	disp;		/* measurement dispersion, s: a hard bound */
+	/*
+	 * Standard error of offset, s: the scatter of the readings a
+	 * reference clock's sample averages (0 for a network sample, whose
+	 * error its delay bounds).  Not a bound: the fit allows a number of
+	 * them, NT_SD_BOUND for the bounds, fewer for the likely interval.
+	 */
+	double	sd;
 };
+#define NT_SD_BOUND 5.0
 
 struct nt_source {
 	char		name[NT_NAME_MAX];	/* as configured, for logs */

@@ -70,6 +70,7 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define NOISE_BASE 0.5		/* floor allowances in a sample's scatter */
 #define ROUTE_PRIOR 6.0		/* see route_shift() */
 #define LEAN_Z 10.0		/* standard errors a lean must have to cut */
+#define SD_LIKELY 2.0		/* a sample's standard errors (nt_sample) */
 
 /* ---- The path's minimum delay ---- */
 
@@ -339,10 +340,11 @@ wander_levels(struct nt_source *s)
 
 /*
  * Half-widths of the samples' slabs for wander q, the path's minimum
- * taken up to 2 base below the floor; x: age, negative.
+ * taken up to 2 base below the floor, and z of a sample's standard
+ * errors; x: age, negative.
  */
 static void
-slabs(const struct nt_source *s, double q, double base, double *x,
+slabs(const struct nt_source *s, double q, double base, double z, double *x,
     double *hw)
 {
 	const struct nt_sample *h = s->hist, *last = &h[s->n_hist - 1];
@@ -352,7 +354,8 @@ slabs(const struct nt_source *s, double q, double base, double *x,
 
 		x[i] = -age;
 		hw[i] = (h[i].delay - s->floor[0]) / 2 + base + s->slack +
-		    h[i].disp + SAMPLE_FLOOR + nt_fit_wander_tol(q, age);
+		    h[i].disp + z * h[i].sd + SAMPLE_FLOOR +
+		    nt_fit_wander_tol(q, age);
 	}
 }
 
@@ -406,7 +409,8 @@ wedge_weight(const struct nt_source *s, const struct nt_sample *smp,
 {
 	double v = smp->delay - s->floor[0] + 2 * s->base;
 
-	return (1 / (v * v / 12 + SAMPLE_FLOOR * SAMPLE_FLOOR +
+	return (1 / (v * v / 12 + smp->sd * smp->sd +
+	    SAMPLE_FLOOR * SAMPLE_FLOOR +
 	    s->wander * age * age * age / 3));
 }
 
@@ -809,7 +813,7 @@ set_tight(struct nt_source *s, const double *x, int used, double xm,
 	jitter_means(s, x, used, &mo, &mi);
 	base = fmin(fmax(s->base, floor_quantile(mo, mi, s->floor_n,
 	    LIKELY_FLOOR_P) / 2), s->floor[0] / 2);
-	slabs(s, nt_fit_likely_wander(s), base, xs, hw);
+	slabs(s, nt_fit_likely_wander(s), base, SD_LIKELY, xs, hw);
 	intersect(s, s->n_hist - used, x, hw, &pt);
 	if (lam != 0) {
 		nt_poly_peak(&pt, &q, xm, lam, TIGHT_SPAN);
@@ -898,7 +902,7 @@ nt_fit(struct nt_source *s)
 	s->min_delay = s->floor[0];
 	s->base = base_uncertainty(s, BASE_K);
 	wander_levels(s);
-	slabs(s, s->wander, s->base, x, hw);
+	slabs(s, s->wander, s->base, 0.0, x, hw);
 	used = intersect(s, 0, x, hw, &p);
 	set_estimate(s, &p, x, used);
 	/*
@@ -907,7 +911,7 @@ nt_fit(struct nt_source *s)
 	 * quickest of a few hundred delays can lie 20 of their gaps above
 	 * it): the bounds.
 	 */
-	slabs(s, s->wander_bound, s->floor[0] / 2, x, hw);
+	slabs(s, s->wander_bound, s->floor[0] / 2, NT_SD_BOUND, x, hw);
 	intersect(s, s->n_hist - used, x, hw, &p);
 	set_bounds(s, &p);
 	return (used);

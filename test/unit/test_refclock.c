@@ -557,6 +557,66 @@ test_filter(void **state)
 	}
 }
 
+/*
+ * A combined sample's standard error (sd) is what its mean's scatter
+ * really is: 16 sentences a poll, each 20 ms either way at random
+ * (uniform), over 600 polls.  The kept readings' spread (disp) is only
+ * about twice that, not sqrt(16) times: too narrow to bound the mean,
+ * which is what the fit used to take it for (nmea-only's worst case).
+ */
+static void
+test_filter_sd(void **state)
+{
+	struct nt_refclock_conf c[2];
+	struct nt_refclock_set set;
+	static struct got g;
+	char err[NT_RC_ERRLEN];
+	uint64_t x = 12345;
+	double sum = 0, sq = 0, sd2 = 0, disp = 0, var;
+	int polls = 0;
+
+	(void)state;
+	two_clocks(c, false);
+	c[0].poll = 4;
+	c[0].offset = 0;
+	assert_int_equal(nt_refclock_set_init(&set, &fake_clock, c, 2, collect,
+	    &g, err, sizeof err), 0);
+	for (int i = 0; i < 600 * 16; i++) {
+		struct nt_refclock_sample s = { .local = nt_from_sec(10 + i),
+		    .n = 1 };
+
+		x = x * 6364136223846793005u + 1442695040888963407u;
+		s.offset = (ldexp((double)(x >> 11), -53) - 0.5) * 0.04;
+		g.n = 0;
+		nt_refclock_set_raw(&set, 0, &s);
+		if (g.n == 0)
+			continue;
+		assert_int_equal(g.s[0].n, 16);
+		sum += g.s[0].offset;
+		sq += g.s[0].offset * g.s[0].offset;
+		sd2 += g.s[0].sd * g.s[0].sd;
+		disp += g.s[0].disp;
+		polls++;
+	}
+	assert_true(polls >= 590);
+	var = sq / polls - (sum / polls) * (sum / polls);
+	assert_true(sd2 / polls > 0.8 * var && sd2 / polls < 1.25 * var);
+	assert_true(disp / polls > 1.5 * sqrt(var));
+	/* One reading a poll: no scatter to tell. */
+	c[0].poll = 0;
+	assert_int_equal(nt_refclock_set_init(&set, &fake_clock, c, 2, collect,
+	    &g, err, sizeof err), 0);
+	g.n = 0;
+	{
+		struct nt_refclock_sample s = { .local = nt_from_sec(10),
+		    .offset = 0.01, .n = 1 };
+
+		nt_refclock_set_raw(&set, 0, &s);
+	}
+	assert_int_equal(g.n, 1);
+	assert_true(g.s[0].sd == 0);
+}
+
 /* ---- SHM ---- */
 
 static struct nt_shm_time
@@ -969,6 +1029,7 @@ main(void)
 		cmocka_unit_test(test_set_pairing),
 		cmocka_unit_test(test_set_unpaired),
 		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_filter_sd),
 		cmocka_unit_test(test_shm_decode),
 		cmocka_unit_test(test_shm_perm),
 		cmocka_unit_test(test_shm_segment),
