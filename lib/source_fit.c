@@ -39,7 +39,7 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define FLOOR_RESET_P 1e-5	/* see slower_since() */
 #define FLOOR_RESET_P_FEW 1e-7	/* the same, on fewer than a window */
 #define FLOOR_RESET_N 16	/* the fewest delays it may rest on */
-#define WANDER_K 3.0		/* wander allowance, standard deviations */
+#define WANDER_K NT_WANDER_K
 #define WANDER_INIT 1e-18	/* (s/s)^2/s the estimate assumes at first */
 #define WANDER_INIT_BOUND 1e-14	/* the bounds: a bad crystal, at first */
 #define WANDER_MIN 1e-22
@@ -224,12 +224,6 @@ base_uncertainty(const struct nt_source *s, double k)
 
 /* ---- The wander ---- */
 
-double
-nt_fit_wander_tol(double q, double age)
-{
-	age = fmax(age, 0.0);
-	return (WANDER_K * sqrt(q * age * age * age / 3));
-}
 
 static double
 median(const double *v, int n)

@@ -7,6 +7,8 @@
 #ifndef NTIMED_SOURCE_FIT_H
 #define NTIMED_SOURCE_FIT_H
 
+#include <math.h>
+
 #include "source.h"
 
 /*
@@ -23,7 +25,14 @@ int nt_fit_floor(struct nt_source *s, const struct nt_sample *smp);
 void nt_fit_learn_wander(struct nt_source *s);
 /* The wander as measured (what the likely interval assumes). */
 double nt_fit_likely_wander(const struct nt_source *s);
+#define NT_WANDER_K 3.0	/* wander allowance, standard deviations */
+
 /* How far a wander of q may have moved the offset in age s. */
-double nt_fit_wander_tol(double q, double age);
+static inline double
+nt_fit_wander_tol(double q, double age)
+{
+	age = age > 0 ? age : 0.0;	/* not fmax(): a call, and this is hot */
+	return (NT_WANDER_K * sqrt(q * age * age * age / 3));
+}
 
 #endif
