@@ -458,23 +458,51 @@ worst_error(const struct nt_engine *e, const struct nt_source *s, nt_time now)
 	    nt_source_wander_bound(s, age));
 }
 
+/* Where source s likely says the truth lies, its server's word included. */
+static void
+likely_at(const struct nt_engine *e, const struct nt_source *s, nt_time now,
+    double *lo, double *hi)
+{
+	double rd = nt_from_ntp32(s->last.root_disp);
+
+	nt_source_tight_at(s, now, unknown_rate(e), lo, hi);
+	*lo -= rd;
+	*hi += rd;
+}
+
 /*
- * The system peer's likely interval (nt_source_tight_at(): the truth
- * relative to the corrected clock), moved by the slew still to come (the
- * clock is behind the corrected one by that much, so the truth relative
- * to the clock lies in the interval shifted by it: its far end is our
- * error), plus what the server admits to.  Not the path's asymmetry,
- * which no NTP client can see: worst_error() has it, and caps this.
+ * The likely intervals (nt_source_tight_at(): the truth relative to the
+ * corrected clock) of the sources combined, as set_bound() takes their
+ * worst cases: each likely holds the truth, so their intersection does
+ * (the system peer's alone if they do not meet).  Moved by the slew still
+ * to come (the clock is behind the corrected one by that much, so the
+ * truth relative to the clock lies in the interval shifted by it: its far
+ * end is our error).  Not the paths' asymmetry, which no NTP client can
+ * see: worst_error() has it, and caps this.  With three servers alike,
+ * the intersection is about a fifth narrower than one interval (the
+ * server-step scenario).
  */
 static double
-likely_error(const struct nt_engine *e, const struct nt_source *s,
+likely_error(const struct nt_engine *e, const struct nt_source *sel,
     nt_time now)
 {
-	double lo, hi, rem = nt_disc_remaining(&e->disc, now);
+	double lo = -INFINITY, hi = INFINITY, l, h;
+	double rem = nt_disc_remaining(&e->disc, now);
 
-	nt_source_tight_at(s, now, unknown_rate(e), &lo, &hi);
-	return (fmin(fmax(fabs(lo + rem), fabs(hi + rem)) +
-	    nt_from_ntp32(s->last.root_disp), worst_error(e, s, now)));
+	for (size_t i = 0; i < e->n; i++) {
+		const struct nt_source *s = &e->src[i];
+
+		if (s != sel && s->state != NT_SRC_SELECTED &&
+		    s->state != NT_SRC_COMBINED)
+			continue;
+		likely_at(e, s, now, &l, &h);
+		lo = fmax(lo, l);
+		hi = fmin(hi, h);
+	}
+	if (!(lo <= hi))
+		likely_at(e, sel, now, &lo, &hi);
+	return (fmin(fmax(fabs(lo + rem), fabs(hi + rem)),
+	    worst_error(e, sel, now)));
 }
 
 double

@@ -234,10 +234,11 @@ sample(struct nt_sim *s, nt_sim_observer *obs, void *ctx)
 
 	memset(&p, 0, sizeof p);
 	p.t = nt_sim_elapsed(s);
+	p.now = nt_clock_now(&s->clk.base);
 	p.err = nt_simclock_error(&s->clk);
 	p.ferr = nt_simclock_freq_error(&s->clk);
-	p.bound = nt_engine_likely_error(s->e, nt_clock_now(&s->clk.base));
-	p.worst = nt_engine_worst_error(s->e, nt_clock_now(&s->clk.base));
+	p.bound = nt_engine_likely_error(s->e, p.now);
+	p.worst = nt_engine_worst_error(s->e, p.now);
 	p.offset = u != NULL ? u->offset : NAN;
 	p.poll = peer_poll(s, u);
 	for (size_t i = 0; i < nt_engine_n_sources(s->e); i++) {

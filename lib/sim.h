@@ -25,6 +25,7 @@
 /* One statistics sample, every tick of true time (mid-tick). */
 struct nt_sim_point {
 	double	t;		/* s since the start */
+	nt_time	now;		/* what the client's clock reads */
 	double	err;		/* client clock - true UTC, s */
 	double	ferr;		/* client frequency error, s/s */
 	double	bound;		/* the client's likely error bound, s */

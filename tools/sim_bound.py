@@ -5,7 +5,9 @@ seeds with --csv and measures, on the true error pooled over them:
   * the error's 99.9th percentile over its RMS: what a constant bound
     holding 99.9 % of the time needs;
   * our likely bound: how often it held, its mean over the RMS error, and
-    the same once scaled to hold exactly 99.9 % (its shape, not its size);
+    the same once scaled to hold exactly 99.9 % (its shape, not its size):
+    pooled over the seeds, and so that every seed holds 99.9 % or more
+    (a scale fitted to these very seeds: optimistic);
   * an oracle that knows the true error's RMS over a stretch of W s
     around each tick (future included): the multiple of it that holds
     99.9 %, and its mean over the RMS error.
@@ -75,7 +77,7 @@ def main():
         sys.exit(__doc__.strip())
     ntimed, scenario = args[0], args[1]
     seeds = int(args[2]) if len(args) == 3 else 10
-    absv, bound, sq = [], [], 0.0
+    absv, bound, sq, per_seed = [], [], 0.0, 0.0
     oracle = {w: [] for w in WINDOWS}
     with tempfile.TemporaryDirectory() as d:
         for seed in range(1, seeds + 1):
@@ -85,6 +87,9 @@ def main():
                 oracle[w] += local_rms(err, w)
             absv += [abs(x) for x in err]
             bound += b
+            if err:
+                per_seed = max(per_seed, quantile(
+                    [abs(x) / y for x, y in zip(err, b)], 0.999))
             sq += sum(x * x for x in err)
     n = len(absv)
     if n == 0:
@@ -100,6 +105,8 @@ def main():
     print(f"  our likely bound: held {held * 100:.3f} %, "
           f"{mean_b / rms:.2f} x RMS; scaled by {scale:.3f} to hold "
           f"99.9 %: {scale * mean_b / rms:.2f} x RMS")
+    print(f"  ours scaled by {per_seed:.3f}, the least for every seed to "
+          f"hold 99.9 %: {per_seed * mean_b / rms:.2f} x RMS")
     for w in WINDOWS:
         sig = oracle[w]
         k = quantile([a / s if s > 0 else 0.0 for a, s in zip(absv, sig)],

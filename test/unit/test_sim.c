@@ -5,7 +5,8 @@
  * flagged while the clock holds; a leap second is inserted by the kernel
  * only when announced and only at the end of the month; a KoD RATE
  * slows the polling; a silent server is reported unreachable and the
- * claimed bound still holds; and a run is a pure function of its seed.
+ * claimed bound still holds; with several servers that bound is where
+ * all their intervals meet; and a run is a pure function of its seed.
  * For the master: a GPS receiver's pulses, numbered by its sentences,
  * keep the clock within microseconds; unnumbered pulses are never used;
  * when the receiver goes silent the master falls back to its network
@@ -21,8 +22,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "discipline.h"
 #include "log.h"
 #include "sim.h"
+#include "source.h"
 #include "simscen.h"
 
 /* One server per offset; path delays each way, exponential jitter. */
@@ -392,6 +395,58 @@ route_change_symmetric(void **state)
 	nt_sim_scenario_free(&sc);
 }
 
+/*
+ * With three servers alike, the claimed bound is where all the combined
+ * sources' likely intervals meet: never wider than the system peer's
+ * alone (its server's root dispersion included, as the engine adds it),
+ * narrower most of the time, and it still holds.
+ */
+struct narrower {
+	int	ticks, narrower, wider;
+};
+
+static void
+peer_alone(void *ctx, const struct nt_sim_point *p, const struct nt_engine *e)
+{
+	struct narrower *n = ctx;
+	const struct nt_source *s = NULL;
+	double lo, hi, rd, rem, alone;
+
+	for (size_t i = 0; i < nt_engine_n_sources(e); i++)
+		if (nt_engine_source(e, i)->state == NT_SRC_SELECTED)
+			s = nt_engine_source(e, i);
+	if (p->t < 1800 || s == NULL || !isfinite(s->est_freq_var))
+		return;
+	nt_source_tight_at(s, p->now, 0, &lo, &hi);
+	rd = nt_from_ntp32(s->last.root_disp);
+	rem = nt_disc_remaining(nt_engine_disc(e), p->now);
+	alone = fmin(fmax(fabs(lo - rd + rem), fabs(hi + rd + rem)), p->worst);
+	n->ticks++;
+	n->narrower += p->bound < 0.95 * alone;
+	n->wider += p->bound > alone * (1 + 1e-12);
+}
+
+static void
+bound_from_all_combined(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+	struct narrower n = { 0, 0, 0 };
+
+	(void)state;
+	build(&sc, 3, NULL, 100e-6, 100e-6, 100e-6);
+	sc.clock.wander = 1e-9;
+	run(&sc, 3, peer_alone, &n, &r);
+	printf("# three servers: bound narrower than the peer's alone at %d "
+	    "of %d ticks, wider at %d; held %.4f\n", n.narrower, n.ticks,
+	    n.wider, r.m[NT_SIM_BOUND_COVERAGE]);
+	assert_true(n.ticks > 8000);
+	assert_int_equal(n.wider, 0);
+	assert_true(n.narrower > n.ticks / 2);
+	assert_true(r.m[NT_SIM_BOUND_COVERAGE] >= 0.999);
+	nt_sim_scenario_free(&sc);
+}
+
 static void
 seed_decides_everything(void **state)
 {
@@ -499,6 +554,7 @@ main(void)
 		cmocka_unit_test(outage_unreachable_then_back),
 		cmocka_unit_test(route_change_symmetric),
 		cmocka_unit_test(seed_decides_everything),
+		cmocka_unit_test(bound_from_all_combined),
 		cmocka_unit_test(expect_limits),
 		cmocka_unit_test(stats_bounded_and_exact),
 	};
