@@ -40,16 +40,17 @@ nt_poly_clip(const struct nt_poly *p, struct nt_poly *q, double x,
 	}
 }
 
-bool
-nt_poly_within(const struct nt_poly *p, double x, double lo, double hi)
+unsigned
+nt_poly_cuts(const struct nt_poly *p, double x, double lo, double hi)
 {
+	unsigned cuts = 0;
+
 	for (int i = 0; i < p->n; i++) {
 		double v = p->a[i] + p->b[i] * x;
 
-		if (!(v >= lo && v <= hi))
-			return (false);
+		cuts |= (v <= hi ? 0 : NT_CUT_HI) | (v >= lo ? 0 : NT_CUT_LO);
 	}
-	return (true);
+	return (cuts);
 }
 
 void
@@ -97,15 +98,14 @@ nt_poly_centroid(const struct nt_poly *p, double *a, double *b)
  * values of b; false if the line misses it.
  */
 static bool
-poly_chord(const struct nt_poly *p, double xm, double g, double *b1,
+poly_chord(const struct nt_poly *p, const double *gv, double g, double *b1,
     double *b2)
 {
 	*b1 = INFINITY;
 	*b2 = -INFINITY;
 	for (int i = 0; i < p->n; i++) {
 		int j = i + 1 < p->n ? i + 1 : 0;
-		double fi = p->a[i] + p->b[i] * xm - g;
-		double fj = p->a[j] + p->b[j] * xm - g;
+		double fi = gv[i] - g, fj = gv[j] - g;
 		double b;
 
 		if ((fi <= 0) == (fj <= 0) && fi != 0)
@@ -129,6 +129,7 @@ nt_poly_tilted_mean(const struct nt_poly *p, double xm, double lambda,
     double *a, double *b)
 {
 	double glo, ghi, gtop, dg, w, sw = 0, sa = 0, sb = 0, b1, b2;
+	double gv[NT_POLY_MAX];		/* each vertex's g */
 
 	nt_poly_range(p, xm, &glo, &ghi, &b1, &b2);
 	if (fabs(lambda) * (ghi - glo) < TILT_MIN) {
@@ -141,10 +142,12 @@ nt_poly_tilted_mean(const struct nt_poly *p, double xm, double lambda,
 		ghi = fmin(ghi, glo - TILT_SPAN / lambda);
 	gtop = lambda > 0 ? ghi : glo;
 	dg = (ghi - glo) / TILT_SLICES;
+	for (int i = 0; i < p->n; i++)
+		gv[i] = p->a[i] + p->b[i] * xm;
 	for (int k = 0; k < TILT_SLICES; k++) {
 		double g = glo + (k + 0.5) * dg, bm;
 
-		if (!poly_chord(p, xm, g, &b1, &b2))
+		if (!poly_chord(p, gv, g, &b1, &b2))
 			continue;
 		w = (b2 - b1) * exp(lambda * (g - gtop));
 		bm = (b1 + b2) / 2;

@@ -24,8 +24,14 @@ struct nt_poly {
 /* Into q, the part of p where sign * (a + b x - w) <= 0. */
 void nt_poly_clip(const struct nt_poly *p, struct nt_poly *q, double x,
     double w, double sign);
-/* Whether lo <= a + b x <= hi all over p (a slab that cuts nothing). */
-bool nt_poly_within(const struct nt_poly *p, double x, double lo,
+/*
+ * Which sides of the slab lo <= a + b x <= hi cut p: NT_CUT_HI when a + b x
+ * exceeds hi somewhere on p, NT_CUT_LO when it falls below lo (a NaN cuts
+ * both).  Clipping by a side that does not cut gives p back unchanged.
+ */
+#define NT_CUT_HI 1u
+#define NT_CUT_LO 2u
+unsigned nt_poly_cuts(const struct nt_poly *p, double x, double lo,
     double hi);
 /* The range of a + b x, and of b, over p. */
 void nt_poly_range(const struct nt_poly *p, double x, double *lo,

@@ -373,12 +373,19 @@ intersect(const struct nt_source *s, int first, const double *x,
 	p->b[0] = p->b[1] = -FREQ_BOX;
 	p->b[2] = p->b[3] = FREQ_BOX;
 	for (k = n - 2; k >= first; k--) {
-		/* Old samples' slabs are wide: most cut nothing. */
-		if (nt_poly_within(p, x[k], h[k].offset - hw[k],
-		    h[k].offset + hw[k]))
+		double lo = h[k].offset - hw[k], hi = h[k].offset + hw[k];
+		/* Old samples' slabs are wide: most cut nothing, or one side. */
+		unsigned cuts = nt_poly_cuts(p, x[k], lo, hi);
+
+		if (cuts == 0)
 			continue;
-		nt_poly_clip(p, mid, x[k], h[k].offset + hw[k], 1.0);
-		nt_poly_clip(mid, next, x[k], h[k].offset - hw[k], -1.0);
+		if (cuts == NT_CUT_HI || cuts == NT_CUT_LO) {
+			nt_poly_clip(p, next, x[k], cuts == NT_CUT_HI ? hi : lo,
+			    cuts == NT_CUT_HI ? 1.0 : -1.0);
+		} else {
+			nt_poly_clip(p, mid, x[k], hi, 1.0);
+			nt_poly_clip(mid, next, x[k], lo, -1.0);
+		}
 		if (next->n == 0)
 			break;		/* p stays as it was */
 		t = p, p = next, next = t;

@@ -3,7 +3,8 @@
  * Every estimate and bound is a range, a centroid or a clip of these
  * polygons, so a wrong vertex would move the clock without any other test
  * seeing why.  Checked on shapes whose answers are known by hand: a square
- * cut by slabs at a slant, and a slab that cuts nothing.
+ * cut by slabs at a slant, a slab that cuts nothing, and one that cuts
+ * on one side only.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -46,7 +47,7 @@ wide_slab_cuts_nothing(void **state)
 
 	(void)state;
 	square(&p);
-	assert_true(nt_poly_within(&p, 0.5, -1.5, 1.5));
+	assert_int_equal(nt_poly_cuts(&p, 0.5, -1.5, 1.5), 0);
 	slab(&p, &q, 0.5, -1.5, 1.5);
 	assert_int_equal(q.n, p.n);
 	for (int i = 0; i < p.n; i++) {
@@ -54,20 +55,49 @@ wide_slab_cuts_nothing(void **state)
 		assert_true(q.b[i] == p.b[i]);
 	}
 	/* Just outside at one corner: a + b x reaches 1.5 at (1, 1). */
-	assert_false(nt_poly_within(&p, 0.5, -1.5, 1.49));
-	assert_false(nt_poly_within(&p, 0.5, -1.49, 1.5));
+	assert_int_equal(nt_poly_cuts(&p, 0.5, -1.5, 1.49), NT_CUT_HI);
+	assert_int_equal(nt_poly_cuts(&p, 0.5, -1.49, 1.5), NT_CUT_LO);
 }
 
-/* A NaN bound is never "within": the clip decides, as before. */
+/* A NaN bound cuts: the clip decides, as before. */
 static void
-nan_is_not_within(void **state)
+nan_cuts(void **state)
 {
 	struct nt_poly p;
 
 	(void)state;
 	square(&p);
-	assert_false(nt_poly_within(&p, 0, NAN, 1));
-	assert_false(nt_poly_within(&p, 0, -1, NAN));
+	assert_int_equal(nt_poly_cuts(&p, 0, NAN, 1), NT_CUT_LO);
+	assert_int_equal(nt_poly_cuts(&p, 0, -1, NAN), NT_CUT_HI);
+}
+
+/*
+ * Clipping by the one side that cuts gives what clipping by both does,
+ * vertex for vertex: intersect() skips the side that does not.
+ */
+static void
+one_side_as_both(void **state)
+{
+	struct nt_poly p, both, one;
+
+	(void)state;
+	square(&p);
+	assert_int_equal(nt_poly_cuts(&p, 0.3, -2, 0.7), NT_CUT_HI);
+	slab(&p, &both, 0.3, -2, 0.7);
+	nt_poly_clip(&p, &one, 0.3, 0.7, 1.0);
+	assert_int_equal(one.n, both.n);
+	for (int i = 0; i < one.n; i++) {
+		assert_true(one.a[i] == both.a[i]);
+		assert_true(one.b[i] == both.b[i]);
+	}
+	assert_int_equal(nt_poly_cuts(&p, -0.3, -0.2, 2), NT_CUT_LO);
+	slab(&p, &both, -0.3, -0.2, 2);
+	nt_poly_clip(&p, &one, -0.3, -0.2, -1.0);
+	assert_int_equal(one.n, both.n);
+	for (int i = 0; i < one.n; i++) {
+		assert_true(one.a[i] == both.a[i]);
+		assert_true(one.b[i] == both.b[i]);
+	}
 }
 
 /*
@@ -82,7 +112,7 @@ slanted_slab_gives_hexagon(void **state)
 
 	(void)state;
 	square(&p);
-	assert_false(nt_poly_within(&p, 1, -0.5, 0.5));
+	assert_int_equal(nt_poly_cuts(&p, 1, -0.5, 0.5), NT_CUT_HI | NT_CUT_LO);
 	slab(&p, &q, 1, -0.5, 0.5);
 	assert_int_equal(q.n, 6);
 	nt_poly_range(&q, 1, &lo, &hi, &blo, &bhi);
@@ -92,7 +122,7 @@ slanted_slab_gives_hexagon(void **state)
 	assert_true(fabs(lo + 1) < 1e-12 && fabs(hi - 1) < 1e-12);
 	nt_poly_centroid(&q, &ca, &cb);
 	assert_true(fabs(ca) < 1e-12 && fabs(cb) < 1e-12);
-	assert_true(nt_poly_within(&q, 1, -0.5, 0.5));
+	assert_int_equal(nt_poly_cuts(&q, 1, -0.5, 0.5), 0);
 }
 
 /* A slab that misses the square leaves nothing. */
@@ -103,7 +133,7 @@ disjoint_slab_empties(void **state)
 
 	(void)state;
 	square(&p);
-	assert_false(nt_poly_within(&p, 0, 2, 3));
+	assert_int_equal(nt_poly_cuts(&p, 0, 2, 3), NT_CUT_LO);
 	slab(&p, &q, 0, 2, 3);
 	assert_int_equal(q.n, 0);
 }
@@ -113,7 +143,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(wide_slab_cuts_nothing),
-		cmocka_unit_test(nan_is_not_within),
+		cmocka_unit_test(nan_cuts),
+		cmocka_unit_test(one_side_as_both),
 		cmocka_unit_test(slanted_slab_gives_hexagon),
 		cmocka_unit_test(disjoint_slab_empties),
 	};

@@ -296,6 +296,30 @@ test_seconds(void **state)
 	assert_near(nt_diff(Y2025, Y2025 + 3 * NT_MSEC), -0.003, 1e-15);
 }
 
+/* nt_from_sec() rounds as llround() does: half away from zero. */
+static void
+test_from_sec_rounds(void **state)
+{
+	static const double ns[] = { 0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5,
+	    0.49999999999999994, -0.49999999999999994, 4503599627370495.5,
+	    -4503599627370495.5, 9007199254740993.0, 0x1p61, -0x1p61, 0x1p62,
+	    -0x1p62, 1e18, 1.7e18 };
+	uint64_t x = 1;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+		assert_true(nt_from_sec(ns[i] / 1e9) ==
+		    (nt_time)llround(ns[i] / 1e9 * 1e9));
+	for (int i = 0; i < 100000; i++) {
+		double s;
+
+		x = x * 6364136223846793005u + 1442695040888963407u;
+		s = ldexp((double)(x >> 11), -53) - 0.5;
+		s = ldexp(s, (int)(x % 80) - 40);
+		assert_true(nt_from_sec(s) == (nt_time)llround(s * 1e9));
+	}
+}
+
 static void
 test_format_utc(void **state)
 {
@@ -363,6 +387,7 @@ main(void)
 		cmocka_unit_test(test_ntp32),
 		cmocka_unit_test(test_timespec),
 		cmocka_unit_test(test_seconds),
+		cmocka_unit_test(test_from_sec_rounds),
 		cmocka_unit_test(test_format_utc),
 		cmocka_unit_test(test_format_dur),
 	};
