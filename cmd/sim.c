@@ -2,8 +2,8 @@
  * "ntimed sim": run the client's own code against a scenario of simulated
  * servers, network and oscillator in virtual time, and say how well it
  * kept time.  Answers "what accuracy will I get with these servers and
- * this network?", and with a scenario's expect: block doubles as a
- * regression test (exit 1 when a limit fails).
+ * this network?" (over many seeds with --seeds), and with a scenario's
+ * expect: block doubles as a regression test (exit 1 when a limit fails).
  */
 #include <assert.h>
 #include <errno.h>
@@ -31,6 +31,8 @@ struct sim_opts {
 	bool		json;
 	bool		have_seed;
 	uint64_t	seed;
+	bool		have_seeds;	/* --seeds: first..last */
+	uint64_t	first, last;
 	double		duration;	/* 0: the scenario's */
 	int		log_level;	/* -1: none */
 };
@@ -64,6 +66,8 @@ usage(FILE *f)
 	    "clock in virtual time, and report how well it kept time.\n\n"
 	    "  -s, --seed N          random seed, 0 to 2^53 (default: the\n"
 	    "                        scenario's)\n"
+	    "      --seeds N|A-B     run seeds 1 to N (or A to B) and report\n"
+	    "                        each figure's mean, least and greatest\n"
 	    "  -D, --duration TIME   simulated time: seconds, or 2h, 30d\n"
 	    "                        (default: the scenario's)\n"
 	    "      --json            print the summary as JSON\n"
@@ -73,7 +77,8 @@ usage(FILE *f)
 	    "  -d, --debug           show its debug log too\n"
 	    "  -h, --help            this text\n\n"
 	    "Scenarios: conf/sim/*.yaml; keys and figures: docs/sim.md.\n"
-	    "Exit status: 0 every expect: limit met, 1 a limit failed,\n"
+	    "Exit status: 0 every expect: limit met (by every seed), 1 a\n"
+	    "limit failed,\n"
 	    "2 usage or scenario error, 3 cannot write an output (or out of\n"
 	    "memory).\n");
 }
@@ -95,11 +100,63 @@ parse_seed(const char *arg, uint64_t *seed)
 	return (0);
 }
 
+#define SEEDS_MAX 100000	/* runs in one --seeds */
+
+/* --seeds N (1 to N) or A-B. */
+static int
+parse_seeds(const char *arg, struct sim_opts *o)
+{
+	unsigned long long a = 1, b;
+	char *end;
+	const char *dash = strchr(arg, '-'), *last = arg;
+
+	errno = 0;
+	if (dash != NULL) {
+		a = strtoull(arg, &end, 10);
+		if (*arg < '0' || *arg > '9' || end != dash)
+			goto bad;
+		last = dash + 1;
+	}
+	b = strtoull(last, &end, 10);
+	if (*last < '0' || *last > '9' || *end != '\0' || errno != 0 ||
+	    b > NT_SIM_SEED_MAX || a > b || (dash == NULL && b == 0))
+		goto bad;
+	if (b - a >= SEEDS_MAX) {
+		nt_cmd_usage("sim", "--seeds %s: at most %d runs", arg,
+		    SEEDS_MAX);
+		return (-1);
+	}
+	o->first = a;
+	o->last = b;
+	o->have_seeds = true;
+	return (0);
+bad:
+	nt_cmd_usage("sim", "invalid --seeds '%s' (N for seeds 1 to N, or "
+	    "A-B, 0 to %" PRIu64 ")", arg, NT_SIM_SEED_MAX);
+	return (-1);
+}
+
+/* --seeds is a summary of many runs: nothing that shows one. */
+static int
+check_seeds(const struct sim_opts *o)
+{
+	const char *clash = o->have_seed ? "--seed" : o->csv != NULL ?
+	    "--csv" : o->plot != NULL ? "--plot" : o->log_level >= 0 ?
+	    "--verbose/--debug" : NULL;
+
+	if (!o->have_seeds || clash == NULL)
+		return (0);
+	nt_cmd_usage("sim", "--seeds sums up many runs: it does not go with "
+	    "%s, which is about one", clash);
+	return (-1);
+}
+
 static int
 parse_opts(struct sim_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "seed", required_argument, NULL, 's' },
+		{ "seeds", required_argument, NULL, 'S' },
 		{ "duration", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "csv", required_argument, NULL, 'C' },
@@ -121,6 +178,10 @@ parse_opts(struct sim_opts *o, int argc, char **argv)
 			if (parse_seed(optarg, &o->seed))
 				return (-1);
 			o->have_seed = true;
+			break;
+		case 'S':
+			if (parse_seeds(optarg, o))
+				return (-1);
 			break;
 		case 'D':
 			if (nt_sim_parse_time(optarg, &o->duration) ||
@@ -148,7 +209,7 @@ parse_opts(struct sim_opts *o, int argc, char **argv)
 		return (-1);
 	}
 	o->scenario = argv[optind];
-	return (0);
+	return (check_seeds(o));
 }
 
 /* The client's log, stamped with virtual seconds since the start. */
@@ -367,6 +428,44 @@ finish_outputs(struct sim_run *r, const struct nt_sim_result *res)
 	return (rc);
 }
 
+/* --seeds: the runs one after the other, summed up as they end. */
+static int
+simulate_seeds(struct sim_run *r, double duration)
+{
+	struct nt_sim_result res;
+	struct nt_sim_seeds s;
+	bool ok[NT_SIM_N_METRICS];
+
+	nt_sim_seeds_init(&s, r->o.first, r->o.last);
+	nt_log_setup(NT_LOG_NONE, NT_LOG_ERR, "ntimed-sim");
+	for (uint64_t seed = r->o.first;; seed++) {
+		struct nt_sim *sim = nt_sim_new(&r->sc, seed, duration);
+
+		if (sim == NULL || nt_sim_run(sim, NULL, NULL, &res) != 0) {
+			nt_sim_free(sim);
+			sim_error("out of memory (seed %llu)",
+			    (unsigned long long)seed);
+			return (EXIT_SYSTEM);
+		}
+		nt_sim_free(sim);
+		nt_sim_check(&r->sc, &res, ok);
+		nt_sim_seeds_add(&s, &res, ok);
+		if (seed == r->o.last)
+			break;
+	}
+	errno = 0;
+	if (r->o.json)
+		nt_sim_seeds_json(stdout, &r->sc, &s);
+	else
+		nt_sim_seeds_text(stdout, &r->sc, &s);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		sim_error("cannot write output: %s",
+		    strerror(errno != 0 ? errno : EIO));
+		return (EXIT_SYSTEM);
+	}
+	return (s.n_failed > 0 ? EXIT_RUNTIME : 0);
+}
+
 static int
 simulate(struct sim_run *r)
 {
@@ -381,6 +480,8 @@ simulate(struct sim_run *r)
 		    "scenario's settling time (%g s)", duration, r->sc.settle);
 		return (EXIT_USAGE);
 	}
+	if (r->o.have_seeds)
+		return (simulate_seeds(r, duration));
 	if ((rc = open_outputs(r, duration)) != 0)
 		return (rc);
 	if ((r->sim = nt_sim_new(&r->sc, seed, duration)) == NULL) {

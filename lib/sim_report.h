@@ -20,6 +20,33 @@ void nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
 void nt_sim_report_json(FILE *f, const struct nt_sim_scenario *sc,
     const struct nt_sim_result *res, const bool *ok);
 
+/*
+ * Many seeds of one scenario (sim_seeds.c): each figure's mean, least and
+ * greatest over the runs where it exists, and how many runs failed each
+ * expect: limit.
+ */
+struct nt_sim_seeds {
+	uint64_t	first, last;	/* the seeds asked for */
+	int		n;		/* runs added */
+	double		duration, settle;
+	size_t		n_servers, n_refclocks;
+	double		sum[NT_SIM_N_METRICS];
+	double		min[NT_SIM_N_METRICS], max[NT_SIM_N_METRICS];
+	int		have[NT_SIM_N_METRICS];	/* runs where not NaN */
+	int		failed[NT_SIM_N_METRICS];	/* runs outside */
+	int		n_failed;	/* runs outside any limit */
+	uint64_t	first_failed;	/* the first of them */
+};
+
+void nt_sim_seeds_init(struct nt_sim_seeds *s, uint64_t first,
+    uint64_t last);
+void nt_sim_seeds_add(struct nt_sim_seeds *s, const struct nt_sim_result *res,
+    const bool *ok);
+void nt_sim_seeds_text(FILE *f, const struct nt_sim_scenario *sc,
+    const struct nt_sim_seeds *s);
+void nt_sim_seeds_json(FILE *f, const struct nt_sim_scenario *sc,
+    const struct nt_sim_seeds *s);
+
 /* CSV: a header, then one row per tick. */
 void nt_sim_csv_header(FILE *f);
 void nt_sim_csv_row(FILE *f, const struct nt_sim_point *p,

@@ -5,8 +5,9 @@
 # line 2 with one line naming where (any byte of a path or argument
 # escaped), an unwritable output file or summary 3, found before the
 # run; an output that is the scenario is refused; seeds take the same
-# range everywhere; per server, requests sent add up to the total; -v
-# shows the client's log stamped with virtual time.
+# range everywhere; --seeds sums up many runs, agreeing with them one by
+# one; per server, requests sent add up to the total; -v shows the
+# client's log stamped with virtual time.
 . "$(dirname "$0")/../common.sh"
 NTIMED=${NTIMED:?}
 PY=/usr/bin/python3
@@ -73,6 +74,49 @@ has out "^  rms +<= 1ns: [0-9.]+us FAILED$" "failed limit shown"
 has out "^1 of 9 limits FAILED$" "verdict"
 expect 1 --json "$T/strict.yaml"
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] is False and d["expect"]["rms"]["ok"] is False' "$T/out" || fail "JSON verdict"
+
+# --seeds: each figure's mean, least and greatest over the runs, as the
+# runs one by one give them; a limit failed by any seed is exit 1.
+expect 0 --seeds 3-5 --json "$LAN"
+cp "$T/out" "$T/seeds.json"
+for s in 3 4 5; do
+	expect 0 --seed $s --json "$LAN"
+	cp "$T/out" "$T/one$s.json"
+done
+"$PY" - "$T/seeds.json" "$T"/one[345].json <<'PYEOF' || fail "--seeds JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+one = [json.load(open(f)) for f in sys.argv[2:]]
+assert d["scenario"] == "lan" and d["runs"] == 3 and d["ok"] is True
+assert d["first_seed"] == 3 and d["last_seed"] == 5
+assert d["failed"] == 0 and d["first_failed"] is None
+for k in ("rms", "max", "bound_ratio", "packets"):
+    v = [r[k] for r in one]
+    f = d["figures"][k]
+    assert f["min"] == min(v) and f["max"] == max(v), (k, f, v)
+    assert abs(f["mean"] - sum(v) / 3) <= 1e-8 * abs(f["mean"]), (k, f, v)
+    assert f["runs"] == 3
+assert d["expect"]["rms"]["failed"] == 0
+assert d["expect"]["rms"]["max"] == 22e-6
+PYEOF
+expect 0 --seeds 2 "$LAN"
+has out "^scenario lan, seeds 1 to 2: 10000 s simulated each, 1 server" "--seeds title"
+has out "^  RMS time error after settling +[0-9.]+us +[0-9.]+us +[0-9.]+us$" "--seeds row"
+has out "^all 9 limits met by every seed$" "--seeds verdict"
+expect 1 --seeds 2 "$T/strict.yaml"
+has out "^  rms +<= 1ns \(greatest [0-9.]+us\): met by 0 of 2, FAILED$" "--seeds failed limit"
+has out "^2 of 2 seeds FAILED a limit \(the first: seed 1\)$" "--seeds failed verdict"
+for a in 0 3-1 -5 1- x 1-2-3 +5 1-9007199254740993; do
+	expect 2 --seeds "$a" "$LAN"
+	has err "^ntimed sim: invalid --seeds '${a/+/\\+}' \(N for seeds 1 to N, or A-B, 0 to 9007199254740992\)$" "--seeds $a"
+done
+expect 2 --seeds 1-100001 "$LAN"
+has err "^ntimed sim: --seeds 1-100001: at most 100000 runs$" "--seeds too many"
+for a in "--seed 3" "--csv $T/s.csv" "--plot $T/s.svg" -v; do
+	expect 2 --seeds 3 $a "$LAN"
+	has err "^ntimed sim: --seeds sums up many runs: it does not go with " "--seeds with $a"
+done
+[ ! -e "$T/s.csv" ] || fail "--seeds --csv: a file was made"
 
 # Mistakes: one line, where, exit 2.
 printf 'servers:\n  - name: a\n    network: { loss: 2 }\n' >"$T/bad.yaml"
