@@ -77,10 +77,9 @@ usage(FILE *f)
 	    "  -d, --debug           show its debug log too\n"
 	    "  -h, --help            this text\n\n"
 	    "Scenarios: conf/sim/*.yaml; keys and figures: docs/sim.md.\n"
-	    "Exit status: 0 every expect: limit met (by every seed), 1 a\n"
-	    "limit failed,\n"
-	    "2 usage or scenario error, 3 cannot write an output (or out of\n"
-	    "memory).\n");
+	    "Exit status: 0 every expect: limit met (with --seeds, by every\n"
+	    "seed), 1 a limit failed, 2 usage or scenario error, 3 cannot\n"
+	    "write an output (or out of memory).\n");
 }
 
 /* The same range as a scenario's seed: 0..2^53, exact in JSON too. */

@@ -195,17 +195,24 @@ json_expect(struct nt_json *j, const struct nt_sim_scenario *sc,
 }
 
 void
+nt_sim_json_begin(struct nt_json *j, FILE *f,
+    const struct nt_sim_scenario *sc)
+{
+	nt_json_init_file(j, f, true);
+	nt_json_begin_object(j);
+	nt_json_key(j, "scenario");
+	nt_json_string(j, sc->name);
+	nt_json_key(j, "description");
+	nt_json_string(j, sc->description);
+}
+
+void
 nt_sim_report_json(FILE *f, const struct nt_sim_scenario *sc,
     const struct nt_sim_result *res, const bool *ok)
 {
 	struct nt_json j;
 
-	nt_json_init_file(&j, f, true);
-	nt_json_begin_object(&j);
-	nt_json_key(&j, "scenario");
-	nt_json_string(&j, sc->name);
-	nt_json_key(&j, "description");
-	nt_json_string(&j, sc->description);
+	nt_sim_json_begin(&j, f, sc);
 	nt_json_key(&j, "seed");
 	nt_json_int(&j, (int64_t)res->seed);
 	nt_json_key(&j, "duration");

@@ -19,6 +19,10 @@ void nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
     const struct nt_sim_result *res, const bool *ok);
 void nt_sim_report_json(FILE *f, const struct nt_sim_scenario *sc,
     const struct nt_sim_result *res, const bool *ok);
+/* Either summary's JSON starts so: an object, and which scenario. */
+struct nt_json;
+void nt_sim_json_begin(struct nt_json *j, FILE *f,
+    const struct nt_sim_scenario *sc);
 
 /*
  * Many seeds of one scenario (sim_seeds.c): each figure's mean, least and

@@ -198,12 +198,7 @@ nt_sim_seeds_json(FILE *f, const struct nt_sim_scenario *sc,
 {
 	struct nt_json j;
 
-	nt_json_init_file(&j, f, true);
-	nt_json_begin_object(&j);
-	nt_json_key(&j, "scenario");
-	nt_json_string(&j, sc->name);
-	nt_json_key(&j, "description");
-	nt_json_string(&j, sc->description);
+	nt_sim_json_begin(&j, f, sc);
 	nt_json_key(&j, "first_seed");
 	nt_json_int(&j, (int64_t)s->first);
 	nt_json_key(&j, "last_seed");

@@ -55,7 +55,12 @@ struct nt_sample {
 	nt_time	t;		/* local (cooked) time of the measurement */
 	double	offset;		/* server - local, s */
 	double	delay;		/* round-trip delay, s */
-	double	disp;		/* measurement dispersion, s: a hard bound */
+	/*
+	 * Dispersion, s: a network sample's error bound (precision, and
+	 * 15 ppm of its round trip); a reference clock's readings' spread,
+	 * at least the driver's precision.
+	 */
+	double	disp;
 	/*
 	 * Standard error of offset, s: the scatter of the readings a
 	 * reference clock's sample averages (0 for a network sample, whose
