@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # "ntimed sim" in bounded memory: a run of any length keeps at most
 # NT_SIM_STATS_CAP samples (8 MB), so a month of lan runs where a few MB
-# more than a short run fit; and when memory does run out the figures are
-# not shown wrong: one line, exit 3, nothing on stdout.
+# more than a short run fit, and two hundred short runs (--seeds) where
+# one fits; and when memory does run out the figures are not shown
+# wrong: one line, exit 3, nothing on stdout.
 . "$(dirname "$0")/../common.sh"
 NTIMED=${NTIMED:?}
 LAN=$SRC/conf/sim/lan.yaml
@@ -37,6 +38,17 @@ rc=$(run $((base + 16000)) -D 30d "$LAN")
 grep -q "n/a" "$T/out" && { cat "$T/out" >&2; fail "30 days: figures missing"; }
 grep -Eq "^  99th percentile of \|time error\| +[0-9.]+us$" "$T/out" ||
     { cat "$T/out" >&2; fail "30 days: no p99"; }
+
+# Many seeds in the memory of one run: each run's is freed before the next.
+rc=$(run $((base + 500)) --seeds 200 -D 2000 "$LAN")
+[ "$rc" -le 1 ] || { cat "$T/err" >&2; fail "--seeds 200 in 0.5 MB more: exit $rc"; }
+grep -q "^scenario lan, seeds 1 to 200" "$T/out" || { cat "$T/out" >&2; fail "--seeds 200: no summary"; }
+# Too little for the store of one of them: exit 3, no figures.
+rc=$(run $((base + 1000)) --seeds 2 -D 5d "$LAN")
+[ "$rc" -eq 3 ] || { cat "$T/out" "$T/err" >&2; fail "--seeds, out of memory: exit $rc, expected 3"; }
+[ -s "$T/out" ] && { cat "$T/out" >&2; fail "--seeds, out of memory: figures printed"; }
+[ "$(cat "$T/err")" = "ntimed sim: out of memory (seed 1)" ] ||
+    { cat "$T/err" >&2; fail "--seeds, out of memory: one line says so"; }
 
 # Too little for the store: no figures at all rather than wrong ones.
 rc=$(run $((base + 1000)) -D 5d "$LAN")
