@@ -64,12 +64,13 @@ struct nt_sample {
 	/*
 	 * Standard error of offset, s: the scatter of the readings a
 	 * reference clock's sample averages (0 for a network sample, whose
-	 * error its delay bounds).  Not a bound: the fit allows a number of
-	 * them, NT_SD_BOUND for the bounds, fewer for the likely interval.
+	 * error its delay bounds).  Not a bound: the fit allows the larger of
+	 * the dispersion and a number of them, NT_SD_BOUND for the bounds,
+	 * fewer for the likely interval.
 	 */
 	double	sd;
 };
-#define NT_SD_BOUND 5.0
+#define NT_SD_BOUND 6.0
 
 struct nt_source {
 	char		name[NT_NAME_MAX];	/* as configured, for logs */

@@ -70,7 +70,7 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define NOISE_BASE 0.5		/* floor allowances in a sample's scatter */
 #define ROUTE_PRIOR 6.0		/* see route_shift() */
 #define LEAN_Z 10.0		/* standard errors a lean must have to cut */
-#define SD_LIKELY 2.0		/* see nt_fit() */
+#define SD_LIKELY 4.0		/* see nt_fit() */
 
 /* ---- The path's minimum delay ---- */
 
@@ -333,8 +333,8 @@ wander_levels(struct nt_source *s)
 
 /*
  * Half-widths of the samples' slabs for wander q, the path's minimum
- * taken up to 2 base below the floor, and z of a sample's standard
- * errors; x: age, negative.
+ * taken up to 2 base below the floor, and a sample's dispersion or z of
+ * its standard errors, whichever is more; x: age, negative.
  */
 static void
 slabs(const struct nt_source *s, double q, double base, double z, double *x,
@@ -347,7 +347,7 @@ slabs(const struct nt_source *s, double q, double base, double z, double *x,
 
 		x[i] = -age;
 		hw[i] = (h[i].delay - s->floor[0]) / 2 + base + s->slack +
-		    h[i].disp + z * h[i].sd + SAMPLE_FLOOR +
+		    fmax(h[i].disp, z * h[i].sd) + SAMPLE_FLOOR +
 		    nt_fit_wander_tol(q, age);
 	}
 }
@@ -904,12 +904,15 @@ nt_fit(struct nt_source *s)
 	wander_levels(s);
 	/*
 	 * A reference clock's sample may be off by a few of its standard
-	 * errors (sd); its dispersion, the readings' spread, is already two
-	 * or more of them (sqrt(k) for k readings).  The estimate's slabs
-	 * take none more: narrow, they hold gps-pps to 0.28 us (0.34 with
-	 * three more).  The likely interval takes SD_LIKELY more (nmea-only
-	 * held it 98.9 % of the time with none, 99.82 % or more with two),
-	 * the bounds NT_SD_BOUND.
+	 * errors (sd).  Its dispersion, the readings' spread, is about
+	 * sqrt(k) of them for k readings: plenty when k is large, too few
+	 * when it is small (16 NMEA sentences keep 10, and uniform jitter
+	 * leaves them a spread of only 2).  The estimate's slabs take the
+	 * dispersion alone: narrow, they hold gps-pps to 0.28 us (0.34 with
+	 * 3 standard errors more).  The likely interval takes SD_LIKELY of
+	 * them when that is more (nmea-only held it 98.9 % of the time
+	 * without, 99.82 % or more with), the bounds NT_SD_BOUND (with 5,
+	 * nmea-only's worst case missed a tick in one seed of 100).
 	 */
 	slabs(s, s->wander, s->base, 0.0, x, hw);
 	used = intersect(s, 0, x, hw, &p);

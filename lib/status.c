@@ -751,7 +751,7 @@ src_last(const struct nt_source *s, nt_time now, struct srcview *v)
 
 	v->last_offset = last->offset;
 	v->last_delay = last->delay;
-	v->last_error = last->delay / 2 + last->disp + NT_SD_BOUND * last->sd;
+	v->last_error = last->delay / 2 + fmax(last->disp, NT_SD_BOUND * last->sd);
 	v->last_age = fmax(nt_diff(now, last->t), 0);
 	v->offset = nt_source_offset_at(s, now);
 	v->offset_sd = finite_or_nan(sqrt(s->est_var));
