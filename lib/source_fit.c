@@ -70,7 +70,7 @@ _Static_assert(NT_POLY_MAX >= 4 + 2 * NT_HIST_MAX, "polygon too small");
 #define NOISE_BASE 0.5		/* floor allowances in a sample's scatter */
 #define ROUTE_PRIOR 6.0		/* see route_shift() */
 #define LEAN_Z 10.0		/* standard errors a lean must have to cut */
-#define SD_LIKELY 4.0		/* see nt_fit() */
+#define SD_LIKELY 3.5		/* see nt_fit() */
 
 /* ---- The path's minimum delay ---- */
 
@@ -333,21 +333,27 @@ wander_levels(struct nt_source *s)
 
 /*
  * Half-widths of the samples' slabs for wander q, the path's minimum
- * taken up to 2 base below the floor, and a sample's dispersion or z of
- * its standard errors, whichever is more; x: age, negative.
+ * taken up to 2 base below the floor, and a sample's dispersion or z
+ * standard errors, whichever is more; x: age, negative.  The standard
+ * error is the window's (the root of the mean square): one sample's,
+ * from four pulses, is itself only a rough guess of it.
  */
 static void
 slabs(const struct nt_source *s, double q, double base, double z, double *x,
     double *hw)
 {
 	const struct nt_sample *h = s->hist, *last = &h[s->n_hist - 1];
+	double sd = 0;
 
+	for (int i = 0; z > 0 && i < s->n_hist; i++)
+		sd += h[i].sd * h[i].sd / s->n_hist;
+	sd = z * sqrt(sd);
 	for (int i = 0; i < s->n_hist; i++) {
 		double age = nt_diff(last->t, h[i].t);
 
 		x[i] = -age;
 		hw[i] = (h[i].delay - s->floor[0]) / 2 + base + s->slack +
-		    fmax(h[i].disp, z * h[i].sd) + SAMPLE_FLOOR +
+		    fmax(h[i].disp, sd) + SAMPLE_FLOOR +
 		    nt_fit_wander_tol(q, age);
 	}
 }
@@ -911,8 +917,9 @@ nt_fit(struct nt_source *s)
 	 * dispersion alone: narrow, they hold gps-pps to 0.28 us (0.34 with
 	 * 3 standard errors more).  The likely interval takes SD_LIKELY of
 	 * them when that is more (nmea-only held it 98.9 % of the time
-	 * without, 99.82 % or more with), the bounds NT_SD_BOUND (with 5,
-	 * nmea-only's worst case missed a tick in one seed of 100).
+	 * without, 99.9 % or more for every seed of 100 with), the bounds
+	 * NT_SD_BOUND (with 5, nmea-only's worst case missed a tick in one
+	 * seed of 100).
 	 */
 	slabs(s, s->wander, s->base, 0.0, x, hw);
 	used = intersect(s, 0, x, hw, &p);
