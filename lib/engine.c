@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "minmax.h"
 
 #define STARTUP_WAIT 8.0	/* s: wait this long for all sources at start */
 #define MAX_SLEW 500e-6		/* s/s: fastest offset correction */
@@ -450,7 +451,7 @@ set_bound(struct nt_engine *e, int selected, nt_time now)
 static double
 worst_error(const struct nt_engine *e, const struct nt_source *s, nt_time now)
 {
-	double age = fmax(nt_diff(now, e->bound_t), 0.0);
+	double age = nt_fmax(nt_diff(now, e->bound_t), 0.0);
 
 	/* The rate is infinite while no frequency is known: not at age 0. */
 	return (fabs(nt_disc_remaining(&e->disc, now)) + e->bound +
@@ -496,12 +497,12 @@ likely_error(const struct nt_engine *e, const struct nt_source *sel,
 		    s->state != NT_SRC_COMBINED)
 			continue;
 		likely_at(e, s, now, &l, &h);
-		lo = fmax(lo, l);
-		hi = fmin(hi, h);
+		lo = nt_fmax(lo, l);
+		hi = nt_fmin(hi, h);
 	}
 	if (!(lo <= hi))
 		likely_at(e, sel, now, &lo, &hi);
-	return (fmin(fmax(fabs(lo + rem), fabs(hi + rem)),
+	return (nt_fmin(nt_fmax(fabs(lo + rem), fabs(hi + rem)),
 	    worst_error(e, sel, now)));
 }
 

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdbool.h>
 
+#include "minmax.h"
 #include "polygon.h"
 
 #define TILT_MIN 0.5		/* lambda times the polygon's width: flat */
@@ -60,10 +61,10 @@ nt_poly_range(const struct nt_poly *p, double x, double *lo, double *hi,
 	*lo = *blo = INFINITY;
 	*hi = *bhi = -INFINITY;
 	for (int i = 0; i < p->n; i++) {
-		*lo = fmin(*lo, p->a[i] + p->b[i] * x);
-		*hi = fmax(*hi, p->a[i] + p->b[i] * x);
-		*blo = fmin(*blo, p->b[i]);
-		*bhi = fmax(*bhi, p->b[i]);
+		*lo = nt_fmin(*lo, p->a[i] + p->b[i] * x);
+		*hi = nt_fmax(*hi, p->a[i] + p->b[i] * x);
+		*blo = nt_fmin(*blo, p->b[i]);
+		*bhi = nt_fmax(*bhi, p->b[i]);
 	}
 }
 
@@ -112,8 +113,8 @@ poly_chord(const struct nt_poly *p, const double *gv, double g, double *b1,
 			continue;
 		b = fi == fj ? p->b[i] : p->b[i] + fi / (fi - fj) *
 		    (p->b[j] - p->b[i]);
-		*b1 = fmin(*b1, b);
-		*b2 = fmax(*b2, b);
+		*b1 = nt_fmin(*b1, b);
+		*b2 = nt_fmax(*b2, b);
 	}
 	return (*b1 <= *b2);
 }
@@ -137,9 +138,9 @@ nt_poly_tilted_mean(const struct nt_poly *p, double xm, double lambda,
 		return;
 	}
 	if (lambda > 0)
-		glo = fmax(glo, ghi - TILT_SPAN / lambda);
+		glo = nt_fmax(glo, ghi - TILT_SPAN / lambda);
 	else
-		ghi = fmin(ghi, glo - TILT_SPAN / lambda);
+		ghi = nt_fmin(ghi, glo - TILT_SPAN / lambda);
 	gtop = lambda > 0 ? ghi : glo;
 	dg = (ghi - glo) / TILT_SLICES;
 	for (int i = 0; i < p->n; i++)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "minmax.h"
 #include "sim.h"
 
 /* Track since when |err| has stayed within limit (NaN: outside now). */
@@ -88,7 +89,7 @@ nt_sim_stats_add(struct nt_sim_stats *st, const struct nt_sim_point *p)
 	st->sum += p->err;
 	st->sum2 += p->err * p->err;
 	st->fsum2 += p->ferr * p->ferr;
-	st->max = fmax(st->max, a);
+	st->max = nt_fmax(st->max, a);
 	st->bsum += p->bound;
 	st->inside += a <= p->bound;
 	st->wsum += p->worst;

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "minmax.h"
 #include "source.h"
 #include "source_fit.h"
 
@@ -389,7 +390,7 @@ void
 nt_source_bounds_at(const struct nt_source *s, nt_time now, double *lo,
     double *hi)
 {
-	double dt = fmax(nt_diff(now, s->est_t), 0.0), w;
+	double dt = nt_fmax(nt_diff(now, s->est_t), 0.0), w;
 
 	assert(s->n_hist > 0);
 	w = nt_source_wander_bound(s, dt);
@@ -397,8 +398,8 @@ nt_source_bounds_at(const struct nt_source *s, nt_time now, double *lo,
 		*lo = s->est_lo - NT_PHI * dt;
 		*hi = s->est_hi + NT_PHI * dt;
 	} else {
-		*lo = s->est_lo + fmin(s->freq_lo * dt, s->freq_hi * dt) - w;
-		*hi = s->est_hi + fmax(s->freq_lo * dt, s->freq_hi * dt) + w;
+		*lo = s->est_lo + nt_fmin(s->freq_lo * dt, s->freq_hi * dt) - w;
+		*hi = s->est_hi + nt_fmax(s->freq_lo * dt, s->freq_hi * dt) + w;
 	}
 }
 
@@ -406,7 +407,7 @@ void
 nt_source_tight_at(const struct nt_source *s, nt_time now, double phi,
     double *lo, double *hi)
 {
-	double dt = fmax(nt_diff(now, s->est_t), 0.0);
+	double dt = nt_fmax(nt_diff(now, s->est_t), 0.0);
 	double w = nt_fit_wander_tol(nt_fit_likely_wander(s), dt);
 	double flo = s->tight_flo, fhi = s->tight_fhi;
 
@@ -415,8 +416,8 @@ nt_source_tight_at(const struct nt_source *s, nt_time now, double phi,
 		flo = -phi;
 		fhi = phi;
 	}
-	*lo = s->tight_lo + fmin(flo * dt, fhi * dt) - w;
-	*hi = s->tight_hi + fmax(flo * dt, fhi * dt) + w;
+	*lo = s->tight_lo + nt_fmin(flo * dt, fhi * dt) - w;
+	*hi = s->tight_hi + nt_fmax(flo * dt, fhi * dt) + w;
 }
 
 double

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "minmax.h"
 #include "polygon.h"
 #include "source_fit.h"
 
@@ -122,7 +123,7 @@ trim_stragglers(const double *d, int k)
 	double m = INFINITY;
 
 	for (int i = 0; i < k / 2; i++)
-		m = fmin(m, d[i]);
+		m = nt_fmin(m, d[i]);
 	while (k > 0 && d[k - 1] < m)
 		k--;
 	return (k < FLOOR_RESET_N ? 0 : k);
@@ -154,7 +155,7 @@ slower_since(const struct nt_source *s, double *d)
 	for (int k = 1; k < n; k++) {
 		int j = 0;
 
-		m = fmin(m, d[k - 1]);
+		m = nt_fmin(m, d[k - 1]);
 		if ((d[k] >= m && k < n - 1) || k < FLOOR_RESET_N)
 			continue;
 		for (int i = k; i < n; i++)
@@ -353,7 +354,7 @@ slabs(const struct nt_source *s, double q, double base, double z, double *x,
 
 		x[i] = -age;
 		hw[i] = (h[i].delay - s->floor[0]) / 2 + base + s->slack +
-		    fmax(h[i].disp, sd) + SAMPLE_FLOOR +
+		    nt_fmax(h[i].disp, sd) + SAMPLE_FLOOR +
 		    nt_fit_wander_tol(q, age);
 	}
 }
@@ -560,8 +561,8 @@ jitter_means(const struct nt_source *s, const double *x, int used,
 		double d = (h[i].delay - s->floor[0]) / 2;
 		double e = h[i].offset - s->est_offset - s->est_freq * x[i];
 
-		*mo += fmax(d + e, 0.0) / used;
-		*mi += fmax(d - e, 0.0) / used;
+		*mo += nt_fmax(d + e, 0.0) / used;
+		*mi += nt_fmax(d - e, 0.0) / used;
 	}
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "minmax.h"
 #include "polygon.h"
 
 /* The square -1 <= a <= 1, -1 <= b <= 1, counter-clockwise. */
@@ -138,6 +139,25 @@ disjoint_slab_empties(void **state)
 	assert_int_equal(q.n, 0);
 }
 
+/* The inline fmin() and fmax() the geometry uses agree with libm's. */
+static void
+minmax_as_libm(void **state)
+{
+	static const double v[] = { -INFINITY, -1.5, -0.0, 0.0, 1e-300, 2.5,
+	    INFINITY, NAN };
+	size_t n = sizeof v / sizeof v[0];
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++) {
+			double a = nt_fmin(v[i], v[j]), b = fmin(v[i], v[j]);
+			double c = nt_fmax(v[i], v[j]), d = fmax(v[i], v[j]);
+
+			assert_true(a == b || (isnan(a) && isnan(b)));
+			assert_true(c == d || (isnan(c) && isnan(d)));
+		}
+}
+
 int
 main(void)
 {
@@ -145,6 +165,7 @@ main(void)
 		cmocka_unit_test(wide_slab_cuts_nothing),
 		cmocka_unit_test(nan_cuts),
 		cmocka_unit_test(one_side_as_both),
+		cmocka_unit_test(minmax_as_libm),
 		cmocka_unit_test(slanted_slab_gives_hexagon),
 		cmocka_unit_test(disjoint_slab_empties),
 	};
