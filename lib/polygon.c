@@ -96,7 +96,7 @@ nt_poly_centroid(const struct nt_poly *p, double *a, double *b)
 
 /*
  * The ends of the chord the line a + b xm = g cuts from the polygon, as
- * values of b; false if the line misses it.
+ * values of b; false if the line misses it.  gv: each vertex's a + b xm.
  */
 static bool
 poly_chord(const struct nt_poly *p, const double *gv, double g, double *b1,
