@@ -148,15 +148,17 @@ reload_cycle slave "$TEST_TMP/slave.yaml" "$PS" "server: { workers: 2 }"
 assert_grep "$TEST_TMP/slave.log" "changes to server:.* need a restart of the slave" \
     "slave: server: change needs a restart"
 
-# Master: the refclock stays selected, stratum 1 throughout.
+# Master: the refclock stays selected, stratum 1 throughout.  Its first
+# sample comes after its first poll (16 s), and it must be twice as close
+# as the network peer to take over: 40 s leaves room for a slow machine.
 RC_YAML="refclocks: [ { driver: sock, path: $TEST_TMP/ref.sock } ]"
 conf "$TEST_TMP/master.yaml" "$PA" "$PB" -- "$RC_YAML" "server: { workers: 1 }"
 fdaemon master master -c "$TEST_TMP/master.yaml" --listen "127.0.0.1:$PM"
 wait_ntp master "${DPIDS[master]}" 127.0.0.1 "$PM" "$TEST_TMP/master.log"
-fwait master 20 sources 'any(s["selected"] and "SOCK" in s["name"] for s in d)'
+fwait master 40 sources 'any(s["selected"] and "SOCK" in s["name"] for s in d)'
 reload_cycle master "$TEST_TMP/master.yaml" "$PM" "$RC_YAML" \
     "server: { workers: 1 }"
-fwait master 20 sources 'any(s["selected"] and "SOCK" in s["name"] for s in d)
+fwait master 40 sources 'any(s["selected"] and "SOCK" in s["name"] for s in d)
     and len(d) == 3'
 [ "$(ntp_leap 127.0.0.1 "$PM")" = "0 1" ] || fail "master: not stratum 1"
 grep -q "need a restart" "$TEST_TMP/master.log" &&
