@@ -25,8 +25,8 @@
 #include "discipline.h"
 #include "log.h"
 #include "sim.h"
-#include "source.h"
 #include "simscen.h"
+#include "source.h"
 
 /* One server per offset; path delays each way, exponential jitter. */
 static void
