@@ -346,7 +346,7 @@ slabs(const struct nt_source *s, double q, double base, double z, double *x,
 	const struct nt_sample *h = s->hist, *last = &h[s->n_hist - 1];
 	double sd = 0;
 
-	for (int i = 0; z > 0 && i < s->n_hist; i++)
+	for (int i = 0; s->refclock && z > 0 && i < s->n_hist; i++)
 		sd += h[i].sd * h[i].sd / s->n_hist;
 	sd = z * sqrt(sd);
 	for (int i = 0; i < s->n_hist; i++) {
