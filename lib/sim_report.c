@@ -105,20 +105,28 @@ text_expect(FILE *f, const struct nt_sim_scenario *sc,
 }
 
 void
+nt_sim_text_title_end(FILE *f, const struct nt_sim_scenario *sc,
+    size_t n_servers, size_t n_refclocks, double settle)
+{
+	fprintf(f, "%zu server%s, ", n_servers, n_servers == 1 ? "" : "s");
+	if (n_refclocks > 0)
+		fprintf(f, "%zu refclock%s, ", n_refclocks,
+		    n_refclocks == 1 ? "" : "s");
+	fprintf(f, "statistics from %.0f s on\n", settle);
+	if (sc->description != NULL)
+		fprintf(f, "%s\n", sc->description);
+}
+
+void
 nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
     const struct nt_sim_result *res, const bool *ok)
 {
 	char b[32];
 
-	fprintf(f, "scenario %s (seed %llu): %.0f s simulated, %zu server%s, ",
-	    sc->name, (unsigned long long)res->seed, res->duration,
-	    res->n_servers, res->n_servers == 1 ? "" : "s");
-	if (res->n_refclocks > 0)
-		fprintf(f, "%zu refclock%s, ", res->n_refclocks,
-		    res->n_refclocks == 1 ? "" : "s");
-	fprintf(f, "statistics from %.0f s on\n", res->settle);
-	if (sc->description != NULL)
-		fprintf(f, "%s\n", sc->description);
+	fprintf(f, "scenario %s (seed %llu): %.0f s simulated, ",
+	    sc->name, (unsigned long long)res->seed, res->duration);
+	nt_sim_text_title_end(f, sc, res->n_servers, res->n_refclocks,
+	    res->settle);
 	fprintf(f, "\n");
 	for (int i = 0; i < NT_SIM_N_METRICS; i++)
 		fprintf(f, "  %-55s %s\n", nt_sim_metric_info[i].doc,

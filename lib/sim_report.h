@@ -19,6 +19,12 @@ void nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
     const struct nt_sim_result *res, const bool *ok);
 void nt_sim_report_json(FILE *f, const struct nt_sim_scenario *sc,
     const struct nt_sim_result *res, const bool *ok);
+/*
+ * Either summary's title ends so: servers, refclocks, settling time, and
+ * the scenario's description.
+ */
+void nt_sim_text_title_end(FILE *f, const struct nt_sim_scenario *sc,
+    size_t n_servers, size_t n_refclocks, double settle);
 /* Either summary's JSON starts so: an object, and which scenario. */
 struct nt_json;
 void nt_sim_json_begin(struct nt_json *j, FILE *f,

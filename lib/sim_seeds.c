@@ -120,16 +120,11 @@ nt_sim_seeds_text(FILE *f, const struct nt_sim_scenario *sc,
 {
 	int n = 0;
 
-	fprintf(f, "scenario %s, seeds %llu to %llu: %.0f s simulated each, "
-	    "%zu server%s, ", sc->name, (unsigned long long)s->first,
-	    (unsigned long long)s->last, s->duration, s->n_servers,
-	    s->n_servers == 1 ? "" : "s");
-	if (s->n_refclocks > 0)
-		fprintf(f, "%zu refclock%s, ", s->n_refclocks,
-		    s->n_refclocks == 1 ? "" : "s");
-	fprintf(f, "statistics from %.0f s on\n", s->settle);
-	if (sc->description != NULL)
-		fprintf(f, "%s\n", sc->description);
+	fprintf(f, "scenario %s, seeds %llu to %llu: %.0f s simulated each, ",
+	    sc->name, (unsigned long long)s->first,
+	    (unsigned long long)s->last, s->duration);
+	nt_sim_text_title_end(f, sc, s->n_servers, s->n_refclocks,
+	    s->settle);
 	fprintf(f, "\n  %-55s %10s %10s %10s\n", "over the seeds:", "mean",
 	    "least", "greatest");
 	for (int i = 0; i < NT_SIM_N_METRICS; i++)
