@@ -6,7 +6,7 @@
 # The tree is copied to a temporary directory (the work tree stays as it
 # is), packaging/debian is put in place as debian/, and
 # "dpkg-buildpackage -us -uc -b" builds ntimed_VERSION_ARCH.deb, which is
-# left in OUTDIR with its .buildinfo and .changes.  Needs debhelper,
+# left in OUTDIR with its .buildinfo, .changes and debug symbols package.  Needs debhelper,
 # dpkg-dev and the build dependencies of packaging/debian/control.
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +43,10 @@ echo "build-deb: building ntimed $VERSION in $TREE" >&2
 	echo "build-deb: dpkg-buildpackage failed" >&2
 	exit 1
 }
+# The .changes lists the debug symbols package too: keep them together.
 cp "$TMP"/ntimed_"$VERSION"_*.deb "$TMP"/ntimed_"$VERSION"_*.buildinfo \
     "$TMP"/ntimed_"$VERSION"_*.changes "$OUT/"
+for dbg in "$TMP"/ntimed-dbgsym_"$VERSION"_*.*deb; do
+	[ -e "$dbg" ] && cp "$dbg" "$OUT/"
+done
 ls "$OUT"/ntimed_"$VERSION"_*.deb

@@ -9,9 +9,13 @@
  *
  * Units 0 and 1 are gpsd's root-only segments: one owned by anyone else,
  * or writable by others, is refused (whoever creates it first could feed
- * us time).  Units 2+ are world-writable by gpsd's convention: used, with
- * a warning.  A missing segment means the writer has not started yet; the
- * adapter retries.  A writer that re-creates its segment is re-attached.
+ * us time).  When such a unit does not exist yet and we are root (a master
+ * before it gives up root), we create it, mode 0600, as ntpd and chronyd
+ * do: the attachment outlives the switch to an unprivileged user, and gpsd
+ * writes into our segment when it starts.  Units 2+ are world-writable by
+ * gpsd's convention: used, with a warning; a missing one means the writer
+ * has not started yet, and the adapter retries.  A writer that re-creates
+ * its segment is re-attached.
  */
 #include <assert.h>
 #include <errno.h>
@@ -139,6 +143,13 @@ shm_open_unit(struct nt_refclock *rc, char *err, size_t errlen)
 	void *seg = NULL;
 
 	shmid = shmget((key_t)(NT_SHM_KEY + unit), 0, 0);
+	if (shmid < 0 && errno == ENOENT && unit <= 1 && geteuid() == 0) {
+		shmid = shmget((key_t)(NT_SHM_KEY + unit),
+		    sizeof(struct nt_shm_time), IPC_CREAT | 0600);
+		if (shmid >= 0)
+			nt_log(NT_LOG_INFO, "SHM unit %d: created (mode 0600) "
+			    "for gpsd to write into", unit);
+	}
 	if (shmid < 0) {
 		r = -errno;
 		if (errno == ENOENT)

@@ -2,8 +2,9 @@
 # The Debian package: tools/build-deb.sh builds it with dpkg-buildpackage;
 # it holds the binary and its role links, the three units, the sysusers
 # and tmpfiles entries, the man pages (and a page name per role) and the
-# configuration under /etc/ntimed; its maintainer scripts create the user
-# before the state directory and enable only the client; the packaged
+# configuration under /etc/ntimed and the docs; its maintainer scripts
+# create the user before the state directory, enable only the client and
+# restart an enabled server after an upgrade; the packaged
 # config and binary work; lintian reports no error.  Nothing is installed.
 . "$(dirname "$0")/../common.sh"
 for c in dpkg-buildpackage dh dh_installsysusers dpkg-deb lintian; do
@@ -33,6 +34,11 @@ has ./usr/lib/sysusers.d/ntimed.conf
 has ./usr/lib/tmpfiles.d/ntimed.conf
 has ./etc/ntimed/ntimed.yaml
 has ./usr/share/doc/ntimed/copyright
+for d in README operations refclocks server sim; do
+	has ./usr/share/doc/ntimed/$d.md.gz
+done
+ls "$T"/out/ntimed-dbgsym_"$VERSION"_*deb >/dev/null 2>&1 ||
+    fail "the .changes names a debug symbols package not left beside it"
 
 dpkg-deb -e "$DEB" "$T/ctl"
 grep -qx /etc/ntimed/ntimed.yaml "$T/ctl/conffiles" || fail "conffile"
@@ -50,6 +56,12 @@ for r in slave master; do
 done
 grep -q "debian-installed 'ntimed-client.service'" "$T/ctl/postinst" &&
     fail "the client must be enabled on installation"
+# An enabled server is restarted after an upgrade (deb-systemd-invoke
+# starts only enabled units) and stopped at removal, never left stopped.
+grep -q "deb-systemd-invoke \$_dh_action 'ntimed-master.service' 'ntimed-slave.service'" \
+    "$T/ctl/postinst" || fail "postinst does not restart the servers"
+grep -q "deb-systemd-invoke stop 'ntimed-master.service' 'ntimed-slave.service'" \
+    "$T/ctl/prerm" || fail "prerm does not stop the servers"
 
 # What is inside works: the binary, and the configuration as shipped.
 dpkg-deb -x "$DEB" "$T/root"

@@ -797,6 +797,40 @@ shm_recreate(struct nt_refclock *rc, volatile struct nt_shm_time *t, int id,
 	assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
 }
 
+/*
+ * gpsd's root-only unit, missing when a master starts as root: created,
+ * 0600 and root's, so that the attachment outlives the switch to another
+ * user and gpsd writes into it.  Unit 1, left alone if a gpsd has it.
+ */
+static void
+test_shm_create_private(void **state)
+{
+	struct nt_refclock_conf c;
+	struct nt_refclock_set set;
+	struct nt_refclock *rc;
+	struct shmid_ds ds;
+	char err[NT_RC_ERRLEN];
+	int id;
+
+	(void)state;
+	if (geteuid() != 0 || shmget((key_t)(NT_SHM_KEY + 1), 0, 0) >= 0)
+		skip();
+	nt_refclock_conf_init(&c, nt_refclock_find_driver("shm"));
+	c.unit = 1;
+	assert_int_equal(nt_refclock_set_init(&set, &fake_clock, &c, 1, NULL,
+	    NULL, err, sizeof err), 0);
+	rc = &set.rc[0];
+	assert_int_equal(rc->drv->open(rc, err, sizeof err), 0);
+	id = shmget((key_t)(NT_SHM_KEY + 1), 0, 0);
+	assert_true(id >= 0);
+	assert_int_equal(shmctl(id, IPC_STAT, &ds), 0);
+	assert_int_equal(ds.shm_perm.uid, 0);
+	assert_int_equal(ds.shm_perm.mode & 0777, 0600);
+	assert_int_equal(ds.shm_segsz, sizeof(struct nt_shm_time));
+	rc->drv->close(rc);
+	assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
+}
+
 /* ---- SOCK ---- */
 
 static struct nt_sock_sample
@@ -1033,6 +1067,7 @@ main(void)
 		cmocka_unit_test(test_shm_decode),
 		cmocka_unit_test(test_shm_perm),
 		cmocka_unit_test(test_shm_segment),
+		cmocka_unit_test(test_shm_create_private),
 		cmocka_unit_test(test_sock_decode),
 		cmocka_unit_test(test_sock_socket),
 		cmocka_unit_test(test_phc_best),
