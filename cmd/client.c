@@ -899,12 +899,7 @@ setup_logging(struct client *cl)
 
 	if (cl->o.once && level < 0)	/* --once talks on stdout */
 		level = NT_LOG_WARNING;
-	if (cl->o.foreground && level < 0)
-		level = (int)cl->conf.log_level;
-	if (level < 0 && !cl->o.once && cl->conf.log_dest == NT_LOG_STDERR &&
-	    nt_sd_stderr_is_journal())
-		cl->conf.log_dest = NT_LOG_SYSLOG;
-	nt_daemon_logging(&cl->conf, level, "ntimed-client");
+	nt_daemon_logging(&cl->conf, level, cl->o.foreground, "ntimed-client");
 }
 
 int

@@ -22,6 +22,7 @@
 #include "driftfile.h"
 #include "log.h"
 #include "privdrop.h"
+#include "sdnotify.h"
 #include "sandbox.h"
 
 /* What systemd's RuntimeDirectory= and StateDirectory= would own. */
@@ -88,8 +89,15 @@ nt_daemon_can_steer(void)
 }
 
 void
-nt_daemon_logging(const struct nt_conf *c, int level, const char *ident)
+nt_daemon_logging(struct nt_conf *c, int level, bool foreground,
+    const char *ident)
 {
+	if (foreground && level < 0)
+		level = (int)c->log_level;
+	/* systemd gives us the journal as stderr: syslog keeps levels. */
+	if (level < 0 && c->log_dest == NT_LOG_STDERR &&
+	    nt_sd_stderr_is_journal())
+		c->log_dest = NT_LOG_SYSLOG;
 	if (level >= 0)
 		nt_log_setup(NT_LOG_STDERR, (enum nt_log_level)level, ident);
 	else

@@ -27,8 +27,13 @@ int nt_daemon_load_config(const char *role, const char *path, int nargs,
 /* True when this process may steer the clock (CAP_SYS_TIME). */
 bool nt_daemon_can_steer(void);
 
-/* Logging from the config; level >= 0 overrides it and forces stderr. */
-void nt_daemon_logging(const struct nt_conf *c, int level, const char *ident);
+/*
+ * Logging from the config, to the journal with levels when standard error
+ * is the journal; level >= 0 (-v, -d) overrides it and forces stderr, as
+ * foreground (-F) does at the configured level.
+ */
+void nt_daemon_logging(struct nt_conf *c, int level, bool foreground,
+    const char *ident);
 
 /*
  * The upstream engine on loop: drift file read (when configured), params

@@ -74,6 +74,7 @@ struct host {
 	nt_time		hdr_pivot;	/* T1 of that reply */
 	bool		have_hdr;
 	const char	*soft_error;	/* ICMP error seen while waiting */
+	const char	*ignored;	/* why the last reply was not taken */
 	bool		started;	/* timer initialised */
 	bool		done;
 	char		error[160];	/* "" while all is well */
@@ -243,7 +244,9 @@ host_no_more_requests(struct host *h)
 {
 	char why[96];
 
-	if (h->n_samples == 0) {
+	if (h->n_samples == 0 && h->ignored != NULL)
+		host_fail(h, "no usable reply: %s", h->ignored);
+	else if (h->n_samples == 0) {
 		snprintf(why, sizeof why, "%g s%s%s", h->q->opt.timeout,
 		    h->soft_error != NULL ? "; " : "",
 		    h->soft_error != NULL ? h->soft_error : "");
@@ -253,15 +256,13 @@ host_no_more_requests(struct host *h)
 }
 
 static void
-add_sample(struct host *h, const struct ntp_pkt *p, nt_time t4)
+make_sample(const struct host *h, const struct ntp_pkt *p, nt_time t4,
+    struct sample *s)
 {
 	nt_time t1 = h->t1;
 	nt_time t2 = nt_from_ntp64(p->rec, t1);
 	nt_time t3 = nt_from_ntp64(p->xmt, t1);
-	struct sample *s;
 
-	assert(h->n_samples < h->q->opt.count);
-	s = &h->samples[h->n_samples++];
 	s->offset = ((double)(t2 - t1) + (double)(t3 - t4)) * 0.5e-9;
 	s->delay = nt_diff(t4, t1) - nt_diff(t3, t2);
 	s->t = t4;
@@ -291,7 +292,12 @@ schedule_next(struct host *h)
 	uv_timer_start(&h->timer, on_timer, next > now ? next - now : 0, 0);
 }
 
-/* ICMP errors come back on a connected socket; NTP ignores them. */
+/*
+ * ICMP errors come back on a connected socket.  The daemon ignores them
+ * (anyone can forge one); a query keeps waiting too, except for a refusal
+ * before any reply: nothing listens there, and waiting would only delay
+ * saying so (drain()).
+ */
 static bool
 soft_error(int err)
 {
@@ -410,6 +416,7 @@ handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 	enum ntp_verdict v;
 	enum ntp_decode_err e;
 	struct ntp_pkt p;
+	struct sample smp;
 
 	nt_addr_format(&h->addr, addr, sizeof addr);
 	if ((e = ntp_decode(buf, len, &p)) != NTP_DECODE_OK) {
@@ -418,10 +425,15 @@ handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 		return;
 	}
 	v = check_reply(&p, h->xmt);
+	make_sample(h, &p, h->q->clock->ops->from_kernel(h->q->clock, rx),
+	    &smp);
+	if (v == NTP_REPLY_OK && !ntp_delay_possible(smp.delay, p.precision))
+		v = NTP_REPLY_BAD_DELAY;
 	if (v != NTP_REPLY_OK && !ntp_verdict_is_kod(v) &&
 	    v != NTP_REPLY_UNSYNC && v != NTP_REPLY_DISTANCE) {
 		nt_log(NT_LOG_DEBUG, "%s: ignored reply: %s", addr,
 		    ntp_verdict_str(v));
+		h->ignored = ntp_verdict_str(v);
 		return;
 	}
 	h->waiting = false;
@@ -442,7 +454,8 @@ handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 		host_fail(h, "root distance %s above 16 s", dist);
 		return;
 	}
-	add_sample(h, &p, h->q->clock->ops->from_kernel(h->q->clock, rx));
+	assert(h->n_samples < h->q->opt.count);
+	h->samples[h->n_samples++] = smp;
 	schedule_next(h);
 }
 
@@ -472,7 +485,10 @@ drain(struct host *h)
 
 	while (!h->done && (n = nt_udp_recv(h->fd, buf, sizeof buf, &rx)) !=
 	    -EAGAIN) {
-		if (n < 0 && soft_error((int)-n)) {
+		if (n == -ECONNREFUSED && h->n_samples == 0)
+			host_fail(h, "no NTP server there (connection "
+			    "refused)");
+		else if (n < 0 && soft_error((int)-n)) {
 			h->soft_error = strerror((int)-n);
 			errors++;
 		} else if (n < 0)

@@ -61,6 +61,7 @@ usage(FILE *f, const struct nt_serve_role *r)
 	    "  -s, --socket PATH      control socket (default %s)\n"
 	    "  -4, -6                 use only IPv4 / IPv6 upstream "
 	    "addresses\n"
+	    "  -F, --foreground       log to standard error, not the journal\n"
 	    "  -v, --verbose          log what every update does\n"
 	    "  -d, --debug            log everything, to standard error\n"
 	    "  -h, --help             this text\n\n%s"
@@ -119,6 +120,7 @@ parse_opt(struct nt_serve_opts *o, int ch)
 		return (nt_daemon_socket_arg(o->role->name, optarg) ? -1 : 0);
 	case '4': o->fam = NT_FAMILY_V4; return (0);
 	case '6': o->fam = NT_FAMILY_V6; return (0);
+	case 'F': o->foreground = true; return (0);
 	case 'v': o->log_level = NT_LOG_INFO; return (0);
 	case 'd': o->log_level = NT_LOG_DEBUG; return (0);
 	case 'h': usage(stdout, o->role); exit(0);
@@ -139,6 +141,7 @@ parse_opts(struct nt_serve_opts *o, int argc, char **argv)
 		{ "local-stratum", required_argument, NULL, 'S' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "foreground", no_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -148,7 +151,7 @@ parse_opts(struct nt_serve_opts *o, int argc, char **argv)
 
 	o->log_level = o->local_stratum = o->workers = -1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:nl:w:s:46vdh", longopts,
+	while ((ch = getopt_long(argc, argv, ":c:nl:w:s:46Fvdh", longopts,
 	    NULL)) != -1) {
 		if (ch == '?' || ch == ':') {
 			nt_cmd_bad_option(o->role->name, ch, argv);
@@ -781,7 +784,8 @@ nt_serve_main(const struct nt_serve_role *r, void *ctx, int argc,
 	rc = setup(&sl, argc, argv);
 	if (rc == 0) {
 		snprintf(ident, sizeof ident, "ntimed-%s", r->name);
-		nt_daemon_logging(&sl.conf, sl.o.log_level, ident);
+		nt_daemon_logging(&sl.conf, sl.o.log_level, sl.o.foreground,
+		    ident);
 		rc = run(&sl);
 		uv_run(&sl.loop, UV_RUN_DEFAULT);	/* closed handles */
 		free_retired(&sl);

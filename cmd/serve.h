@@ -55,6 +55,7 @@ struct nt_serve_opts {
 	bool		dry_run;
 	enum nt_family_filter fam;
 	int		log_level;	/* -1: from the config */
+	bool		foreground;	/* -F: stderr, not the journal */
 	int		local_stratum;	/* -1: from the config */
 	int		workers;	/* -1: from the config */
 	char		**listen;	/* --listen, in order */

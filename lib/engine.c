@@ -655,6 +655,11 @@ log_verdict(struct nt_source *s, enum ntp_verdict v, bool malformed,
 			nt_log(NT_LOG_NOTICE, "%s: root distance above the "
 			    "limit, not selectable", s->name);
 		break;
+	case NTP_REPLY_ZERO_REC:
+	case NTP_REPLY_BAD_DELAY:	/* a broken server, or a forgery */
+		nt_log(NT_LOG_NOTICE, "%s: reply ignored: %s", s->name,
+		    ntp_verdict_str(v));
+		break;
 	default:
 		nt_log(NT_LOG_DEBUG, "%s: dropped a reply: %s", s->name,
 		    malformed ? "malformed packet" : ntp_verdict_str(v));

@@ -5,6 +5,7 @@
  * bytes and get plain structs back, and the tests can feed it garbage.
  */
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -217,9 +218,18 @@ ntp_check_reply(const struct ntp_pkt *pkt, uint64_t our_xmt,
 		return (NTP_REPLY_UNSYNC);
 	if (pkt->leap == NTP_LEAP_UNSYNC || pkt->stratum >= NTP_MAX_STRATUM)
 		return (NTP_REPLY_UNSYNC);
+	if (pkt->rec == 0)
+		return (NTP_REPLY_ZERO_REC);
 	if (ntp_root_distance(pkt) > max_root_dist)
 		return (NTP_REPLY_DISTANCE);
 	return (NTP_REPLY_OK);
+}
+
+bool
+ntp_delay_possible(double delay, int precision)
+{
+	assert(!isnan(delay));
+	return (delay >= -(ldexp(1.0, precision) + 1e-6));
 }
 
 const char *
@@ -236,6 +246,11 @@ ntp_verdict_str(enum ntp_verdict v)
 		return ("origin timestamp does not match our request");
 	case NTP_REPLY_ZERO_XMT:
 		return ("server transmit timestamp is zero");
+	case NTP_REPLY_ZERO_REC:
+		return ("server receive timestamp is zero");
+	case NTP_REPLY_BAD_DELAY:
+		return ("server timestamps span more than the round trip "
+		    "(negative delay)");
 	case NTP_REPLY_KOD_RATE:
 		return ("kiss-o'-death RATE: polling too fast");
 	case NTP_REPLY_KOD_DENY:

@@ -92,6 +92,8 @@ enum ntp_verdict {
 	NTP_REPLY_BAD_VERSION,	/* not 1..4 */
 	NTP_REPLY_BOGUS_ORIGIN,	/* origin != our transmit: stale, duplicate or forged */
 	NTP_REPLY_ZERO_XMT,	/* server transmit timestamp is zero */
+	NTP_REPLY_ZERO_REC,	/* server receive timestamp is zero */
+	NTP_REPLY_BAD_DELAY,	/* negative delay: the server's times are wrong */
 	NTP_REPLY_KOD_RATE,	/* Kiss-o'-Death: slow down */
 	NTP_REPLY_KOD_DENY,	/* Kiss-o'-Death: access denied, stop */
 	NTP_REPLY_KOD_RSTR,	/* Kiss-o'-Death: restricted, stop */
@@ -108,6 +110,14 @@ enum ntp_verdict {
 enum ntp_verdict ntp_check_reply(const struct ntp_pkt *pkt, uint64_t our_xmt,
     double max_root_dist);
 const char *ntp_verdict_str(enum ntp_verdict v);
+/*
+ * Whether a reply's round-trip delay, (t4 - t1) - (t3 - t2), can be: not
+ * negative beyond the server's precision (log2 s) and our timestamps'
+ * 1 us.  A server that took longer between receive and transmit than our
+ * whole round trip has wrong timestamps, and its sample would claim to be
+ * exact (NTP_REPLY_BAD_DELAY).
+ */
+bool ntp_delay_possible(double delay, int precision);
 /* A stratum-0 refid that is a kiss code: 1-4 printable ASCII, NUL-padded. */
 bool ntp_is_kiss_code(uint32_t refid);
 /* True for the KoD verdicts. */

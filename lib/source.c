@@ -279,8 +279,13 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
 		return (NTP_REPLY_BOGUS_ORIGIN);	/* duplicate or stale */
 	}
 	v = ntp_check_reply(&p, s->xmt, max_distance);
+	if (v == NTP_REPLY_OK && !ntp_delay_possible(nt_diff(t4, s->t1) -
+	    nt_diff(nt_from_ntp64(p.xmt, s->t1), nt_from_ntp64(p.rec, s->t1)),
+	    p.precision))
+		v = NTP_REPLY_BAD_DELAY;
 	if (v == NTP_REPLY_BAD_MODE || v == NTP_REPLY_BAD_VERSION ||
-	    v == NTP_REPLY_BOGUS_ORIGIN || v == NTP_REPLY_ZERO_XMT) {
+	    v == NTP_REPLY_BOGUS_ORIGIN || v == NTP_REPLY_ZERO_XMT ||
+	    v == NTP_REPLY_ZERO_REC || v == NTP_REPLY_BAD_DELAY) {
 		s->n_bad++;
 		return (v);	/* keep waiting for the genuine reply */
 	}

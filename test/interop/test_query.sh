@@ -60,16 +60,17 @@ json_assert "$OUT" "d[1]['address'] == '127.0.0.1:$PB'" "localhost resolved"
 json_assert "$OUT" "all(h['ok'] and h['stratum'] == 8 and
     len(h['samples']) == 2 for h in d)" "both answered"
 
-log "nothing listening"
+log "nothing listening: refused at once"
 pick_port PDEAD
-run_capture "$OUT" "$NTIMED" query --fast -n 2 -t 0.5 "127.0.0.1:$PDEAD"
+run_capture "$OUT" "$NTIMED" query --fast -n 2 -t 5 "127.0.0.1:$PDEAD"
 assert_rc 1 "query of a dead port"
-assert_grep "$OUT" "no reply \(timeout after 0\.5 s" "timeout reported"
+assert_grep "$OUT" "no NTP server there \(connection refused\)" \
+    "refusal reported"
 run_capture "$OUT" "$NTIMED" query --fast --json -n 1 -t 0.3 \
     "127.0.0.1:$PA" "127.0.0.1:$PDEAD"
 assert_rc 1 "one good and one dead host"
 json_assert "$OUT" "d[0]['ok'] and not d[1]['ok']" "ok per host"
-json_assert "$OUT" "'timeout' in d[1]['error'] and d[1]['stratum'] is None
+json_assert "$OUT" "'refused' in d[1]['error'] and d[1]['stratum'] is None
     and d[1]['offset'] is None and d[1]['samples'] == [] and
     d[1]['address'] == '127.0.0.1:$PDEAD'" "the dead host's entry"
 
@@ -167,6 +168,56 @@ for size in 2048 548; do
 	[ ! -s "$OUT.err" ] || fail "without -v, nothing on stderr"
 	kill "$PADDED_PID"
 	wait "$PADDED_PID" 2>/dev/null
+done
+
+log "silent and lying servers (scripted)"
+# silent: reads and never answers; zerorec: a zero receive timestamp;
+# negdelay: claims 0.3 s between receive and transmit (our round trip is
+# well under that): both are wrong timestamps, never a sample.
+start_scripted_ntp() {
+	local port=$1 how=$2 pid
+	"$PY" - "$port" "$how" >"$TEST_TMP/scripted.log" 2>&1 <<-'EOF' &
+	import socket, struct, sys, time
+	port, how = int(sys.argv[1]), sys.argv[2]
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	s.bind(("127.0.0.1", port))
+	print("ready", flush=True)
+	def ts(t):
+	    t += 2208988800
+	    return struct.pack("!II", int(t), int(t % 1 * 2**32))
+	while True:
+	    data, peer = s.recvfrom(2048)
+	    if len(data) < 48 or how == "silent":
+	        continue
+	    now = time.time()
+	    rec = bytes(8) if how == "zerorec" else ts(now)
+	    xmt = ts(now + 0.3) if how == "negdelay" else ts(now)
+	    hdr = bytes([0x24, 2, 3, 0xec]) + struct.pack("!II", 0x10, 0x20)
+	    s.sendto(hdr + bytes([192, 0, 2, 1]) + ts(now - 10) +
+	        data[40:48] + rec + xmt, peer)
+	EOF
+	pid=$!
+	STARTED_PIDS+=("$pid")
+	for _ in $(seq 50); do
+		grep -q ready "$TEST_TMP/scripted.log" && break
+		sleep 0.1
+	done
+	grep -q ready "$TEST_TMP/scripted.log" || fail "scripted server"
+	SCRIPTED_PID=$pid
+}
+for how in silent zerorec negdelay; do
+	pick_port PS
+	start_scripted_ntp "$PS" "$how"
+	run_capture "$OUT" "$NTIMED" query -n 2 -t 0.5 "127.0.0.1:$PS"
+	assert_rc 1 "$how: no result"
+	case $how in
+	silent)	want="no reply \(timeout after 0\.5 s" ;;
+	zerorec) want="no usable reply: server receive timestamp is zero" ;;
+	negdelay) want="no usable reply: server timestamps span more than the round trip" ;;
+	esac
+	assert_grep "$OUT" "$want" "$how reported"
+	kill "$SCRIPTED_PID"
+	wait "$SCRIPTED_PID" 2>/dev/null
 done
 
 log "usage errors"

@@ -611,6 +611,28 @@ test_verdicts(void **state)
 	p = good_reply(OUR_XMT);
 	p.xmt = 0;
 	assert_int_equal(check(&p), NTP_REPLY_ZERO_XMT);
+	/* A zero receive time would put the server in 1900 (or 2036). */
+	p = good_reply(OUR_XMT);
+	p.rec = 0;
+	assert_int_equal(check(&p), NTP_REPLY_ZERO_REC);
+}
+
+/*
+ * A negative delay is possible only within the clocks' resolution: the
+ * server's precision and our 1 us.
+ */
+static void
+test_delay_possible(void **state)
+{
+	(void)state;
+	assert_true(ntp_delay_possible(0.0, -20));
+	assert_true(ntp_delay_possible(1.5, -20));
+	assert_true(ntp_delay_possible(-1e-6, -30));
+	assert_false(ntp_delay_possible(-1.1e-6, -30));
+	assert_true(ntp_delay_possible(-(ldexp(1, -10) + 1e-6), -10));
+	assert_false(ntp_delay_possible(-(ldexp(1, -10) + 1.1e-6), -10));
+	assert_false(ntp_delay_possible(-0.3, -20));
+	assert_false(ntp_delay_possible(-INFINITY, -20));
 }
 
 /* Stratum 0 without a kiss code is an unsynchronized server, not a KoD. */
@@ -811,6 +833,7 @@ main(void)
 		cmocka_unit_test(test_verdict_stratum0_no_code),
 		cmocka_unit_test(test_verdict_unsync_distance),
 		cmocka_unit_test(test_verdict_str),
+		cmocka_unit_test(test_delay_possible),
 		cmocka_unit_test(test_refid_str),
 	};
 

@@ -121,6 +121,36 @@ good_reply_gives_sample_and_duplicate_is_dropped(void **state)
 	assert_int_equal(s.n_hist, 1);
 }
 
+/*
+ * A server whose receive-to-transmit time exceeds our round trip (here
+ * 0.3 s in a 2 ms round trip) has wrong timestamps: its sample would
+ * claim a zero delay.  Dropped, and the genuine reply is still awaited.
+ */
+static void
+negative_delay_is_dropped(void **state)
+{
+	struct nt_source s;
+	struct nt_sample smp;
+	struct ntp_pkt p;
+	uint8_t buf[NTP_HDR_LEN];
+	bool bad;
+
+	(void)state;
+	setup(&s);
+	assert_int_equal(ntp_decode(buf, reply(buf, 2, NULL, NTP_LEAP_NONE),
+	    &p), NTP_DECODE_OK);
+	p.xmt = nt_to_ntp64(T0 + 301 * NT_MSEC);
+	p.precision = -20;
+	assert_int_equal(ntp_encode(&p, buf, sizeof buf), NTP_HDR_LEN);
+	assert_int_equal(nt_source_reply(&s, buf, NTP_HDR_LEN,
+	    T0 + 2 * NT_MSEC, 3.0, 0.0, &smp, &bad), NTP_REPLY_BAD_DELAY);
+	assert_false(bad);
+	assert_int_equal(s.n_hist, 0);
+	assert_true(s.pending);
+	assert_int_equal(feed(&s, 2, NULL, NTP_LEAP_NONE), NTP_REPLY_OK);
+	assert_int_equal(s.n_hist, 1);
+}
+
 /* Exponential deviate of mean m from a fixed LCG: the same every run. */
 static double
 expo(uint64_t *r, double m)
@@ -341,6 +371,7 @@ main(void)
 		cmocka_unit_test(floor_drops_the_old_route),
 		cmocka_unit_test(ramp_waits_for_answers),
 		cmocka_unit_test(good_reply_gives_sample_and_duplicate_is_dropped),
+		cmocka_unit_test(negative_delay_is_dropped),
 		cmocka_unit_test(asymmetric_jitter_estimate_and_likely_interval),
 	};
 
