@@ -35,6 +35,8 @@ struct nt_engine {
 	nt_time			start;
 	bool			have_update;
 	bool			no_majority;	/* last selection failed */
+	bool			lost_said;	/* holdover ran out, logged */
+	bool			far_said;	/* an unstepped far offset, logged */
 	int			selected;
 	struct nt_update	last;
 	int			leap;		/* from the last vote */
@@ -146,6 +148,22 @@ rc_watch(struct nt_engine *e, struct nt_source *s, nt_time now,
 		*next = stale;
 }
 
+/*
+ * Say when the last clock update grows older than the holdover: from then
+ * on we report (and serve) not synchronized.  Checked at every run, so
+ * at most a poll late; log_update() says when it ends.
+ */
+static void
+watch_holdover(struct nt_engine *e, nt_time now)
+{
+	if (!e->have_update || e->lost_said ||
+	    nt_diff(now, e->last.when) < e->p.holdover)
+		return;
+	nt_log(NT_LOG_WARNING, "not synchronized: no clock update for %.0f s "
+	    "(holdover), now reporting unsynchronized", e->p.holdover);
+	e->lost_said = true;
+}
+
 double
 nt_engine_run(struct nt_engine *e)
 {
@@ -185,6 +203,7 @@ nt_engine_run(struct nt_engine *e)
 		if (s->next_poll < next)
 			next = s->next_poll;
 	}
+	watch_holdover(e, now);
 	if (next == INT64_MAX)
 		return (3600.0);
 	return (fmax(nt_diff(next, now), 0.0));
@@ -359,6 +378,28 @@ leap_vote(const struct nt_engine *e, const struct nt_candidate *c,
 	return (NTP_LEAP_NONE);
 }
 
+/*
+ * An offset beyond step_threshold that is slewed, because only the first
+ * step_limit updates may step: say so once, with how long the slew
+ * takes, or a clock seconds off would look synchronized in the log.
+ */
+static void
+log_far(struct nt_engine *e, const struct nt_update *u)
+{
+	char b[NT_DURSTR_LEN];
+	double thr = e->disc.p.step_threshold;
+	bool far = !e->p.measure_only && !u->act.stepped && thr > 0 &&
+	    fabs(u->offset) > thr;
+
+	if (far && !e->far_said)
+		nt_log(NT_LOG_WARNING, "offset %s is beyond step_threshold "
+		    "(%g s), but only the first %d updates may step "
+		    "(step_limit): slewing, about %.0f s", nt_format_dur(
+		    u->offset, b, sizeof b), thr, e->disc.p.step_limit,
+		    u->act.slew_time);
+	e->far_said = far;
+}
+
 static void
 log_update(struct nt_engine *e, const struct nt_update *u)
 {
@@ -371,6 +412,12 @@ log_update(struct nt_engine *e, const struct nt_update *u)
 	if (u->act.stepped)
 		nt_log(NT_LOG_NOTICE, "clock stepped by %s (source %s)",
 		    nt_format_dur(u->act.step, b1, sizeof b1), s->name);
+	if (e->lost_said)
+		nt_log(NT_LOG_NOTICE, "synchronized again, to %s, after %.0f s "
+		    "without an update", s->name, nt_diff(u->when,
+		    e->last.when));
+	e->lost_said = false;
+	log_far(e, u);
 	if (e->selected != u->selected && s->refclock)
 		nt_log(NT_LOG_NOTICE, "refclock %s selected (offset %s, %d of "
 		    "%d sources agree)", s->name, nt_format_dur(u->offset, b1,
@@ -591,7 +638,11 @@ update(struct nt_engine *e, nt_time now, bool force)
 	keep_peer(e, c, map, n, &sel);
 	mark_states(e, c, map, n, &sel);
 	if (!sel.ok) {
-		if (!e->no_majority)
+		if (!e->no_majority && n == 0)
+			nt_log(NT_LOG_WARNING, "no usable source (none has "
+			    "answered with a usable reply), not updating the "
+			    "clock");
+		else if (!e->no_majority)
 			nt_log(NT_LOG_WARNING, "no majority: %d of %zu usable "
 			    "sources agree (need more than half and at least "
 			    "%d), not updating the clock", sel.n_truechimers,

@@ -26,6 +26,7 @@ struct uvsource {
 	struct nt_uvclient *c;
 	int		src;
 	int		fd;
+	struct nt_addr	addr;
 	uv_poll_t	poll;
 };
 
@@ -198,31 +199,53 @@ drop_heirs(struct nt_uvclient *c)
 	c->n_heirs = 0;
 }
 
-static void
+/*
+ * One server, one vote: a name and its address given both, or a pool that
+ * returns a server already used, must not count twice in the selection.
+ * The source already polling a, or NULL.
+ */
+static const char *
+polled_by(const struct nt_uvclient *c, const struct nt_addr *a)
+{
+	for (size_t i = 0; i < NT_MAX_SOURCES; i++)
+		if (c->us[i] != NULL && nt_addr_cmp(&c->us[i]->addr, a) == 0)
+			return (nt_engine_source(c->e, i)->name);
+	return (NULL);
+}
+
+/* Returns whether a new source polls a now. */
+static bool
 open_source(struct nt_uvclient *c, const struct nt_server_conf *sc,
     const struct nt_addr *a)
 {
 	char name[NT_NAME_MAX];
+	const char *other;
 	struct uvsource *u;
 	int fd, src;
 
 	source_name(name, sizeof name, sc, a);
+	if ((other = polled_by(c, a)) != NULL) {
+		nt_log(NT_LOG_WARNING, "%s: the same server as source %s, "
+		    "not added again (it would vote twice)", name, other);
+		return (false);
+	}
 	fd = nt_udp_client(a, NULL);
 	if (fd < 0) {
 		nt_log(NT_LOG_ERR, "%s: cannot open a socket: %s", name,
 		    strerror(-fd));
 		c->failed++;
-		return;
+		return (false);
 	}
 	src = nt_engine_add_source(c->e, sc, name, nt_addr_refid(a));
 	if (src < 0 || (u = calloc(1, sizeof *u)) == NULL) {
 		nt_log(NT_LOG_ERR, "%s: too many sources, ignored", name);
 		close(fd);
-		return;
+		return (false);
 	}
 	u->c = c;
 	u->src = src;
 	u->fd = fd;
+	u->addr = *a;
 	u->poll.data = u;
 	uv_poll_init_socket(c->loop, &u->poll, fd);
 	uv_poll_start(&u->poll, UV_READABLE, on_readable);
@@ -230,6 +253,7 @@ open_source(struct nt_uvclient *c, const struct nt_server_conf *sc,
 	nt_log(NT_LOG_INFO, "added source %s%s", name, adopt(c, (size_t)src) ?
 	    ", with the measurements it had before the restart" : "");
 	schedule(c, 0);
+	return (true);
 }
 
 static void retry_resolve(uv_timer_t *t);
@@ -256,8 +280,8 @@ on_resolved(void *ctx, const struct nt_addr *addrs, size_t n, const char *err)
 		    (uint64_t)(p->retry * 1e3), 0);
 		p->retry = fmin(p->retry * 2, RESOLVE_RETRY_MAX);
 	}
-	for (size_t i = 0; i < n && (int)i < p->max; i++)
-		open_source(c, &p->sc, &addrs[i]);
+	for (size_t i = 0, taken = 0; i < n && (int)taken < p->max; i++)
+		taken += open_source(c, &p->sc, &addrs[i]);
 	if (c->resolving == 0)
 		drop_heirs(c);
 }

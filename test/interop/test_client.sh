@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ntimed client against real chronyd servers on loopback, never touching
 # the clock (--dry-run): --once measurement, an unreachable server, a
+# repeated server counted once, a
 # daemon run that notices a server going away, and KoD RATE back-off.
 . "$(dirname "$0")/lib.sh"
 
@@ -35,6 +36,15 @@ json_assert "$OUT" '[s["state"] for s in d["sources"]
     if s["address"].endswith(":'"$DEAD"'")] == ["no reply"]' \
     "dead server reported as not answering"
 json_assert "$OUT" 'abs(d["offset"]) < 1e-3' "offset from the live servers"
+
+# 2b. One server, one vote: the same address twice, or by name and by
+#     address, is polled once, and the log says so.
+run_capture "$OUT" "$NTIMED" client --once --dry-run --json \
+    127.0.0.1:"$P1" 127.0.0.1:"$P1" localhost:"$P1" 127.0.0.1:"$P2"
+assert_rc 0 "client --once with a server given three times"
+json_assert "$OUT" 'len(d["sources"]) == 2' "the repeated server counted once"
+[ "$(grep -c "the same server as source 127.0.0.1:$P1, not added again" \
+    "$OUT.err")" = 2 ] || fail "the two repeats are not both logged"
 
 # 3. Nothing answers: exit 1 with a reason, in text mode too.
 run_capture "$OUT" "$NTIMED" client --once --dry-run -t 4 127.0.0.1:"$DEAD"

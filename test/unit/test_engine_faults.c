@@ -23,6 +23,7 @@
 #include "clock_sim.h"
 #include "conf.h"
 #include "engine.h"
+#include "log.h"
 #include "refclock.h"
 
 struct world {
@@ -86,6 +87,19 @@ synced(struct world *w)
 	return (si.synced);
 }
 
+/* The warnings and notices logged, one per line. */
+static char logged[8192];
+
+static void
+log_sink(void *ctx, enum nt_log_level lvl, const char *msg)
+{
+	(void)ctx;
+	if (lvl <= NT_LOG_NOTICE) {
+		strlcat(logged, msg, sizeof logged);
+		strlcat(logged, "\n", sizeof logged);
+	}
+}
+
 static void
 outage(double holdover, int expect)
 {
@@ -98,16 +112,25 @@ outage(double holdover, int expect)
 	freq = nt_disc_freq_ppm(nt_engine_disc(w.e));
 	print_message("freq %.4f ppm\n", freq);
 	assert_true(fabs(fabs(freq) - 12) < 1);	/* learnt the oscillator's */
+	logged[0] = '\0';
+	nt_log_set_sink(log_sink, NULL);
 	run(&w, expect - 2, false);
 	assert_true(synced(&w));
+	assert_null(strstr(logged, "not synchronized"));
 	run(&w, 4, false);
 	assert_false(synced(&w));
+	/* Said at the default level, once, and its end too. */
+	assert_non_null(strstr(logged, "not synchronized: no clock update"));
+	assert_null(strstr(strstr(logged, "not synchronized:") + 1,
+	    "not synchronized:"));
 	/* The frequency is what was learnt: the clock coasts on it. */
 	assert_true(nt_disc_freq_ppm(nt_engine_disc(w.e)) == freq);
 	assert_true(fabs(nt_simclock_freq_error(&w.clk)) < 1e-6);
 	/* The source comes back: synchronized again. */
 	run(&w, 5, true);
 	assert_true(synced(&w));
+	assert_non_null(strstr(logged, "synchronized again, to GPS"));
+	nt_log_set_sink(NULL, NULL);
 	nt_engine_free(w.e);
 }
 
@@ -179,11 +202,20 @@ test_foreign_step_restart(void **state)
 	assert_true(nt_engine_source(w.e, (size_t)w.src)->refclock);
 	/* The first sample after it measures the whole step (later ones
 	 * see what the slew has still to do). */
+	logged[0] = '\0';
+	nt_log_set_sink(log_sink, NULL);
 	run(&w, 1, true);
 	assert_true(synced(&w));
 	u = nt_engine_last_update(w.e);
 	assert_non_null(u);
 	assert_true(fabs(u->offset + 0.3) < 0.01);
+	/* Beyond step_threshold, but its steps are used up: said once. */
+	assert_non_null(strstr(logged, "offset -300.000ms is beyond "
+	    "step_threshold (0.128 s), but only the first 3 updates may step"));
+	run(&w, 5, true);
+	assert_null(strstr(strstr(logged, "beyond step_threshold") + 1,
+	    "beyond step_threshold"));
+	nt_log_set_sink(NULL, NULL);
 	/* The frequency was kept; the clock converges back. */
 	assert_true(fabs(nt_disc_freq_ppm(nt_engine_disc(w.e)) - freq) < 1);
 	run(&w, 1200, true);
