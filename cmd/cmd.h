@@ -13,6 +13,7 @@
 #define NTIMED_CMD_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -33,6 +34,11 @@ int cmd_sim(int argc, char **argv) __attribute__((weak));
  * the daemon's control socket (cmd/query_local.c).  -1: not local.
  */
 int cmd_query_local(int argc, char **argv);
+/*
+ * getopt's complaint ch ('?' or ':') in the local (true) or the remote
+ * query: an option of the other mode says so, rather than "unknown".
+ */
+int nt_query_bad_option(bool local, int ch, char **argv);
 /*
  * rc, after making sure stdout took what was printed: EXIT_SYSTEM after
  * one line when it did not (a reader that closed the pipe is no error).

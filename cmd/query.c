@@ -199,7 +199,7 @@ parse_args(struct query_opts *o, int argc, char **argv)
 			return (query_output_status(0));
 		}
 		if (ch == '?' || ch == ':')
-			return (nt_cmd_bad_option("query", ch, argv));
+			return (nt_query_bad_option(false, ch, argv));
 		if ((r = parse_opt(o, ch, optarg)) != 0)
 			return (r);
 	}
@@ -546,7 +546,7 @@ on_resolved(void *ctx, const struct nt_addr *addrs, size_t n,
 	}
 	if (fd < 0) {
 		h->q->sys_error |= system_errno(-fd);
-		host_fail(h, "cannot open a socket: %s", strerror(-fd));
+		host_fail(h, "%s: %s", nt_udp_client_what(fd), strerror(-fd));
 		return;
 	}
 	if ((r = uv_poll_init_socket(h->q->loop, &h->poll, fd)) != 0) {
@@ -572,7 +572,8 @@ host_init(struct host *h, struct query *q, const char *arg)
 	h->fd = -1;
 	if (nt_parse_hostport(arg, h->name, sizeof h->name, &h->port,
 	    q->opt.port, err, sizeof err) != 0)
-		return (usage_error("%s in '%s'", err, arg));
+		return (strstr(err, arg) != NULL ? usage_error("%s", err) :
+		    usage_error("%s in '%s'", err, arg));
 	return (0);
 }
 

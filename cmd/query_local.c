@@ -132,6 +132,56 @@ wants_local(int argc, char **argv)
 	return (true);
 }
 
+/*
+ * The other mode's option: "-f" with -s, or "-w" with a host.  Its name as
+ * given (short options alone), or NULL when it belongs to neither mode.
+ */
+static const char *
+other_mode_option(int ch, char *const *argv, const char *shorts,
+    const char *const *longs, char *buf)
+{
+	const char *a = argv[optind - 1];
+
+	if (ch != '?')
+		return (NULL);
+	if (strncmp(a, "--", 2) != 0) {
+		if (optopt == 0 || strchr(shorts, optopt) == NULL)
+			return (NULL);
+		buf[0] = '-';
+		buf[1] = (char)optopt;
+		buf[2] = '\0';
+		return (buf);
+	}
+	for (size_t k = 0; longs[k] != NULL; k++)
+		if (strncmp(a + 2, longs[k], strlen(longs[k])) == 0)
+			return (a);
+	return (NULL);
+}
+
+int
+nt_query_bad_option(bool local, int ch, char **argv)
+{
+	static const char *const remote_longs[] = { "count", "timeout",
+	    "port", "fast", NULL };
+	static const char *const local_longs[] = { "watch", "socket",
+	    "local", NULL };
+	char buf[3];
+	const char *a;
+
+	if (local && (a = other_mode_option(ch, argv, "46ntpf", remote_longs,
+	    buf)) != NULL)
+		return (nt_cmd_usage("query", "'%s' is for asking servers, but "
+		    "--local and -s/--socket ask this machine's daemon: one "
+		    "or the other", a));
+	if (!local && (a = other_mode_option(ch, argv, "ws", local_longs,
+	    buf)) != NULL)
+		return (nt_cmd_usage("query", "'%s' is for this machine's "
+		    "daemon (no HOST), but a HOST was given: one or the "
+		    "other", a));
+	return (nt_cmd_bad_option(local ? "query --local" : "query", ch,
+	    argv));
+}
+
 static int
 parse_local(struct local_opts *o, int argc, char **argv)
 {
@@ -160,7 +210,7 @@ parse_local(struct local_opts *o, int argc, char **argv)
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); return (0);
 		default:
-			return (nt_cmd_bad_option("query --local", ch, argv));
+			return (nt_query_bad_option(true, ch, argv));
 		}
 	}
 	if (optind < argc) {
@@ -250,8 +300,12 @@ fixed(double v, int prec, bool sign, char *buf, size_t len)
 {
 	if (!isfinite(v))
 		strlcpy(buf, "-", len);
-	else
+	else {
+		/* What rounds to zero is +0, never "-0.000". */
+		if (fabs(v) < 0.5 * pow(10, -prec))
+			v = 0;
 		snprintf(buf, len, sign ? "%+.*f" : "%.*f", prec, v);
+	}
 	return (buf);
 }
 

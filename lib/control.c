@@ -752,6 +752,7 @@ int
 nt_ctl_connect(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat sb;
 	int fd;
 
 	if (strlen(path) >= sizeof sun.sun_path) {
@@ -765,7 +766,12 @@ nt_ctl_connect(const char *path, char *err, size_t errlen)
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
 		return (fd);
-	if (errno == ENOENT || errno == ECONNREFUSED)
+	if (errno == ECONNREFUSED && stat(path, &sb) == 0 &&
+	    !S_ISSOCK(sb.st_mode))
+		snprintf(err, errlen, "%s: not a socket (--socket names the "
+		    "daemon's control socket, default %s)", path,
+		    NT_CTL_DEFAULT_PATH);
+	else if (errno == ENOENT || errno == ECONNREFUSED)
 		snprintf(err, errlen, "%s: %s (is an ntimed daemon running? "
 		    "--socket names another)", path, errno == ENOENT ?
 		    "no such socket" : "nobody is listening");

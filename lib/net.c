@@ -222,6 +222,13 @@ nt_udp_client(const struct nt_addr *peer, enum nt_rx_stamping *stamping)
 	return (fd);
 }
 
+const char *
+nt_udp_client_what(int err)
+{
+	return (err == -ENETUNREACH || err == -EHOSTUNREACH ||
+	    err == -EADDRNOTAVAIL ? "no route to it" : "cannot open a socket");
+}
+
 int
 nt_udp_server(const struct nt_addr *local, int flags,
     enum nt_rx_stamping *stamping)

@@ -55,6 +55,11 @@ uint32_t nt_addr_refid(const struct nt_addr *a);
 
 /* Total order (family, address, scope, port); 0 when equal. */
 int nt_addr_cmp(const struct nt_addr *a, const struct nt_addr *b);
+/*
+ * What failed when nt_udp_client() returned err (negative errno): the
+ * route to the peer ("no route to it") or the socket itself.
+ */
+const char *nt_udp_client_what(int err);
 
 /* How the kernel stamps received datagrams on a socket. */
 enum nt_rx_stamping {

@@ -141,6 +141,8 @@ nt_format_dur(double s, char *buf, size_t len)
 {
 	double a = fabs(s);
 
+	if (a < 0.5e-9)		/* "+0ns", never "-0ns" */
+		s = 0;
 	if (!dur_overflows(a * 1e9, 1.0))
 		snprintf(buf, len, "%+.0fns", s * 1e9);
 	else if (!dur_overflows(a * 1e6, 10.0))

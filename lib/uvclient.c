@@ -231,7 +231,7 @@ open_source(struct nt_uvclient *c, const struct nt_server_conf *sc,
 	}
 	fd = nt_udp_client(a, NULL);
 	if (fd < 0) {
-		nt_log(NT_LOG_ERR, "%s: cannot open a socket: %s", name,
+		nt_log(NT_LOG_ERR, "%s: %s: %s", name, nt_udp_client_what(fd),
 		    strerror(-fd));
 		c->failed++;
 		return (false);

@@ -4,7 +4,8 @@
 # show "-" for what is not known yet, never "nan"; the words and options
 # ntimed(8) documents work (status, -s alone, -f, one --help); an
 # argument that is not text is escaped in the one-line error; output that
-# cannot be written is exit 3.
+# cannot be written is exit 3; the two modes' options mixed, and a
+# --socket that is not one, say what is wrong.
 . "$(dirname "$0")/lib.sh"
 
 pick_port PS; pick_port PDEAD
@@ -106,6 +107,21 @@ assert_rc 0 "query -vs SOCK"
 RC=0
 "$NTIMED" query --local --help >/dev/full 2>"$OUT.err" || RC=$?
 assert_rc 3 "--local --help > /dev/full"
+
+# The two modes' options mixed: which mode the option is for, not
+# "unknown"; a --socket that is not a socket says so.
+run_capture "$OUT" "$NTIMED" query -f -n 1 -s "$SOCK" 127.0.0.1
+assert_rc 2 "-f with -s"
+assert_grep "$OUT.err" "^ntimed query: '-f' is for asking servers, but --local and -s/--socket ask this machine's daemon: one or the other$" \
+    "-f with -s explained"
+run_capture "$OUT" "$NTIMED" query --watch 127.0.0.1
+assert_rc 2 "--watch with a host"
+assert_grep "$OUT.err" "'--watch' is for this machine's daemon \(no HOST\), but a HOST was given" \
+    "--watch with a host explained"
+run_capture "$OUT" "$NTIMED" query -s /etc/passwd
+assert_rc 3 "-s on a regular file"
+assert_grep "$OUT.err" "^ntimed query: /etc/passwd: not a socket" \
+    "a file that is not a socket named as such"
 
 kill -0 "$DPID" 2>/dev/null || fail "the slave died"
 log "query local: ok"

@@ -352,6 +352,9 @@ test_format_dur(void **state)
 
 	(void)state;
 	assert_dur(0.0, "+0ns");
+	assert_dur(-0.0, "+0ns");
+	assert_dur(-0.4e-9, "+0ns");	/* rounds to zero: no sign */
+	assert_dur(-0.6e-9, "-1ns");
 	assert_dur(5e-9, "+5ns");
 	assert_dur(-999e-9, "-999ns");
 	assert_dur(12.3e-6, "+12.3us");
