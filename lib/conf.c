@@ -623,37 +623,14 @@ nt_conf_load_buf(struct nt_conf *c, const char *name, const char *buf,
 int
 nt_conf_load(struct nt_conf *c, const char *path, char *err, size_t errlen)
 {
-	FILE *f;
 	char *buf;
 	size_t len;
 	int rc;
 
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
+	if (nt_yconf_read_file(path, &buf, &len, err, errlen) != 0)
 		return (-1);
-	}
-	/* One byte more than allowed tells "too large" from "just fits". */
-	buf = malloc(NT_YCONF_MAX_INPUT + 1);
-	if (buf == NULL) {
-		fclose(f);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return (-1);
-	}
-	len = fread(buf, 1, NT_YCONF_MAX_INPUT + 1, f);
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-		    strerror(errno));
-		rc = -1;
-	} else if (len > NT_YCONF_MAX_INPUT) {
-		snprintf(err, errlen, "%s: too large (more than %d bytes)",
-		    path, NT_YCONF_MAX_INPUT);
-		rc = -1;
-	} else
-		rc = nt_conf_load_buf(c, path, buf, len, err, errlen);
+	rc = nt_conf_load_buf(c, path, buf, len, err, errlen);
 	free(buf);
-	fclose(f);
 	return (rc);
 }
 

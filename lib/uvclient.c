@@ -263,6 +263,7 @@ on_resolved(void *ctx, const struct nt_addr *addrs, size_t n, const char *err)
 {
 	struct pending *p = ctx;
 	struct nt_uvclient *c = p->c;
+	struct nt_addr numeric;
 
 	c->resolving--;
 	p->inflight = false;
@@ -272,14 +273,23 @@ on_resolved(void *ctx, const struct nt_addr *addrs, size_t n, const char *err)
 	}
 	if (c->closing)
 		return;
-	if (n == 0) {
+	if (n == 0 && p->fam != NT_FAMILY_ANY &&
+	    nt_addr_parse(&numeric, p->sc.address, p->sc.port) == 0)
+		/* No lookup to wait for: -4 or -6 rules the address out. */
+		nt_log(NT_LOG_ERR, "%s: an IPv%c address, but only IPv%c is "
+		    "allowed (-%c): not used", p->sc.address,
+		    nt_addr_family(&numeric) == AF_INET ? '4' : '6',
+		    p->fam == NT_FAMILY_V4 ? '4' : '6',
+		    p->fam == NT_FAMILY_V4 ? '4' : '6');
+	else if (n == 0) {
 		nt_log(NT_LOG_WARNING, "cannot resolve %s: %s (retrying in "
 		    "%.0f s)", p->sc.address, err, p->retry);
-		c->failed++;
 		uv_timer_start(&p->timer, retry_resolve,
 		    (uint64_t)(p->retry * 1e3), 0);
 		p->retry = fmin(p->retry * 2, RESOLVE_RETRY_MAX);
 	}
+	if (n == 0)
+		c->failed++;
 	for (size_t i = 0, taken = 0; i < n && (int)taken < p->max; i++)
 		taken += open_source(c, &p->sc, &addrs[i]);
 	if (c->resolving == 0)

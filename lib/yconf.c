@@ -9,6 +9,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -16,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -979,6 +982,68 @@ must_escape(uint32_t cp)
 {
 	return (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
 	    cp == 0x2029 || cp == 0xfffe || cp == 0xffff);
+}
+
+/* Open path for reading; never waits on a pipe that has no writer. */
+static int
+open_file(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &sb) != 0 || S_ISFIFO(sb.st_mode) ||
+	    S_ISSOCK(sb.st_mode) || S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s: %s", path, S_ISDIR(sb.st_mode) ?
+		    "is a directory" : "not a file (a pipe or socket)");
+		close(fd);
+		return (-1);
+	}
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return (fd);
+}
+
+int
+nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,
+    size_t errlen)
+{
+	size_t got = 0;
+	ssize_t n = 1;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	if ((fd = open_file(path, err, errlen)) < 0)
+		return (-1);
+	/* One byte more than allowed tells "too large" from "just fits". */
+	if ((*buf = malloc(NT_YCONF_MAX_INPUT + 1)) == NULL)
+		snprintf(err, errlen, "%s: out of memory", path);
+	while (*buf != NULL && got <= NT_YCONF_MAX_INPUT && n != 0) {
+		n = read(fd, *buf + got, NT_YCONF_MAX_INPUT + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: cannot read: %s", path,
+			    strerror(errno));
+			break;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	if (*buf != NULL && n >= 0 && got > NT_YCONF_MAX_INPUT)
+		snprintf(err, errlen, "%s: too large (more than %d bytes)",
+		    path, NT_YCONF_MAX_INPUT);
+	else if (*buf != NULL && n >= 0) {
+		*len = got;
+		return (0);
+	}
+	free(*buf);
+	*buf = NULL;
+	return (-1);
 }
 
 static void

@@ -193,6 +193,13 @@ struct nt_yconf_walk {
 int nt_yconf_walk(const struct nt_yconf_doc *doc,
     const struct nt_yconf_schema *schema, void *base, char *err,
     size_t errlen);
+/*
+ * Read a whole file of at most NT_YCONF_MAX_INPUT bytes into *buf (free()
+ * it), its length in *len.  A pipe is refused rather than waited on.
+ * Returns 0, or -1 with a one-line err naming path.
+ */
+int nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,
+    size_t errlen);
 /* Parse and walk in one go. */
 int nt_yconf_load_buf(const char *name, const char *buf, size_t len,
     const struct nt_yconf_schema *schema, void *base, char *err,

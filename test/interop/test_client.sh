@@ -46,6 +46,14 @@ json_assert "$OUT" 'len(d["sources"]) == 2' "the repeated server counted once"
 [ "$(grep -c "the same server as source 127.0.0.1:$P1, not added again" \
     "$OUT.err")" = 2 ] || fail "the two repeats are not both logged"
 
+# 2c. -4 rules out an IPv6 address: said at once, never retried.
+run_capture "$OUT" timeout 10 "$NTIMED" client --once --dry-run -t 2 -4 \
+    "[::1]:$P1"
+assert_rc 1 "client --once -4 with an IPv6 address"
+assert_grep "$OUT.err" "::1: an IPv6 address, but only IPv4 is allowed \(-4\): not used" \
+    "family mismatch named"
+grep -q "retrying" "$OUT.err" && fail "a numeric address is not looked up again"
+
 # 3. Nothing answers: exit 1 with a reason, in text mode too.
 run_capture "$OUT" "$NTIMED" client --once --dry-run -t 4 127.0.0.1:"$DEAD"
 assert_rc 1 "client --once with no live server"

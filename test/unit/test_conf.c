@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "conf.h"
@@ -949,7 +951,7 @@ test_err_missing_file(void **state)
 	    "No such file or directory");
 	src_path(path, sizeof path, "test/unit/conf");
 	assert_int_equal(nt_conf_load(&c, path, err, sizeof err), -1);
-	assert_true(strstr(err, ": cannot read: Is a directory") != NULL);
+	assert_true(strstr(err, ": is a directory") != NULL);
 	assert_defaults(&c);
 	nt_conf_free(&c);
 }
@@ -1422,6 +1424,32 @@ test_control_metrics(void **state)
 	nt_conf_free(&c);
 }
 
+/*
+ * What is not a file: a pipe with no writer is refused at once (reading
+ * it would wait for ever), a directory named as such.
+ */
+static void
+test_not_a_file(void **state)
+{
+	char dir[] = "/tmp/ntimed-conf.XXXXXX", fifo[64];
+	char err[NT_CONF_ERRLEN] = "";
+	struct nt_conf c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	nt_conf_init(&c);
+	assert_int_equal(nt_conf_load(&c, fifo, err, sizeof err), -1);
+	assert_non_null(strstr(err, "fifo: not a file (a pipe or socket)"));
+	assert_int_equal(nt_conf_load(&c, dir, err, sizeof err), -1);
+	assert_non_null(strstr(err, ": is a directory"));
+	assert_defaults(&c);
+	nt_conf_free(&c);
+	assert_int_equal(unlink(fifo), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* user: and sandbox: (lib/privdrop.c, lib/sandbox.c). */
 static void
 test_user_sandbox(void **state)
@@ -1568,6 +1596,7 @@ main(void)
 		cmocka_unit_test(test_yconf_other_schema),
 		cmocka_unit_test(test_yconf_other_schema_errors),
 		cmocka_unit_test(test_control_metrics),
+		cmocka_unit_test(test_not_a_file),
 		cmocka_unit_test(test_user_sandbox),
 		cmocka_unit_test(test_err_control_metrics),
 		cmocka_unit_test(test_refclocks),
