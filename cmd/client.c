@@ -48,6 +48,7 @@ struct client_opts {
 	bool		json;
 	bool		foreground;
 	double		timeout;
+	bool		timeout_given;
 	enum nt_family_filter fam;
 	int		log_level;	/* -1: from the config */
 	int		n_args;		/* command-line servers */
@@ -131,6 +132,7 @@ parse_opt(struct client_opts *o, int ch)
 	case 'h': usage(stdout); exit(0);
 	case 't':
 		o->timeout = strtod(optarg, &end);
+		o->timeout_given = true;
 		if (*end != '\0' || !(o->timeout > 0) || o->timeout > 86400) {
 			nt_cmd_usage("client", "invalid timeout '%s' (seconds, "
 			    "more than 0, at most 86400)", optarg);
@@ -176,8 +178,9 @@ parse_opts(struct client_opts *o, int argc, char **argv)
 		if (parse_opt(o, ch) != 0)
 			return (-1);
 	}
-	if (o->json && !o->once) {
-		fprintf(stderr, "ntimed client: --json needs --once\n");
+	if ((o->json || o->timeout_given) && !o->once) {
+		fprintf(stderr, "ntimed client: %s needs --once\n", o->json ?
+		    "--json" : "--timeout");
 		return (-1);
 	}
 	o->n_args = argc - optind;

@@ -124,6 +124,8 @@ lines err 1 "bad server argument: one line"
 expect 2 "$NTIMED" client --dry-run -c "$T/c.yaml" -t abc
 expect 2 "$NTIMED" client --json 127.0.0.1
 has err "--json needs --once" "--json without --once"
+expect 2 "$NTIMED" client -t 5 127.0.0.1
+has err "--timeout needs --once" "--timeout without --once"
 
 # Option errors: one line naming the option as written, control
 # characters from the command line escaped, exit 2, for every role.
