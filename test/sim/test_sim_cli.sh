@@ -222,6 +222,40 @@ PYEOF
 expect 0 "$SRC/conf/sim/packet-loss.yaml"
 has out "^  server +state +poll +requests +answered +KoD +falseticker$" "table header"
 
+# -D: the scenario's checks use the run's duration, not the file's (a
+# leap 50 h after the start is refused for the file's 4 h, run for 3 d);
+# an event that a shorter run ends before is named, on one line.
+sed 's/^start: 2016-12-31T22:00:00Z$/start: 2016-12-29T22:00:00Z/' \
+    "$SRC/conf/sim/leap-second.yaml" >"$T/learly.yaml"
+expect 2 "$T/learly.yaml"
+has err "learly.yaml:7:7: a leap second happens at the end of a month: the next is 180000 s after" "leap beyond the file's duration"
+rc=0
+"$NTIMED" sim --json -D 3d "$T/learly.yaml" >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -le 1 ] || { cat "$T/err" >&2; fail "-D 3d, leap at 50 h: exit $rc"; }
+[ -s "$T/err" ] && { cat "$T/err" >&2; fail "-D 3d, leap at 50 h: a message"; }
+has out '^  "leaps": 1,$' "-D 3d: the leap made"
+expect 1 -D 1h "$SRC/conf/sim/leap-second.yaml"
+has err "^ntimed sim: warning: --duration 3600 s ends the run before an event of the scenario: the leap second at 7200 s$" "-D cuts the leap off"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "-D cuts the leap off: one line"
+has out "^  leaps +1\.\.1: 0 FAILED$" "-D 1h: no leap"
+expect 2 -D 15min "$SRC/conf/sim/outage.yaml"
+has err "^ntimed sim: --duration 900 s must be longer than the scenario's settling time \(1000 s\)$" "-D below settle"
+sed 's/^settle: 1000$/settle: 100/' "$SRC/conf/sim/outage.yaml" >"$T/outage.yaml"
+expect 0 -D 90min --json "$T/outage.yaml"
+has err "^ntimed sim: warning: --duration 5400 s ends the run before an event of the scenario: server 'ntp1' is heard again at 7200 s$" "-D cuts an outage"
+expect 0 -D 50min --json "$T/outage.yaml"
+has err "^ntimed sim: warning: --duration 3000 s ends the run before 2 events of the scenario, the first: server 'ntp1' falls silent at 3600 s$" "-D cuts two events"
+expect 0 -D 3h --json "$T/outage.yaml"
+[ -s "$T/err" ] && { cat "$T/err" >&2; fail "-D 3h: a message"; }
+# -D takes a scenario's units and range, and names the range.
+for a in 500ms 1e10 0; do
+	expect 2 -D $a "$LAN"
+	has err "^ntimed sim: --duration out of range: $a \(allowed 1\.\.1e\+09 s\)$" "-D $a"
+done
+printf 'duration: 10\nsettle: 0\nservers: [ { name: a } ]\n' >"$T/short.yaml"
+expect 0 -D 1500ms --json "$T/short.yaml"
+has out '^  "duration": 1\.5,$' "-D 1500ms"
+
 # -v: the client's log, stamped with virtual seconds; --duration units.
 expect 1 -v --duration 15min "$LAN"	# short: the limits are for 10000 s
 has err "^\[ +0\.[0-9]{6}\] notice: clock stepped by " "virtual time stamps"
