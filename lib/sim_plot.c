@@ -9,11 +9,13 @@
  * error is often a million times larger); values outside are drawn at the
  * edge, and the settling time is marked.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "sim_report.h"
 
 #define W 1000
@@ -284,20 +286,51 @@ draw_bound(FILE *f, const struct nt_sim_plot *pl, const struct axis *a)
 	}
 }
 
+/*
+ * A character XML 1.0 takes as it is (n: its valid UTF-8 length): no C0
+ * control, DEL or C1 control (allowed, but a title has no use for them),
+ * nor U+FFFE or U+FFFF.
+ */
+static bool
+xml_char(const unsigned char *p, int n)
+{
+	if (n == 1)
+		return (p[0] >= 0x20 && p[0] != 0x7f);
+	if (n == 2)
+		return (p[0] != 0xc2 || p[1] >= 0xa0);
+	if (n == 3)
+		return (p[0] != 0xef || p[1] != 0xbf || p[2] < 0xbe);
+	return (true);
+}
+
+/*
+ * The title as XML text, whatever bytes the scenario's name has: <, >
+ * and & as entities, and U+FFFD for each control character and each
+ * sequence that is not UTF-8.
+ */
 static void
 title_text(FILE *f, const char *title)
 {
+	const unsigned char *p = (const unsigned char *)title;
+	size_t left = strlen(title), take;
+	int n;
+
 	fputs("<text x=\"500\" y=\"28\" text-anchor=\"middle\" "
 	    "font-size=\"16\">", f);
-	for (; *title != '\0'; title++) {
-		if (*title == '<')
+	for (; left > 0; p += take, left -= take) {
+		n = nt_utf8_seq(p, left);
+		take = n < 0 ? (size_t)-n : (size_t)n;
+		assert(take >= 1 && take <= left);
+		if (n < 0 || !xml_char(p, n))
+			fputs("\xef\xbf\xbd", f);	/* U+FFFD */
+		else if (*p == '<')
 			fputs("&lt;", f);
-		else if (*title == '>')
+		else if (*p == '>')
 			fputs("&gt;", f);
-		else if (*title == '&')
+		else if (*p == '&')
 			fputs("&amp;", f);
 		else
-			fputc(*title, f);
+			fwrite(p, 1, take, f);
 	}
 	fputs("</text>\n", f);
 }

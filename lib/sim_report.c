@@ -5,8 +5,10 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "hostport.h"
 #include "json.h"
 #include "sim_report.h"
 
@@ -37,6 +39,18 @@ nt_sim_format_metric(int m, double v, char *buf, size_t len)
 	return (buf);
 }
 
+void
+nt_sim_put_printable(FILE *f, const char *s)
+{
+	char small[256], *buf;
+	size_t len = 4 * strlen(s) + 8;	/* "\xNN" for every byte */
+
+	buf = malloc(len);
+	fputs(nt_printable(s, buf != NULL ? buf : small, buf != NULL ? len :
+	    sizeof small), f);
+	free(buf);
+}
+
 static void
 text_servers(FILE *f, const struct nt_sim_result *res)
 {
@@ -46,18 +60,20 @@ text_servers(FILE *f, const struct nt_sim_result *res)
 		    "falseticker");
 	for (size_t i = 0; i < res->n_servers + res->n_refclocks; i++) {
 		const struct nt_sim_server_result *r = &res->srv[i];
+		char name[256];
 
+		nt_printable(r->name, name, sizeof name);
 		if (i == res->n_servers)
 			fprintf(f, "\n  %-24s %-24s %7s %9s\n", "refclock",
 			    "state", "poll", "samples");
 		if (i >= res->n_servers) {
-			fprintf(f, "  %-24s %-24s %5.0f s %9llu\n", r->name,
+			fprintf(f, "  %-24s %-24s %5.0f s %9llu\n", name,
 			    nt_src_state_str(r->state), ldexp(1.0, r->poll),
 			    (unsigned long long)r->requests);
 			continue;
 		}
 		fprintf(f, "  %-16s %-24s %5.0f s %9llu %9llu %6llu %s\n",
-		    r->name, nt_src_state_str(r->state), ldexp(1.0, r->poll),
+		    name, nt_src_state_str(r->state), ldexp(1.0, r->poll),
 		    (unsigned long long)r->requests,
 		    (unsigned long long)r->answered,
 		    (unsigned long long)r->kods, r->flagged ? "yes" : "no");
@@ -113,8 +129,10 @@ nt_sim_text_title_end(FILE *f, const struct nt_sim_scenario *sc,
 		fprintf(f, "%zu refclock%s, ", n_refclocks,
 		    n_refclocks == 1 ? "" : "s");
 	fprintf(f, "statistics from %.0f s on\n", settle);
-	if (sc->description != NULL)
-		fprintf(f, "%s\n", sc->description);
+	if (sc->description != NULL) {
+		nt_sim_put_printable(f, sc->description);
+		fputc('\n', f);
+	}
 }
 
 void
@@ -123,8 +141,10 @@ nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
 {
 	char b[32];
 
-	fprintf(f, "scenario %s (seed %llu): %.0f s simulated, ",
-	    sc->name, (unsigned long long)res->seed, res->duration);
+	fputs("scenario ", f);
+	nt_sim_put_printable(f, sc->name);
+	fprintf(f, " (seed %llu): %.0f s simulated, ",
+	    (unsigned long long)res->seed, res->duration);
 	nt_sim_text_title_end(f, sc, res->n_servers, res->n_refclocks,
 	    res->settle);
 	fprintf(f, "\n");

@@ -120,8 +120,10 @@ nt_sim_seeds_text(FILE *f, const struct nt_sim_scenario *sc,
 {
 	int n = 0;
 
-	fprintf(f, "scenario %s, seeds %llu to %llu: %.0f s simulated each, ",
-	    sc->name, (unsigned long long)s->first,
+	fputs("scenario ", f);
+	nt_sim_put_printable(f, sc->name);
+	fprintf(f, ", seeds %llu to %llu: %.0f s simulated each, ",
+	    (unsigned long long)s->first,
 	    (unsigned long long)s->last, s->duration);
 	nt_sim_text_title_end(f, sc, s->n_servers, s->n_refclocks,
 	    s->settle);

@@ -67,6 +67,36 @@ for want in ("time error", "frequency error (ppm)", "time since the start",
 assert len(list(root.iter("{http://www.w3.org/2000/svg}path"))) >= 4
 PYEOF
 
+# A name or description with control characters, or a file name (the
+# default name) with bytes that are not UTF-8: the SVG is still XML, with
+# U+FFFD for them, and the summaries escape them as messages do.
+printf 'name: "a\\u0001b<&\\u009bc"\ndescription: "red \\x1b[31mred\\nnext"\nduration: 3000\nservers:\n  - name: ntp1\n' >"$T/ctl.yaml"
+grep -v '^name:' "$T/ctl.yaml" >"$T/"$'bad\xffname\x02.yaml'
+expect 0 --plot "$T/ctl.svg" "$T/ctl.yaml"
+cp "$T/out" "$T/ctl.txt"
+expect 0 --seeds 2 "$T/ctl.yaml"
+cp "$T/out" "$T/ctls.txt"
+expect 0 --plot "$T/bad.svg" "$T/"$'bad\xffname\x02.yaml'
+cp "$T/out" "$T/bad.txt"
+"$PY" - "$T" <<'PYEOF' || fail "names with control characters"
+import re, sys, xml.etree.ElementTree as ET
+t = sys.argv[1]
+def title(f):
+    root = ET.parse(f).getroot()
+    return next(root.iter("{http://www.w3.org/2000/svg}text")).text
+assert title(t + "/ctl.svg") == "ntimed sim: a\ufffdb<&\ufffdc, seed 1", title(t + "/ctl.svg")
+assert title(t + "/bad.svg") == "ntimed sim: bad\ufffdname\ufffd, seed 1", title(t + "/bad.svg")
+for f, head in (("ctl", "scenario a\\x01b<&\\xc2\\x9bc (seed 1): "),
+    ("ctls", "scenario a\\x01b<&\\xc2\\x9bc, seeds 1 to 2: "),
+    ("bad", "scenario bad\\xffname\\x02 (seed 1): ")):
+    b = open(t + "/" + f + ".txt", "rb").read().decode()
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", b), (f, b[:300])
+    lines = b.split("\n")
+    assert lines[0].startswith(head), (f, lines[0])
+    if f != "bad":
+        assert lines[1] == "red \\x1b[31mred\\x0anext", (f, lines[1])
+PYEOF
+
 # A limit that cannot be met: exit 1, and the table says which.
 sed 's/^  rms: 22us$/  rms: 1ns/' "$LAN" >"$T/strict.yaml"
 expect 1 "$T/strict.yaml"
