@@ -13,13 +13,22 @@
 #include "sim_report.h"
 
 const char *
+nt_sim_absent(int m)
+{
+	if (m == NT_SIM_SYNC_1MS || m == NT_SIM_SYNC_100US)
+		return ("never");
+	if (m == NT_SIM_BOUND_COVERAGE || m == NT_SIM_WORST_COVERAGE)
+		return ("no bound");
+	return ("n/a");
+}
+
+const char *
 nt_sim_format_metric(int m, double v, char *buf, size_t len)
 {
 	const char *unit = nt_sim_metric_info[m].unit;
 
 	if (isnan(v))
-		snprintf(buf, len, m == NT_SIM_SYNC_1MS ||
-		    m == NT_SIM_SYNC_100US ? "never" : "n/a");
+		snprintf(buf, len, "%s", nt_sim_absent(m));
 	else if (isinf(v))
 		snprintf(buf, len, "unbounded");
 	else if (strcmp(unit, "s") == 0 && m == NT_SIM_MEAN)

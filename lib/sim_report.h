@@ -11,6 +11,11 @@
 
 #include "sim.h"
 
+/*
+ * Why a metric does not exist: "never" (a time to sync), "no bound" (a
+ * coverage, when the client never claimed one), "n/a".
+ */
+const char *nt_sim_absent(int metric);
 /* A metric as people read it ("12.3us", "99.95 %", "never"). */
 const char *nt_sim_format_metric(int metric, double v, char *buf,
     size_t len);

@@ -33,7 +33,8 @@
 /*
  * X(ID, json name, unit, description).  Units: "s" seconds, "ppm",
  * "" a count or fraction.  A figure that does not exist (never
- * converged, no data) is NaN: null in JSON, and it fails any limit.
+ * converged, no data, a coverage when the client never claimed a bound)
+ * is NaN: null in JSON, and it fails any limit.
  */
 #define NT_SIM_METRICS(X)						\
 	X(SYNC_1MS, "sync_1ms", "s",					\

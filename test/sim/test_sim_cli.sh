@@ -105,6 +105,19 @@ has out "^1 of 9 limits FAILED$" "verdict"
 expect 1 --json "$T/strict.yaml"
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] is False and d["expect"]["rms"]["ok"] is False' "$T/out" || fail "JSON verdict"
 
+# A client that never hears its server claims no bound: the coverages
+# are absent (null, "no bound"), and a limit on them fails.
+printf 'duration: 3000\nclock: { offset: 0.1, freq_ppm: 100 }\nservers:\n  - name: ntp1\n    network: { loss: 1.0 }\nexpect:\n  bound_coverage: { min: 0.999 }\n  worst_coverage: { min: 1 }\n' >"$T/deaf.yaml"
+expect 1 "$T/deaf.yaml"
+has out "^  fraction of time \|error\| was inside the claimed bound +no bound$" "no coverage without a bound"
+has out "^  bound_coverage +>= 99\.90 %: no bound FAILED$" "coverage limit without a bound"
+has out "^  worst_coverage +>= 100\.00 %: no bound FAILED$" "worst coverage limit without a bound"
+expect 1 --json "$T/deaf.yaml"
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["bound_coverage"] is None and d["worst_coverage"] is None and d["expect"]["bound_coverage"]["ok"] is False and d["ok"] is False' "$T/out" || fail "JSON: no coverage without a bound"
+expect 1 --seeds 2 "$T/deaf.yaml"
+has out "^  fraction of time \|error\| was inside the claimed bound +no bound +no bound +no bound  \(no bound for 2\)$" "--seeds: no coverage without a bound"
+has out "^2 of 2 seeds FAILED a limit" "--seeds: coverage limit without a bound"
+
 # --seeds: each figure's mean, least and greatest over the runs, as the
 # runs one by one give them; a limit failed by any seed is exit 1.
 expect 0 --seeds 3-5 --json "$LAN"
