@@ -1,7 +1,7 @@
 /*
  * A hand-written SVG plot of a simulated run: the clock's time error with
- * the client's claimed bound around it, and its frequency error, against
- * time.  Each curve is drawn as the band between its lowest and highest
+ * the client's claimed (likely) bound around it, and its frequency error,
+ * against time.  Each curve is drawn as the band between its lowest and highest
  * value in every pixel column, so one spike among a million ticks still
  * shows, and the file stays small.
  *
@@ -264,7 +264,7 @@ draw_band(FILE *f, const struct nt_sim_plot *pl, const struct axis *a,
 	fprintf(f, "%s\"/>\n", first ? "M0 0" : " Z");
 }
 
-/* The claimed bound, +-, as two dashed lines where it is finite. */
+/* The claimed (likely) bound, +-, as two dashed lines where it is finite. */
 static void
 draw_bound(FILE *f, const struct nt_sim_plot *pl, const struct axis *a)
 {
@@ -335,6 +335,26 @@ title_text(FILE *f, const char *title)
 	fputs("</text>\n", f);
 }
 
+/*
+ * What the curves are.  The dashed band is the likely bound (status'
+ * estimated_error, the kernel's esterror), not the worst case.
+ */
+static void
+draw_legend(FILE *f, const struct nt_sim_plot *pl)
+{
+	bool bounded = false;
+
+	for (int c = 0; c < NT_SIM_PLOT_COLS; c++)
+		bounded = bounded || (pl->used[c] && isfinite(pl->bound[c]));
+	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"360\" height=\"22\" "
+	    "fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n"
+	    "<text x=\"%d\" y=\"%d\" fill=\"#1b9e77\">clock - true "
+	    "time</text><text x=\"%d\" y=\"%d\" fill=\"#d95f02\">%s</text>\n",
+	    LEFT + 4, TOP + 4, LEFT + 12, TOP + 19, LEFT + 140, TOP + 19,
+	    bounded ? "\xc2\xb1 claimed (likely) error bound" :
+	    "no error bound claimed");
+}
+
 void
 nt_sim_plot_write(FILE *f, const struct nt_sim_plot *pl, const char *title,
     double settle)
@@ -357,12 +377,7 @@ nt_sim_plot_write(FILE *f, const struct nt_sim_plot *pl, const char *title,
 	draw_band(f, pl, &e, pl->err_lo, pl->err_hi, "#1b9e77");
 	draw_bound(f, pl, &e);
 	draw_xaxis(f, pl, e.y0, settle);
-	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"330\" height=\"22\" "
-	    "fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n"
-	    "<text x=\"%d\" y=\"%d\" fill=\"#1b9e77\">clock - true "
-	    "time</text><text x=\"%d\" y=\"%d\" fill=\"#d95f02\">\xc2\xb1 "
-	    "claimed maximum error</text>\n", LEFT + 4, TOP + 4, LEFT + 12,
-	    TOP + 19, LEFT + 140, TOP + 19);
+	draw_legend(f, pl);
 	draw_yaxis(f, &fr, "frequency error");
 	draw_band(f, pl, &fr, pl->ferr_lo, pl->ferr_hi, "#7570b3");
 	draw_xaxis(f, pl, fr.y0, settle);

@@ -62,8 +62,9 @@ root = ET.parse(sys.argv[1]).getroot()
 assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
 text = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
 for want in ("time error", "frequency error (ppm)", "time since the start",
-    "claimed maximum error", "lan, seed 5"):
+    "\u00b1 claimed (likely) error bound", "lan, seed 5"):
     assert want in text, want
+assert "maximum" not in text and "worst" not in text, text
 assert len(list(root.iter("{http://www.w3.org/2000/svg}path"))) >= 4
 PYEOF
 
@@ -112,6 +113,9 @@ expect 1 "$T/deaf.yaml"
 has out "^  fraction of time \|error\| was inside the claimed bound +no bound$" "no coverage without a bound"
 has out "^  bound_coverage +>= 99\.90 %: no bound FAILED$" "coverage limit without a bound"
 has out "^  worst_coverage +>= 100\.00 %: no bound FAILED$" "worst coverage limit without a bound"
+expect 1 --plot "$T/deaf.svg" "$T/deaf.yaml"
+grep -q '>no error bound claimed<' "$T/deaf.svg" || fail "plot: no bound, said so"
+grep -q 'claimed (likely)' "$T/deaf.svg" && fail "plot: no bound, a legend for it"
 expect 1 --json "$T/deaf.yaml"
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["bound_coverage"] is None and d["worst_coverage"] is None and d["expect"]["bound_coverage"]["ok"] is False and d["ok"] is False' "$T/out" || fail "JSON: no coverage without a bound"
 expect 1 --seeds 2 "$T/deaf.yaml"
