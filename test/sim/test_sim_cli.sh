@@ -303,6 +303,23 @@ printf 'duration: 10\nsettle: 0\nservers: [ { name: a } ]\n' >"$T/short.yaml"
 expect 0 -D 1500ms --json "$T/short.yaml"
 has out '^  "duration": 1\.5,$' "-D 1500ms"
 
+# The examples in docs/sim.md ("Running it") run as written: exit 0, and
+# nothing on stderr but the client's log.
+sed -n '/^## Running it$/,/^## /p' "$SRC/docs/sim.md" |
+    sed -n '/^```sh$/,/^```$/p' | grep '^ntimed sim ' >"$T/examples"
+[ "$(wc -l <"$T/examples")" -ge 5 ] || fail "docs/sim.md: no examples found"
+mkdir "$T/ex"
+while read -r line; do
+	line=${line%%#*}
+	read -ra args <<<"${line#ntimed sim }"
+	rc=0
+	(cd "$T/ex" && "$NTIMED" sim "${args[@]/#conf\//$SRC/conf/}") \
+	    >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$T/err" >&2; fail "docs example '$line': exit $rc"; }
+	grep -v '^\[ *[0-9.]*\] [a-z]*: ' "$T/err" >&2 &&
+	    fail "docs example '$line': a message"
+done <"$T/examples"
+
 # -v: the client's log, stamped with virtual seconds; --duration units.
 expect 1 -v --duration 15min "$LAN"	# short: the limits are for 10000 s
 has err "^\[ +0\.[0-9]{6}\] notice: clock stepped by " "virtual time stamps"
