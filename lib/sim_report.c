@@ -277,19 +277,51 @@ nt_sim_csv_header(FILE *f)
 	    "falsetickers\n");
 }
 
-/* Names of the sources whose bit is set, '+'-separated. */
+/* Whether a CSV field must be quoted (RFC 4180). */
+static bool
+csv_special(const char *s)
+{
+	return (strpbrk(s, ",\"\r\n") != NULL);
+}
+
+/* s in a field; within quotes, a quote is doubled. */
+static void
+csv_put(FILE *f, const char *s, bool quoted)
+{
+	for (; *s != '\0'; s++) {
+		if (quoted && *s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+}
+
+/*
+ * Names of the sources whose bit is set, '+'-separated, as one field:
+ * quoted when a name has a comma, a quote or a line break (a refclock's
+ * device path may).
+ */
 static void
 csv_names(FILE *f, uint32_t mask, const struct nt_engine *e)
 {
-	bool first = true;
+	bool first = true, quoted = false;
+	size_t i;
 
-	for (size_t i = 0; i < nt_engine_n_sources(e); i++) {
+	for (i = 0; i < nt_engine_n_sources(e); i++)
+		if (mask & (UINT32_C(1) << i))
+			quoted = quoted ||
+			    csv_special(nt_engine_source(e, i)->conf.address);
+	if (quoted)
+		fputc('"', f);
+	for (i = 0; i < nt_engine_n_sources(e); i++) {
 		if (!(mask & (UINT32_C(1) << i)))
 			continue;
-		fprintf(f, "%s%s", first ? "" : "+",
-		    nt_engine_source(e, i)->conf.address);
+		if (!first)
+			fputc('+', f);
+		csv_put(f, nt_engine_source(e, i)->conf.address, quoted);
 		first = false;
 	}
+	if (quoted)
+		fputc('"', f);
 }
 
 void

@@ -98,6 +98,20 @@ for f, head in (("ctl", "scenario a\\x01b<&\\xc2\\x9bc (seed 1): "),
         assert lines[1] == "red \\x1b[31mred\\x0anext", (f, lines[1])
 PYEOF
 
+# A refclock's name holds its device path, which may have a comma, a
+# quote or a line break: the CSV quotes the field (RFC 4180).
+sed 's#device: /dev/pps0#device: "/dev/pps,0\\"x\\ny"#' \
+    "$SRC/conf/sim/gps-pps.yaml" >"$T/comma.yaml"
+grep -q 'pps,0' "$T/comma.yaml" || fail "comma.yaml"
+expect 0 --csv "$T/comma.csv" -D 2000 "$T/comma.yaml"
+"$PY" - "$T/comma.csv" <<'PYEOF' || fail "CSV quoting"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+assert {len(r) for r in rows} == {8}, {len(r) for r in rows}
+assert rows[-1][6] == 'PPS (/dev/pps,0"x\ny)', rows[-1]
+assert sum(r[6] == "" for r in rows[1:]) < 100, "selected is empty"
+PYEOF
+
 # A limit that cannot be met: exit 1, and the table says which.
 sed 's/^  rms: 22us$/  rms: 1ns/' "$LAN" >"$T/strict.yaml"
 expect 1 "$T/strict.yaml"
