@@ -7,7 +7,12 @@
 # run; an output that is the scenario is refused; seeds take the same
 # range everywhere; --seeds sums up many runs, agreeing with them one by
 # one; per server, requests sent add up to the total; -v shows the
-# client's log stamped with virtual time.
+# client's log stamped with virtual time.  Also: -D is a scenario's
+# duration (units, range) that the scenario is checked against, and the
+# events it cuts off are named; names with control characters or bytes
+# that are not UTF-8 leave the SVG well-formed and the summary escaped;
+# a client with no bound has no coverage; CSV fields are quoted where
+# needed; the examples in docs/sim.md run as written.
 . "$(dirname "$0")/../common.sh"
 NTIMED=${NTIMED:?}
 PY=/usr/bin/python3
