@@ -99,6 +99,23 @@ parse_seed(const char *arg, uint64_t *seed)
 	return (0);
 }
 
+/* As a scenario's 'duration:', with its units and its range. */
+static int
+parse_duration(const char *arg, double *d)
+{
+	if (nt_sim_parse_time(arg, d)) {
+		nt_cmd_usage("sim", "invalid duration '%s' (seconds, or a "
+		    "number with ns, us, ms, s, min, h or d: 2h, 30d)", arg);
+		return (-1);
+	}
+	if (!(*d >= NT_SIM_DURATION_MIN && *d <= NT_SIM_DURATION_MAX)) {
+		nt_cmd_usage("sim", "--duration out of range: %s (allowed "
+		    "%g..%g s)", arg, NT_SIM_DURATION_MIN, NT_SIM_DURATION_MAX);
+		return (-1);
+	}
+	return (0);
+}
+
 #define SEEDS_MAX 100000	/* runs in one --seeds */
 
 /* --seeds N (1 to N) or A-B. */
@@ -183,12 +200,8 @@ parse_opts(struct sim_opts *o, int argc, char **argv)
 				return (-1);
 			break;
 		case 'D':
-			if (nt_sim_parse_time(optarg, &o->duration) ||
-			    !(o->duration >= 1 && o->duration <= 1e9)) {
-				nt_cmd_usage("sim", "invalid duration '%s' "
-				    "(seconds, or with a unit: 2h, 30d)", optarg);
+			if (parse_duration(optarg, &o->duration))
 				return (-1);
-			}
 			break;
 		case 'j': o->json = true; break;
 		case 'C': o->csv = optarg; break;
@@ -465,6 +478,26 @@ simulate_seeds(struct sim_run *r, double duration)
 	return (s.n_failed > 0 ? EXIT_RUNTIME : 0);
 }
 
+/* -D shorter than the scenario's events: say which one it loses. */
+static void
+warn_cut(const struct sim_run *r, double duration)
+{
+	char first[128];
+	size_t n;
+
+	if (r->o.duration <= 0 ||
+	    (n = nt_sim_scenario_cut(&r->sc, duration, first, sizeof first)) ==
+	    0)
+		return;
+	if (n == 1)
+		sim_error("warning: --duration %.15g s ends the run before an "
+		    "event of the scenario: %s", duration, first);
+	else
+		sim_error("warning: --duration %.15g s ends the run before %zu "
+		    "events of the scenario, the first: %s", duration, n,
+		    first);
+}
+
 static int
 simulate(struct sim_run *r)
 {
@@ -475,10 +508,12 @@ simulate(struct sim_run *r)
 	double duration = r->o.duration > 0 ? r->o.duration : r->sc.duration;
 
 	if (duration <= r->sc.settle) {
-		sim_error("the duration (%g s) must be longer than the "
-		    "scenario's settling time (%g s)", duration, r->sc.settle);
+		/* Only -D gets here: the file's own is checked on loading. */
+		sim_error("--duration %.15g s must be longer than the scenario's "
+		    "settling time (%g s)", duration, r->sc.settle);
 		return (EXIT_USAGE);
 	}
+	warn_cut(r, duration);
 	if (r->o.have_seeds)
 		return (simulate_seeds(r, duration));
 	if ((rc = open_outputs(r, duration)) != 0)
@@ -516,6 +551,7 @@ cmd_sim(int argc, char **argv)
 	if (parse_opts(&r.o, argc, argv))
 		return (EXIT_USAGE);
 	nt_sim_scenario_init(&r.sc);
+	r.sc.run_duration = r.o.duration;
 	if (nt_sim_scenario_load(&r.sc, r.o.scenario, err, sizeof err)) {
 		sim_error("%s", err);
 		nt_sim_scenario_free(&r.sc);

@@ -136,8 +136,9 @@ struct nt_sim_stats {
 	double	sum, sum2, fsum2, max;
 	double	bsum;		/* sum of bounds */
 	uint64_t inside;	/* ticks with |err| <= bound */
+	uint64_t bounded;	/* ticks with a (finite) bound */
 	double	wsum;		/* the same for the worst-case bound */
-	uint64_t winside;
+	uint64_t winside, wbounded;
 	double	in_1ms;		/* since when within 1 ms (NaN: not now) */
 	double	in_100us;
 	bool	oom;		/* a sample could not be stored */

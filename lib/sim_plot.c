@@ -1,7 +1,7 @@
 /*
  * A hand-written SVG plot of a simulated run: the clock's time error with
- * the client's claimed bound around it, and its frequency error, against
- * time.  Each curve is drawn as the band between its lowest and highest
+ * the client's claimed (likely) bound around it, and its frequency error,
+ * against time.  Each curve is drawn as the band between its lowest and highest
  * value in every pixel column, so one spike among a million ticks still
  * shows, and the file stays small.
  *
@@ -9,11 +9,13 @@
  * error is often a million times larger); values outside are drawn at the
  * edge, and the settling time is marked.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "sim_report.h"
 
 #define W 1000
@@ -262,7 +264,7 @@ draw_band(FILE *f, const struct nt_sim_plot *pl, const struct axis *a,
 	fprintf(f, "%s\"/>\n", first ? "M0 0" : " Z");
 }
 
-/* The claimed bound, +-, as two dashed lines where it is finite. */
+/* The claimed (likely) bound, +-, as two dashed lines where it is finite. */
 static void
 draw_bound(FILE *f, const struct nt_sim_plot *pl, const struct axis *a)
 {
@@ -284,22 +286,73 @@ draw_bound(FILE *f, const struct nt_sim_plot *pl, const struct axis *a)
 	}
 }
 
+/*
+ * A character XML 1.0 takes as it is (n: its valid UTF-8 length): no C0
+ * control, DEL or C1 control (allowed, but a title has no use for them),
+ * nor U+FFFE or U+FFFF.
+ */
+static bool
+xml_char(const unsigned char *p, int n)
+{
+	if (n == 1)
+		return (p[0] >= 0x20 && p[0] != 0x7f);
+	if (n == 2)
+		return (p[0] != 0xc2 || p[1] >= 0xa0);
+	if (n == 3)
+		return (p[0] != 0xef || p[1] != 0xbf || p[2] < 0xbe);
+	return (true);
+}
+
+/*
+ * The title as XML text, whatever bytes the scenario's name has: <, >
+ * and & as entities, and U+FFFD for each control character and each
+ * sequence that is not UTF-8.
+ */
 static void
 title_text(FILE *f, const char *title)
 {
+	const unsigned char *p = (const unsigned char *)title;
+	size_t left = strlen(title), take;
+	int n;
+
 	fputs("<text x=\"500\" y=\"28\" text-anchor=\"middle\" "
 	    "font-size=\"16\">", f);
-	for (; *title != '\0'; title++) {
-		if (*title == '<')
+	for (; left > 0; p += take, left -= take) {
+		n = nt_utf8_seq(p, left);
+		take = n < 0 ? (size_t)-n : (size_t)n;
+		assert(take >= 1 && take <= left);
+		if (n < 0 || !xml_char(p, n))
+			fputs("\xef\xbf\xbd", f);	/* U+FFFD */
+		else if (*p == '<')
 			fputs("&lt;", f);
-		else if (*title == '>')
+		else if (*p == '>')
 			fputs("&gt;", f);
-		else if (*title == '&')
+		else if (*p == '&')
 			fputs("&amp;", f);
 		else
-			fputc(*title, f);
+			fwrite(p, 1, take, f);
 	}
 	fputs("</text>\n", f);
+}
+
+/*
+ * What the curves are.  The dashed band is the likely bound (status'
+ * estimated_error, the kernel's esterror), not the worst case.
+ */
+static void
+draw_legend(FILE *f, const struct nt_sim_plot *pl)
+{
+	bool bounded = false;
+
+	for (int c = 0; c < NT_SIM_PLOT_COLS; c++)
+		bounded = bounded || (pl->used[c] && isfinite(pl->bound[c]));
+	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"360\" height=\"22\" "
+	    "fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n"
+	    "<text x=\"%d\" y=\"%d\" fill=\"#1b9e77\">clock - true "
+	    "time</text><text x=\"%d\" y=\"%d\" fill=\"#d95f02\">%s</text>\n",
+	    LEFT + 4, TOP + 4, LEFT + 12, TOP + 19, LEFT + 140, TOP + 19,
+	    bounded ? "\xc2\xb1 claimed (likely) error bound" :
+	    "no error bound claimed");
 }
 
 void
@@ -324,12 +377,7 @@ nt_sim_plot_write(FILE *f, const struct nt_sim_plot *pl, const char *title,
 	draw_band(f, pl, &e, pl->err_lo, pl->err_hi, "#1b9e77");
 	draw_bound(f, pl, &e);
 	draw_xaxis(f, pl, e.y0, settle);
-	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"330\" height=\"22\" "
-	    "fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n"
-	    "<text x=\"%d\" y=\"%d\" fill=\"#1b9e77\">clock - true "
-	    "time</text><text x=\"%d\" y=\"%d\" fill=\"#d95f02\">\xc2\xb1 "
-	    "claimed maximum error</text>\n", LEFT + 4, TOP + 4, LEFT + 12,
-	    TOP + 19, LEFT + 140, TOP + 19);
+	draw_legend(f, pl);
 	draw_yaxis(f, &fr, "frequency error");
 	draw_band(f, pl, &fr, pl->ferr_lo, pl->ferr_hi, "#7570b3");
 	draw_xaxis(f, pl, fr.y0, settle);

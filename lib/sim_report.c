@@ -5,10 +5,22 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "hostport.h"
 #include "json.h"
 #include "sim_report.h"
+
+const char *
+nt_sim_absent(int m)
+{
+	if (m == NT_SIM_SYNC_1MS || m == NT_SIM_SYNC_100US)
+		return ("never");
+	if (m == NT_SIM_BOUND_COVERAGE || m == NT_SIM_WORST_COVERAGE)
+		return ("no bound");
+	return ("n/a");
+}
 
 const char *
 nt_sim_format_metric(int m, double v, char *buf, size_t len)
@@ -16,8 +28,7 @@ nt_sim_format_metric(int m, double v, char *buf, size_t len)
 	const char *unit = nt_sim_metric_info[m].unit;
 
 	if (isnan(v))
-		snprintf(buf, len, m == NT_SIM_SYNC_1MS ||
-		    m == NT_SIM_SYNC_100US ? "never" : "n/a");
+		snprintf(buf, len, "%s", nt_sim_absent(m));
 	else if (isinf(v))
 		snprintf(buf, len, "unbounded");
 	else if (strcmp(unit, "s") == 0 && m == NT_SIM_MEAN)
@@ -37,6 +48,18 @@ nt_sim_format_metric(int m, double v, char *buf, size_t len)
 	return (buf);
 }
 
+void
+nt_sim_put_printable(FILE *f, const char *s)
+{
+	char small[256], *buf;
+	size_t len = 4 * strlen(s) + 8;	/* "\xNN" for every byte */
+
+	buf = malloc(len);
+	fputs(nt_printable(s, buf != NULL ? buf : small, buf != NULL ? len :
+	    sizeof small), f);
+	free(buf);
+}
+
 static void
 text_servers(FILE *f, const struct nt_sim_result *res)
 {
@@ -46,18 +69,20 @@ text_servers(FILE *f, const struct nt_sim_result *res)
 		    "falseticker");
 	for (size_t i = 0; i < res->n_servers + res->n_refclocks; i++) {
 		const struct nt_sim_server_result *r = &res->srv[i];
+		char name[256];
 
+		nt_printable(r->name, name, sizeof name);
 		if (i == res->n_servers)
 			fprintf(f, "\n  %-24s %-24s %7s %9s\n", "refclock",
 			    "state", "poll", "samples");
 		if (i >= res->n_servers) {
-			fprintf(f, "  %-24s %-24s %5.0f s %9llu\n", r->name,
+			fprintf(f, "  %-24s %-24s %5.0f s %9llu\n", name,
 			    nt_src_state_str(r->state), ldexp(1.0, r->poll),
 			    (unsigned long long)r->requests);
 			continue;
 		}
 		fprintf(f, "  %-16s %-24s %5.0f s %9llu %9llu %6llu %s\n",
-		    r->name, nt_src_state_str(r->state), ldexp(1.0, r->poll),
+		    name, nt_src_state_str(r->state), ldexp(1.0, r->poll),
 		    (unsigned long long)r->requests,
 		    (unsigned long long)r->answered,
 		    (unsigned long long)r->kods, r->flagged ? "yes" : "no");
@@ -113,8 +138,10 @@ nt_sim_text_title_end(FILE *f, const struct nt_sim_scenario *sc,
 		fprintf(f, "%zu refclock%s, ", n_refclocks,
 		    n_refclocks == 1 ? "" : "s");
 	fprintf(f, "statistics from %.0f s on\n", settle);
-	if (sc->description != NULL)
-		fprintf(f, "%s\n", sc->description);
+	if (sc->description != NULL) {
+		nt_sim_put_printable(f, sc->description);
+		fputc('\n', f);
+	}
 }
 
 void
@@ -123,8 +150,10 @@ nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
 {
 	char b[32];
 
-	fprintf(f, "scenario %s (seed %llu): %.0f s simulated, ",
-	    sc->name, (unsigned long long)res->seed, res->duration);
+	fputs("scenario ", f);
+	nt_sim_put_printable(f, sc->name);
+	fprintf(f, " (seed %llu): %.0f s simulated, ",
+	    (unsigned long long)res->seed, res->duration);
 	nt_sim_text_title_end(f, sc, res->n_servers, res->n_refclocks,
 	    res->settle);
 	fprintf(f, "\n");
@@ -248,19 +277,51 @@ nt_sim_csv_header(FILE *f)
 	    "falsetickers\n");
 }
 
-/* Names of the sources whose bit is set, '+'-separated. */
+/* Whether a CSV field must be quoted (RFC 4180). */
+static bool
+csv_special(const char *s)
+{
+	return (strpbrk(s, ",\"\r\n") != NULL);
+}
+
+/* s in a field; within quotes, a quote is doubled. */
+static void
+csv_put(FILE *f, const char *s, bool quoted)
+{
+	for (; *s != '\0'; s++) {
+		if (quoted && *s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+}
+
+/*
+ * Names of the sources whose bit is set, '+'-separated, as one field:
+ * quoted when a name has a comma, a quote or a line break (a refclock's
+ * device path may).
+ */
 static void
 csv_names(FILE *f, uint32_t mask, const struct nt_engine *e)
 {
-	bool first = true;
+	bool first = true, quoted = false;
+	size_t i;
 
-	for (size_t i = 0; i < nt_engine_n_sources(e); i++) {
+	for (i = 0; i < nt_engine_n_sources(e); i++)
+		if (mask & (UINT32_C(1) << i))
+			quoted = quoted ||
+			    csv_special(nt_engine_source(e, i)->conf.address);
+	if (quoted)
+		fputc('"', f);
+	for (i = 0; i < nt_engine_n_sources(e); i++) {
 		if (!(mask & (UINT32_C(1) << i)))
 			continue;
-		fprintf(f, "%s%s", first ? "" : "+",
-		    nt_engine_source(e, i)->conf.address);
+		if (!first)
+			fputc('+', f);
+		csv_put(f, nt_engine_source(e, i)->conf.address, quoted);
 		first = false;
 	}
+	if (quoted)
+		fputc('"', f);
 }
 
 void

@@ -11,9 +11,22 @@
 
 #include "sim.h"
 
+/*
+ * Why a metric does not exist: "never" (a time to sync), "no bound" (a
+ * coverage, when the client never claimed one), "n/a".
+ */
+const char *nt_sim_absent(int metric);
 /* A metric as people read it ("12.3us", "99.95 %", "never"). */
 const char *nt_sim_format_metric(int metric, double v, char *buf,
     size_t len);
+
+/*
+ * A scenario's name or description in the text summary: control
+ * characters and bytes that are not UTF-8 as "\xNN", as messages quote
+ * them (nt_printable()), so that no name breaks a line or sends a
+ * terminal escape.
+ */
+void nt_sim_put_printable(FILE *f, const char *s);
 
 void nt_sim_report_text(FILE *f, const struct nt_sim_scenario *sc,
     const struct nt_sim_result *res, const bool *ok);

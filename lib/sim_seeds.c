@@ -88,8 +88,7 @@ text_figure(FILE *f, const struct nt_sim_seeds *s, int i)
 	    nt_sim_format_metric(i, least(s, i), b2, sizeof b2),
 	    nt_sim_format_metric(i, greatest(s, i), b3, sizeof b3));
 	if (s->have[i] < s->n)
-		fprintf(f, "  (%s for %d)", i == NT_SIM_SYNC_1MS ||
-		    i == NT_SIM_SYNC_100US ? "never" : "n/a",
+		fprintf(f, "  (%s for %d)", nt_sim_absent(i),
 		    s->n - s->have[i]);
 	fprintf(f, "\n");
 }
@@ -120,8 +119,10 @@ nt_sim_seeds_text(FILE *f, const struct nt_sim_scenario *sc,
 {
 	int n = 0;
 
-	fprintf(f, "scenario %s, seeds %llu to %llu: %.0f s simulated each, ",
-	    sc->name, (unsigned long long)s->first,
+	fputs("scenario ", f);
+	nt_sim_put_printable(f, sc->name);
+	fprintf(f, ", seeds %llu to %llu: %.0f s simulated each, ",
+	    (unsigned long long)s->first,
 	    (unsigned long long)s->last, s->duration);
 	nt_sim_text_title_end(f, sc, s->n_servers, s->n_refclocks,
 	    s->settle);

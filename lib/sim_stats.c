@@ -92,8 +92,10 @@ nt_sim_stats_add(struct nt_sim_stats *st, const struct nt_sim_point *p)
 	st->max = nt_fmax(st->max, a);
 	st->bsum += p->bound;
 	st->inside += a <= p->bound;
+	st->bounded += isfinite(p->bound);
 	st->wsum += p->worst;
 	st->winside += a <= p->worst;
+	st->wbounded += isfinite(p->worst);
 }
 
 /* The k-th smallest of v[0..n-1] (Wirth's selection; reorders v). */
@@ -148,11 +150,14 @@ nt_sim_stats_finish(struct nt_sim_stats *st, double *m)
 		m[NT_SIM_MAX] = st->max;
 		m[NT_SIM_MEAN] = st->sum / n;
 		m[NT_SIM_FREQ_RMS] = sqrt(st->fsum2 / n) * 1e6;
-		m[NT_SIM_BOUND_COVERAGE] = (double)st->inside / n;
+		/* Inside no bound at all is no success: the figure is absent. */
+		m[NT_SIM_BOUND_COVERAGE] = st->bounded > 0 ?
+		    (double)st->inside / n : NAN;
 		m[NT_SIM_BOUND_MEAN] = st->bsum / n;
 		m[NT_SIM_BOUND_RATIO] = m[NT_SIM_RMS] > 0 ?
 		    m[NT_SIM_BOUND_MEAN] / m[NT_SIM_RMS] : NAN;
-		m[NT_SIM_WORST_COVERAGE] = (double)st->winside / n;
+		m[NT_SIM_WORST_COVERAGE] = st->wbounded > 0 ?
+		    (double)st->winside / n : NAN;
 		m[NT_SIM_WORST_RATIO] = m[NT_SIM_RMS] > 0 ?
 		    st->wsum / n / m[NT_SIM_RMS] : NAN;
 	}

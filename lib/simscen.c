@@ -109,7 +109,7 @@ walk_dur(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
 #define DUR(n, T, f, lo, hi, d) \
 	{ .name = (n), .type = NT_YCONF_T_CUSTOM, NT_YCONF_FIELD_(T, f), \
 	  .min = (lo), .max = (hi), .custom = walk_dur, .doc = (d) }
-#define MAXT 1e9	/* s: no scenario runs for 30 years */
+#define MAXT NT_SIM_DURATION_MAX	/* s: no scenario runs for 30 years */
 
 /* ---- Network ---- */
 
@@ -524,7 +524,7 @@ static const char * const leap_names[] = {
 static const struct nt_yconf_key scen_keys[] = {
 	NT_YCONF_STRING("name", SC, name, 0, "default: the file name"),
 	NT_YCONF_STRING("description", SC, description, 0, "one line"),
-	DUR("duration", SC, duration, 1, MAXT, "simulated time, default "
+	DUR("duration", SC, duration, NT_SIM_DURATION_MIN, MAXT, "simulated time, default "
 	    "10000 s"),
 	DUR("settle", SC, settle, 0, MAXT, "statistics after convergence "
 	    "from this time on, default min(1000 s, duration / 2)"),
@@ -762,6 +762,82 @@ nt_sim_leap_midnight(const struct nt_sim_scenario *sc)
 	}
 }
 
+/* The events a run ends before: how many, and the earliest. */
+struct cut {
+	double	duration;
+	size_t	n;
+	double	first;		/* s: when the earliest is */
+	char	*buf;
+	size_t	len;
+};
+
+/* An event at `at` s: "server 'ntp1' steps at 3600 s" (who may be NULL). */
+static void
+cut_event(struct cut *c, double at, const char *kind, const char *who,
+    const char *what)
+{
+	char q[64];
+
+	if (!isfinite(at) || at < c->duration)
+		return;
+	if (c->n++ > 0 && at >= c->first)
+		return;
+	c->first = at;
+	if (who != NULL)
+		snprintf(c->buf, c->len, "%s '%s' %s at %.15g s", kind,
+		    nt_printable(who, q, sizeof q), what, at);
+	else
+		snprintf(c->buf, c->len, "%s at %.15g s", what, at);
+}
+
+/* Both ends of silent spells; `from` 0 is no event. */
+static void
+cut_spells(struct cut *c, const struct nt_sim_window *v, size_t n,
+    const char *kind, const char *who)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].from > 0)
+			cut_event(c, v[i].from, kind, who, "falls silent");
+		cut_event(c, v[i].to, kind, who, "is heard again");
+	}
+}
+
+static void
+cut_server(struct cut *c, const struct nt_sim_server *s)
+{
+	if (s->step.size != 0)
+		cut_event(c, s->step.at, "server", s->name, "steps");
+	cut_spells(c, s->silent, s->n_silent, "server", s->name);
+	if (s->kod.interval > 0 && s->kod.from > 0)
+		cut_event(c, s->kod.from, "server", s->name,
+		    "starts KoD RATE");
+	if (s->kod.interval > 0)
+		cut_event(c, s->kod.to, "server", s->name, "stops KoD RATE");
+	for (size_t i = 0; i < s->net.n_routes; i++)
+		cut_event(c, s->net.routes[i].at, "server", s->name,
+		    "takes a new route");
+}
+
+size_t
+nt_sim_scenario_cut(const struct nt_sim_scenario *sc, double duration,
+    char *buf, size_t len)
+{
+	struct cut c = { duration, 0, INFINITY, buf, len };
+
+	assert(len > 0);
+	buf[0] = '\0';
+	if (sc->leap != NT_SIM_LEAP_NONE)
+		cut_event(&c, nt_diff(nt_sim_leap_midnight(sc), sc->start),
+		    NULL, NULL, "the leap second");
+	for (size_t i = 0; i < sc->n_servers; i++)
+		cut_server(&c, &sc->servers[i]);
+	for (size_t i = 0; i < sc->n_refclocks; i++)
+		cut_spells(&c, sc->refclocks[i].silent,
+		    sc->refclocks[i].n_silent, "refclock",
+		    sc->refclocks[i].name);
+	return (c.n);
+}
+
 static int
 finish(struct nt_sim_scenario *sc, struct blame *b)
 {
@@ -783,15 +859,16 @@ finish(struct nt_sim_scenario *sc, struct blame *b)
 		    nt_printable(sc->start_str, q, sizeof q));
 		return (-1);
 	}
+	/* With -D the caller checks the settling time and cut events. */
 	b->key = "settle";
-	if (sc->settle >= sc->duration) {
+	if (sc->run_duration == 0 && sc->settle >= sc->duration) {
 		snprintf(b->msg, sizeof b->msg, "'settle' (%g s) must be less "
 		    "than 'duration' (%g s)", sc->settle, sc->duration);
 		return (-1);
 	}
 	b->key = "leap";
-	if (sc->leap != NT_SIM_LEAP_NONE && nt_diff(nt_sim_leap_midnight(sc),
-	    sc->start) >= sc->duration) {
+	if (sc->run_duration == 0 && sc->leap != NT_SIM_LEAP_NONE &&
+	    nt_diff(nt_sim_leap_midnight(sc), sc->start) >= sc->duration) {
 		snprintf(b->msg, sizeof b->msg, "a leap second happens at the "
 		    "end of a month: the next is %.0f s after the start, "
 		    "after the end of the run",
@@ -921,6 +998,7 @@ nt_sim_scenario_load_buf(struct nt_sim_scenario *sc, const char *name,
 	struct nt_sim_scenario tmp;
 
 	nt_sim_scenario_init(&tmp);
+	tmp.run_duration = sc->run_duration;
 	if (nt_yconf_load_buf(name, buf, len, &scen_schema, &tmp, err,
 	    errlen)) {
 		nt_sim_scenario_free(&tmp);

@@ -26,11 +26,15 @@
 #define NT_SIM_NAMELEN 64
 /* Seeds, in a scenario and on the command line: 0..2^53, exact in JSON. */
 #define NT_SIM_SEED_MAX (UINT64_C(1) << 53)
+/* Durations, in a scenario and with -D: 1 s to 1e9 s (30 years). */
+#define NT_SIM_DURATION_MIN 1.0
+#define NT_SIM_DURATION_MAX 1e9
 
 /*
  * X(ID, json name, unit, description).  Units: "s" seconds, "ppm",
  * "" a count or fraction.  A figure that does not exist (never
- * converged, no data) is NaN: null in JSON, and it fails any limit.
+ * converged, no data, a coverage when the client never claimed a bound)
+ * is NaN: null in JSON, and it fails any limit.
  */
 #define NT_SIM_METRICS(X)						\
 	X(SYNC_1MS, "sync_1ms", "s",					\
@@ -161,6 +165,13 @@ struct nt_sim_scenario {
 	char	*name;		/* default: the file name without .yaml */
 	char	*description;
 	double	duration;	/* s */
+	/*
+	 * s: the run's duration when it is not the file's (-D), else 0; set
+	 * before loading.  The file's own checks against its duration
+	 * (settle, leap) are then left to the caller: see
+	 * nt_sim_scenario_cut().
+	 */
+	double	run_duration;
 	double	settle;		/* s: statistics after convergence from here */
 	double	tick;		/* s between statistics samples */
 	int64_t	seed;
@@ -187,7 +198,8 @@ void nt_sim_server_init(struct nt_sim_server *s);
 void nt_sim_scenario_free(struct nt_sim_scenario *sc);
 
 /*
- * Load a scenario file into sc (fresh from nt_sim_scenario_init()).
+ * Load a scenario file into sc (fresh from nt_sim_scenario_init(), with
+ * run_duration set for -D).
  * Returns 0, or -1 with "FILE:LINE:COLUMN: message" in err.
  */
 int nt_sim_scenario_load(struct nt_sim_scenario *sc, const char *path,
@@ -200,6 +212,15 @@ int nt_sim_scenario_load_buf(struct nt_sim_scenario *sc, const char *name,
  * ends a month: its (pre-leap) time.
  */
 nt_time nt_sim_leap_midnight(const struct nt_sim_scenario *sc);
+
+/*
+ * The scenario's timed events that a run of `duration` s ends before (or
+ * at): the leap second, a server's step or new route, the start or end
+ * of a silent or KoD spell, a refclock's silence.  Returns how many, and
+ * describes the earliest in buf ("the leap second at 7200 s").
+ */
+size_t nt_sim_scenario_cut(const struct nt_sim_scenario *sc, double duration,
+    char *buf, size_t len);
 
 /* "100us", "2h", "30d" or plain seconds; returns 0 or -1. */
 int nt_sim_parse_time(const char *s, double *v);

@@ -7,7 +7,12 @@
 # run; an output that is the scenario is refused; seeds take the same
 # range everywhere; --seeds sums up many runs, agreeing with them one by
 # one; per server, requests sent add up to the total; -v shows the
-# client's log stamped with virtual time.
+# client's log stamped with virtual time.  Also: -D is a scenario's
+# duration (units, range) that the scenario is checked against, and the
+# events it cuts off are named; names with control characters or bytes
+# that are not UTF-8 leave the SVG well-formed and the summary escaped;
+# a client with no bound has no coverage; CSV fields are quoted where
+# needed; the examples in docs/sim.md run as written.
 . "$(dirname "$0")/../common.sh"
 NTIMED=${NTIMED:?}
 PY=/usr/bin/python3
@@ -62,9 +67,54 @@ root = ET.parse(sys.argv[1]).getroot()
 assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
 text = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
 for want in ("time error", "frequency error (ppm)", "time since the start",
-    "claimed maximum error", "lan, seed 5"):
+    "\u00b1 claimed (likely) error bound", "lan, seed 5"):
     assert want in text, want
+assert "maximum" not in text and "worst" not in text, text
 assert len(list(root.iter("{http://www.w3.org/2000/svg}path"))) >= 4
+PYEOF
+
+# A name or description with control characters, or a file name (the
+# default name) with bytes that are not UTF-8: the SVG is still XML, with
+# U+FFFD for them, and the summaries escape them as messages do.
+printf 'name: "a\\u0001b<&\\u009bc"\ndescription: "red \\x1b[31mred\\nnext"\nduration: 3000\nservers:\n  - name: ntp1\n' >"$T/ctl.yaml"
+grep -v '^name:' "$T/ctl.yaml" >"$T/"$'bad\xffname\x02.yaml'
+expect 0 --plot "$T/ctl.svg" "$T/ctl.yaml"
+cp "$T/out" "$T/ctl.txt"
+expect 0 --seeds 2 "$T/ctl.yaml"
+cp "$T/out" "$T/ctls.txt"
+expect 0 --plot "$T/bad.svg" "$T/"$'bad\xffname\x02.yaml'
+cp "$T/out" "$T/bad.txt"
+"$PY" - "$T" <<'PYEOF' || fail "names with control characters"
+import re, sys, xml.etree.ElementTree as ET
+t = sys.argv[1]
+def title(f):
+    root = ET.parse(f).getroot()
+    return next(root.iter("{http://www.w3.org/2000/svg}text")).text
+assert title(t + "/ctl.svg") == "ntimed sim: a\ufffdb<&\ufffdc, seed 1", title(t + "/ctl.svg")
+assert title(t + "/bad.svg") == "ntimed sim: bad\ufffdname\ufffd, seed 1", title(t + "/bad.svg")
+for f, head in (("ctl", "scenario a\\x01b<&\\xc2\\x9bc (seed 1): "),
+    ("ctls", "scenario a\\x01b<&\\xc2\\x9bc, seeds 1 to 2: "),
+    ("bad", "scenario bad\\xffname\\x02 (seed 1): ")):
+    b = open(t + "/" + f + ".txt", "rb").read().decode()
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", b), (f, b[:300])
+    lines = b.split("\n")
+    assert lines[0].startswith(head), (f, lines[0])
+    if f != "bad":
+        assert lines[1] == "red \\x1b[31mred\\x0anext", (f, lines[1])
+PYEOF
+
+# A refclock's name holds its device path, which may have a comma, a
+# quote or a line break: the CSV quotes the field (RFC 4180).
+sed 's#device: /dev/pps0#device: "/dev/pps,0\\"x\\ny"#' \
+    "$SRC/conf/sim/gps-pps.yaml" >"$T/comma.yaml"
+grep -q 'pps,0' "$T/comma.yaml" || fail "comma.yaml"
+expect 0 --csv "$T/comma.csv" -D 2000 "$T/comma.yaml"
+"$PY" - "$T/comma.csv" <<'PYEOF' || fail "CSV quoting"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+assert {len(r) for r in rows} == {8}, {len(r) for r in rows}
+assert rows[-1][6] == 'PPS (/dev/pps,0"x\ny)', rows[-1]
+assert sum(r[6] == "" for r in rows[1:]) < 100, "selected is empty"
 PYEOF
 
 # A limit that cannot be met: exit 1, and the table says which.
@@ -74,6 +124,22 @@ has out "^  rms +<= 1ns: [0-9.]+us FAILED$" "failed limit shown"
 has out "^1 of 9 limits FAILED$" "verdict"
 expect 1 --json "$T/strict.yaml"
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] is False and d["expect"]["rms"]["ok"] is False' "$T/out" || fail "JSON verdict"
+
+# A client that never hears its server claims no bound: the coverages
+# are absent (null, "no bound"), and a limit on them fails.
+printf 'duration: 3000\nclock: { offset: 0.1, freq_ppm: 100 }\nservers:\n  - name: ntp1\n    network: { loss: 1.0 }\nexpect:\n  bound_coverage: { min: 0.999 }\n  worst_coverage: { min: 1 }\n' >"$T/deaf.yaml"
+expect 1 "$T/deaf.yaml"
+has out "^  fraction of time \|error\| was inside the claimed bound +no bound$" "no coverage without a bound"
+has out "^  bound_coverage +>= 99\.90 %: no bound FAILED$" "coverage limit without a bound"
+has out "^  worst_coverage +>= 100\.00 %: no bound FAILED$" "worst coverage limit without a bound"
+expect 1 --plot "$T/deaf.svg" "$T/deaf.yaml"
+grep -q '>no error bound claimed<' "$T/deaf.svg" || fail "plot: no bound, said so"
+grep -q 'claimed (likely)' "$T/deaf.svg" && fail "plot: no bound, a legend for it"
+expect 1 --json "$T/deaf.yaml"
+"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["bound_coverage"] is None and d["worst_coverage"] is None and d["expect"]["bound_coverage"]["ok"] is False and d["ok"] is False' "$T/out" || fail "JSON: no coverage without a bound"
+expect 1 --seeds 2 "$T/deaf.yaml"
+has out "^  fraction of time \|error\| was inside the claimed bound +no bound +no bound +no bound  \(no bound for 2\)$" "--seeds: no coverage without a bound"
+has out "^2 of 2 seeds FAILED a limit" "--seeds: coverage limit without a bound"
 
 # --seeds: each figure's mean, least and greatest over the runs, as the
 # runs one by one give them; a limit failed by any seed is exit 1.
@@ -221,6 +287,57 @@ assert all(0 < x["answered"] < x["requests"] for x in s), s
 PYEOF
 expect 0 "$SRC/conf/sim/packet-loss.yaml"
 has out "^  server +state +poll +requests +answered +KoD +falseticker$" "table header"
+
+# -D: the scenario's checks use the run's duration, not the file's (a
+# leap 50 h after the start is refused for the file's 4 h, run for 3 d);
+# an event that a shorter run ends before is named, on one line.
+sed 's/^start: 2016-12-31T22:00:00Z$/start: 2016-12-29T22:00:00Z/' \
+    "$SRC/conf/sim/leap-second.yaml" >"$T/learly.yaml"
+expect 2 "$T/learly.yaml"
+has err "learly.yaml:7:7: a leap second happens at the end of a month: the next is 180000 s after" "leap beyond the file's duration"
+rc=0
+"$NTIMED" sim --json -D 3d "$T/learly.yaml" >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -le 1 ] || { cat "$T/err" >&2; fail "-D 3d, leap at 50 h: exit $rc"; }
+[ -s "$T/err" ] && { cat "$T/err" >&2; fail "-D 3d, leap at 50 h: a message"; }
+has out '^  "leaps": 1,$' "-D 3d: the leap made"
+expect 1 -D 1h "$SRC/conf/sim/leap-second.yaml"
+has err "^ntimed sim: warning: --duration 3600 s ends the run before an event of the scenario: the leap second at 7200 s$" "-D cuts the leap off"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "-D cuts the leap off: one line"
+has out "^  leaps +1\.\.1: 0 FAILED$" "-D 1h: no leap"
+expect 2 -D 15min "$SRC/conf/sim/outage.yaml"
+has err "^ntimed sim: --duration 900 s must be longer than the scenario's settling time \(1000 s\)$" "-D below settle"
+sed 's/^settle: 1000$/settle: 100/' "$SRC/conf/sim/outage.yaml" >"$T/outage.yaml"
+expect 0 -D 90min --json "$T/outage.yaml"
+has err "^ntimed sim: warning: --duration 5400 s ends the run before an event of the scenario: server 'ntp1' is heard again at 7200 s$" "-D cuts an outage"
+expect 0 -D 50min --json "$T/outage.yaml"
+has err "^ntimed sim: warning: --duration 3000 s ends the run before 2 events of the scenario, the first: server 'ntp1' falls silent at 3600 s$" "-D cuts two events"
+expect 0 -D 3h --json "$T/outage.yaml"
+[ -s "$T/err" ] && { cat "$T/err" >&2; fail "-D 3h: a message"; }
+# -D takes a scenario's units and range, and names the range.
+for a in 500ms 1e10 0; do
+	expect 2 -D $a "$LAN"
+	has err "^ntimed sim: --duration out of range: $a \(allowed 1\.\.1e\+09 s\)$" "-D $a"
+done
+printf 'duration: 10\nsettle: 0\nservers: [ { name: a } ]\n' >"$T/short.yaml"
+expect 0 -D 1500ms --json "$T/short.yaml"
+has out '^  "duration": 1\.5,$' "-D 1500ms"
+
+# The examples in docs/sim.md ("Running it") run as written: exit 0, and
+# nothing on stderr but the client's log.
+sed -n '/^## Running it$/,/^## /p' "$SRC/docs/sim.md" |
+    sed -n '/^```sh$/,/^```$/p' | grep '^ntimed sim ' >"$T/examples"
+[ "$(wc -l <"$T/examples")" -ge 5 ] || fail "docs/sim.md: no examples found"
+mkdir "$T/ex"
+while read -r line; do
+	line=${line%%#*}
+	read -ra args <<<"${line#ntimed sim }"
+	rc=0
+	(cd "$T/ex" && "$NTIMED" sim "${args[@]/#conf\//$SRC/conf/}") \
+	    >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$T/err" >&2; fail "docs example '$line': exit $rc"; }
+	grep -v '^\[ *[0-9.]*\] [a-z]*: ' "$T/err" >&2 &&
+	    fail "docs example '$line': a message"
+done <"$T/examples"
 
 # -v: the client's log, stamped with virtual seconds; --duration units.
 expect 1 -v --duration 15min "$LAN"	# short: the limits are for 10000 s

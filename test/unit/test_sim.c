@@ -6,7 +6,8 @@
  * only when announced and only at the end of the month; a KoD RATE
  * slows the polling; a silent server is reported unreachable and the
  * claimed bound still holds; with several servers that bound is where
- * all their intervals meet; and a run is a pure function of its seed.
+ * all their intervals meet; a client that never claimed a bound has no
+ * coverage to boast of; and a run is a pure function of its seed.
  * For the master: a GPS receiver's pulses, numbered by its sentences,
  * keep the clock within microseconds; unnumbered pulses are never used;
  * when the receiver goes silent the master falls back to its network
@@ -25,6 +26,7 @@
 #include "discipline.h"
 #include "log.h"
 #include "sim.h"
+#include "sim_report.h"
 #include "simscen.h"
 #include "source.h"
 
@@ -494,6 +496,51 @@ expect_limits(void **state)
 }
 
 /*
+ * A client that never hears its server claims no bound: its coverage
+ * figures do not exist (not 100 %), read "no bound", and fail a limit.
+ * One tick with a bound is enough for them to exist.
+ */
+static void
+coverage_needs_a_bound(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+	struct nt_sim_stats st;
+	struct nt_sim_point p;
+	double m[NT_SIM_N_METRICS];
+	bool ok[NT_SIM_N_METRICS];
+	char b[32];
+
+	(void)state;
+	build(&sc, 1, NULL, 100e-6, 100e-6, 100e-6);
+	sc.servers[0].net.loss = 1;
+	sc.expect[NT_SIM_BOUND_COVERAGE].min = 0.999;
+	sc.expect[NT_SIM_WORST_COVERAGE].min = 1;
+	run(&sc, 1, NULL, NULL, &r);
+	assert_true(r.m[NT_SIM_UPDATES] == 0 && r.m[NT_SIM_MAX] > 0.05);
+	assert_true(isnan(r.m[NT_SIM_BOUND_COVERAGE]));
+	assert_true(isnan(r.m[NT_SIM_WORST_COVERAGE]));
+	assert_true(isinf(r.m[NT_SIM_BOUND_MEAN]));
+	assert_false(nt_sim_check(&sc, &r, ok));
+	assert_false(ok[NT_SIM_BOUND_COVERAGE] || ok[NT_SIM_WORST_COVERAGE]);
+	assert_string_equal(nt_sim_format_metric(NT_SIM_BOUND_COVERAGE,
+	    r.m[NT_SIM_BOUND_COVERAGE], b, sizeof b), "no bound");
+	nt_sim_scenario_free(&sc);
+
+	nt_sim_stats_init(&st, 0, 0);
+	memset(&p, 0, sizeof p);
+	p.err = 1e-3;
+	for (int i = 0; i < 10; i++) {
+		p.t = i + 0.5;
+		p.bound = p.worst = i == 9 ? 2e-3 : INFINITY;
+		nt_sim_stats_add(&st, &p);
+	}
+	assert_int_equal(nt_sim_stats_finish(&st, m), 0);
+	assert_true(m[NT_SIM_BOUND_COVERAGE] == 1.0);
+	assert_true(m[NT_SIM_WORST_COVERAGE] == 1.0);
+}
+
+/*
  * Statistics of a run far longer than the sample store: memory stays at
  * the cap, RMS, mean, maximum and coverage stay exact, the p99 comes from
  * evenly spaced ticks, and it is the same every time.
@@ -556,6 +603,7 @@ main(void)
 		cmocka_unit_test(seed_decides_everything),
 		cmocka_unit_test(bound_from_all_combined),
 		cmocka_unit_test(expect_limits),
+		cmocka_unit_test(coverage_needs_a_bound),
 		cmocka_unit_test(stats_bounded_and_exact),
 	};
 

@@ -144,6 +144,55 @@ mistakes_named_where(void **state)
 }
 
 /*
+ * -D: the checks against the duration use the run's, not the file's (a
+ * leap beyond the file's 2 h loads for a month's run), and the
+ * events a shorter run ends before are counted, the earliest named.
+ */
+static void
+duration_override(void **state)
+{
+	const char *text = "start: 2026-01-01T00:00:00Z\nleap: insert\n"
+	    "duration: 2h\nsettle: 100\n"
+	    "servers:\n  - { name: a, step: { at: 1h, size: 1ms },\n"
+	    "      silent: [ { from: 3h, to: 4h } ],\n"
+	    "      network: { routes: [ { at: 30d, out: 1ms, in: 1ms } ] } }\n"
+	    "  - { name: b, kod: { interval: 100, from: 1h, to: 5h } }\n";
+	const char *short_run = "duration: 100\nsettle: 200\n"
+	    "servers: [ { name: a } ]\n";
+	struct nt_sim_scenario sc;
+	char err[NT_CONF_ERRLEN], first[128];
+
+	(void)state;
+	bad(text, "t.yaml:2:7: a leap second happens at the end of a month");
+	nt_sim_scenario_init(&sc);
+	sc.run_duration = 31 * 86400.0;
+	assert_int_equal(nt_sim_scenario_load_buf(&sc, "t.yaml", text,
+	    strlen(text), err, sizeof err), 0);
+	assert_true(sc.run_duration == 31 * 86400.0 && sc.duration == 7200);
+	/* The leap is at 2678400 s (31 d), the new route at 30 d. */
+	assert_int_equal(nt_sim_scenario_cut(&sc, 32 * 86400.0, first,
+	    sizeof first), 0);
+	assert_string_equal(first, "");
+	assert_int_equal(nt_sim_scenario_cut(&sc, 30 * 86400.0, first,
+	    sizeof first), 2);
+	assert_string_equal(first, "server 'a' takes a new route at "
+	    "2592000 s");
+	assert_int_equal(nt_sim_scenario_cut(&sc, 10000, first,
+	    sizeof first), 5);
+	assert_string_equal(first, "server 'a' falls silent at 10800 s");
+	assert_int_equal(nt_sim_scenario_cut(&sc, 3000, first,
+	    sizeof first), 7);
+	assert_string_equal(first, "server 'a' steps at 3600 s");
+	nt_sim_scenario_free(&sc);
+	/* The settling time too is the caller's to check against -D. */
+	nt_sim_scenario_init(&sc);
+	sc.run_duration = 600;
+	assert_int_equal(nt_sim_scenario_load_buf(&sc, "t.yaml", short_run,
+	    strlen(short_run), err, sizeof err), 0);
+	nt_sim_scenario_free(&sc);
+}
+
+/*
  * Limits: nothing that cannot be negative takes a negative limit (the
  * table would show it without its sign), a coverage is a fraction, and
  * the mean, which has a sign, keeps it.
@@ -288,6 +337,7 @@ main(void)
 		cmocka_unit_test(shipped_scenarios_load),
 		cmocka_unit_test(units_defaults_and_client),
 		cmocka_unit_test(mistakes_named_where),
+		cmocka_unit_test(duration_override),
 		cmocka_unit_test(limits_in_range),
 		cmocka_unit_test(seed_range),
 		cmocka_unit_test(refclock_models),
