@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The man pages: man -l renders them without a groff warning, mandoc's
 # linter finds nothing, cmake --install puts them (and a link per role)
-# in place, and they keep up with the program: every option of
-# "client --help", "query --help" and "query --local --help", and every
-# key of the configuration schema, is documented.
+# in place, and they keep up with the program: every option of every
+# role's --help (and "query --local --help") is documented in the role's
+# part of ntimed(8) and its SYNOPSIS, and every key of the configuration
+# schema and of a refclock is in ntimed.yaml(5).
 . "$(dirname "$0")/../common.sh"
 NTIMED=${NTIMED:?}
 for c in man groff mandoc; do
@@ -26,7 +27,7 @@ M5=$T/ntimed.yaml.5.txt
 grep -q "^NAME" "$M8" && grep -q "ntimed-client" "$M8" || fail "NAME section"
 
 # Every long option the program has is in ntimed(8).
-{ "$NTIMED" client --help; "$NTIMED" query --help
+{ for r in client slave master query sim; do "$NTIMED" $r --help; done
   "$NTIMED" query --local --help; } >"$T/help" || fail "--help"
 n=0
 for opt in $(grep -oE -- '--[a-z][a-z-]+' "$T/help" | sort -u); do
@@ -34,6 +35,56 @@ for opt in $(grep -oE -- '--[a-z][a-z-]+' "$T/help" | sort -u); do
 	n=$((n + 1))
 done
 [ "$n" -gt 15 ] || fail "found only $n options in --help"
+
+# Each role's options, short and long, are in that role's part of
+# ntimed(8) ("-c, --config" as one item), and in its SYNOPSIS line; the
+# query's local options anywhere in the page.
+# opts HELPFILE: one "-X, --long", "-X" or "--long" per line.
+opts() {
+	sed -nE 's/^ {1,6}(-[^ ].*)$/\1/p' "$1" | sed -E 's/  .*//' |
+	    sed -E 's/ [A-Z][A-Z.:|\[\]-]*(\]?)$//; s/ [A-Z][^ ]*$//' |
+	    sed -E 's/^(-[0-9]), (-[0-9])$/\1\n\2/'
+}
+section() {	# section ROLE: ntimed(8)'s text for ROLE, up to the next
+	awk -v r="$1" '$0 ~ "^   " r "$" { on = 1; next }
+	    on && /^   [a-z]+$/ { exit } on && /^[A-Z]/ { exit } on' "$M8"
+}
+synopsis() {	# synopsis ROLE: its SYNOPSIS line(s), joined
+	awk -v r="$1" '/^SYNOPSIS/ { on = 1; next } on && /^[A-Z]/ { exit }
+	    on' "$M8" | tr -s ' \n' '  ' |
+	    sed -E 's/ ntimed /\nntimed /g' | grep "^ntimed $r " || true
+}
+n=0
+for r in client slave master sim query; do
+	"$NTIMED" $r --help >"$T/h.$r" || fail "$r --help"
+	section "$r" >"$T/s.$r"
+	[ -s "$T/s.$r" ] || fail "no section for $r in ntimed(8)"
+	synopsis "$r" >"$T/y.$r"
+	[ -s "$T/y.$r" ] || fail "no SYNOPSIS line for $r in ntimed(8)"
+	while IFS= read -r o; do
+		[ -n "$o" ] || continue
+		grep -qF -- "$o" "$T/s.$r" ||
+		    fail "'$r --help' has '$o', the $r part of ntimed(8) does not"
+		case $o in
+		-?,*) short=${o%%,*} ;;
+		--*) short=$o ;;
+		*) short=$o ;;
+		esac
+		# In SYNOPSIS: "-X", or X among the grouped flags "[-46dFhnv]".
+		c=${short#-}
+		grep -qE -- "[[ ]$short[] ]|\[-[0-9a-zA-Z]*$c[0-9a-zA-Z]*\]" \
+		    "$T/y.$r" || [ "$r:$short" = query:--local ] ||
+		    fail "'$r --help' has '$short', the $r SYNOPSIS does not"
+		n=$((n + 1))
+	done < <(opts "$T/h.$r")
+done
+"$NTIMED" query --local --help >"$T/h.local" || fail "query --local --help"
+while IFS= read -r o; do
+	grep -qF -- "$o" "$M8" ||
+	    fail "'query --local --help' has '$o', ntimed(8) does not"
+	n=$((n + 1))
+done < <(opts "$T/h.local")
+[ "$n" -gt 45 ] || fail "found only $n role options in --help"
 for word in tracking sources sourcestats add-server remove-server reload \
     step SO_PEERCRED ntimed_system_offset_seconds; do
 	grep -qF -- "$word" "$M8" || fail "$word is not in ntimed(8)"
@@ -48,6 +99,26 @@ for key in $(grep -oE '^ *[a-z_]+:' "$T/conf" | tr -d ' :' | sort -u); do
 	n=$((n + 1))
 done
 [ "$n" -gt 20 ] || fail "found only $n config keys"
+
+# Every key of a refclock, and every driver, is in REFERENCE CLOCKS, with
+# a default or its word for one.
+"$NTIMED" master --check-config -c "$SRC/conf/master.yaml" >"$T/mconf" 2>/dev/null ||
+    fail "master --check-config"
+awk '/^REFERENCE CLOCKS/ { on = 1; next } on && /^[A-Z]/ { exit } on' "$M5" \
+    >"$T/rc"
+n=0
+for key in $(sed -n '/^refclocks:/,/^[a-z#]/p' "$T/mconf" |
+    grep -oE '^  [ -] [a-z_]+:' | tr -d ' :-' | sort -u); do
+	grep -qE "^     ([a-z_]+, )*$key(,| |$)" "$T/rc" ||
+	    fail "refclock key '$key' is not an item of REFERENCE CLOCKS in ntimed.yaml(5)"
+	n=$((n + 1))
+done
+[ "$n" -ge 15 ] || fail "found only $n refclock keys"
+for d in nmea pps shm sock phc local; do
+	grep -qE "^             $d " "$T/rc" ||
+	    fail "driver '$d' is not in REFERENCE CLOCKS in ntimed.yaml(5)"
+done
+grep -q 'refclocks.md' "$T/rc" || fail "REFERENCE CLOCKS does not point at refclocks.md"
 
 # Installed by cmake, with a page name per role.
 if [ -n "${NTIMED_BUILD:-}" ] && [ -f "$NTIMED_BUILD/CMakeCache.txt" ]; then
