@@ -1018,30 +1018,13 @@ int
 nt_sim_scenario_load(struct nt_sim_scenario *sc, const char *path, char *err,
     size_t errlen)
 {
-	FILE *f = fopen(path, "r");
 	char *buf;
 	size_t len;
-	int rc = -1;
+	int rc;
 
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
+	if (nt_yconf_read_file(path, &buf, &len, err, errlen) != 0)
 		return (-1);
-	}
-	/* One byte more than allowed tells "too large" from "just fits". */
-	buf = malloc(NT_YCONF_MAX_INPUT + 1);
-	if (buf == NULL)
-		snprintf(err, errlen, "%s: out of memory", path);
-	else if ((len = fread(buf, 1, NT_YCONF_MAX_INPUT + 1, f)),
-	    ferror(f))
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-		    strerror(errno));
-	else if (len > NT_YCONF_MAX_INPUT)
-		snprintf(err, errlen, "%s: too large (more than %d bytes)",
-		    path, NT_YCONF_MAX_INPUT);
-	else
-		rc = nt_sim_scenario_load_buf(sc, path, buf, len, err, errlen);
+	rc = nt_sim_scenario_load_buf(sc, path, buf, len, err, errlen);
 	free(buf);
-	fclose(f);
 	return (rc);
 }
