@@ -687,7 +687,9 @@ on_signal(uv_signal_t *h, int signum)
 		(void)verb_reload(cl, NULL, msg, sizeof msg);
 		return;
 	}
-	nt_log(NT_LOG_NOTICE, "signal %d: saving state and exiting", signum);
+	nt_log(NT_LOG_NOTICE, "signal %d: %sexiting", signum,
+	    cl->o.dry_run || cl->o.once || cl->conf.driftfile == NULL ? "" :
+	    "saving the drift file and ");
 	nt_sd_notify("STOPPING=1");
 	save_drift(cl);
 	stop(cl);

@@ -103,8 +103,10 @@ static const struct option long_opts[] = {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: ntimed query [-46] [-n COUNT] [-t TIMEOUT] "
-	    "[-p PORT] [-f] [--json] HOST[:PORT]...\n\n"
+	fprintf(f, "usage: ntimed query [-46fhv] [-n COUNT] [-t TIMEOUT] "
+	    "[-p PORT] [--json] HOST[:PORT]...\n"
+	    "       ntimed query [--local | -s PATH] [VIEW | VERB] "
+	    "(see --local --help)\n\n"
 	    "Ask NTP servers for their time and show our clock's offset.\n"
 	    "The clock is never changed.\n\n"
 	    "  -4, -6           use only IPv4 / IPv6 addresses\n"
@@ -119,6 +121,8 @@ usage(FILE *f)
 	    "      --local      ask the daemon on this machine instead "
 	    "(see --local --help)\n\n"
 	    "HOST is a name, an IPv4 address, an IPv6 address or [IPv6]:PORT.\n"
+	    "Offsets are the server's time minus ours (chronyc shows the "
+	    "opposite sign).\n"
 	    "Exit status: 0 all hosts answered, 1 some did not, "
 	    "2 usage error, 3 system error.\n");
 }

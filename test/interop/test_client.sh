@@ -83,7 +83,7 @@ assert_grep "$L" "client starting: 3 servers, 0 pools, dry-run clock" "start"
 assert_grep "$L" "selected source 127\.0\.0\.1:($P1|$P2|$P3)" "selection logged"
 assert_grep "$L" "127\.0\.0\.1:$P3: no reply to the last 8 polls, unreachable" \
     "unreachable server logged"
-assert_grep "$L" "signal 15: saving state and exiting" "clean exit logged"
+assert_grep "$L" "signal 15: exiting" "clean exit logged (a dry run saves no drift file)"
 if grep -q "clock stepped" "$L"; then
 	fail "dry-run daemon stepped its (virtual) clock: offsets are ~0"
 fi
