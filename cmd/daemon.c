@@ -379,6 +379,9 @@ nt_daemon_check_user(const struct nt_conf *c, const char *role)
 {
 	struct nt_privdrop_user u;
 
+	/* The default user missing is no configuration error: not said. */
+	if (strcmp(c->user, NT_PRIVDROP_DEFAULT_USER) == 0)
+		return (0);
 	return (lookup_user(c, role, &u) < 0 ? EXIT_USAGE : 0);
 }
 
