@@ -348,7 +348,7 @@ verb_remove(void *ctx, const char *arg, char *msg, size_t len)
 {
 	struct client *cl = ctx;
 	struct nt_conf *c = &cl->conf;
-	char host[NT_HOSTLEN], err[NT_CONF_ERRLEN];
+	char host[NT_HOSTLEN], err[NT_CONF_ERRLEN], what[64];
 	uint16_t port;
 	size_t n;
 
@@ -373,8 +373,8 @@ verb_remove(void *ctx, const char *arg, char *msg, size_t len)
 	msg[0] = '\0';
 	if (engine_replace(cl, 0, msg, len) != 0)
 		return (-1);
-	snprintf(msg, len, "removed %s; sources restarted, %zu servers and "
-	    "%zu pools left", arg, c->n_servers, c->n_pools);
+	snprintf(msg, len, "removed %s; sources restarted, %s left", arg,
+	    nt_daemon_sources_text(c, what, sizeof what));
 	return (0);
 }
 
@@ -866,15 +866,16 @@ start_handles(struct client *cl)
 static int
 run(struct client *cl)
 {
+	char what[64];
 	int rc;
 
 	uv_loop_init(&cl->loop);	/* the caller runs and closes it */
 	if ((rc = nt_daemon_prepare(&cl->conf, "client")) != 0)
 		return (rc);
 	cl->clk = cl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
-	nt_log(NT_LOG_NOTICE, "client starting: %zu servers, %zu pools, %s "
-	    "clock%s", cl->conf.n_servers, cl->conf.n_pools, cl->clk->name,
-	    cl->o.once ? ", once" : "");
+	nt_log(NT_LOG_NOTICE, "client starting: %s, %s clock%s",
+	    nt_daemon_sources_text(&cl->conf, what, sizeof what),
+	    cl->clk->name, cl->o.once ? ", once" : "");
 	cl->uc = nt_daemon_start_client_cb(&cl->loop, &cl->conf, cl->clk,
 	    cl->o.once, cl->o.fam, on_update, cl);
 	if (cl->uc == NULL) {

@@ -203,6 +203,15 @@ conf_text(const struct nt_conf *c, const struct nt_conf *ref)
 	return (text);
 }
 
+const char *
+nt_daemon_sources_text(const struct nt_conf *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%zu server%s, %zu pool%s", c->n_servers,
+	    c->n_servers == 1 ? "" : "s", c->n_pools, c->n_pools == 1 ? "" :
+	    "s");
+	return (buf);
+}
+
 /* True when nc and old differ only in what a reload applies. */
 bool
 nt_daemon_rest_equal(const struct nt_conf *nc, const struct nt_conf *old)

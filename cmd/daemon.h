@@ -24,6 +24,10 @@
 int nt_daemon_load_config(const char *role, const char *path, int nargs,
     char **args, bool need_sources, struct nt_conf *c);
 
+/* "1 server, 2 pools": what the configuration asks for, for the log. */
+const char *nt_daemon_sources_text(const struct nt_conf *c, char *buf,
+    size_t len);
+
 /* True when this process may steer the clock (CAP_SYS_TIME). */
 bool nt_daemon_can_steer(void);
 

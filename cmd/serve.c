@@ -454,6 +454,7 @@ replace_engine(struct nt_serve *sl)
 	struct nt_engine *old = nt_uvclient_engine(sl->uc);
 	const struct nt_discipline *d = nt_engine_disc(old);
 	struct nt_engine_params p;
+	char what[64];
 
 	nt_engine_sysinfo(old, nt_clock_now(sl->clk), &sl->held);
 	sl->have_held = sl->held.synced;
@@ -474,11 +475,11 @@ replace_engine(struct nt_serve *sl)
 		    sl->o.role->name);
 	sl->se.e = nt_uvclient_engine(sl->uc);
 	sl->se.updates_before = (uint64_t)sl->updates_before;
-	nt_log(NT_LOG_NOTICE, "sources restarted: %zu servers, %zu pools, "
-	    "frequency %.3f ppm kept, %d unchanged sources keep their "
-	    "measurements (names being looked up: when found)", sl->conf.n_servers, sl->conf.n_pools,
-	    nt_disc_freq_ppm(d), nt_daemon_adopt_sources(sl->uc, old,
-	    sl->clk));
+	nt_log(NT_LOG_NOTICE, "sources restarted: %s, frequency %.3f ppm "
+	    "kept, %d unchanged sources keep their measurements (names "
+	    "being looked up: when found)", nt_daemon_sources_text(&sl->conf,
+	    what, sizeof what), nt_disc_freq_ppm(d), nt_daemon_adopt_sources(
+	    sl->uc, old, sl->clk));
 }
 
 /*
@@ -689,6 +690,7 @@ log_serving(struct nt_serve *sl)
 static int
 run(struct nt_serve *sl)
 {
+	char what[64], local[32];
 	int rc;
 
 	uv_loop_init(&sl->loop);	/* the caller runs and closes it */
@@ -696,9 +698,13 @@ run(struct nt_serve *sl)
 		return (rc);
 	sl->clk = sl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
 	sl->precision = nt_server_precision(sl->clk);
-	nt_log(NT_LOG_NOTICE, "%s starting: %zu servers, %zu pools, %s "
-	    "clock, local stratum %d", sl->o.role->name, sl->conf.n_servers,
-	    sl->conf.n_pools, sl->clk->name, sl->conf.serve.local_stratum);
+	if (sl->conf.serve.local_stratum > 0)
+		snprintf(local, sizeof local, "local stratum %d",
+		    sl->conf.serve.local_stratum);
+	nt_log(NT_LOG_NOTICE, "%s starting: %s, %s clock, %s",
+	    sl->o.role->name, nt_daemon_sources_text(&sl->conf, what,
+	    sizeof what), sl->clk->name, sl->conf.serve.local_stratum > 0 ?
+	    local : "no local stratum");
 	sl->uc = nt_daemon_start_client_cb(&sl->loop, &sl->conf, sl->clk,
 	    false, sl->o.fam, on_update, sl);
 	if (sl->uc == NULL) {
