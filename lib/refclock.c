@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <math.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -766,6 +767,79 @@ nt_refclock_set_raw(struct nt_refclock_set *set, int i,
 }
 
 /* ---- For drivers ---- */
+
+/* "2027-01-15T08:00:00Z": to the nearest second (offsets are doubles). */
+static const char *
+format_sec(nt_time t, char *buf, size_t len)
+{
+	char *dot;
+
+	t = (nt_time)llround(nt_diff(t, 0)) * NT_SEC;
+	nt_format_utc(t, buf, len);
+	if ((dot = strchr(buf, '.')) != NULL)
+		strlcpy(dot, "Z", len - (size_t)(dot - buf));
+	return (buf);
+}
+
+enum nt_rc_check
+nt_refclock_check_time(nt_time taken, double offset, int leap, int max_leap,
+    char *why, size_t len)
+{
+	char a[NT_TIMESTR_LEN], b[NT_TIMESTR_LEN];
+	nt_time ref, ceiling;
+
+	if (why == NULL)
+		len = 0;
+	/* Beyond 4e9 s the sum could overflow: not a time either way. */
+	if (!isfinite(offset) || fabs(offset) > 4 * NT_RC_MAX_OFFSET) {
+		snprintf(why, len, "offset %g s is not a time", offset);
+		return (NT_RCC_OFFSET);
+	}
+	ref = nt_add(taken, offset);
+	if (ref < NT_RC_TIME_FLOOR) {
+		snprintf(why, len, "reference time %s is before 2025-01-01",
+		    format_sec(ref, a, sizeof a));
+		return (NT_RCC_PAST);
+	}
+	ceiling = (taken > NT_RC_TIME_FLOOR ? taken : NT_RC_TIME_FLOOR) +
+	    NT_RC_MAX_AHEAD * NT_SEC;
+	if (ref > ceiling) {
+		snprintf(why, len, "reference time %s is more than 512 weeks "
+		    "after it was taken (%s)", format_sec(ref, a, sizeof a),
+		    format_sec(taken, b, sizeof b));
+		return (NT_RCC_AHEAD);
+	}
+	if (fabs(offset) > NT_RC_MAX_OFFSET) {
+		snprintf(why, len, "offset %.0f s is more than 1e9 s", offset);
+		return (NT_RCC_OFFSET);
+	}
+	if (leap < 0 || leap > max_leap) {
+		snprintf(why, len, "leap value %d (allowed 0-%d)", leap,
+		    max_leap);
+		return (NT_RCC_LEAP);
+	}
+	return (NT_RCC_OK);
+}
+
+bool
+nt_refclock_refused(const struct nt_refclock *rc, struct nt_rc_refusals *r,
+    unsigned kind, const char *fmt, ...)
+{
+	bool first;
+	char msg[NT_RC_ERRLEN];
+	va_list ap;
+
+	assert(kind < 32);
+	first = !(r->kinds & UINT32_C(1) << kind);
+	r->kinds |= UINT32_C(1) << kind;
+	if (r->n++ % 100 != 0 && !first)
+		return (false);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	nt_log(NT_LOG_WARNING, "refclock %s: %s", rc->name, msg);
+	return (true);
+}
 
 void
 nt_refclock_open_error(const char *path, int err, char *buf, size_t len)
