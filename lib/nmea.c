@@ -37,6 +37,9 @@ static const char *const verdict_str[NT_NMEA_NVERDICT] = {
 	[NT_NMEA_BADDATE] = "impossible date",
 	[NT_NMEA_WARMUP] = "warming up",
 	[NT_NMEA_JUMP] = "time jumped",
+	[NT_NMEA_OLDDATE] = "date years back, not a week rollover",
+	[NT_NMEA_BADLEAP] = "23:59:60 not at the end of a month",
+	[NT_NMEA_STUCK] = "the same second again",
 };
 
 const char *
@@ -140,7 +143,8 @@ parse_tod(const char *f, int64_t *tod)
 	h = digits(f, 2);
 	m = digits(f + 2, 2);
 	s = digits(f + 4, 2);
-	if (h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 60)
+	if (h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 60 ||
+	    (s == 60 && (h != 23 || m != 59)))
 		return (-1);
 	for (size_t i = 0; i < nfrac; i++) {
 		int d = digits(f + 7 + i, 1);
@@ -569,6 +573,20 @@ note(struct nt_nmea_track *t, const struct nt_nmea_sentence *s,
 	}
 }
 
+/* A leap second (23:59:60) may only end a month (in practice June or
+ * December); without a date we cannot tell. */
+static bool
+leap_ok(const struct nt_nmea_sentence *s)
+{
+	int y, m, d;
+
+	if (s->tod < INT64_C(86400) * NT_SEC || !s->has_date)
+		return (true);
+	nt_nmea_civil(nt_nmea_days(s->year, s->month, s->day) + 1, &y, &m,
+	    &d);
+	return (d == 1);
+}
+
 /* Sent lately; and, if regular, at least twice a cycle apart. */
 static bool
 sends(const struct nt_nmea_track *t, enum nt_nmea_type ty, nt_time rx,
@@ -749,6 +767,8 @@ nt_nmea_time(struct nt_nmea_track *t, const struct nt_nmea_sentence *s,
 	int64_t mid;
 	nt_time r;
 
+	if (t->started && s->rx < t->first_rx)
+		t->first_rx = s->rx;	/* our clock stepped back */
 	note(t, s, pivot);
 	if (s->type == NT_NMEA_OTHER)
 		return (NT_NMEA_SECONDARY);
@@ -760,15 +780,21 @@ nt_nmea_time(struct nt_nmea_track *t, const struct nt_nmea_sentence *s,
 		return (NT_NMEA_WARMUP);
 	if (!has_fix(t, s))
 		return (NT_NMEA_NOFIX);
+	if (!leap_ok(s))
+		return (NT_NMEA_BADLEAP);
 	mid = midnight(t, s, pivot);
 	/* Compare in seconds: nt_time cannot hold every date a receiver
 	 * (or a fuzzer) can write. */
 	if (mid < 0 || mid > NT_NMEA_LAST_MIDNIGHT ||
 	    mid > pivot / NT_SEC + NT_NMEA_ROLLOVER_DAYS / 2 * NT_NMEA_DAY)
 		return (NT_NMEA_BADDATE);
+	if (t->rollover_days != 0 && mid < (pivot / NT_SEC / NT_NMEA_DAY -
+	    NT_NMEA_ROLLOVER_SLACK) * NT_NMEA_DAY)
+		return (NT_NMEA_OLDDATE);
 	r = mid * NT_SEC + s->tod;
 	if (t->have_last && r / NT_SEC == t->last_ref / NT_SEC)
-		return (NT_NMEA_DUPLICATE);
+		return (recent(s->rx, t->last_rx, 0.9) ? NT_NMEA_DUPLICATE :
+		    NT_NMEA_STUCK);
 	t->have_last = true;
 	t->last_ref = r;
 	t->last_rx = s->rx;
