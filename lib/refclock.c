@@ -353,17 +353,43 @@ find_refid(const struct nt_refclock_conf *rc, size_t n, const char *refid)
 	return (-1);
 }
 
+static const char *
+device_of(const struct nt_refclock_conf *c)
+{
+	return (c->device != NULL ? c->device : c->path);
+}
+
+/*
+ * Two paths for one device: a udev symlink (/dev/gps0 -> ttyACM0), or
+ * two nodes of one device (same type and st_rdev), or one file or FIFO
+ * (same st_dev and st_ino).  Paths that do not exist yet compare as
+ * strings only.
+ */
+static bool
+same_device(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return (true);
+	if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+		return (false);
+	if ((S_ISCHR(sa.st_mode) && S_ISCHR(sb.st_mode)) ||
+	    (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode)))
+		return (sa.st_rdev == sb.st_rdev);
+	return (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
 /* The refclock before i that reads the same device or socket, or -1. */
 static int
 find_device(const struct nt_refclock_conf *rc, size_t i)
 {
-	const char *d = rc[i].device != NULL ? rc[i].device : rc[i].path;
+	const char *d = device_of(&rc[i]);
 
 	for (size_t j = 0; d != NULL && j < i; j++) {
-		const char *e = rc[j].device != NULL ? rc[j].device :
-		    rc[j].path;
+		const char *e = device_of(&rc[j]);
 
-		if (e != NULL && strcmp(d, e) == 0)
+		if (e != NULL && same_device(d, e))
 			return ((int)j);
 	}
 	return (-1);
@@ -407,12 +433,18 @@ nt_refclock_conf_check_list(struct nt_yconf_walk *w,
 		if (rc[i].pps != NULL && check_pair(w, seq, rc, n, i))
 			return (-1);
 		/* Two readers of one port would each get half the bytes. */
-		if ((j = find_device(rc, i)) >= 0)
+		if ((j = find_device(rc, i)) >= 0 &&
+		    strcmp(device_of(&rc[i]), device_of(&rc[j])) == 0)
 			return (nt_yconf_error(w, blame(seq, i, rc[i].device !=
 			    NULL ? "device" : "path"), "refclocks[%zu]: '%s' "
-			    "is already read by refclocks[%d]", i,
-			    rc[i].device != NULL ? rc[i].device : rc[i].path,
-			    j));
+			    "is already read by refclocks[%d] (%s)", i,
+			    device_of(&rc[i]), j, rc[j].refid));
+		if (j >= 0)
+			return (nt_yconf_error(w, blame(seq, i, rc[i].device !=
+			    NULL ? "device" : "path"), "refclocks[%zu] (%s): "
+			    "'%s' is the device refclocks[%d] (%s) already "
+			    "reads as '%s'", i, rc[i].refid, device_of(&rc[i]),
+			    j, rc[j].refid, device_of(&rc[j])));
 	}
 	return (0);
 }

@@ -23,6 +23,7 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -234,6 +235,43 @@ test_conf_print(void **state)
 	nt_yconf_free(&wrap_schema, &b);
 }
 
+/*
+ * One device under two names (a udev symlink beside the node, or two
+ * nodes of one device) is refused as the same path is; it was not.
+ */
+static void
+same_device_by_link(void)
+{
+	char dir[] = "/tmp/ntimed-dev.XXXXXX", link[128], text[512];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(link, sizeof link, "%s/gps0", dir);
+	assert_int_equal(symlink("/dev/null", link), 0);
+	snprintf(text, sizeof text, "refclocks:\n"
+	    "  - { driver: nmea, device: /dev/null }\n"
+	    "  - { driver: nmea, device: %s, refid: GPS2 }\n", link);
+	bad_conf(text, "t.yaml:3:29: refclocks[1] (GPS2): '");
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(mknod(link, S_IFCHR | 0600, makedev(1, 3)) == 0 ||
+	    errno == EPERM, 1);
+	if (access(link, F_OK) == 0) {	/* root: another node of /dev/null */
+		bad_conf(text, "t.yaml:3:29: refclocks[1] (GPS2): '");
+		unlink(link);
+	}
+	/* Not there yet: only the string can be compared. */
+	snprintf(text, sizeof text, "refclocks:\n"
+	    "  - { driver: nmea, device: %s/a }\n"
+	    "  - { driver: nmea, device: %s/b, refid: GPS2 }\n", dir, dir);
+	{
+		struct wrap w;
+		char err[NT_RC_ERRLEN];
+
+		assert_int_equal(load(text, &w, err), 0);
+		nt_yconf_free(&wrap_schema, &w);
+	}
+	rmdir(dir);
+}
+
 static void
 test_conf_errors(void **state)
 {
@@ -269,6 +307,7 @@ test_conf_errors(void **state)
 	    "  - { driver: nmea, device: /dev/g, refid: GPS2 }\n",
 	    "t.yaml:3:29: refclocks[1]: '/dev/g' is already read by "
 	    "refclocks[0]");
+	same_device_by_link();
 	bad_conf("refclocks:\n  - { driver: local, stratum: 0 }\n",
 	    "t.yaml:2:31: refclocks[0]: 'stratum' must be 1-15");
 	bad_conf("refclocks:\n  - { driver: shm }\n  - { driver: shm, unit: 0 }\n",
