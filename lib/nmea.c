@@ -7,6 +7,7 @@
  */
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,10 +181,14 @@ one_of(const char *f, const char *set)
 	return (f[0]);
 }
 
+/* Field number 'field', called name, holds value: not valid. */
 static enum nt_nmea_err
-field_error(struct nt_nmea_sentence *out, int field)
+field_error(struct nt_nmea_sentence *out, int field, const char *name,
+    const char *value)
 {
 	out->bad_field = field;
+	out->bad_name = name;
+	snprintf(out->bad_value, sizeof out->bad_value, "%s", value);
 	return (NT_NMEA_E_FIELD);
 }
 
@@ -193,7 +198,7 @@ get_time(const char *f, struct nt_nmea_sentence *out)
 	int r = parse_tod(f, &out->tod);
 
 	if (r < 0)
-		return (field_error(out, 1));
+		return (field_error(out, 1, "time", f));
 	out->has_time = r > 0;
 	return (NT_NMEA_OK);
 }
@@ -212,21 +217,21 @@ parse_rmc(char **f, size_t nf, struct nt_nmea_sentence *out)
 	if (get_time(f[1], out) != NT_NMEA_OK)
 		return (NT_NMEA_E_FIELD);
 	if ((status = one_of(f[2], "AV")) <= 0)
-		return (field_error(out, 2));
+		return (field_error(out, 2, "status", f[2]));
 	if (nf >= 13 && (mode = one_of(f[12], "ADEFMNPRS")) < 0)
-		return (field_error(out, 12));
+		return (field_error(out, 12, "mode", f[12]));
 	out->fix = status == 'A' && (mode == '\0' ||
 	    strchr("NEMS", mode) == NULL) ?
 	    NT_NMEA_FIX_OK : NT_NMEA_FIX_NONE;
 	if (f[9][0] == '\0')
 		return (NT_NMEA_OK);
 	if (strlen(f[9]) != 6)
-		return (field_error(out, 9));
+		return (field_error(out, 9, "date", f[9]));
 	dd = digits(f[9], 2);
 	mm = digits(f[9] + 2, 2);
 	yy = digits(f[9] + 4, 2);
 	if (yy < 0 || !valid_date(yy < 80 ? 2000 + yy : 1900 + yy, mm, dd))
-		return (field_error(out, 9));
+		return (field_error(out, 9, "date", f[9]));
 	out->has_date = true;
 	out->year = yy < 80 ? 2000 + yy : 1900 + yy;
 	out->month = mm;
@@ -251,9 +256,14 @@ parse_zda(char **f, size_t nf, struct nt_nmea_sentence *out)
 	mm = small_number(f[3]);
 	yyyy = strlen(f[4]) == 4 ? digits(f[4], 4) : -1;
 	if (yyyy < 0)
-		return (field_error(out, 4));
-	if (!valid_date(yyyy, mm, dd))
-		return (field_error(out, dd < 1 || dd > 31 ? 2 : 3));
+		return (field_error(out, 4, "year", f[4]));
+	if (!valid_date(yyyy, mm, dd)) {
+		char date[24];
+
+		snprintf(date, sizeof date, "%.2s,%.2s,%.4s", f[2], f[3], f[4]);
+		return (field_error(out, dd < 1 || dd > 31 ? 2 : 3, "date",
+		    date));
+	}
 	out->has_date = true;
 	out->year = yyyy;
 	out->month = mm;
@@ -273,7 +283,7 @@ parse_gga(char **f, size_t nf, struct nt_nmea_sentence *out)
 	if (get_time(f[1], out) != NT_NMEA_OK)
 		return (NT_NMEA_E_FIELD);
 	if ((q = one_of(f[6], "012345678")) < 0)
-		return (field_error(out, 6));
+		return (field_error(out, 6, "quality", f[6]));
 	out->fix = q >= '1' && q <= '5' ? NT_NMEA_FIX_OK : NT_NMEA_FIX_NONE;
 	return (NT_NMEA_OK);
 }
@@ -291,7 +301,7 @@ parse_gns(char **f, size_t nf, struct nt_nmea_sentence *out)
 	if (get_time(f[1], out) != NT_NMEA_OK)
 		return (NT_NMEA_E_FIELD);
 	if (len < 1 || len > 8 || strspn(f[6], "ADEFMNPRS") != len)
-		return (field_error(out, 6));
+		return (field_error(out, 6, "mode", f[6]));
 	out->fix = strpbrk(f[6], "ADPRF") != NULL ? NT_NMEA_FIX_OK :
 	    NT_NMEA_FIX_NONE;
 	return (NT_NMEA_OK);

@@ -72,6 +72,8 @@ struct nt_nmea_sentence {
 	int		year, month, day;	/* as sent (RMC: 2-digit -> 19xx/20xx) */
 	enum nt_nmea_fix fix;
 	int		bad_field;	/* E_FIELD: 1-based field number */
+	const char	*bad_name;	/* E_FIELD: "date", "time", ... */
+	char		bad_value[24];	/* E_FIELD: what it held (cut) */
 };
 
 /* ---- Lines ---- */

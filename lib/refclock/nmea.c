@@ -42,6 +42,8 @@ struct nmea {
 	enum nt_nmea_verdict last;	/* last verdict on a time sentence */
 	nt_time		last_ok;	/* last valid sentence (local) */
 	uint64_t	bytes_at_ok;
+	uint64_t	wire_at_ok;	/* wire_errors() then */
+	uint64_t	lines_at_ok;
 	bool		garbage_said, nosum_said, zda_said, rollover_said;
 	bool		used_once;
 	double		disagree_said;
@@ -265,6 +267,15 @@ say_once(struct nt_refclock *rc, struct nmea *st,
 	}
 }
 
+/* Errors a wrong line speed makes: framing, binary bytes, checksums. */
+static uint64_t
+wire_errors(const struct nmea *st)
+{
+	return (st->n_bad[NT_NMEA_E_LONG] + st->n_bad[NT_NMEA_E_BINARY] +
+	    st->n_bad[NT_NMEA_E_TRUNCATED] + st->n_bad[NT_NMEA_E_CHECKSUM] +
+	    st->n_bad[NT_NMEA_E_BADSUM]);
+}
+
 /* One line from the reader; returns true with *out for a used time. */
 static bool
 take_line(struct nt_refclock *rc, struct nmea *st,
@@ -278,17 +289,26 @@ take_line(struct nt_refclock *rc, struct nmea *st,
 		/* Each kind said once (then every 1000th), the rest debug. */
 		uint64_t n;
 
+		char what[80];
+
 		assert(e > NT_NMEA_OK && e < NT_NMEA_NERR);
 		n = ++st->n_bad[e];
+		if (e == NT_NMEA_E_FIELD && s->bad_name != NULL)
+			snprintf(what, sizeof what, "invalid %s '%s' (field %d)",
+			    s->bad_name, s->bad_value, s->bad_field);
+		else
+			snprintf(what, sizeof what, "%s", nt_nmea_strerror(e));
 		nt_log(n % 1000 == 1 ? NT_LOG_WARNING : NT_LOG_DEBUG,
 		    "refclock %s: bad sentence%s%s%s: %s (%llu so far), "
 		    "skipped", rc->name, s->address[0] != '\0' ? " '" : "",
-		    s->address, s->address[0] != '\0' ? "'" : "",
-		    nt_nmea_strerror(e), (unsigned long long)n);
+		    s->address, s->address[0] != '\0' ? "'" : "", what,
+		    (unsigned long long)n);
 		return (false);
 	}
 	st->last_ok = pivot;
 	st->bytes_at_ok = st->rd.n_bytes;
+	st->wire_at_ok = wire_errors(st);
+	st->lines_at_ok = st->rd.n_lines;
 	st->garbage_said = false;
 	if (!s->has_checksum && !st->nosum_said) {
 		st->nosum_said = true;
@@ -314,14 +334,27 @@ take_line(struct nt_refclock *rc, struct nmea *st,
 static void
 check_garbage(struct nt_refclock *rc, struct nmea *st, nt_time now)
 {
+	unsigned long long n;
+
 	if (st->garbage_said || nt_diff(now, st->last_ok) < GARBAGE_S ||
 	    st->rd.n_bytes - st->bytes_at_ok < 100)
 		return;
 	st->garbage_said = true;
-	nt_log(NT_LOG_WARNING, "refclock %s: %llu bytes but no valid NMEA "
-	    "sentence for %.0f s: wrong 'baud' (now %d)?", rc->name,
-	    (unsigned long long)(st->rd.n_bytes - st->bytes_at_ok), GARBAGE_S,
-	    rc->conf->baud);
+	n = st->rd.n_bytes - st->bytes_at_ok;
+	if (wire_errors(st) == st->wire_at_ok && st->rd.n_lines > st->lines_at_ok)
+		nt_log(NT_LOG_WARNING, "refclock %s: %llu bytes but no valid "
+		    "NMEA sentence for %.0f s: they are well framed, with "
+		    "valid checksums, but their fields are not (see above)",
+		    rc->name, n, GARBAGE_S);
+	else if (rc->conf->baud == 0)
+		nt_log(NT_LOG_WARNING, "refclock %s: %llu bytes but no valid "
+		    "NMEA sentence for %.0f s: is the tty at the receiver's "
+		    "speed? ('baud: 0' leaves it as it is: set 'baud')",
+		    rc->name, n, GARBAGE_S);
+	else
+		nt_log(NT_LOG_WARNING, "refclock %s: %llu bytes but no valid "
+		    "NMEA sentence for %.0f s: wrong 'baud' (now %d)?",
+		    rc->name, n, GARBAGE_S, rc->conf->baud);
 }
 
 static int

@@ -468,6 +468,8 @@ test_malformed(void **state)
 	assert_int_equal(parse_body("GPRMC,240000,A,,,,,,,010125,,", &s),
 	    NT_NMEA_E_FIELD);
 	assert_int_equal(s.bad_field, 1);
+	assert_string_equal(s.bad_name, "time");
+	assert_string_equal(s.bad_value, "240000");
 	assert_int_equal(parse_body("GPRMC,126000,A,,,,,,,010125,,", &s),
 	    NT_NMEA_E_FIELD);
 	assert_int_equal(parse_body("GPRMC,12000,A,,,,,,,010125,,", &s),
@@ -482,6 +484,8 @@ test_malformed(void **state)
 	assert_int_equal(parse_body("GPRMC,120000,A,,,,,,,300223,,", &s),
 	    NT_NMEA_E_FIELD);		/* 30 February */
 	assert_int_equal(s.bad_field, 9);
+	assert_string_equal(s.bad_name, "date");	/* for the log */
+	assert_string_equal(s.bad_value, "300223");
 	assert_int_equal(parse_body("GPRMC,120000,A,,,,,,,290224,,", &s),
 	    NT_NMEA_OK);			/* leap day */
 	assert_int_equal(parse_body("GPRMC,120000,A,,,,,,,290223,,", &s),

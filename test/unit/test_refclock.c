@@ -1134,6 +1134,90 @@ test_sock_socket(void **state)
 	rmdir(dir);
 }
 
+/* ---- NMEA diagnostics, through a FIFO ---- */
+
+/* "$body*CS\r\n", the checksum right or (bad) wrong. */
+static void
+nmea_line(char *buf, size_t cap, const char *body, bool bad)
+{
+	unsigned cs = 0;
+
+	for (const char *p = body; *p != '\0'; p++)
+		cs ^= (unsigned char)*p;
+	snprintf(buf, cap, "$%s*%02X\r\n", body, bad ? cs ^ 0x11 : cs);
+}
+
+/* Lines of body for 11 s into a FIFO read by an nmea refclock at baud. */
+static void
+nmea_fifo_run(const char *body, bool bad, int baud)
+{
+	struct nt_refclock_conf c;
+	struct nt_refclock_set set;
+	struct nt_refclock *rc;
+	struct nt_refclock_sample s[4];
+	char err[NT_RC_ERRLEN], dir[] = "/tmp/ntimed-fifo.XXXXXX", path[128];
+	char line[128];
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/gps", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	nt_refclock_conf_init(&c, nt_refclock_find_driver("nmea"));
+	c.device = path;
+	c.baud = baud;
+	assert_int_equal(nt_refclock_set_init(&set, &fake_clock, &c, 1, NULL,
+	    NULL, err, sizeof err), 0);
+	rc = &set.rc[0];
+	fake_now = INT64_C(1800000000) * NT_SEC;
+	assert_true(rc->drv->open(rc, err, sizeof err) > 0);
+	fd = open(path, O_WRONLY | O_NONBLOCK);
+	assert_true(fd >= 0);
+	nmea_line(line, sizeof line, body, bad);
+	for (int i = 0; i < 12; i++) {
+		assert_int_equal(write(fd, line, strlen(line)),
+		    (ssize_t)strlen(line));
+		fake_now += NT_SEC;
+		assert_int_equal(rc->drv->read(rc, s, 4, err, sizeof err), 0);
+	}
+	close(fd);
+	rc->drv->close(rc);
+	unlink(path);
+	rmdir(dir);
+}
+
+/*
+ * A field error names the field and its value; the line speed is blamed
+ * only when framing or checksums fail, and 'baud: 0' is not "now 0".
+ */
+static void
+test_nmea_diagnostics(void **state)
+{
+	(void)state;
+	log_reset();
+	nmea_fifo_run("GPRMC,120000.00,A,4807.038,N,01131.000,E,022.4,084.4,"
+	    "310226,003.1,W,A", false, 0);
+	assert_non_null(strstr(logged, "bad sentence 'GPRMC': invalid date "
+	    "'310226' (field 9) (1 so far), skipped"));
+	assert_non_null(strstr(logged, "well framed, with valid checksums"));
+	assert_null(strstr(logged, "baud"));
+	log_reset();
+	nmea_fifo_run("GPRMC,256161.00,A,,,,,,,011126,,", false, 9600);
+	assert_non_null(strstr(logged, "invalid time '256161.00' (field 1)"));
+	log_reset();
+	nmea_fifo_run("GPZDA,120000,31,02,2026,,", false, 9600);
+	assert_non_null(strstr(logged, "invalid date '31,02,2026' (field 3)"));
+	log_reset();
+	nmea_fifo_run("GPRMC,120000.00,A,,,,,,,011126,,", true, 0);
+	assert_non_null(strstr(logged, "checksum mismatch"));
+	assert_non_null(strstr(logged, "('baud: 0' leaves it as it is: set "
+	    "'baud')"));
+	assert_null(strstr(logged, "now 0"));
+	log_reset();
+	nmea_fifo_run("GPRMC,120000.00,A,,,,,,,011126,,", true, 4800);
+	assert_non_null(strstr(logged, "wrong 'baud' (now 4800)?"));
+	nt_log_set_sink(NULL, NULL);
+}
+
 /* ---- PHC, PPS, local ---- */
 
 static void
@@ -1257,6 +1341,7 @@ main(void)
 		cmocka_unit_test(test_shm_create_private),
 		cmocka_unit_test(test_sock_decode),
 		cmocka_unit_test(test_sock_socket),
+		cmocka_unit_test(test_nmea_diagnostics),
 		cmocka_unit_test(test_phc_best),
 		cmocka_unit_test(test_phc_device),
 		cmocka_unit_test(test_pps_device),
