@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -266,6 +267,7 @@ check_path(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     const char *key, const char *v, size_t max)
 {
 	const struct nt_yconf_node *n = nt_yconf_map_get(map, key);
+	struct stat st;
 
 	if (v == NULL)
 		return (0);
@@ -275,6 +277,11 @@ check_path(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	if (strlen(v) >= max)
 		return (nt_yconf_error(w, n, "%s: '%s' is too long (%zu bytes, "
 		    "max %zu)", w->path, key, strlen(v), max - 1));
+	/* A device may be missing until it is plugged in, never a directory. */
+	if (strcmp(key, "device") == 0 && stat(v, &st) == 0 &&
+	    S_ISDIR(st.st_mode))
+		return (nt_yconf_error(w, n, "%s: 'device' %s is a directory, "
+		    "not a device", w->path, v));
 	return (0);
 }
 
@@ -799,6 +806,28 @@ nt_refclock_set_raw(struct nt_refclock_set *set, int i,
 }
 
 /* ---- For drivers ---- */
+
+void
+nt_refclock_unwatchable(int fd, const char *why, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		snprintf(buf, len, "cannot watch it for input (%s)", why);
+	else if (S_ISDIR(st.st_mode))
+		snprintf(buf, len, "it is a directory, not a device");
+	else if (S_ISREG(st.st_mode))
+		snprintf(buf, len, "it is a regular file, which cannot be "
+		    "watched for input: replay a log through a pty "
+		    "(tools/nmea-play.py) or a FIFO");
+	else if (S_ISCHR(st.st_mode))
+		snprintf(buf, len, "it is a character device (%u:%u) that "
+		    "cannot be watched for input (%s): not a serial port or "
+		    "GNSS device (/dev/null and the like never send anything)",
+		    major(st.st_rdev), minor(st.st_rdev), why);
+	else
+		snprintf(buf, len, "cannot watch it for input (%s)", why);
+}
 
 /* "2027-01-15T08:00:00Z": to the nearest second (offsets are doubles). */
 static const char *

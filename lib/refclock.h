@@ -375,6 +375,13 @@ bool nt_refclock_refused(const struct nt_refclock *rc,
  */
 void nt_refclock_open_error(const char *path, int err, char *buf, size_t len);
 
+/*
+ * Why the open fd cannot be watched for input (epoll refused it with
+ * why): a directory, a regular file, a character device that never
+ * sends (/dev/null) -- what an operator must fix in 'device'.
+ */
+void nt_refclock_unwatchable(int fd, const char *why, char *buf, size_t len);
+
 /* "GPS", "PPS", "SHM0", ... from the conf (for advertising a refid). */
 uint32_t nt_refclock_refid(const struct nt_refclock_conf *c);
 

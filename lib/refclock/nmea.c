@@ -341,7 +341,8 @@ check_garbage(struct nt_refclock *rc, struct nmea *st, nt_time now)
 		return;
 	st->garbage_said = true;
 	n = st->rd.n_bytes - st->bytes_at_ok;
-	if (wire_errors(st) == st->wire_at_ok && st->rd.n_lines > st->lines_at_ok)
+	if (wire_errors(st) == st->wire_at_ok &&
+	    st->rd.n_lines > st->lines_at_ok)
 		nt_log(NT_LOG_WARNING, "refclock %s: %llu bytes but no valid "
 		    "NMEA sentence for %.0f s: they are well framed, with "
 		    "valid checksums, but their fields are not (see above)",

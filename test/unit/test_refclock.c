@@ -308,6 +308,9 @@ test_conf_errors(void **state)
 	    "t.yaml:3:29: refclocks[1]: '/dev/g' is already read by "
 	    "refclocks[0]");
 	same_device_by_link();
+	bad_conf("refclocks:\n  - { driver: nmea, device: /tmp }\n",
+	    "t.yaml:2:29: refclocks[0]: 'device' /tmp is a directory, not a "
+	    "device");
 	bad_conf("refclocks:\n  - { driver: local, stratum: 0 }\n",
 	    "t.yaml:2:31: refclocks[0]: 'stratum' must be 1-15");
 	bad_conf("refclocks:\n  - { driver: shm }\n  - { driver: shm, unit: 0 }\n",
@@ -1218,6 +1221,37 @@ test_nmea_diagnostics(void **state)
 	nt_log_set_sink(NULL, NULL);
 }
 
+/*
+ * Paths that open but can never be read as a stream get their true
+ * reason (it was "operation not permitted: not a device, pipe or
+ * socket" for /dev/null, a character device, and for a directory).
+ */
+static void
+test_unwatchable(void **state)
+{
+	char buf[NT_RC_ERRLEN];
+	int fd;
+
+	(void)state;
+	fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0);
+	nt_refclock_unwatchable(fd, "operation not permitted", buf, sizeof buf);
+	assert_non_null(strstr(buf, "it is a character device (1:3) that "
+	    "cannot be watched for input (operation not permitted)"));
+	assert_non_null(strstr(buf, "/dev/null and the like never send"));
+	close(fd);
+	fd = open("/tmp", O_RDONLY);
+	assert_true(fd >= 0);
+	nt_refclock_unwatchable(fd, "operation not permitted", buf, sizeof buf);
+	assert_string_equal(buf, "it is a directory, not a device");
+	close(fd);
+	fd = open("/proc/self/status", O_RDONLY);
+	assert_true(fd >= 0);
+	nt_refclock_unwatchable(fd, "operation not permitted", buf, sizeof buf);
+	assert_non_null(strstr(buf, "is a regular file"));
+	close(fd);
+}
+
 /* ---- PHC, PPS, local ---- */
 
 static void
@@ -1342,6 +1376,7 @@ main(void)
 		cmocka_unit_test(test_sock_decode),
 		cmocka_unit_test(test_sock_socket),
 		cmocka_unit_test(test_nmea_diagnostics),
+		cmocka_unit_test(test_unwatchable),
 		cmocka_unit_test(test_phc_best),
 		cmocka_unit_test(test_phc_device),
 		cmocka_unit_test(test_pps_device),
