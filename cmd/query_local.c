@@ -405,9 +405,9 @@ static void
 sources_legend(void)
 {
 	printf(
-	    "  .-- Source mode  '^' = server\n"
+	    "  .-- Source mode  '^' = server, '#' = reference clock\n"
 	    " / .- Source state '*' = selected, '+' = combined, "
-	    "'-' = candidate (not combined),\n"
+	    "'-' = candidate (not combined) or noselect,\n"
 	    "| /                'x' = falseticker or no majority, "
 	    "'~' = root distance too large,\n"
 	    "||                 '?' = unusable (no reply yet, unreachable, "
@@ -441,7 +441,8 @@ print_sources(const struct nt_yconf_node *a, bool verbose)
 			snprintf(reach, sizeof reach, "%o", (unsigned)r);
 		else
 			strlcpy(reach, "-", sizeof reach);
-		printf("^%s %-27.27s %7s %4s %5s %6s  %9s +/- %-10s %s\n",
+		printf("%c%s %-27.27s %7s %4s %5s %6s  %9s +/- %-10s %s\n",
+		    flag(s, "refclock") ? '#' : '^',
 		    str(s, "symbol") ? str(s, "symbol") : "?",
 		    str(s, "name") ? str(s, "name") : "?",
 		    isfinite(num(s, "stratum")) ? str(s, "stratum") : "-",

@@ -253,7 +253,7 @@ usable(struct nt_engine *e, struct nt_source *s, nt_time now)
 {
 	double dist;
 
-	if (s->n_hist == 0 || s->denied || !s->last_ok || s->noselect)
+	if (s->n_hist == 0 || s->denied || !s->last_ok)
 		return (false);
 	/* Before reach: a stale refclock's reach is 0, and it stays marked. */
 	if (s->refclock && nt_diff(now, s->hist[s->n_hist - 1].t) >
@@ -267,6 +267,10 @@ usable(struct nt_engine *e, struct nt_source *s, nt_time now)
 	}
 	if (s->reach == 0)
 		return (false);
+	if (s->noselect) {	/* measured and shown, never selected */
+		s->state = NT_SRC_NOSELECT;
+		return (false);
+	}
 	if (s->refclock && rc_held_off(e, s, now))
 		return (false);
 	dist = nt_source_distance(s, now);

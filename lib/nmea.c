@@ -7,6 +7,7 @@
  */
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,9 @@ static const char *const verdict_str[NT_NMEA_NVERDICT] = {
 	[NT_NMEA_BADDATE] = "impossible date",
 	[NT_NMEA_WARMUP] = "warming up",
 	[NT_NMEA_JUMP] = "time jumped",
+	[NT_NMEA_OLDDATE] = "date years back, not a week rollover",
+	[NT_NMEA_BADLEAP] = "23:59:60 not at the end of a month",
+	[NT_NMEA_STUCK] = "the same second again",
 };
 
 const char *
@@ -140,7 +144,8 @@ parse_tod(const char *f, int64_t *tod)
 	h = digits(f, 2);
 	m = digits(f + 2, 2);
 	s = digits(f + 4, 2);
-	if (h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 60)
+	if (h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 60 ||
+	    (s == 60 && (h != 23 || m != 59)))
 		return (-1);
 	for (size_t i = 0; i < nfrac; i++) {
 		int d = digits(f + 7 + i, 1);
@@ -176,10 +181,14 @@ one_of(const char *f, const char *set)
 	return (f[0]);
 }
 
+/* Field number 'field', called name, holds value: not valid. */
 static enum nt_nmea_err
-field_error(struct nt_nmea_sentence *out, int field)
+field_error(struct nt_nmea_sentence *out, int field, const char *name,
+    const char *value)
 {
 	out->bad_field = field;
+	out->bad_name = name;
+	snprintf(out->bad_value, sizeof out->bad_value, "%s", value);
 	return (NT_NMEA_E_FIELD);
 }
 
@@ -189,7 +198,7 @@ get_time(const char *f, struct nt_nmea_sentence *out)
 	int r = parse_tod(f, &out->tod);
 
 	if (r < 0)
-		return (field_error(out, 1));
+		return (field_error(out, 1, "time", f));
 	out->has_time = r > 0;
 	return (NT_NMEA_OK);
 }
@@ -208,21 +217,21 @@ parse_rmc(char **f, size_t nf, struct nt_nmea_sentence *out)
 	if (get_time(f[1], out) != NT_NMEA_OK)
 		return (NT_NMEA_E_FIELD);
 	if ((status = one_of(f[2], "AV")) <= 0)
-		return (field_error(out, 2));
+		return (field_error(out, 2, "status", f[2]));
 	if (nf >= 13 && (mode = one_of(f[12], "ADEFMNPRS")) < 0)
-		return (field_error(out, 12));
+		return (field_error(out, 12, "mode", f[12]));
 	out->fix = status == 'A' && (mode == '\0' ||
 	    strchr("NEMS", mode) == NULL) ?
 	    NT_NMEA_FIX_OK : NT_NMEA_FIX_NONE;
 	if (f[9][0] == '\0')
 		return (NT_NMEA_OK);
 	if (strlen(f[9]) != 6)
-		return (field_error(out, 9));
+		return (field_error(out, 9, "date", f[9]));
 	dd = digits(f[9], 2);
 	mm = digits(f[9] + 2, 2);
 	yy = digits(f[9] + 4, 2);
 	if (yy < 0 || !valid_date(yy < 80 ? 2000 + yy : 1900 + yy, mm, dd))
-		return (field_error(out, 9));
+		return (field_error(out, 9, "date", f[9]));
 	out->has_date = true;
 	out->year = yy < 80 ? 2000 + yy : 1900 + yy;
 	out->month = mm;
@@ -247,9 +256,14 @@ parse_zda(char **f, size_t nf, struct nt_nmea_sentence *out)
 	mm = small_number(f[3]);
 	yyyy = strlen(f[4]) == 4 ? digits(f[4], 4) : -1;
 	if (yyyy < 0)
-		return (field_error(out, 4));
-	if (!valid_date(yyyy, mm, dd))
-		return (field_error(out, dd < 1 || dd > 31 ? 2 : 3));
+		return (field_error(out, 4, "year", f[4]));
+	if (!valid_date(yyyy, mm, dd)) {
+		char date[24];
+
+		snprintf(date, sizeof date, "%.2s,%.2s,%.4s", f[2], f[3], f[4]);
+		return (field_error(out, dd < 1 || dd > 31 ? 2 : 3, "date",
+		    date));
+	}
 	out->has_date = true;
 	out->year = yyyy;
 	out->month = mm;
@@ -269,7 +283,7 @@ parse_gga(char **f, size_t nf, struct nt_nmea_sentence *out)
 	if (get_time(f[1], out) != NT_NMEA_OK)
 		return (NT_NMEA_E_FIELD);
 	if ((q = one_of(f[6], "012345678")) < 0)
-		return (field_error(out, 6));
+		return (field_error(out, 6, "quality", f[6]));
 	out->fix = q >= '1' && q <= '5' ? NT_NMEA_FIX_OK : NT_NMEA_FIX_NONE;
 	return (NT_NMEA_OK);
 }
@@ -287,7 +301,7 @@ parse_gns(char **f, size_t nf, struct nt_nmea_sentence *out)
 	if (get_time(f[1], out) != NT_NMEA_OK)
 		return (NT_NMEA_E_FIELD);
 	if (len < 1 || len > 8 || strspn(f[6], "ADEFMNPRS") != len)
-		return (field_error(out, 6));
+		return (field_error(out, 6, "mode", f[6]));
 	out->fix = strpbrk(f[6], "ADPRF") != NULL ? NT_NMEA_FIX_OK :
 	    NT_NMEA_FIX_NONE;
 	return (NT_NMEA_OK);
@@ -569,6 +583,20 @@ note(struct nt_nmea_track *t, const struct nt_nmea_sentence *s,
 	}
 }
 
+/* A leap second (23:59:60) may only end a month (in practice June or
+ * December); without a date we cannot tell. */
+static bool
+leap_ok(const struct nt_nmea_sentence *s)
+{
+	int y, m, d;
+
+	if (s->tod < INT64_C(86400) * NT_SEC || !s->has_date)
+		return (true);
+	nt_nmea_civil(nt_nmea_days(s->year, s->month, s->day) + 1, &y, &m,
+	    &d);
+	return (d == 1);
+}
+
 /* Sent lately; and, if regular, at least twice a cycle apart. */
 static bool
 sends(const struct nt_nmea_track *t, enum nt_nmea_type ty, nt_time rx,
@@ -749,6 +777,8 @@ nt_nmea_time(struct nt_nmea_track *t, const struct nt_nmea_sentence *s,
 	int64_t mid;
 	nt_time r;
 
+	if (t->started && s->rx < t->first_rx)
+		t->first_rx = s->rx;	/* our clock stepped back */
 	note(t, s, pivot);
 	if (s->type == NT_NMEA_OTHER)
 		return (NT_NMEA_SECONDARY);
@@ -760,15 +790,21 @@ nt_nmea_time(struct nt_nmea_track *t, const struct nt_nmea_sentence *s,
 		return (NT_NMEA_WARMUP);
 	if (!has_fix(t, s))
 		return (NT_NMEA_NOFIX);
+	if (!leap_ok(s))
+		return (NT_NMEA_BADLEAP);
 	mid = midnight(t, s, pivot);
 	/* Compare in seconds: nt_time cannot hold every date a receiver
 	 * (or a fuzzer) can write. */
 	if (mid < 0 || mid > NT_NMEA_LAST_MIDNIGHT ||
 	    mid > pivot / NT_SEC + NT_NMEA_ROLLOVER_DAYS / 2 * NT_NMEA_DAY)
 		return (NT_NMEA_BADDATE);
+	if (t->rollover_days != 0 && mid < (pivot / NT_SEC / NT_NMEA_DAY -
+	    NT_NMEA_ROLLOVER_SLACK) * NT_NMEA_DAY)
+		return (NT_NMEA_OLDDATE);
 	r = mid * NT_SEC + s->tod;
 	if (t->have_last && r / NT_SEC == t->last_ref / NT_SEC)
-		return (NT_NMEA_DUPLICATE);
+		return (recent(s->rx, t->last_rx, 0.9) ? NT_NMEA_DUPLICATE :
+		    NT_NMEA_STUCK);
 	t->have_last = true;
 	t->last_ref = r;
 	t->last_rx = s->rx;

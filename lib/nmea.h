@@ -72,6 +72,8 @@ struct nt_nmea_sentence {
 	int		year, month, day;	/* as sent (RMC: 2-digit -> 19xx/20xx) */
 	enum nt_nmea_fix fix;
 	int		bad_field;	/* E_FIELD: 1-based field number */
+	const char	*bad_name;	/* E_FIELD: "date", "time", ... */
+	char		bad_value[24];	/* E_FIELD: what it held (cut) */
 };
 
 /* ---- Lines ---- */
@@ -125,6 +127,9 @@ enum nt_nmea_verdict {
 	NT_NMEA_BADDATE,	/* impossible date (too far ahead) */
 	NT_NMEA_WARMUP,		/* learning which sentences the receiver sends */
 	NT_NMEA_JUMP,		/* time jumped; waiting for it to persist */
+	NT_NMEA_OLDDATE,	/* still years back after the rollover fix */
+	NT_NMEA_BADLEAP,	/* 23:59:60 on no month's last day */
+	NT_NMEA_STUCK,		/* the same second again, a second later */
 	NT_NMEA_NVERDICT
 };
 const char *nt_nmea_verdict_str(enum nt_nmea_verdict v);
@@ -136,6 +141,9 @@ const char *nt_nmea_verdict_str(enum nt_nmea_verdict v);
 #define NT_NMEA_JUMP_S		0.5	/* ref vs local disagreement = a jump */
 #define NT_NMEA_JUMP_CONFIRM	3	/* consistent samples to follow a jump */
 #define NT_NMEA_TRUST_S		64.0	/* after a gap this long, start afresh */
+#define NT_NMEA_ROLLOVER_SLACK	7	/* days a corrected date may precede
+					   the pivot (our clock lags, seldom
+					   leads: a true rollover is today) */
 
 struct nt_nmea_track {
 	nt_time		first_rx;
@@ -174,7 +182,10 @@ void nt_nmea_track_init(struct nt_nmea_track *t);
 /*
  * Decide what sentence s (already parsed OK) says about time.  pivot is
  * our clock's idea of now (the driver clamps it to a build-time floor):
- * dates more than 512 weeks before it are moved forward by 1024 weeks.
+ * dates more than 512 weeks before it are moved forward by 1024 weeks,
+ * and used only when that lands no more than NT_NMEA_ROLLOVER_SLACK days
+ * before the pivot (else NT_NMEA_OLDDATE: not a rollover, the receiver is
+ * simply wrong).  23:59:60 must fall on the last day of a month.
  * Returns NT_NMEA_USE with *ref set to the UTC time of s, else a reason.
  */
 enum nt_nmea_verdict nt_nmea_time(struct nt_nmea_track *t,

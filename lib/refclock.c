@@ -18,10 +18,12 @@
 #include <grp.h>
 #include <math.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -265,6 +267,7 @@ check_path(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     const char *key, const char *v, size_t max)
 {
 	const struct nt_yconf_node *n = nt_yconf_map_get(map, key);
+	struct stat st;
 
 	if (v == NULL)
 		return (0);
@@ -274,6 +277,11 @@ check_path(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	if (strlen(v) >= max)
 		return (nt_yconf_error(w, n, "%s: '%s' is too long (%zu bytes, "
 		    "max %zu)", w->path, key, strlen(v), max - 1));
+	/* A device may be missing until it is plugged in, never a directory. */
+	if (strcmp(key, "device") == 0 && stat(v, &st) == 0 &&
+	    S_ISDIR(st.st_mode))
+		return (nt_yconf_error(w, n, "%s: 'device' %s is a directory, "
+		    "not a device", w->path, v));
 	return (0);
 }
 
@@ -352,17 +360,43 @@ find_refid(const struct nt_refclock_conf *rc, size_t n, const char *refid)
 	return (-1);
 }
 
+static const char *
+device_of(const struct nt_refclock_conf *c)
+{
+	return (c->device != NULL ? c->device : c->path);
+}
+
+/*
+ * Two paths for one device: a udev symlink (/dev/gps0 -> ttyACM0), or
+ * two nodes of one device (same type and st_rdev), or one file or FIFO
+ * (same st_dev and st_ino).  Paths that do not exist yet compare as
+ * strings only.
+ */
+static bool
+same_device(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return (true);
+	if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+		return (false);
+	if ((S_ISCHR(sa.st_mode) && S_ISCHR(sb.st_mode)) ||
+	    (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode)))
+		return (sa.st_rdev == sb.st_rdev);
+	return (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
 /* The refclock before i that reads the same device or socket, or -1. */
 static int
 find_device(const struct nt_refclock_conf *rc, size_t i)
 {
-	const char *d = rc[i].device != NULL ? rc[i].device : rc[i].path;
+	const char *d = device_of(&rc[i]);
 
 	for (size_t j = 0; d != NULL && j < i; j++) {
-		const char *e = rc[j].device != NULL ? rc[j].device :
-		    rc[j].path;
+		const char *e = device_of(&rc[j]);
 
-		if (e != NULL && strcmp(d, e) == 0)
+		if (e != NULL && same_device(d, e))
 			return ((int)j);
 	}
 	return (-1);
@@ -406,12 +440,18 @@ nt_refclock_conf_check_list(struct nt_yconf_walk *w,
 		if (rc[i].pps != NULL && check_pair(w, seq, rc, n, i))
 			return (-1);
 		/* Two readers of one port would each get half the bytes. */
-		if ((j = find_device(rc, i)) >= 0)
+		if ((j = find_device(rc, i)) >= 0 &&
+		    strcmp(device_of(&rc[i]), device_of(&rc[j])) == 0)
 			return (nt_yconf_error(w, blame(seq, i, rc[i].device !=
 			    NULL ? "device" : "path"), "refclocks[%zu]: '%s' "
-			    "is already read by refclocks[%d]", i,
-			    rc[i].device != NULL ? rc[i].device : rc[i].path,
-			    j));
+			    "is already read by refclocks[%d] (%s)", i,
+			    device_of(&rc[i]), j, rc[j].refid));
+		if (j >= 0)
+			return (nt_yconf_error(w, blame(seq, i, rc[i].device !=
+			    NULL ? "device" : "path"), "refclocks[%zu] (%s): "
+			    "'%s' is the device refclocks[%d] (%s) already "
+			    "reads as '%s'", i, rc[i].refid, device_of(&rc[i]),
+			    j, rc[j].refid, device_of(&rc[j])));
 	}
 	return (0);
 }
@@ -766,6 +806,101 @@ nt_refclock_set_raw(struct nt_refclock_set *set, int i,
 }
 
 /* ---- For drivers ---- */
+
+void
+nt_refclock_unwatchable(int fd, const char *why, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		snprintf(buf, len, "cannot watch it for input (%s)", why);
+	else if (S_ISDIR(st.st_mode))
+		snprintf(buf, len, "it is a directory, not a device");
+	else if (S_ISREG(st.st_mode))
+		snprintf(buf, len, "it is a regular file, which cannot be "
+		    "watched for input: replay a log through a pty "
+		    "(tools/nmea-play.py) or a FIFO");
+	else if (S_ISCHR(st.st_mode))
+		snprintf(buf, len, "it is a character device (%u:%u) that "
+		    "cannot be watched for input (%s): not a serial port or "
+		    "GNSS device (/dev/null and the like never send anything)",
+		    major(st.st_rdev), minor(st.st_rdev), why);
+	else
+		snprintf(buf, len, "cannot watch it for input (%s)", why);
+}
+
+/* "2027-01-15T08:00:00Z": to the nearest second (offsets are doubles). */
+static const char *
+format_sec(nt_time t, char *buf, size_t len)
+{
+	char *dot;
+
+	t = (nt_time)llround(nt_diff(t, 0)) * NT_SEC;
+	nt_format_utc(t, buf, len);
+	if ((dot = strchr(buf, '.')) != NULL)
+		strlcpy(dot, "Z", len - (size_t)(dot - buf));
+	return (buf);
+}
+
+enum nt_rc_check
+nt_refclock_check_time(nt_time taken, double offset, int leap, int max_leap,
+    char *why, size_t len)
+{
+	char a[NT_TIMESTR_LEN], b[NT_TIMESTR_LEN];
+	nt_time ref, ceiling;
+
+	if (why == NULL)
+		len = 0;
+	/* Beyond 4e9 s the sum could overflow: not a time either way. */
+	if (!isfinite(offset) || fabs(offset) > 4 * NT_RC_MAX_OFFSET) {
+		snprintf(why, len, "offset %g s is not a time", offset);
+		return (NT_RCC_OFFSET);
+	}
+	ref = nt_add(taken, offset);
+	if (ref < NT_RC_TIME_FLOOR) {
+		snprintf(why, len, "reference time %s is before 2025-01-01",
+		    format_sec(ref, a, sizeof a));
+		return (NT_RCC_PAST);
+	}
+	ceiling = (taken > NT_RC_TIME_FLOOR ? taken : NT_RC_TIME_FLOOR) +
+	    NT_RC_MAX_AHEAD * NT_SEC;
+	if (ref > ceiling) {
+		snprintf(why, len, "reference time %s is more than 512 weeks "
+		    "after it was taken (%s)", format_sec(ref, a, sizeof a),
+		    format_sec(taken, b, sizeof b));
+		return (NT_RCC_AHEAD);
+	}
+	if (fabs(offset) > NT_RC_MAX_OFFSET) {
+		snprintf(why, len, "offset %.0f s is more than 1e9 s", offset);
+		return (NT_RCC_OFFSET);
+	}
+	if (leap < 0 || leap > max_leap) {
+		snprintf(why, len, "leap value %d (allowed 0-%d)", leap,
+		    max_leap);
+		return (NT_RCC_LEAP);
+	}
+	return (NT_RCC_OK);
+}
+
+bool
+nt_refclock_refused(const struct nt_refclock *rc, struct nt_rc_refusals *r,
+    unsigned kind, const char *fmt, ...)
+{
+	bool first;
+	char msg[NT_RC_ERRLEN];
+	va_list ap;
+
+	assert(kind < 32);
+	first = !(r->kinds & UINT32_C(1) << kind);
+	r->kinds |= UINT32_C(1) << kind;
+	if (r->n++ % 100 != 0 && !first)
+		return (false);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	nt_log(NT_LOG_WARNING, "refclock %s: %s", rc->name, msg);
+	return (true);
+}
 
 void
 nt_refclock_open_error(const char *path, int err, char *buf, size_t len)

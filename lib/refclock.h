@@ -330,11 +330,57 @@ const char *nt_sock_strerror(enum nt_sock_verdict v);
 int nt_phc_best(const nt_time (*ts)[3], int n, nt_time *mid, double *offset,
     double *window);
 
+/* ---- Records from a time daemon (shm, sock): one check, one log ---- */
+
+#define NT_RC_TIME_FLOOR (INT64_C(1735689600) * NT_SEC)	/* 2025-01-01 */
+#define NT_RC_MAX_AHEAD	(INT64_C(3584) * 86400)	/* s: 512 GPS weeks */
+#define NT_RC_MAX_OFFSET 1e9	/* s: from the time it was taken */
+
+enum nt_rc_check {
+	NT_RCC_OK = 0,
+	NT_RCC_OFFSET,		/* offset not a number, or beyond 1e9 s */
+	NT_RCC_PAST,		/* reference time before NT_RC_TIME_FLOOR */
+	NT_RCC_AHEAD,		/* over 512 weeks after it was taken */
+	NT_RCC_LEAP,		/* leap value outside 0..max_leap */
+	NT_RCC_N
+};
+/*
+ * Is "at kernel time 'taken' the reference read taken + offset, with
+ * leap" a time at all?  No reference time is before 2025 (our floor, as
+ * the NMEA driver's pivot) or more than 512 weeks after max(taken, the
+ * floor) (as NMEA's "far ahead"); max_leap is the protocol's (SOCK 2,
+ * SHM 3: not synchronized).  On failure why (may be NULL) says what,
+ * with the values: "reference time 1970-01-01T00:00:00.000000000Z is
+ * before 2025-01-01".
+ */
+enum nt_rc_check nt_refclock_check_time(nt_time taken, double offset,
+    int leap, int max_leap, char *why, size_t len);
+
+/* Refused records, counted; each kind (< 32) is logged the first time. */
+struct nt_rc_refusals {
+	uint64_t	n;
+	uint32_t	kinds;
+};
+/*
+ * Log "refclock NAME: <fmt>" as a warning the first time a kind is
+ * refused, and every 100th refusal; returns true when it logged.
+ */
+bool nt_refclock_refused(const struct nt_refclock *rc,
+    struct nt_rc_refusals *r, unsigned kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /*
  * For drivers: a one-line reason why path could not be opened, with what
  * an operator needs (owner, group and mode of the device; who we run as).
  */
 void nt_refclock_open_error(const char *path, int err, char *buf, size_t len);
+
+/*
+ * Why the open fd cannot be watched for input (epoll refused it with
+ * why): a directory, a regular file, a character device that never
+ * sends (/dev/null) -- what an operator must fix in 'device'.
+ */
+void nt_refclock_unwatchable(int fd, const char *why, char *buf, size_t len);
 
 /* "GPS", "PPS", "SHM0", ... from the conf (for advertising a refid). */
 uint32_t nt_refclock_refid(const struct nt_refclock_conf *c);

@@ -33,6 +33,7 @@ static const char * const state_names[] = {
 	[NT_SRC_UNREACH] = "unreachable",
 	[NT_SRC_DENIED] = "denied by server",
 	[NT_SRC_NOMAJORITY] = "no majority",
+	[NT_SRC_NOSELECT] = "not selectable (noselect)",
 };
 
 const char *

@@ -48,6 +48,7 @@ enum nt_src_state {
 	NT_SRC_UNREACH,		/* no reply to the last 8 polls */
 	NT_SRC_DENIED,		/* KoD DENY/RSTR: we stopped polling */
 	NT_SRC_NOMAJORITY,	/* selection found no majority */
+	NT_SRC_NOSELECT,	/* fresh samples, but 'noselect' */
 };
 const char *nt_src_state_str(enum nt_src_state s);
 

@@ -698,6 +698,7 @@ nt_status_src_symbol(enum nt_src_state s)
 	case NT_SRC_COMBINED:
 		return ('+');
 	case NT_SRC_CANDIDATE:
+	case NT_SRC_NOSELECT:
 		return ('-');
 	case NT_SRC_FALSETICKER:
 	case NT_SRC_NOMAJORITY:
@@ -727,6 +728,7 @@ struct srcview {
 	int		samples;
 	uint64_t	n_tx, n_rx, n_bad, n_kod;
 	bool		prefer;
+	bool		refclock;
 };
 
 static void
@@ -784,6 +786,7 @@ src_view(const struct nt_source *s, nt_time now, struct srcview *v)
 	v->n_bad = s->n_bad;
 	v->n_kod = s->n_kod;
 	v->prefer = s->conf.prefer;
+	v->refclock = s->refclock;
 	v->have_sample = s->n_hist > 0;
 	if (v->have_sample)
 		src_last(s, now, v);
@@ -805,6 +808,7 @@ static const struct field src_fields[] = {
 	SF("samples", "ntimed_source_samples", F_INT, samples,
 	    "Samples in the source's history"),
 	SF("prefer", NULL, F_BOOL, prefer, ""),
+	SF("refclock", NULL, F_BOOL, refclock, ""),
 	SF("requests", "ntimed_source_requests_total", F_U64, n_tx,
 	    "Requests sent to the source"),
 	SF("replies", "ntimed_source_replies_total", F_U64, n_rx,

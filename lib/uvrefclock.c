@@ -181,8 +181,8 @@ started(struct uvrc *r, int fd, char *err, size_t errlen)
 		if ((e = uv_poll_init(r->u->loop, r->poll, fd)) != 0) {
 			free(r->poll);
 			r->poll = NULL;
-			snprintf(err, errlen, "cannot watch it for input (%s): "
-			    "not a device, pipe or socket", uv_strerror(e));
+			nt_refclock_unwatchable(fd, uv_strerror(e), err,
+			    errlen);
 			return (-1);
 		}
 		r->poll->data = r;
@@ -225,7 +225,10 @@ try_open(struct uvrc *r)
 		return;
 	}
 	if (started(r, fd, err, sizeof err) != 0) {
+		/* The wrong kind of file: not worth a quick retry. */
 		rc->drv->close(rc);
+		r->backoff = NT_UVRC_BACKOFF_MAX;
+		strlcat(err, " (fix 'device')", sizeof err);
 		open_failed(r, err);
 		return;
 	}

@@ -7,8 +7,10 @@
  * and the bytes after it at the line speed).
  *
  * Everything an operator needs to fix a receiver is logged once, when it
- * changes: no fix, fix regained, time jumps, a ZDA that disagrees, dates
- * corrected for the GPS week rollover, bytes but no valid sentence (the
+ * changes: no fix, fix regained, time jumps (and a time that keeps
+ * jumping), a ZDA that disagrees, dates corrected for the GPS week
+ * rollover (and dates years back that are no rollover), 23:59:60 where no
+ * leap second can be, a repeated second, bytes but no valid sentence (the
  * wrong baud rate), sentences without checksums.
  */
 #include <assert.h>
@@ -28,6 +30,7 @@
 
 #define PIVOT_FLOOR	(INT64_C(1735689600) * NT_SEC)	/* 2025-01-01 */
 #define GARBAGE_S	10.0	/* bytes but no valid sentence this long */
+#define FLIP_S		10.0	/* jumping this long: say it goes on */
 #define PTY_MAJOR_LO	136	/* Unix98 pty slaves: no line speed */
 #define PTY_MAJOR_HI	143
 
@@ -39,9 +42,13 @@ struct nmea {
 	enum nt_nmea_verdict last;	/* last verdict on a time sentence */
 	nt_time		last_ok;	/* last valid sentence (local) */
 	uint64_t	bytes_at_ok;
+	uint64_t	wire_at_ok;	/* wire_errors() then */
+	uint64_t	lines_at_ok;
 	bool		garbage_said, nosum_said, zda_said, rollover_said;
 	bool		used_once;
 	double		disagree_said;
+	nt_time		jumps_since;	/* first JUMP since a USE, 0: none */
+	bool		flip_said;
 	uint64_t	n_bad[NT_NMEA_NERR];	/* bad sentences, by error */
 };
 
@@ -141,13 +148,66 @@ nmea_close(struct nt_refclock *rc)
 	rc->priv = NULL;
 }
 
+/* A date that the week rollover fix does not bring near our clock. */
+static void
+say_olddate(struct nt_refclock *rc, const struct nt_nmea_sentence *s,
+    const struct nt_nmea_track *t, nt_time pivot)
+{
+	int64_t day = nt_nmea_days(s->year, s->month, s->day);
+	int64_t fixed = day + t->rollover_days;
+	int y, m, d;
+
+	nt_nmea_civil(fixed, &y, &m, &d);
+	nt_log(NT_LOG_WARNING, "refclock %s: date %04d-%02d-%02d in %s is not "
+	    "a GPS week rollover: %lld weeks on it is %04d-%02d-%02d, still "
+	    "%.1f years before our clock; not used", rc->name, s->year,
+	    s->month, s->day, s->address, (long long)(t->rollover_days / 7),
+	    y, m, d, (double)(pivot / NT_SEC / NT_NMEA_DAY - fixed) / 365.25);
+}
+
+/* A receiver whose time keeps jumping: said once it has for FLIP_S. */
+static void
+say_flipping(struct nt_refclock *rc, struct nmea *st,
+    const struct nt_nmea_sentence *s, enum nt_nmea_verdict v)
+{
+	if (v == NT_NMEA_USE) {
+		st->flip_said = false;
+		st->jumps_since = 0;
+	}
+	if (v != NT_NMEA_JUMP)
+		return;
+	if (st->jumps_since == 0)
+		st->jumps_since = s->rx;
+	if (st->flip_said || nt_diff(s->rx, st->jumps_since) < FLIP_S)
+		return;
+	st->flip_said = true;
+	nt_log(NT_LOG_WARNING, "refclock %s: its time still disagrees with "
+	    "itself after %.0f s (last jump %+.3f s, %s): a receiver that "
+	    "flips between times is not followed; not used", rc->name,
+	    nt_diff(s->rx, st->jumps_since), st->tr.jump, s->address);
+}
+
 /* Log what changed about the receiver's time, once. */
 static void
 say_verdict(struct nt_refclock *rc, struct nmea *st,
-    const struct nt_nmea_sentence *s, enum nt_nmea_verdict v)
+    const struct nt_nmea_sentence *s, enum nt_nmea_verdict v, nt_time pivot)
 {
 	const struct nt_nmea_track *t = &st->tr;
 
+	say_flipping(rc, st, s, v);
+	if (v == st->last)
+		;	/* said already */
+	else if (v == NT_NMEA_OLDDATE)
+		say_olddate(rc, s, t, pivot);
+	else if (v == NT_NMEA_BADLEAP)
+		nt_log(NT_LOG_WARNING, "refclock %s: %s says 23:59:60 on "
+		    "%04d-%02d-%02d, not the last day of a month: no leap "
+		    "second can be there; not used", rc->name, s->address,
+		    s->year, s->month, s->day);
+	else if (v == NT_NMEA_STUCK)
+		nt_log(NT_LOG_WARNING, "refclock %s: %s repeats the second it "
+		    "sent a second before (a stuck receiver, or the second "
+		    "after a leap second); not used", rc->name, s->address);
 	if (v == NT_NMEA_NOFIX && st->last != NT_NMEA_NOFIX)
 		nt_log(NT_LOG_WARNING, "refclock %s: receiver has no valid fix "
 		    "(%s); its time is not used", rc->name, s->address);
@@ -207,6 +267,15 @@ say_once(struct nt_refclock *rc, struct nmea *st,
 	}
 }
 
+/* Errors a wrong line speed makes: framing, binary bytes, checksums. */
+static uint64_t
+wire_errors(const struct nmea *st)
+{
+	return (st->n_bad[NT_NMEA_E_LONG] + st->n_bad[NT_NMEA_E_BINARY] +
+	    st->n_bad[NT_NMEA_E_TRUNCATED] + st->n_bad[NT_NMEA_E_CHECKSUM] +
+	    st->n_bad[NT_NMEA_E_BADSUM]);
+}
+
 /* One line from the reader; returns true with *out for a used time. */
 static bool
 take_line(struct nt_refclock *rc, struct nmea *st,
@@ -220,17 +289,26 @@ take_line(struct nt_refclock *rc, struct nmea *st,
 		/* Each kind said once (then every 1000th), the rest debug. */
 		uint64_t n;
 
+		char what[80];
+
 		assert(e > NT_NMEA_OK && e < NT_NMEA_NERR);
 		n = ++st->n_bad[e];
+		if (e == NT_NMEA_E_FIELD && s->bad_name != NULL)
+			snprintf(what, sizeof what, "invalid %s '%s' (field %d)",
+			    s->bad_name, s->bad_value, s->bad_field);
+		else
+			snprintf(what, sizeof what, "%s", nt_nmea_strerror(e));
 		nt_log(n % 1000 == 1 ? NT_LOG_WARNING : NT_LOG_DEBUG,
 		    "refclock %s: bad sentence%s%s%s: %s (%llu so far), "
 		    "skipped", rc->name, s->address[0] != '\0' ? " '" : "",
-		    s->address, s->address[0] != '\0' ? "'" : "",
-		    nt_nmea_strerror(e), (unsigned long long)n);
+		    s->address, s->address[0] != '\0' ? "'" : "", what,
+		    (unsigned long long)n);
 		return (false);
 	}
 	st->last_ok = pivot;
 	st->bytes_at_ok = st->rd.n_bytes;
+	st->wire_at_ok = wire_errors(st);
+	st->lines_at_ok = st->rd.n_lines;
 	st->garbage_said = false;
 	if (!s->has_checksum && !st->nosum_said) {
 		st->nosum_said = true;
@@ -241,7 +319,7 @@ take_line(struct nt_refclock *rc, struct nmea *st,
 	if (pivot < PIVOT_FLOOR)
 		pivot = PIVOT_FLOOR;
 	v = nt_nmea_time(&st->tr, s, pivot, &ref);
-	say_verdict(rc, st, s, v);
+	say_verdict(rc, st, s, v, pivot);
 	if (v != NT_NMEA_USE)
 		return (false);
 	say_once(rc, st, s, ref);
@@ -256,14 +334,28 @@ take_line(struct nt_refclock *rc, struct nmea *st,
 static void
 check_garbage(struct nt_refclock *rc, struct nmea *st, nt_time now)
 {
+	unsigned long long n;
+
 	if (st->garbage_said || nt_diff(now, st->last_ok) < GARBAGE_S ||
 	    st->rd.n_bytes - st->bytes_at_ok < 100)
 		return;
 	st->garbage_said = true;
-	nt_log(NT_LOG_WARNING, "refclock %s: %llu bytes but no valid NMEA "
-	    "sentence for %.0f s: wrong 'baud' (now %d)?", rc->name,
-	    (unsigned long long)(st->rd.n_bytes - st->bytes_at_ok), GARBAGE_S,
-	    rc->conf->baud);
+	n = st->rd.n_bytes - st->bytes_at_ok;
+	if (wire_errors(st) == st->wire_at_ok &&
+	    st->rd.n_lines > st->lines_at_ok)
+		nt_log(NT_LOG_WARNING, "refclock %s: %llu bytes but no valid "
+		    "NMEA sentence for %.0f s: they are well framed, with "
+		    "valid checksums, but their fields are not (see above)",
+		    rc->name, n, GARBAGE_S);
+	else if (rc->conf->baud == 0)
+		nt_log(NT_LOG_WARNING, "refclock %s: %llu bytes but no valid "
+		    "NMEA sentence for %.0f s: is the tty at the receiver's "
+		    "speed? ('baud: 0' leaves it as it is: set 'baud')",
+		    rc->name, n, GARBAGE_S);
+	else
+		nt_log(NT_LOG_WARNING, "refclock %s: %llu bytes but no valid "
+		    "NMEA sentence for %.0f s: wrong 'baud' (now %d)?",
+		    rc->name, n, GARBAGE_S, rc->conf->baud);
 }
 
 static int

@@ -16,6 +16,11 @@
  * gpsd's convention: used, with a warning; a missing one means the writer
  * has not started yet, and the adapter retries.  A writer that re-creates
  * its segment is re-attached.
+ *
+ * A record that is not a time (unknown mode, fractions beyond a second,
+ * a receive time far from now, and what nt_refclock_check_time() refuses
+ * for SOCK too: a reference time before 2025 or years ahead, a leap value
+ * beyond 3) is refused and each kind logged once, then every 100th.
  */
 #include <assert.h>
 #include <errno.h>
@@ -40,6 +45,16 @@ struct shm {
 	nt_time		last_clock, last_receive;
 	nt_time		last_new;	/* local time of the last new sample */
 	bool		unsync_said;
+	struct nt_shm_time last_bad;	/* the last undecodable record */
+	struct nt_rc_refusals bad;	/* kinds: enum refusal */
+};
+
+/* What a refused record is, for logging each kind once. */
+enum refusal {
+	BAD_MODE = 0,
+	BAD_FIELDS,
+	BAD_STALE,
+	BAD_CHECK,		/* + enum nt_rc_check */
 };
 
 enum nt_shm_verdict
@@ -226,13 +241,43 @@ recheck(struct nt_refclock *rc, struct shm *st, nt_time now, char *err,
 	return (-EIDRM);
 }
 
+/* A record that does not decode: said once per kind, counted per change. */
+static void
+undecodable(struct nt_refclock *rc, struct shm *st,
+    const struct nt_shm_time *t, enum nt_shm_verdict v)
+{
+	if (memcmp(t, &st->last_bad, sizeof *t) == 0)
+		return;
+	st->last_bad = *t;
+	if (v == NT_SHM_MODE)
+		(void)nt_refclock_refused(rc, &st->bad, BAD_MODE, "bad record: "
+		    "mode %d (neither 0 nor 1); not used", t->mode);
+	else
+		(void)nt_refclock_refused(rc, &st->bad, BAD_FIELDS, "bad "
+		    "record: fraction out of range (clock %d us, %u ns; "
+		    "receive %d us, %u ns); not used", t->clock_usec,
+		    t->clock_nsec, t->receive_usec, t->receive_nsec);
+}
+
 static bool
 usable(struct nt_refclock *rc, struct shm *st, const struct nt_shm_sample *s,
     nt_time local, nt_time now)
 {
+	enum nt_rc_check c;
+	char why[NT_RC_ERRLEN];
+
+	c = nt_refclock_check_time(s->receive, nt_diff(s->clock, s->receive),
+	    s->leap, NTP_LEAP_UNSYNC, why, sizeof why);
+	if (c != NT_RCC_OK) {
+		(void)nt_refclock_refused(rc, &st->bad, BAD_CHECK + c,
+		    "bad record: %s; not used", why);
+		return (false);
+	}
 	if (fabs(nt_diff(now, local)) > SHM_MAXAGE) {
-		nt_log(NT_LOG_DEBUG, "refclock %s: stale sample (%.1f s old)",
-		    rc->name, nt_diff(now, local));
+		(void)nt_refclock_refused(rc, &st->bad, BAD_STALE, "bad record: "
+		    "receive time %+.1f s from now (more than %.0f s: a stopped "
+		    "writer's last sample?); not used", nt_diff(local, now),
+		    SHM_MAXAGE);
 		return (false);
 	}
 	if (s->leap == NTP_LEAP_UNSYNC) {
@@ -260,8 +305,7 @@ shm_read(struct nt_refclock *rc, struct nt_refclock_sample *out, size_t max,
 	snapshot(st->seg, &copy, &c1, &c2);
 	v = nt_shm_decode(&copy, c1, c2, &s);
 	if (v == NT_SHM_MODE || v == NT_SHM_BADTIME)
-		nt_log(NT_LOG_DEBUG, "refclock %s: unusable segment (%s)",
-		    rc->name, v == NT_SHM_MODE ? "unknown mode" : "bad time");
+		undecodable(rc, st, &copy, v);
 	if (v != NT_SHM_OK || (st->have_last && s.clock == st->last_clock &&
 	    s.receive == st->last_receive))
 		return (recheck(rc, st, now, err, errlen));

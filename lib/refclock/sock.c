@@ -24,14 +24,18 @@
 #include "ntp_pkt.h"
 #include "refclock.h"
 
-#define SOCK_MAX_OFFSET	1e9	/* s: beyond this it is not a time */
 #define SOCK_MAX_AGE	10.0	/* s: a sample is sent when it is taken */
 
 struct sock {
 	int		fd;
-	uint64_t	n_bad;
-	unsigned	bad_kinds;	/* 1 << verdict: logged once each */
+	struct nt_rc_refusals bad;	/* kinds: enum nt_sock_verdict */
 };
+
+static nt_time
+taken(const struct nt_sock_sample *s)
+{
+	return ((nt_time)s->tv.tv_sec * NT_SEC + (nt_time)s->tv.tv_usec * 1000);
+}
 
 enum nt_sock_verdict
 nt_sock_decode(const void *buf, size_t len, struct nt_sock_sample *out)
@@ -41,12 +45,17 @@ nt_sock_decode(const void *buf, size_t len, struct nt_sock_sample *out)
 	memcpy(out, buf, sizeof *out);
 	if (out->magic != NT_SOCK_MAGIC)
 		return (NT_SOCK_MAGIC_BAD);
-	if (out->tv.tv_usec < 0 || out->tv.tv_usec > 999999 ||
-	    !isfinite(out->offset) || fabs(out->offset) > SOCK_MAX_OFFSET)
+	if (out->tv.tv_usec < 0 || out->tv.tv_usec > 999999)
 		return (NT_SOCK_BADTIME);
-	if (out->leap < 0 || out->leap > 2)
+	switch (nt_refclock_check_time(taken(out), out->offset, out->leap, 2,
+	    NULL, 0)) {
+	case NT_RCC_OK:
+		return (NT_SOCK_OK);
+	case NT_RCC_LEAP:
 		return (NT_SOCK_LEAP);
-	return (NT_SOCK_OK);
+	default:
+		return (NT_SOCK_BADTIME);
+	}
 }
 
 const char *
@@ -155,6 +164,21 @@ to_sample(struct nt_refclock *rc, const struct nt_sock_sample *ss,
 	out->n = 1;
 }
 
+/* Log a bad datagram (each kind once, then every 100th), with details. */
+static void
+refuse(struct nt_refclock *rc, struct sock *st, enum nt_sock_verdict v,
+    const struct nt_sock_sample *ss, ssize_t n)
+{
+	char why[NT_RC_ERRLEN] = "";
+
+	if (v == NT_SOCK_BADTIME || v == NT_SOCK_LEAP)
+		(void)nt_refclock_check_time(taken(ss), ss->offset, ss->leap,
+		    2, why, sizeof why);
+	(void)nt_refclock_refused(rc, &st->bad, v, "bad datagram (%zd bytes, "
+	    "expected %zu): %s%s%s", n, sizeof *ss, nt_sock_strerror(v),
+	    why[0] != '\0' ? ": " : "", why);
+}
+
 static int
 sock_read(struct nt_refclock *rc, struct nt_refclock_sample *out, size_t max,
     char *err, size_t errlen)
@@ -183,13 +207,7 @@ sock_read(struct nt_refclock *rc, struct nt_refclock_sample *out, size_t max,
 				v = NT_SOCK_STALE;
 		}
 		if (v != NT_SOCK_OK) {
-			bool first = !(st->bad_kinds & 1u << v);
-
-			st->bad_kinds |= 1u << v;
-			if (st->n_bad++ % 100 == 0 || first)
-				nt_log(NT_LOG_WARNING, "refclock %s: bad "
-				    "datagram (%zd bytes, expected %zu): %s",
-				    rc->name, n, sizeof ss, nt_sock_strerror(v));
+			refuse(rc, st, v, &ss, n);
 			continue;
 		}
 		n_out++;

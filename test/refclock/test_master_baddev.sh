@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
 # A refclock device that cannot be watched for input (/dev/null, a
-# regular file, a directory: epoll refuses them) is an open failure like
-# any other: one warning, retried with back-off; the master keeps
-# running (it crashed in uv_poll_start), answers on its control socket
-# and exits 0 on SIGTERM.
+# regular file: epoll refuses them) is an open failure: one warning that
+# says what the path is, retried only every 64 s; the master keeps
+# running (it crashed in uv_poll_start once), answers on its control
+# socket and exits 0 on SIGTERM.  A directory can never be a device: it
+# is a configuration error (FILE:LINE:COLUMN, exit 2).
 . "$(dirname "$0")/../fault/lib.sh"
 
 echo '$GPRMC,120000.00,A,,,,,,,010126,,,A*00' >"$TEST_TMP/file.nmea"
 mkdir "$TEST_TMP/dir"
 pick_port P
+cat >"$TEST_TMP/dir.yaml" <<EOC
+refclocks:
+  - { driver: nmea, device: $TEST_TMP/dir }
+EOC
+rc=0
+"$NTIMED" master --check-config -c "$TEST_TMP/dir.yaml" \
+    >"$TEST_TMP/dir.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "a directory as device: exit $rc, not 2"
+grep -q "dir.yaml:2:29: refclocks\[0\]: 'device' $TEST_TMP/dir is a directory, not a device" \
+    "$TEST_TMP/dir.out" || fail "a directory as device: $(cat "$TEST_TMP/dir.out")"
 cat >"$TEST_TMP/bad.yaml" <<EOC
 refclocks:
   - { driver: nmea, device: /dev/null }
   - { driver: nmea, device: $TEST_TMP/file.nmea, refid: GPS1 }
-  - { driver: nmea, device: $TEST_TMP/dir, refid: GPS2 }
 server: { listen: ["127.0.0.1:$P"], workers: 1 }
 log: { level: info }
 EOC
 fdaemon bad master -c "$TEST_TMP/bad.yaml"
-for dev in /dev/null "$TEST_TMP/file.nmea" "$TEST_TMP/dir"; do
-	fwait_log bad 10 "refclock [A-Z0-9]+ \($dev\): cannot open: cannot watch it for input \(.*\): not a device, pipe or socket; retrying in 1 s"
-done
-sleep 2		# a retry or two
+fwait_log bad 10 "refclock GPS \(/dev/null\): cannot open: it is a character device \(1:3\) that cannot be watched for input \(.*\): not a serial port or GNSS device .*\(fix 'device'\); retrying in 64 s"
+fwait_log bad 10 "refclock GPS1 \($TEST_TMP/file.nmea\): cannot open: it is a regular file, .*\(fix 'device'\); retrying in 64 s"
+sleep 2
 fquery bad sources "$TEST_TMP/s.json" || fail "no answer on the control socket"
 fstop bad
-log "unwatchable refclock devices: refused and retried, master alive"
+log "unwatchable refclock devices: said what they are, master alive"

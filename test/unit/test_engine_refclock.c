@@ -100,8 +100,11 @@ test_refclock_serves_stratum1(void **state)
 	assert_int_equal(si.leap, NTP_LEAP_NONE);
 	assert_true(si.root_delay < 1e-3 && si.root_disp < 0.01);
 	assert_int_equal(nt_engine_last_update(w.e)->selected, w.src[0]);
-	assert_int_not_equal(nt_engine_source(w.e, 2)->state,
-	    NT_SRC_SELECTED);
+	/* Noselect with fresh samples: said so, not "no sample yet". */
+	assert_int_equal(nt_engine_source(w.e, 2)->reach, 0xff);
+	assert_int_equal(nt_engine_source(w.e, 2)->state, NT_SRC_NOSELECT);
+	assert_string_equal(nt_src_state_str(NT_SRC_NOSELECT),
+	    "not selectable (noselect)");
 	/* Steered from 30 ms off to the refclock's time. */
 	assert_true(fabs(nt_simclock_error(&w.clk)) < 1e-3);
 	/* The receiver announces a leap second: so do we. */

@@ -468,6 +468,8 @@ test_malformed(void **state)
 	assert_int_equal(parse_body("GPRMC,240000,A,,,,,,,010125,,", &s),
 	    NT_NMEA_E_FIELD);
 	assert_int_equal(s.bad_field, 1);
+	assert_string_equal(s.bad_name, "time");
+	assert_string_equal(s.bad_value, "240000");
 	assert_int_equal(parse_body("GPRMC,126000,A,,,,,,,010125,,", &s),
 	    NT_NMEA_E_FIELD);
 	assert_int_equal(parse_body("GPRMC,12000,A,,,,,,,010125,,", &s),
@@ -482,6 +484,8 @@ test_malformed(void **state)
 	assert_int_equal(parse_body("GPRMC,120000,A,,,,,,,300223,,", &s),
 	    NT_NMEA_E_FIELD);		/* 30 February */
 	assert_int_equal(s.bad_field, 9);
+	assert_string_equal(s.bad_name, "date");	/* for the log */
+	assert_string_equal(s.bad_value, "300223");
 	assert_int_equal(parse_body("GPRMC,120000,A,,,,,,,290224,,", &s),
 	    NT_NMEA_OK);			/* leap day */
 	assert_int_equal(parse_body("GPRMC,120000,A,,,,,,,290223,,", &s),
@@ -508,6 +512,9 @@ test_malformed(void **state)
 	assert_int_equal(parse_body("GPZDA,235960.123456789,31,12,2016,,",
 	    &s), NT_NMEA_OK);
 	assert_int_equal(s.tod, INT64_C(86400123456789));
+	/* Second 60 is only ever 23:59:60. */
+	assert_int_equal(parse_body("GPZDA,123460,31,12,2016,,", &s),
+	    NT_NMEA_E_FIELD);
 	assert_int_equal(parse_body("GPZDA,,,,,,", &s), NT_NMEA_OK);
 	assert_false(s.has_time);
 	assert_false(s.has_date);
@@ -713,12 +720,37 @@ test_rollover(void **state)
 	}
 	assert_int_equal(ref, (now + 5) * NT_SEC);
 	assert_int_equal(cw.t.rollover_days, 7168);
-	/* 1999 seen from 2019 (the first rollover) and from 2026. */
+	/* 1999 seen from 2019 (the first rollover), our clock a day off. */
 	memset(&cw, 0, sizeof cw);
-	cw.pivot = gm(2019, 6, 1) * (int64_t)NT_SEC;
+	cw.pivot = gm(2019, 4, 8) * (int64_t)NT_SEC;
 	for (int i = 0; i < 3; i++)
 		(void)at(&cw, "GPZDA,120000,22,08,1999,,", 10.0 + i, &ref);
 	assert_int_equal(ref, (gm(1999, 8, 22) + 7168 * 86400 + 43200) * NT_SEC);
+	/*
+	 * 2000-01-01 seen from 2026: 1024 weeks on is 2019-08-17, still
+	 * years back: no rollover, not used (it was, and stepped the clock).
+	 * So is a rollover that lands over a week before our clock.
+	 */
+	memset(&cw, 0, sizeof cw);
+	cw.pivot = now * NT_SEC;
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(at(&cw, "GPZDA,120000,01,01,2000,,", (double)i,
+		    &ref), i < 2 ? NT_NMEA_WARMUP : NT_NMEA_OLDDATE);
+	memset(&cw, 0, sizeof cw);
+	cw.pivot = (now + 8 * 86400) * NT_SEC;
+	for (int i = 0; i < 6; i++) {
+		rmc_body(body, sizeof body, old + i, 'A');
+		assert_int_equal(at(&cw, body, (double)(now + i), &ref),
+		    i < 2 ? NT_NMEA_WARMUP : NT_NMEA_OLDDATE);
+	}
+	/* ... but one that lands after it (our clock lags) is used. */
+	memset(&cw, 0, sizeof cw);
+	cw.pivot = (now - 400 * 86400) * NT_SEC;
+	for (int i = 0; i < 6; i++) {
+		rmc_body(body, sizeof body, old + i, 'A');
+		(void)at(&cw, body, (double)(now + i), &ref);
+	}
+	assert_int_equal(ref, (now + 5) * NT_SEC);
 	/* Years ahead of the pivot are impossible, not corrected. */
 	memset(&cw, 0, sizeof cw);
 	cw.pivot = now * NT_SEC;
@@ -866,6 +898,63 @@ test_jumps(void **state)
 	assert_true(fabs(cw.t.disagree - (0 - 12.0)) < 1e-9);
 }
 
+/*
+ * Times refused later than at the start, each with its own verdict (the
+ * driver logs each once): 23:59:60 on a day no leap second ends, a
+ * receiver repeating its second, and sentences after our clock stepped
+ * back (they were warm-up forever, silently, before).
+ */
+static void
+test_refused_later(void **state)
+{
+	struct clockwork cw;
+	char body[128];
+	nt_time ref;
+	int64_t t0 = gm(2026, 11, 27) + 3600;
+	enum nt_nmea_verdict v;
+
+	(void)state;
+	memset(&cw, 0, sizeof cw);
+	cw.pivot = t0 * NT_SEC;
+	for (int i = 0; i < 4; i++) {
+		v = at(&cw, "GPRMC,235960.00,A,,,,,,,271126,,", (double)i, &ref);
+		assert_int_equal(v, i < 2 ? NT_NMEA_WARMUP : NT_NMEA_BADLEAP);
+	}
+	/* At the end of December it is a leap second: used. */
+	memset(&cw, 0, sizeof cw);
+	cw.pivot = gm(2016, 12, 31) * NT_SEC;
+	for (int i = 0; i < 6; i++) {
+		v = at(&cw, i == 5 ? "GPRMC,235960.00,A,,,,,,,311216,," :
+		    (rmc_body(body, sizeof body, gm(2016, 12, 31) + 86395 + i,
+		    'A'), body), (double)i, &ref);
+		if (i == 5) {
+			assert_int_equal(v, NT_NMEA_USE);
+			assert_int_equal(ref, gm(2017, 1, 1) * NT_SEC);
+		}
+	}
+	/* The same second a second later: a stuck receiver. */
+	memset(&cw, 0, sizeof cw);
+	cw.pivot = t0 * NT_SEC;
+	for (int i = 0; i < 8; i++) {
+		rmc_body(body, sizeof body, t0 + (i < 5 ? i : 4), 'A');
+		v = at(&cw, body, (double)(t0 + i), &ref);
+		assert_int_equal(v, i < 2 ? NT_NMEA_WARMUP : i < 4 ?
+		    v : i == 4 ? NT_NMEA_USE : NT_NMEA_STUCK);
+	}
+	/* Our clock steps back by 7 years: not warm-up forever. */
+	memset(&cw, 0, sizeof cw);
+	cw.pivot = t0 * NT_SEC;
+	for (int i = 0; i < 20; i++) {
+		double rx = (double)(t0 + i) - (i >= 6 ? 2.3e8 : 0);
+
+		rmc_body(body, sizeof body, t0 + i, 'A');
+		v = at(&cw, body, rx, &ref);
+		if (i >= 12)	/* warm-up and confirmation again */
+			assert_int_equal(v, NT_NMEA_USE);
+	}
+	assert_int_equal(v, NT_NMEA_USE);
+}
+
 int
 main(void)
 {
@@ -882,6 +971,7 @@ main(void)
 		cmocka_unit_test(test_fix_rules),
 		cmocka_unit_test(test_midnight),
 		cmocka_unit_test(test_jumps),
+		cmocka_unit_test(test_refused_later),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -23,6 +23,7 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +76,30 @@ kernel_now(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (nt_from_timespec(&ts));
+}
+
+/* ---- What was logged ---- */
+
+static char logged[4096];
+static int n_logged;
+
+static void
+log_sink(void *ctx, enum nt_log_level lvl, const char *msg)
+{
+	(void)ctx;
+	if (lvl > NT_LOG_WARNING)
+		return;
+	n_logged++;
+	strlcat(logged, msg, sizeof logged);
+	strlcat(logged, "\n", sizeof logged);
+}
+
+static void
+log_reset(void)
+{
+	logged[0] = '\0';
+	n_logged = 0;
+	nt_log_set_sink(log_sink, NULL);
 }
 
 /* ---- Config ---- */
@@ -210,6 +235,43 @@ test_conf_print(void **state)
 	nt_yconf_free(&wrap_schema, &b);
 }
 
+/*
+ * One device under two names (a udev symlink beside the node, or two
+ * nodes of one device) is refused as the same path is; it was not.
+ */
+static void
+same_device_by_link(void)
+{
+	char dir[] = "/tmp/ntimed-dev.XXXXXX", link[128], text[512];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(link, sizeof link, "%s/gps0", dir);
+	assert_int_equal(symlink("/dev/null", link), 0);
+	snprintf(text, sizeof text, "refclocks:\n"
+	    "  - { driver: nmea, device: /dev/null }\n"
+	    "  - { driver: nmea, device: %s, refid: GPS2 }\n", link);
+	bad_conf(text, "t.yaml:3:29: refclocks[1] (GPS2): '");
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(mknod(link, S_IFCHR | 0600, makedev(1, 3)) == 0 ||
+	    errno == EPERM, 1);
+	if (access(link, F_OK) == 0) {	/* root: another node of /dev/null */
+		bad_conf(text, "t.yaml:3:29: refclocks[1] (GPS2): '");
+		unlink(link);
+	}
+	/* Not there yet: only the string can be compared. */
+	snprintf(text, sizeof text, "refclocks:\n"
+	    "  - { driver: nmea, device: %s/a }\n"
+	    "  - { driver: nmea, device: %s/b, refid: GPS2 }\n", dir, dir);
+	{
+		struct wrap w;
+		char err[NT_RC_ERRLEN];
+
+		assert_int_equal(load(text, &w, err), 0);
+		nt_yconf_free(&wrap_schema, &w);
+	}
+	rmdir(dir);
+}
+
 static void
 test_conf_errors(void **state)
 {
@@ -245,6 +307,10 @@ test_conf_errors(void **state)
 	    "  - { driver: nmea, device: /dev/g, refid: GPS2 }\n",
 	    "t.yaml:3:29: refclocks[1]: '/dev/g' is already read by "
 	    "refclocks[0]");
+	same_device_by_link();
+	bad_conf("refclocks:\n  - { driver: nmea, device: /tmp }\n",
+	    "t.yaml:2:29: refclocks[0]: 'device' /tmp is a directory, not a "
+	    "device");
 	bad_conf("refclocks:\n  - { driver: local, stratum: 0 }\n",
 	    "t.yaml:2:31: refclocks[0]: 'stratum' must be 1-15");
 	bad_conf("refclocks:\n  - { driver: shm }\n  - { driver: shm, unit: 0 }\n",
@@ -666,6 +732,43 @@ test_shm_decode(void **state)
 	assert_int_equal(s.clock, INT64_C(1700000000123456000));
 }
 
+/* The check SHM and SOCK share: what is not a time, and why. */
+static void
+test_check_time(void **state)
+{
+	nt_time k = INT64_C(1800000000) * NT_SEC;	/* 2027-01-15 */
+	char why[NT_RC_ERRLEN];
+
+	(void)state;
+	assert_int_equal(nt_refclock_check_time(k, 0.25, 1, 2, why,
+	    sizeof why), NT_RCC_OK);
+	assert_int_equal(nt_refclock_check_time(k, 0, 3, 3, NULL, 0),
+	    NT_RCC_OK);
+	/* A clock time in 1970, or a negative one. */
+	assert_int_equal(nt_refclock_check_time(k, -1.8e9, 0, 3, why,
+	    sizeof why), NT_RCC_PAST);
+	assert_string_equal(why, "reference time 1970-01-01T00:00:00Z is "
+	    "before 2025-01-01");
+	assert_int_equal(nt_refclock_check_time(k, -1.8e9 - 5, 0, 3, why,
+	    sizeof why), NT_RCC_PAST);
+	/* 1e9 s ahead (2058); 5e9 s; NaN. */
+	assert_int_equal(nt_refclock_check_time(k, 1e9, 0, 3, why,
+	    sizeof why), NT_RCC_AHEAD);
+	assert_non_null(strstr(why, "2058-"));
+	assert_int_equal(nt_refclock_check_time(k, 5e9, 0, 3, why,
+	    sizeof why), NT_RCC_OFFSET);
+	assert_int_equal(nt_refclock_check_time(k, NAN, 0, 3, why,
+	    sizeof why), NT_RCC_OFFSET);
+	/* A machine without RTC at 1970 may still learn 2027: 1e9 s only. */
+	assert_int_equal(nt_refclock_check_time(0, 1.8e9, 0, 3, why,
+	    sizeof why), NT_RCC_OFFSET);
+	assert_int_equal(nt_refclock_check_time(k, 0, 9, 3, why, sizeof why),
+	    NT_RCC_LEAP);
+	assert_string_equal(why, "leap value 9 (allowed 0-3)");
+	assert_int_equal(nt_refclock_check_time(k, 0, 3, 2, NULL, 0),
+	    NT_RCC_LEAP);
+}
+
 static void
 test_shm_perm(void **state)
 {
@@ -776,6 +879,86 @@ test_shm_segment(void **state)
 	shm_recreate(rc, t, id, unit);
 }
 
+/* Write one record, read it: nothing, and n_log new warnings with want. */
+static void
+shm_refused(struct nt_refclock *rc, volatile struct nt_shm_time *t,
+    nt_time clock, nt_time receive, int leap, int n_log, const char *want)
+{
+	struct nt_refclock_sample s;
+
+	log_reset();
+	shm_write(t, clock, receive, leap, 1);
+	assert_int_equal(shm_read_one(rc, &s), 0);
+	if (n_logged != n_log || (n_log > 0 && (strstr(logged, want) ==
+	    NULL || strstr(logged, rc->name) == NULL))) {
+		print_error("want %d lines with '%s', got:\n%s", n_log, want,
+		    logged);
+		fail();
+	}
+}
+
+/*
+ * Records that are not times: refused, each kind logged once with the
+ * refclock's name and the reason, as SOCK does.  (Before: a 1970 clock
+ * time was a sample, leap 9 was served as 0, the rest dropped silently.)
+ */
+static void
+test_shm_bad_records(void **state)
+{
+	struct nt_refclock_conf c;
+	struct nt_refclock_set set;
+	struct nt_refclock *rc;
+	struct nt_refclock_sample s;
+	volatile struct nt_shm_time *t;
+	char err[NT_RC_ERRLEN];
+	int unit = 300 + (int)(getpid() % 150), id;
+	nt_time k = kernel_now();
+
+	(void)state;
+	nt_refclock_conf_init(&c, nt_refclock_find_driver("shm"));
+	c.unit = unit;
+	assert_int_equal(nt_refclock_set_init(&set, &fake_clock, &c, 1, NULL,
+	    NULL, err, sizeof err), 0);
+	rc = &set.rc[0];
+	id = shmget((key_t)(NT_SHM_KEY + unit), sizeof(struct nt_shm_time),
+	    IPC_CREAT | 0600);
+	assert_true(id >= 0);
+	t = shmat(id, NULL, 0);
+	assert_true(t != (void *)-1);
+	assert_int_equal(rc->drv->open(rc, err, sizeof err), 0);
+	fake_now = fake_from_kernel(NULL, k);
+	shm_refused(rc, t, 0, k, 0, 1,
+	    "reference time 1970-01-01T00:00:00Z is before 2025-01-01");
+	shm_refused(rc, t, -5 * NT_SEC, k + 1, 0, 0, "");  /* same kind */
+	shm_refused(rc, t, k + INT64_C(1000000000) * NT_SEC, k, 0, 1,
+	    "more than 512 weeks after");
+	shm_refused(rc, t, k + 2, k + 2, 9, 1, "leap value 9 (allowed 0-3)");
+	shm_refused(rc, t, k - 100 * NT_SEC, k - 100 * NT_SEC, 0, 1,
+	    "receive time -100.0 s from now");
+	/* Undecodable: a mode other than 0/1, fractions beyond a second. */
+	log_reset();
+	t->mode = 7;
+	t->count += 2;
+	assert_int_equal(shm_read_one(rc, &s), 0);
+	assert_int_equal(shm_read_one(rc, &s), 0);	/* the same: once */
+	assert_non_null(strstr(logged, "bad record: mode 7"));
+	assert_int_equal(n_logged, 1);
+	shm_write(t, k + 3 * NT_SEC, k + 3 * NT_SEC, 0, 1);
+	t->clock_nsec = 3000000000u;
+	t->clock_usec = 5000000;
+	assert_int_equal(shm_read_one(rc, &s), 0);
+	assert_non_null(strstr(logged, "clock 5000000 us, 3000000000 ns"));
+	assert_int_equal(n_logged, 2);
+	/* A good one still goes through. */
+	shm_write(t, k + 4 * NT_SEC, k + 4 * NT_SEC, 0, 1);
+	fake_now = fake_from_kernel(NULL, k + 4 * NT_SEC);
+	assert_int_equal(shm_read_one(rc, &s), 1);
+	rc->drv->close(rc);
+	nt_log_set_sink(NULL, NULL);
+	shmdt((const void *)t);
+	assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
+}
+
 /* The writer re-creates its segment: noticed, re-attached. */
 static void
 shm_recreate(struct nt_refclock *rc, volatile struct nt_shm_time *t, int id,
@@ -839,7 +1022,7 @@ sock_record(double offset, int pulse, int leap)
 	struct nt_sock_sample s;
 
 	memset(&s, 0, sizeof s);
-	s.tv.tv_sec = 1700000000;
+	s.tv.tv_sec = 1800000000;
 	s.tv.tv_usec = 500000;
 	s.offset = offset;
 	s.pulse = pulse;
@@ -874,6 +1057,11 @@ test_sock_decode(void **state)
 	assert_int_equal(nt_sock_decode(&s, sizeof s, &out), NT_SOCK_LEAP);
 	s = sock_record(0, 0, 0);
 	s.tv.tv_usec = 1000000;
+	assert_int_equal(nt_sock_decode(&s, sizeof s, &out), NT_SOCK_BADTIME);
+	/* The shared check: a time before 2025, or 512 weeks ahead. */
+	s = sock_record(-1.8e9, 0, 0);
+	assert_int_equal(nt_sock_decode(&s, sizeof s, &out), NT_SOCK_BADTIME);
+	s = sock_record(1e9, 0, 0);
 	assert_int_equal(nt_sock_decode(&s, sizeof s, &out), NT_SOCK_BADTIME);
 }
 
@@ -924,11 +1112,11 @@ test_sock_socket(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(rc->drv->read(rc, s, 4, err, sizeof err), 0);
 	/* A sample taken 20 s before now: stale, dropped. */
-	fake_now = INT64_C(1700000020) * NT_SEC;
+	fake_now = INT64_C(1800000020) * NT_SEC;
 	ss = sock_record(0.125, 0, 0);
 	sock_send(path, &ss, sizeof ss);
 	assert_int_equal(rc->drv->read(rc, s, 4, err, sizeof err), 0);
-	fake_now = INT64_C(1700000001) * NT_SEC;
+	fake_now = INT64_C(1800000001) * NT_SEC;
 	/* Time sample, pulse, junk, wrong magic. */
 	ss = sock_record(0.125, 0, 0);
 	sock_send(path, &ss, sizeof ss);
@@ -939,7 +1127,7 @@ test_sock_socket(void **state)
 	sock_send(path, &ss, sizeof ss);
 	assert_int_equal(rc->drv->read(rc, s, 4, err, sizeof err), 2);
 	assert_int_equal(s[0].local,
-	    INT64_C(1700000000500000000) + 250 * NT_MSEC);
+	    INT64_C(1800000000500000000) + 250 * NT_MSEC);
 	assert_near(s[0].offset, 0.125 - 0.25, 1e-12);
 	assert_false(s[0].pulse);
 	assert_true(s[1].pulse);
@@ -947,6 +1135,121 @@ test_sock_socket(void **state)
 	rc->drv->close(rc);
 	assert_int_not_equal(stat(path, &st), 0);	/* removed */
 	rmdir(dir);
+}
+
+/* ---- NMEA diagnostics, through a FIFO ---- */
+
+/* "$body*CS\r\n", the checksum right or (bad) wrong. */
+static void
+nmea_line(char *buf, size_t cap, const char *body, bool bad)
+{
+	unsigned cs = 0;
+
+	for (const char *p = body; *p != '\0'; p++)
+		cs ^= (unsigned char)*p;
+	snprintf(buf, cap, "$%s*%02X\r\n", body, bad ? cs ^ 0x11 : cs);
+}
+
+/* Lines of body for 11 s into a FIFO read by an nmea refclock at baud. */
+static void
+nmea_fifo_run(const char *body, bool bad, int baud)
+{
+	struct nt_refclock_conf c;
+	struct nt_refclock_set set;
+	struct nt_refclock *rc;
+	struct nt_refclock_sample s[4];
+	char err[NT_RC_ERRLEN], dir[] = "/tmp/ntimed-fifo.XXXXXX", path[128];
+	char line[128];
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/gps", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	nt_refclock_conf_init(&c, nt_refclock_find_driver("nmea"));
+	c.device = path;
+	c.baud = baud;
+	assert_int_equal(nt_refclock_set_init(&set, &fake_clock, &c, 1, NULL,
+	    NULL, err, sizeof err), 0);
+	rc = &set.rc[0];
+	fake_now = INT64_C(1800000000) * NT_SEC;
+	assert_true(rc->drv->open(rc, err, sizeof err) > 0);
+	fd = open(path, O_WRONLY | O_NONBLOCK);
+	assert_true(fd >= 0);
+	nmea_line(line, sizeof line, body, bad);
+	for (int i = 0; i < 12; i++) {
+		assert_int_equal(write(fd, line, strlen(line)),
+		    (ssize_t)strlen(line));
+		fake_now += NT_SEC;
+		assert_int_equal(rc->drv->read(rc, s, 4, err, sizeof err), 0);
+	}
+	close(fd);
+	rc->drv->close(rc);
+	unlink(path);
+	rmdir(dir);
+}
+
+/*
+ * A field error names the field and its value; the line speed is blamed
+ * only when framing or checksums fail, and 'baud: 0' is not "now 0".
+ */
+static void
+test_nmea_diagnostics(void **state)
+{
+	(void)state;
+	log_reset();
+	nmea_fifo_run("GPRMC,120000.00,A,4807.038,N,01131.000,E,022.4,084.4,"
+	    "310226,003.1,W,A", false, 0);
+	assert_non_null(strstr(logged, "bad sentence 'GPRMC': invalid date "
+	    "'310226' (field 9) (1 so far), skipped"));
+	assert_non_null(strstr(logged, "well framed, with valid checksums"));
+	assert_null(strstr(logged, "baud"));
+	log_reset();
+	nmea_fifo_run("GPRMC,256161.00,A,,,,,,,011126,,", false, 9600);
+	assert_non_null(strstr(logged, "invalid time '256161.00' (field 1)"));
+	log_reset();
+	nmea_fifo_run("GPZDA,120000,31,02,2026,,", false, 9600);
+	assert_non_null(strstr(logged, "invalid date '31,02,2026' (field 3)"));
+	log_reset();
+	nmea_fifo_run("GPRMC,120000.00,A,,,,,,,011126,,", true, 0);
+	assert_non_null(strstr(logged, "checksum mismatch"));
+	assert_non_null(strstr(logged, "('baud: 0' leaves it as it is: set "
+	    "'baud')"));
+	assert_null(strstr(logged, "now 0"));
+	log_reset();
+	nmea_fifo_run("GPRMC,120000.00,A,,,,,,,011126,,", true, 4800);
+	assert_non_null(strstr(logged, "wrong 'baud' (now 4800)?"));
+	nt_log_set_sink(NULL, NULL);
+}
+
+/*
+ * Paths that open but can never be read as a stream get their true
+ * reason (it was "operation not permitted: not a device, pipe or
+ * socket" for /dev/null, a character device, and for a directory).
+ */
+static void
+test_unwatchable(void **state)
+{
+	char buf[NT_RC_ERRLEN];
+	int fd;
+
+	(void)state;
+	fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0);
+	nt_refclock_unwatchable(fd, "operation not permitted", buf, sizeof buf);
+	assert_non_null(strstr(buf, "it is a character device (1:3) that "
+	    "cannot be watched for input (operation not permitted)"));
+	assert_non_null(strstr(buf, "/dev/null and the like never send"));
+	close(fd);
+	fd = open("/tmp", O_RDONLY);
+	assert_true(fd >= 0);
+	nt_refclock_unwatchable(fd, "operation not permitted", buf, sizeof buf);
+	assert_string_equal(buf, "it is a directory, not a device");
+	close(fd);
+	fd = open("/proc/self/status", O_RDONLY);
+	assert_true(fd >= 0);
+	nt_refclock_unwatchable(fd, "operation not permitted", buf, sizeof buf);
+	assert_non_null(strstr(buf, "is a regular file"));
+	close(fd);
 }
 
 /* ---- PHC, PPS, local ---- */
@@ -1065,11 +1368,15 @@ main(void)
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_filter_sd),
 		cmocka_unit_test(test_shm_decode),
+		cmocka_unit_test(test_check_time),
 		cmocka_unit_test(test_shm_perm),
 		cmocka_unit_test(test_shm_segment),
+		cmocka_unit_test(test_shm_bad_records),
 		cmocka_unit_test(test_shm_create_private),
 		cmocka_unit_test(test_sock_decode),
 		cmocka_unit_test(test_sock_socket),
+		cmocka_unit_test(test_nmea_diagnostics),
+		cmocka_unit_test(test_unwatchable),
 		cmocka_unit_test(test_phc_best),
 		cmocka_unit_test(test_phc_device),
 		cmocka_unit_test(test_pps_device),

@@ -138,6 +138,28 @@ test_gps_refid(void **state)
 	nt_engine_free(w.e);
 }
 
+/* A source says it is a refclock, for 'query sources' to show '#'. */
+static void
+test_sources_refclock(void **state)
+{
+	struct world w;
+	struct nt_status_engine se;
+	struct nt_status st;
+	struct nt_json j;
+
+	(void)state;
+	world_run(&w, "nmea");
+	se = (struct nt_status_engine){ .e = w.e, .clk = &w.clk.base };
+	nt_status_init(&st, "master", &w.clk.base);
+	nt_status_add_engine(&st, &se);
+	nt_json_init_buf(&j, false);
+	assert_int_equal(nt_status_json(&st, "sources", &j), 0);
+	assert_int_equal(nt_json_finish(&j), 0);
+	assert_non_null(strstr(nt_json_text(&j, NULL), "\"refclock\":true"));
+	nt_json_free(&j);
+	nt_engine_free(w.e);
+}
+
 /*
  * Just after a reload the new engine has selected nothing, while the
  * server holds over LOCL at stratum 10: it was shown as 76.79.67.76.
@@ -199,6 +221,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_local_refclock_refid),
+		cmocka_unit_test(test_sources_refclock),
 		cmocka_unit_test(test_gps_refid),
 		cmocka_unit_test(test_held_over_local_refid),
 		cmocka_unit_test(test_view_names_agree),
