@@ -414,7 +414,9 @@ sources_legend(void)
 	    "unsynchronized, denied)\n"
 	    "||                                                     .- offset "
 	    "of the last sample\n"
-	    "||                                                    /   +/- its "
+	    "||                                                    /   (server "
+	    "minus us)\n"
+	    "||                                                   |    +/- its "
 	    "error bound\n");
 }
 
