@@ -811,16 +811,15 @@ void
 nt_refclock_unwatchable(int fd, const char *why, char *buf, size_t len)
 {
 	struct stat st;
+	bool known = fstat(fd, &st) == 0;
 
-	if (fstat(fd, &st) != 0)
-		snprintf(buf, len, "cannot watch it for input (%s)", why);
-	else if (S_ISDIR(st.st_mode))
+	if (known && S_ISDIR(st.st_mode))
 		snprintf(buf, len, "it is a directory, not a device");
-	else if (S_ISREG(st.st_mode))
+	else if (known && S_ISREG(st.st_mode))
 		snprintf(buf, len, "it is a regular file, which cannot be "
 		    "watched for input: replay a log through a pty "
 		    "(tools/nmea-play.py) or a FIFO");
-	else if (S_ISCHR(st.st_mode))
+	else if (known && S_ISCHR(st.st_mode))
 		snprintf(buf, len, "it is a character device (%u:%u) that "
 		    "cannot be watched for input (%s): not a serial port or "
 		    "GNSS device (/dev/null and the like never send anything)",

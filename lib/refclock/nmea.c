@@ -162,7 +162,8 @@ say_olddate(struct nt_refclock *rc, const struct nt_nmea_sentence *s,
 	    "a GPS week rollover: %lld weeks on it is %04d-%02d-%02d, still "
 	    "%.1f years before our clock; not used", rc->name, s->year,
 	    s->month, s->day, s->address, (long long)(t->rollover_days / 7),
-	    y, m, d, (double)(pivot / NT_SEC / NT_NMEA_DAY - fixed) / 365.25);
+	    y, m, d, ((double)pivot / NT_SEC / NT_NMEA_DAY - (double)fixed) /
+	    365.25);
 }
 
 /* A receiver whose time keeps jumping: said once it has for FLIP_S. */

@@ -241,12 +241,23 @@ recheck(struct nt_refclock *rc, struct shm *st, nt_time now, char *err,
 	return (-EIDRM);
 }
 
+/* The same record as before (field by field: the struct has padding). */
+static bool
+same_record(const struct nt_shm_time *a, const struct nt_shm_time *b)
+{
+	return (a->mode == b->mode && a->clock_sec == b->clock_sec &&
+	    a->clock_usec == b->clock_usec && a->clock_nsec == b->clock_nsec &&
+	    a->receive_sec == b->receive_sec &&
+	    a->receive_usec == b->receive_usec &&
+	    a->receive_nsec == b->receive_nsec && a->leap == b->leap);
+}
+
 /* A record that does not decode: said once per kind, counted per change. */
 static void
 undecodable(struct nt_refclock *rc, struct shm *st,
     const struct nt_shm_time *t, enum nt_shm_verdict v)
 {
-	if (memcmp(t, &st->last_bad, sizeof *t) == 0)
+	if (same_record(t, &st->last_bad))
 		return;
 	st->last_bad = *t;
 	if (v == NT_SHM_MODE)
