@@ -335,6 +335,12 @@ int nt_phc_best(const nt_time (*ts)[3], int n, nt_time *mid, double *offset,
 #define NT_RC_TIME_FLOOR (INT64_C(1735689600) * NT_SEC)	/* 2025-01-01 */
 #define NT_RC_MAX_AHEAD	(INT64_C(3584) * 86400)	/* s: 512 GPS weeks */
 #define NT_RC_MAX_OFFSET 1e9	/* s: from the time it was taken */
+/*
+ * Seconds a device may give (the year 2096): beyond, sec * NT_SEC would
+ * overflow nt_time, so a record outside is refused before any arithmetic.
+ */
+#define NT_RC_SEC_MAX	INT64_C(4000000000)
+#define NT_RC_SEC_OK(s)	((s) >= 0 && (int64_t)(s) <= NT_RC_SEC_MAX)
 
 enum nt_rc_check {
 	NT_RCC_OK = 0,

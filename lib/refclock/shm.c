@@ -70,7 +70,8 @@ nt_shm_decode(const struct nt_shm_time *t, int c1, int c2,
 	if (t->mode == 1 && c1 != c2)
 		return (NT_SHM_TORN);
 	if (t->clock_usec < 0 || t->clock_usec > 999999 ||
-	    t->receive_usec < 0 || t->receive_usec > 999999)
+	    t->receive_usec < 0 || t->receive_usec > 999999 ||
+	    !NT_RC_SEC_OK(t->clock_sec) || !NT_RC_SEC_OK(t->receive_sec))
 		return (NT_SHM_BADTIME);
 	/* The nanosecond fields are newer; trust them when consistent. */
 	cns = t->clock_nsec < 1000000000u &&
@@ -265,9 +266,11 @@ undecodable(struct nt_refclock *rc, struct shm *st,
 		    "mode %d (neither 0 nor 1); not used", t->mode);
 	else
 		(void)nt_refclock_refused(rc, &st->bad, BAD_FIELDS, "bad "
-		    "record: fraction out of range (clock %d us, %u ns; "
-		    "receive %d us, %u ns); not used", t->clock_usec,
-		    t->clock_nsec, t->receive_usec, t->receive_nsec);
+		    "record: field out of range (clock %lld s %d us %u ns; "
+		    "receive %lld s %d us %u ns); not used",
+		    (long long)t->clock_sec, t->clock_usec, t->clock_nsec,
+		    (long long)t->receive_sec, t->receive_usec,
+		    t->receive_nsec);
 }
 
 static bool

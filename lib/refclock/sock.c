@@ -45,7 +45,8 @@ nt_sock_decode(const void *buf, size_t len, struct nt_sock_sample *out)
 	memcpy(out, buf, sizeof *out);
 	if (out->magic != NT_SOCK_MAGIC)
 		return (NT_SOCK_MAGIC_BAD);
-	if (out->tv.tv_usec < 0 || out->tv.tv_usec > 999999)
+	if (out->tv.tv_usec < 0 || out->tv.tv_usec > 999999 ||
+	    !NT_RC_SEC_OK(out->tv.tv_sec))
 		return (NT_SOCK_BADTIME);
 	switch (nt_refclock_check_time(taken(out), out->offset, out->leap, 2,
 	    NULL, 0)) {
