@@ -53,6 +53,7 @@ struct nt_uvclient {
 	int		resolving;
 	int		failed;
 	bool		closing;
+	bool		once;		/* measure_only: one burst, no retries */
 	/* Steps by someone else; ours count only on the kernel clock. */
 	struct nt_stepdetect sd;
 	uv_timer_t	stepcheck;
@@ -281,6 +282,9 @@ on_resolved(void *ctx, const struct nt_addr *addrs, size_t n, const char *err)
 		    nt_addr_family(&numeric) == AF_INET ? '4' : '6',
 		    p->fam == NT_FAMILY_V4 ? '4' : '6',
 		    p->fam == NT_FAMILY_V4 ? '4' : '6');
+	else if (n == 0 && c->once)
+		nt_log(NT_LOG_WARNING, "cannot resolve %s: %s", p->sc.address,
+		    err);
 	else if (n == 0) {
 		nt_log(NT_LOG_WARNING, "cannot resolve %s: %s (retrying in "
 		    "%.0f s)", p->sc.address, err, p->retry);
@@ -422,6 +426,7 @@ nt_uvclient_new(uv_loop_t *loop, const struct nt_engine_params *p,
 	c->clk = clk;
 	c->user_update = on_update;
 	c->user_ctx = ctx;
+	c->once = p->measure_only;
 	io = (struct nt_engine_io){ c, io_send, io_random, io_update };
 	c->e = nt_engine_new(p, clk, &io);
 	if (c->e == NULL) {
