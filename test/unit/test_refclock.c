@@ -828,6 +828,34 @@ shm_read_one(struct nt_refclock *rc, struct nt_refclock_sample *s)
 	return (rc->drv->read(rc, s, 1, err, sizeof err));
 }
 
+/* An shm refclock for unit (not opened); c must outlive set. */
+static struct nt_refclock *
+shm_refclock(struct nt_refclock_conf *c, struct nt_refclock_set *set,
+    int unit)
+{
+	char err[NT_RC_ERRLEN];
+
+	nt_refclock_conf_init(c, nt_refclock_find_driver("shm"));
+	c->unit = unit;
+	assert_int_equal(nt_refclock_set_init(set, &fake_clock, c, 1, NULL,
+	    NULL, err, sizeof err), 0);
+	return (&set->rc[0]);
+}
+
+/* The writer's side: unit's segment, created and attached read-write. */
+static volatile struct nt_shm_time *
+shm_segment(int unit, int *id)
+{
+	volatile struct nt_shm_time *t;
+
+	*id = shmget((key_t)(NT_SHM_KEY + unit), sizeof(struct nt_shm_time),
+	    IPC_CREAT | 0600);
+	assert_true(*id >= 0);
+	t = shmat(*id, NULL, 0);
+	assert_true(t != (void *)-1);
+	return (t);
+}
+
 static void shm_recreate(struct nt_refclock *rc,
     volatile struct nt_shm_time *t, int id, int unit);
 
@@ -844,20 +872,12 @@ test_shm_segment(void **state)
 	nt_time k;
 
 	(void)state;
-	nt_refclock_conf_init(&c, nt_refclock_find_driver("shm"));
-	c.unit = unit;
-	assert_int_equal(nt_refclock_set_init(&set, &fake_clock, &c, 1, NULL,
-	    NULL, err, sizeof err), 0);
-	rc = &set.rc[0];
+	rc = shm_refclock(&c, &set, unit);
 	(void)shmctl(shmget((key_t)(NT_SHM_KEY + unit), 0, 0), IPC_RMID, NULL);
 	/* Not there yet: a clear reason, retried by the adapter. */
 	assert_int_equal(rc->drv->open(rc, err, sizeof err), -ENOENT);
 	assert_non_null(strstr(err, "does not exist yet"));
-	id = shmget((key_t)(NT_SHM_KEY + unit), sizeof(struct nt_shm_time),
-	    IPC_CREAT | 0600);
-	assert_true(id >= 0);
-	t = shmat(id, NULL, 0);
-	assert_true(t != (void *)-1);
+	t = shm_segment(unit, &id);
 	assert_int_equal(rc->drv->open(rc, err, sizeof err), 0);
 	/* Nothing written yet. */
 	assert_int_equal(shm_read_one(rc, &s), 0);
@@ -922,16 +942,8 @@ test_shm_bad_records(void **state)
 	nt_time k = kernel_now();
 
 	(void)state;
-	nt_refclock_conf_init(&c, nt_refclock_find_driver("shm"));
-	c.unit = unit;
-	assert_int_equal(nt_refclock_set_init(&set, &fake_clock, &c, 1, NULL,
-	    NULL, err, sizeof err), 0);
-	rc = &set.rc[0];
-	id = shmget((key_t)(NT_SHM_KEY + unit), sizeof(struct nt_shm_time),
-	    IPC_CREAT | 0600);
-	assert_true(id >= 0);
-	t = shmat(id, NULL, 0);
-	assert_true(t != (void *)-1);
+	rc = shm_refclock(&c, &set, unit);
+	t = shm_segment(unit, &id);
 	assert_int_equal(rc->drv->open(rc, err, sizeof err), 0);
 	fake_now = fake_from_kernel(NULL, k);
 	shm_refused(rc, t, 0, k, 0, 1,
@@ -1005,11 +1017,7 @@ test_shm_create_private(void **state)
 	(void)state;
 	if (geteuid() != 0 || shmget((key_t)(NT_SHM_KEY + 1), 0, 0) >= 0)
 		skip();
-	nt_refclock_conf_init(&c, nt_refclock_find_driver("shm"));
-	c.unit = 1;
-	assert_int_equal(nt_refclock_set_init(&set, &fake_clock, &c, 1, NULL,
-	    NULL, err, sizeof err), 0);
-	rc = &set.rc[0];
+	rc = shm_refclock(&c, &set, 1);
 	assert_int_equal(rc->drv->open(rc, err, sizeof err), 0);
 	id = shmget((key_t)(NT_SHM_KEY + 1), 0, 0);
 	assert_true(id >= 0);
