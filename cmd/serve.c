@@ -571,7 +571,8 @@ on_signal(uv_signal_t *h, int signum)
 		return;
 	}
 	nt_log(NT_LOG_NOTICE, "signal %d: %sexiting", signum,
-	    sl->o.dry_run || sl->conf.driftfile == NULL ? "" : "saving the drift file and ");
+	    sl->o.dry_run || sl->conf.driftfile == NULL ? "" :
+	    "saving the drift file and ");
 	nt_sd_notify("STOPPING=1");
 	if (!sl->o.dry_run)
 		nt_daemon_save_drift(&sl->conf, sl->uc);

@@ -524,8 +524,8 @@ static const char * const leap_names[] = {
 static const struct nt_yconf_key scen_keys[] = {
 	NT_YCONF_STRING("name", SC, name, 0, "default: the file name"),
 	NT_YCONF_STRING("description", SC, description, 0, "one line"),
-	DUR("duration", SC, duration, NT_SIM_DURATION_MIN, MAXT, "simulated time, default "
-	    "10000 s"),
+	DUR("duration", SC, duration, NT_SIM_DURATION_MIN, MAXT,
+	    "simulated time, default 10000 s"),
 	DUR("settle", SC, settle, 0, MAXT, "statistics after convergence "
 	    "from this time on, default min(1000 s, duration / 2)"),
 	DUR("tick", SC, tick, 0.001, 3600, "statistics sample interval, "
