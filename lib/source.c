@@ -245,6 +245,14 @@ add_sample(struct nt_source *s, const struct nt_sample *smp)
 	nt_fit_learn_wander(s);
 }
 
+/* RFC 5905's delay, (t4 - t1) - (t3 - t2), not yet known to be possible. */
+static double
+raw_delay(const struct nt_source *s, const struct ntp_pkt *p, nt_time t4)
+{
+	return (nt_diff(t4, s->t1) - nt_diff(nt_from_ntp64(p->xmt, s->t1),
+	    nt_from_ntp64(p->rec, s->t1)));
+}
+
 /* Turn a validated reply into a sample (RFC 5905 on-wire equations). */
 static void
 make_sample(const struct nt_source *s, const struct ntp_pkt *p, nt_time t4,
@@ -255,7 +263,7 @@ make_sample(const struct nt_source *s, const struct ntp_pkt *p, nt_time t4,
 	double rtt = nt_diff(t4, s->t1);
 
 	out->offset = (nt_diff(t2, s->t1) + nt_diff(t3, t4)) / 2.0 - correction;
-	out->delay = fmax(rtt - nt_diff(t3, t2), 0.0);
+	out->delay = fmax(raw_delay(s, p, t4), 0.0);
 	out->t = s->t1 + (t4 - s->t1) / 2;
 	out->disp = ldexp(1.0, p->precision) + NT_PHI * fmax(rtt, 0.0);
 	out->sd = 0;
@@ -280,8 +288,7 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
 		return (NTP_REPLY_BOGUS_ORIGIN);	/* duplicate or stale */
 	}
 	v = ntp_check_reply(&p, s->xmt, max_distance);
-	if (v == NTP_REPLY_OK && !ntp_delay_possible(nt_diff(t4, s->t1) -
-	    nt_diff(nt_from_ntp64(p.xmt, s->t1), nt_from_ntp64(p.rec, s->t1)),
+	if (v == NTP_REPLY_OK && !ntp_delay_possible(raw_delay(s, &p, t4),
 	    p.precision))
 		v = NTP_REPLY_BAD_DELAY;
 	if (v == NTP_REPLY_BAD_MODE || v == NTP_REPLY_BAD_VERSION ||
