@@ -291,7 +291,7 @@ verb_add(void *ctx, const char *host, char *msg, size_t len)
 	}
 	if (nt_conf_add_server_arg(c, host, err, sizeof err) != 0) {
 		snprintf(msg, len, "%s", err);
-		return (-1);
+		return (NT_CTL_VERB_INVALID);
 	}
 	s = &c->servers[c->n_servers - 1];
 	for (size_t i = 0; i + 1 < c->n_servers; i++)
@@ -355,7 +355,7 @@ verb_remove(void *ctx, const char *arg, char *msg, size_t len)
 	if (nt_parse_hostport(arg, host, sizeof host, &port, 0, err,
 	    sizeof err) != 0) {
 		snprintf(msg, len, "invalid server '%s': %s", arg, err);
-		return (-1);
+		return (NT_CTL_VERB_INVALID);
 	}
 	if (nt_uvclient_resolving(cl->uc) > 0) {
 		snprintf(msg, len, "busy (name lookups in progress), try "
@@ -402,7 +402,7 @@ do_reload(struct client *cl, char *msg, size_t len)
 
 	if (load_conf(cl, &nc, msg, len) != 0) {
 		nt_conf_free(&nc);
-		return (-1);
+		return (NT_CTL_VERB_INVALID);
 	}
 	same = nt_daemon_sources_equal(&nc, &cl->conf);
 	if (!same && nt_uvclient_resolving(cl->uc) > 0) {
@@ -446,7 +446,7 @@ verb_reload(void *ctx, const char *host, char *msg, size_t len)
 		    "configuration: %s", msg);
 	else
 		nt_log(r > 0 ? NT_LOG_WARNING : NT_LOG_NOTICE, "%s", msg);
-	return (r < 0 ? -1 : 0);
+	return (r < 0 ? r : 0);
 }
 
 static int
@@ -917,9 +917,9 @@ cmd_client(int argc, char **argv)
 	memset(&cl, 0, sizeof cl);
 	if (parse_opts(&cl.o, argc, argv) < 0)
 		return (EXIT_USAGE);
-	if (nt_daemon_load_config("client", cl.o.config, cl.o.n_args,
-	    cl.o.args, !cl.o.check_config, &cl.conf) != 0)
-		return (EXIT_USAGE);
+	if ((rc = nt_daemon_load_config("client", cl.o.config, cl.o.n_args,
+	    cl.o.args, !cl.o.check_config, &cl.conf)) != 0)
+		return (rc);
 	cl.conf_path = cl.o.config != NULL ? cl.o.config :
 	    access(NT_CONF_DEFAULT_PATH, F_OK) == 0 ? NT_CONF_DEFAULT_PATH :
 	    NULL;

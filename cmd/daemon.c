@@ -33,11 +33,12 @@ nt_daemon_load_config(const char *role, const char *path, int nargs,
     char **args, bool need_sources, struct nt_conf *c)
 {
 	char err[NT_CONF_ERRLEN];
+	int rc = 0;
 
 	nt_conf_init(c);
 	if (path == NULL && access(NT_CONF_DEFAULT_PATH, F_OK) == 0)
 		path = NT_CONF_DEFAULT_PATH;
-	if (path != NULL && nt_conf_load(c, path, err, sizeof err) != 0)
+	if (path != NULL && (rc = nt_conf_load(c, path, err, sizeof err)) != 0)
 		goto fail;
 	if (nargs > 0)
 		nt_conf_clear_sources(c);
@@ -53,7 +54,8 @@ nt_daemon_load_config(const char *role, const char *path, int nargs,
 fail:
 	nt_cmd_error(role, err);
 	nt_conf_free(c);
-	return (EXIT_USAGE);
+	/* A file we may not read is "no permission", not a bad file. */
+	return (rc == NT_YCONF_ESYS ? EXIT_SYSTEM : EXIT_USAGE);
 }
 
 int

@@ -19,7 +19,8 @@
  * Load path (or the default file when path is NULL and it exists), then
  * replace its sources with the nargs command-line servers.  need_sources:
  * fail when there are none.  Errors are printed as "ntimed ROLE: ...".
- * Returns 0, or EXIT_USAGE with c freed.
+ * Returns 0, or with c freed EXIT_USAGE, or EXIT_SYSTEM when the file
+ * could not be read (no permission, an I/O error).
  */
 int nt_daemon_load_config(const char *role, const char *path, int nargs,
     char **args, bool need_sources, struct nt_conf *c);

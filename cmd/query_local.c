@@ -63,7 +63,8 @@ usage(FILE *f)
 	    "  -v, --verbose      explain the columns (sources)\n"
 	    "  -h, --help         this text\n\n"
 	    "Exit status: 0 done, 1 the daemon could not do it, 2 usage "
-	    "error,\n3 no daemon, no permission or a broken answer.\n",
+	    "error\n(also an invalid HOST, or a broken file to reload), 3 no "
+	    "daemon, no\npermission or a broken answer.\n",
 	    NT_CTL_DEFAULT_PATH);
 }
 
@@ -564,7 +565,8 @@ code_status(const char *code)
 {
 	if (strcmp(code, "failed") == 0)
 		return (EXIT_RUNTIME);
-	if (strcmp(code, "unknown") == 0 || strcmp(code, "malformed") == 0)
+	if (strcmp(code, "unknown") == 0 || strcmp(code, "malformed") == 0 ||
+	    strcmp(code, "invalid") == 0)
 		return (EXIT_USAGE);
 	return (EXIT_SYSTEM);
 }

@@ -192,10 +192,12 @@ apply_opts(const struct nt_serve *sl, struct nt_conf *c, char *err,
 static int
 load_conf(const struct nt_serve *sl, struct nt_conf *c, char *err, size_t len)
 {
+	int rc;
+
 	nt_conf_init(c);
-	if (sl->conf_path != NULL && nt_conf_load(c, sl->conf_path, err,
-	    len) != 0)
-		return (-1);
+	if (sl->conf_path != NULL && (rc = nt_conf_load(c, sl->conf_path,
+	    err, len)) != 0)
+		return (rc);	/* -1, or NT_YCONF_ESYS */
 	return (apply_opts(sl, c, err, len));
 }
 
@@ -489,7 +491,8 @@ replace_engine(struct nt_serve *sl)
  * and metrics: sections, refclocks, the log destination, the user and
  * the sandbox need a restart, and the log says so rather than
  * half-applying them.  A broken file changes nothing.  Returns 0 (all
- * applied), 1 (applied, but some needs a restart) or -1, with msg.
+ * applied), 1 (applied, but some needs a restart), -1 (busy) or
+ * NT_CTL_VERB_INVALID (the file is broken), with msg.
  */
 static int
 do_reload(struct nt_serve *sl, char *msg, size_t len)
@@ -500,7 +503,7 @@ do_reload(struct nt_serve *sl, char *msg, size_t len)
 
 	if (load_conf(sl, &nc, msg, len) != 0) {
 		nt_conf_free(&nc);
-		return (-1);
+		return (NT_CTL_VERB_INVALID);
 	}
 	same_src = nt_daemon_sources_equal(&nc, &sl->conf);
 	same_rest = nt_daemon_rest_equal(&nc, &sl->conf);
@@ -552,8 +555,10 @@ reload(struct nt_serve *sl, char *msg, size_t len)
 static int
 verb_reload(void *ctx, const char *arg, char *msg, size_t len)
 {
+	int r;
+
 	(void)arg;
-	return (reload(ctx, msg, len) < 0 ? -1 : 0);
+	return ((r = reload(ctx, msg, len)) < 0 ? r : 0);
 }
 
 static void
@@ -744,17 +749,19 @@ static int
 setup(struct nt_serve *sl, int argc, char **argv)
 {
 	char err[NT_CONF_ERRLEN];
+	int rc;
 
 	if (parse_opts(&sl->o, argc, argv) != 0)
 		return (EXIT_USAGE);
 	sl->conf_path = sl->o.config;
 	if (sl->conf_path == NULL && access(NT_CONF_DEFAULT_PATH, F_OK) == 0)
 		sl->conf_path = NT_CONF_DEFAULT_PATH;
-	if (load_conf(sl, &sl->conf, err, sizeof err) != 0 ||
+	if ((rc = load_conf(sl, &sl->conf, err, sizeof err)) != 0 ||
 	    nt_acl_init(&sl->acl, sl->conf.serve.allow, sl->conf.serve.n_allow,
 	    sl->conf.serve.deny, sl->conf.serve.n_deny, err, sizeof err) != 0) {
 		nt_cmd_error(sl->o.role->name, err);
-		return (EXIT_USAGE);
+		/* A file we may not read is "no permission", not a bad file. */
+		return (rc == NT_YCONF_ESYS ? EXIT_SYSTEM : EXIT_USAGE);
 	}
 	if (sl->o.check_config) {
 		if (nt_daemon_check_user(&sl->conf, sl->o.role->name) != 0)

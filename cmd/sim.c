@@ -23,6 +23,7 @@
 #include "log.h"
 #include "sim.h"
 #include "sim_report.h"
+#include "yconf.h"
 
 struct sim_opts {
 	const char	*scenario;
@@ -79,7 +80,8 @@ usage(FILE *f)
 	    "Scenarios: conf/sim/*.yaml; keys and figures: docs/sim.md.\n"
 	    "Exit status: 0 every expect: limit met (with --seeds, by every\n"
 	    "seed), 1 a limit failed, 2 usage or scenario error, 3 cannot\n"
-	    "write an output (or out of memory).\n");
+	    "read the scenario (no permission) or write an output (or out of\n"
+	    "memory).\n");
 }
 
 /* The same range as a scenario's seed: 0..2^53, exact in JSON too. */
@@ -552,10 +554,11 @@ cmd_sim(int argc, char **argv)
 		return (EXIT_USAGE);
 	nt_sim_scenario_init(&r.sc);
 	r.sc.run_duration = r.o.duration;
-	if (nt_sim_scenario_load(&r.sc, r.o.scenario, err, sizeof err)) {
+	if ((rc = nt_sim_scenario_load(&r.sc, r.o.scenario, err,
+	    sizeof err)) != 0) {
 		sim_error("%s", err);
 		nt_sim_scenario_free(&r.sc);
-		return (EXIT_USAGE);
+		return (rc == NT_YCONF_ESYS ? EXIT_SYSTEM : EXIT_USAGE);
 	}
 	rc = simulate(&r);
 	if (r.csv != NULL)

@@ -627,8 +627,8 @@ nt_conf_load(struct nt_conf *c, const char *path, char *err, size_t errlen)
 	size_t len;
 	int rc;
 
-	if (nt_yconf_read_file(path, &buf, &len, err, errlen) != 0)
-		return (-1);
+	if ((rc = nt_yconf_read_file(path, &buf, &len, err, errlen)) != 0)
+		return (rc);
 	rc = nt_conf_load_buf(c, path, buf, len, err, errlen);
 	free(buf);
 	return (rc);

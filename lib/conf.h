@@ -105,7 +105,9 @@ void nt_conf_free(struct nt_conf *c);
 /*
  * Load path into c (which must be fresh from nt_conf_init()).  On error
  * returns -1, leaves c as it was and writes "FILE:LINE:COLUMN: message"
- * into err.  A missing file is an error too ("FILE: cannot open: ...").
+ * into err.  A missing file is an error too ("FILE: cannot open: ..."),
+ * and a file the system would not let us read (no permission, I/O) is
+ * NT_YCONF_ESYS (-2): exit 3 rather than 2.
  */
 int nt_conf_load(struct nt_conf *c, const char *path, char *err, size_t errlen);
 /* The same from memory; name is used in messages (fuzzing, tests). */

@@ -139,6 +139,7 @@ answer_verb(const struct nt_ctl_params *p, const struct nt_ctl_peer *peer,
     const struct nt_ctl_verb *v, const struct request *r, struct nt_json *j)
 {
 	char msg[NT_CTL_VERB_MSGLEN], shown[96], shown_msg[NT_CTL_VERB_MSGLEN];
+	int rc;
 
 	if (peer->uid != 0) {
 		reply_error(j, "permission", "'%s' needs root", v->name);
@@ -150,8 +151,9 @@ answer_verb(const struct nt_ctl_params *p, const struct nt_ctl_peer *peer,
 		return;
 	}
 	msg[0] = '\0';
-	if (v->fn(p->ctx, r->host, msg, sizeof msg) != 0) {
-		reply_error(j, "failed", "%s", msg);
+	if ((rc = v->fn(p->ctx, r->host, msg, sizeof msg)) != 0) {
+		reply_error(j, rc == NT_CTL_VERB_INVALID ? "invalid" : "failed",
+		    "%s", msg);
 		return;
 	}
 	nt_log(NT_LOG_NOTICE, "control: %s%s%s by uid %u: %s", v->name,

@@ -55,8 +55,12 @@ struct nt_ctl_peer {
 
 /*
  * A changing request, run on the daemon's loop.  Returns 0 with a short
- * answer in msg ("adding 192.0.2.1"), or -1 with the reason.
+ * answer in msg ("adding 192.0.2.1"), or with the reason: -1 when the
+ * daemon cannot do it now or here (code "failed"), NT_CTL_VERB_INVALID
+ * when what it was given is not valid, the host or the configuration
+ * file to reload (code "invalid").
  */
+#define NT_CTL_VERB_INVALID	(-2)
 struct nt_ctl_verb {
 	const char	*name;		/* "add-server" */
 	bool		needs_host;	/* takes "host" */

@@ -1022,8 +1022,8 @@ nt_sim_scenario_load(struct nt_sim_scenario *sc, const char *path, char *err,
 	size_t len;
 	int rc;
 
-	if (nt_yconf_read_file(path, &buf, &len, err, errlen) != 0)
-		return (-1);
+	if ((rc = nt_yconf_read_file(path, &buf, &len, err, errlen)) != 0)
+		return (rc);
 	rc = nt_sim_scenario_load_buf(sc, path, buf, len, err, errlen);
 	free(buf);
 	return (rc);

@@ -200,7 +200,8 @@ void nt_sim_scenario_free(struct nt_sim_scenario *sc);
 /*
  * Load a scenario file into sc (fresh from nt_sim_scenario_init(), with
  * run_duration set for -D).
- * Returns 0, or -1 with "FILE:LINE:COLUMN: message" in err.
+ * Returns 0, or -1 with "FILE:LINE:COLUMN: message" in err
+ * (NT_YCONF_ESYS when the system would not let us read the file).
  */
 int nt_sim_scenario_load(struct nt_sim_scenario *sc, const char *path,
     char *err, size_t errlen);

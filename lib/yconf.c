@@ -984,17 +984,28 @@ must_escape(uint32_t cp)
 	    cp == 0x2029 || cp == 0xfffe || cp == 0xffff);
 }
 
+/*
+ * A path that names no file is the user's mistake; a file we may not
+ * read, or a system that fails us, is not.
+ */
+static int
+open_failure(int e)
+{
+	return (e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG ||
+	    e == ELOOP ? -1 : NT_YCONF_ESYS);
+}
+
 /* Open path for reading; never waits on a pipe that has no writer. */
 static int
 open_file(const char *path, char *err, size_t errlen)
 {
 	struct stat sb;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), e = errno;
 
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
-		return (-1);
+		    strerror(e));
+		return (open_failure(e));
 	}
 	if (fstat(fd, &sb) != 0 || S_ISFIFO(sb.st_mode) ||
 	    S_ISSOCK(sb.st_mode) || S_ISDIR(sb.st_mode)) {
@@ -1013,12 +1024,13 @@ nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,
 {
 	size_t got = 0;
 	ssize_t n = 1;
+	bool sys;
 	int fd;
 
 	*buf = NULL;
 	*len = 0;
 	if ((fd = open_file(path, err, errlen)) < 0)
-		return (-1);
+		return (fd);
 	/* One byte more than allowed tells "too large" from "just fits". */
 	if ((*buf = malloc(NT_YCONF_MAX_INPUT + 1)) == NULL)
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -1041,9 +1053,11 @@ nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,
 		*len = got;
 		return (0);
 	}
+	/* Too large is the file's fault; memory and I/O the system's. */
+	sys = *buf == NULL || n < 0;
 	free(*buf);
 	*buf = NULL;
-	return (-1);
+	return (sys ? NT_YCONF_ESYS : -1);
 }
 
 static void

@@ -196,8 +196,11 @@ int nt_yconf_walk(const struct nt_yconf_doc *doc,
 /*
  * Read a whole file of at most NT_YCONF_MAX_INPUT bytes into *buf (free()
  * it), its length in *len.  A pipe is refused rather than waited on.
- * Returns 0, or -1 with a one-line err naming path.
+ * Returns 0, or with a one-line err naming path: -1 when path is wrong
+ * (no such file, a directory, too large), NT_YCONF_ESYS when the system
+ * would not let us read it (no permission, an I/O error, no memory).
  */
+#define NT_YCONF_ESYS	(-2)
 int nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,
     size_t errlen);
 /* Parse and walk in one go. */

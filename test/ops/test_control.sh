@@ -141,7 +141,7 @@ wait_json 15 sources 'len(d) == 3 and any(s["name"].endswith(":'"$PU"'")
 cp "$TEST_TMP/client.yaml" "$TEST_TMP/good.yaml"
 printf 'servers: [127.0.0.1]\nbogus: 1\n' >"$TEST_TMP/client.yaml"
 run_capture "$OUT" "${Q[@]}" reload
-assert_rc 1 "reload of a broken file"
+assert_rc 2 "reload of a broken file"
 assert_grep "$OUT.err" "client\.yaml:2:1: unknown key 'bogus'" "where it is broken"
 run_capture "$OUT" "${Q[@]}" --json sources
 json_assert "$OUT" 'len(d) == 3' "a failed reload keeps the running sources"
