@@ -742,6 +742,48 @@ print_source_json(struct nt_json *j, const struct nt_engine *e,
 	nt_json_string(j, source_why(s));
 	nt_json_key(j, "reason");
 	nt_json_string(j, sel ? NULL : source_why(s));
+	nt_json_key(j, "error");
+	nt_json_null(j);
+	nt_json_end_object(j);
+}
+
+/* The i-th server or pool of the configuration, NULL after the last. */
+static const struct nt_server_conf *
+conf_entry(const struct nt_conf *c, size_t i)
+{
+	if (i < c->n_servers)
+		return (&c->servers[i]);
+	if (i - c->n_servers < c->n_pools)
+		return (&c->pools[i - c->n_servers].server);
+	return (NULL);
+}
+
+/* A server or pool with no source: its lookup failed (state, why). */
+static void
+print_unresolved_json(struct nt_json *j, const struct nt_server_conf *sc,
+    const char *state, const char *why)
+{
+	nt_json_begin_object(j);
+	nt_json_key(j, "host");
+	nt_json_string(j, sc->address);
+	nt_json_key(j, "address");
+	nt_json_null(j);
+	nt_json_key(j, "offset");
+	nt_json_null(j);
+	nt_json_key(j, "delay");
+	nt_json_null(j);
+	nt_json_key(j, "stratum");
+	nt_json_null(j);
+	nt_json_key(j, "samples");
+	nt_json_int(j, 0);
+	nt_json_key(j, "selected");
+	nt_json_bool(j, false);
+	nt_json_key(j, "state");
+	nt_json_string(j, state);
+	nt_json_key(j, "reason");
+	nt_json_string(j, state);
+	nt_json_key(j, "error");
+	nt_json_string(j, why);
 	nt_json_end_object(j);
 }
 
@@ -750,6 +792,8 @@ print_once_json(struct client *cl, const struct nt_update *u, double applied,
     bool stepped, const char *error)
 {
 	struct nt_engine *e = nt_uvclient_engine(cl->uc);
+	const struct nt_server_conf *sc;
+	const char *why, *state;
 	struct nt_json j;
 
 	nt_json_init_file(&j, stdout, true);
@@ -770,6 +814,9 @@ print_once_json(struct client *cl, const struct nt_update *u, double applied,
 	nt_json_begin_array(&j);
 	for (size_t i = 0; i < nt_engine_n_sources(e); i++)
 		print_source_json(&j, e, nt_engine_source(e, i));
+	for (size_t i = 0; (sc = conf_entry(&cl->conf, i)) != NULL; i++)
+		if ((why = nt_uvclient_unresolved(cl->uc, sc, &state)) != NULL)
+			print_unresolved_json(&j, sc, state, why);
 	nt_json_end_array(&j);
 	nt_json_key(&j, "error");
 	nt_json_string(&j, error);
@@ -784,6 +831,8 @@ print_once_text(struct client *cl, const struct nt_update *u, double applied,
 {
 	struct nt_engine *e = nt_uvclient_engine(cl->uc);
 	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN];
+	const struct nt_server_conf *sc;
+	const char *why, *state;
 
 	for (size_t i = 0; i < nt_engine_n_sources(e); i++) {
 		const struct nt_source *s = nt_engine_source(e, i);
@@ -795,6 +844,9 @@ print_once_text(struct client *cl, const struct nt_update *u, double applied,
 			    s->min_delay, b2, sizeof b2));
 		printf("\n");
 	}
+	for (size_t i = 0; (sc = conf_entry(&cl->conf, i)) != NULL; i++)
+		if ((why = nt_uvclient_unresolved(cl->uc, sc, &state)) != NULL)
+			printf("%-40s %-14s %s\n", sc->address, state, why);
 	if (u == NULL) {
 		printf("no update: %s\n", error);
 		return;
@@ -870,7 +922,7 @@ run(struct client *cl)
 	int rc;
 
 	uv_loop_init(&cl->loop);	/* the caller runs and closes it */
-	if ((rc = nt_daemon_prepare(&cl->conf, "client")) != 0)
+	if ((rc = nt_daemon_prepare(&cl->conf, "client", cl->o.once)) != 0)
 		return (rc);
 	cl->clk = cl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
 	nt_log(NT_LOG_NOTICE, "client starting: %s, %s clock%s",

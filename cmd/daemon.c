@@ -371,8 +371,12 @@ static struct {
 	struct nt_privdrop_user	u;
 } who = { .plan = -1 };
 
+/*
+ * The user to become.  The default user missing is worth a warning in a
+ * daemon (it runs as root for good), not in a one-shot run.
+ */
 static int
-lookup_user(const struct nt_conf *c, const char *role,
+lookup_user(const struct nt_conf *c, const char *role, bool one_shot,
     struct nt_privdrop_user *u)
 {
 	char err[NT_CONF_ERRLEN];
@@ -382,6 +386,10 @@ lookup_user(const struct nt_conf *c, const char *role,
 	if ((plan = nt_privdrop_lookup(c->user, strcmp(role, "master") == 0,
 	    u, err, sizeof err)) < 0)
 		nt_cmd_error(role, err);
+	if (plan == NT_PRIVDROP_NO_USER)
+		nt_log(one_shot ? NT_LOG_INFO : NT_LOG_WARNING, "user '%s' "
+		    "does not exist: running as root (create it, or set "
+		    "'user: root' to say so)", c->user);
 	return (plan);
 }
 
@@ -393,7 +401,7 @@ nt_daemon_check_user(const struct nt_conf *c, const char *role)
 	/* The default user missing is no configuration error: not said. */
 	if (strcmp(c->user, NT_PRIVDROP_DEFAULT_USER) == 0)
 		return (0);
-	return (lookup_user(c, role, &u) < 0 ? EXIT_USAGE : 0);
+	return (lookup_user(c, role, false, &u) < 0 ? EXIT_USAGE : 0);
 }
 
 static int
@@ -403,7 +411,7 @@ confine_user(const struct nt_conf *c, bool master, const char *control_path,
 	const struct nt_privdrop_user *u = &who.u;
 
 	assert(who.plan >= 0);	/* nt_daemon_prepare() looked it up */
-	if (who.plan == NT_PRIVDROP_STAY)
+	if (who.plan != NT_PRIVDROP_SWITCH)
 		return (0);
 	if (!dry_run)
 		prepare_dir(c->driftfile, STATE_DIR, "the frequency will not "
@@ -428,7 +436,7 @@ sandbox_role(const char *role)
 }
 
 int
-nt_daemon_prepare(const struct nt_conf *c, const char *role)
+nt_daemon_prepare(const struct nt_conf *c, const char *role, bool one_shot)
 {
 	char err[NT_CONF_ERRLEN];
 
@@ -444,7 +452,7 @@ nt_daemon_prepare(const struct nt_conf *c, const char *role)
 		nt_cmd_usage(role, "signal(SIGPIPE): %s", strerror(errno));
 		return (EXIT_SYSTEM);
 	}
-	if ((who.plan = lookup_user(c, role, &who.u)) < 0)
+	if ((who.plan = lookup_user(c, role, one_shot, &who.u)) < 0)
 		return (EXIT_USAGE);
 	if (c->n_refclocks > 0 && strcmp(role, "master") != 0)
 		nt_log(NT_LOG_WARNING, "%zu refclocks in the configuration "

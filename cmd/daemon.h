@@ -65,10 +65,12 @@ void nt_daemon_show_socket(struct nt_conf *c, const char *arg);
  * "sandbox:" on, libuv kept off io_uring (its newer versions would use
  * it; the allow-list does not have it); and the "user:" to become is
  * looked up, so that a bad one stops the daemon before it starts
- * anything.  Returns 0, or EXIT_SYSTEM / EXIT_USAGE after
+ * anything (one_shot: client --once, which does not warn that the default
+ * user is missing).  Returns 0, or EXIT_SYSTEM / EXIT_USAGE after
  * "ntimed ROLE: ..." on standard error.
  */
-int nt_daemon_prepare(const struct nt_conf *c, const char *role);
+int nt_daemon_prepare(const struct nt_conf *c, const char *role,
+    bool one_shot);
 
 /* --check-config: whether "user:" exists, as nt_daemon_prepare() would. */
 int nt_daemon_check_user(const struct nt_conf *c, const char *role);

@@ -700,7 +700,8 @@ run(struct nt_serve *sl)
 	int rc;
 
 	uv_loop_init(&sl->loop);	/* the caller runs and closes it */
-	if ((rc = nt_daemon_prepare(&sl->conf, sl->o.role->name)) != 0)
+	if ((rc = nt_daemon_prepare(&sl->conf, sl->o.role->name,
+	    false)) != 0)
 		return (rc);
 	sl->clk = sl->o.dry_run ? nt_clock_dry() : nt_clock_kernel();
 	sl->precision = nt_server_precision(sl->clk);

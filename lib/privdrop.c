@@ -94,11 +94,8 @@ nt_privdrop_lookup(const char *user, bool keep_groups,
 	r = getpwnam_r(user, &pw, buf, sizeof buf, &res);
 	/* Only a user that surely does not exist lets us stay root. */
 	if (res == NULL && r == 0 &&
-	    strcmp(user, NT_PRIVDROP_DEFAULT_USER) == 0) {
-		nt_log(NT_LOG_WARNING, "user '%s' does not exist: running as "
-		    "root (create it, or set 'user: root' to say so)", user);
-		return (NT_PRIVDROP_STAY);
-	}
+	    strcmp(user, NT_PRIVDROP_DEFAULT_USER) == 0)
+		return (NT_PRIVDROP_NO_USER);	/* the caller says it */
 	if (res == NULL) {
 		snprintf(err, errlen, "user '%s': %s", user, r != 0 ?
 		    strerror(r) : "no such user");

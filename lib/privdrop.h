@@ -27,17 +27,20 @@ struct nt_privdrop_user {
 
 /*
  * What nt_privdrop_lookup() decided: switch to u, stay as we are (not
- * root, "root" asked for, or the default user missing), or fail.
+ * root, or "root" asked for), stay root because the default user does
+ * not exist (how loudly to say so is the caller's choice), or fail.
  */
 enum nt_privdrop_plan {
 	NT_PRIVDROP_SWITCH,
 	NT_PRIVDROP_STAY,
+	NT_PRIVDROP_NO_USER,
 };
 
 /*
  * Look user up.  Returns the plan, or -1 with a one-line err: a user other
  * than the default that does not exist is an error (like chronyd -u); the
- * default user missing only warns, so the binary works without the package.
+ * default user missing is NT_PRIVDROP_NO_USER, so the binary works without
+ * the package.
  * The groups kept are the user's own only, or with keep_groups all of the
  * user's supplementary groups too (a master's devices).
  */

@@ -43,6 +43,14 @@ struct pending {
 	struct pending	*next;
 };
 
+/* A server or pool whose last lookup gave no address, and why. */
+struct unresolved {
+	struct nt_server_conf sc;
+	const char	*state;		/* "cannot resolve", "not used" */
+	char		why[128];
+	struct unresolved *next;
+};
+
 struct nt_uvclient {
 	uv_loop_t	*loop;
 	struct nt_clock	*clk;
@@ -50,6 +58,7 @@ struct nt_uvclient {
 	uv_timer_t	timer;
 	struct uvsource	*us[NT_MAX_SOURCES];
 	struct pending	*pend;
+	struct unresolved *unres;	/* kept after close: --once lists them */
 	int		resolving;
 	int		failed;
 	bool		closing;
@@ -257,14 +266,79 @@ open_source(struct nt_uvclient *c, const struct nt_server_conf *sc,
 	return (true);
 }
 
+static struct unresolved **
+find_unresolved(struct nt_uvclient *c, const struct nt_server_conf *sc)
+{
+	struct unresolved **u;
+
+	for (u = &c->unres; *u != NULL; u = &(*u)->next)
+		if (strcmp((*u)->sc.address, sc->address) == 0 &&
+		    (*u)->sc.port == sc->port)
+			break;
+	return (u);
+}
+
+/* Remember why sc has no source (why NULL: it has one now). */
+static void
+note_unresolved(struct nt_uvclient *c, const struct nt_server_conf *sc,
+    const char *state, const char *why)
+{
+	struct unresolved **u = find_unresolved(c, sc), *gone;
+
+	if (why == NULL && *u != NULL) {
+		gone = *u;
+		*u = gone->next;
+		free(gone);
+		return;
+	}
+	/* Without memory it goes unlisted; the log has said why anyway. */
+	if (why == NULL || (*u == NULL && (*u = calloc(1, sizeof **u)) ==
+	    NULL))
+		return;
+	(*u)->sc = *sc;
+	(*u)->state = state;
+	strlcpy((*u)->why, why, sizeof (*u)->why);
+}
+
 static void retry_resolve(uv_timer_t *t);
+
+/* p's lookup gave no address: say why, and try again later (daemons). */
+static void
+lookup_failed(struct nt_uvclient *c, struct pending *p, const char *err)
+{
+	struct nt_addr numeric;
+	char why[128];
+
+	c->failed++;
+	if (p->fam != NT_FAMILY_ANY &&
+	    nt_addr_parse(&numeric, p->sc.address, p->sc.port) == 0) {
+		/* No lookup to wait for: -4 or -6 rules the address out. */
+		snprintf(why, sizeof why, "an IPv%c address, but only IPv%c "
+		    "is allowed (-%c)", nt_addr_family(&numeric) == AF_INET ?
+		    '4' : '6', p->fam == NT_FAMILY_V4 ? '4' : '6',
+		    p->fam == NT_FAMILY_V4 ? '4' : '6');
+		nt_log(NT_LOG_ERR, "%s: %s: not used", p->sc.address, why);
+		note_unresolved(c, &p->sc, "not used", why);
+		return;
+	}
+	note_unresolved(c, &p->sc, "cannot resolve", err);
+	if (c->once) {
+		nt_log(NT_LOG_WARNING, "cannot resolve %s: %s", p->sc.address,
+		    err);
+		return;
+	}
+	nt_log(NT_LOG_WARNING, "cannot resolve %s: %s (retrying in %.0f s)",
+	    p->sc.address, err, p->retry);
+	uv_timer_start(&p->timer, retry_resolve, (uint64_t)(p->retry * 1e3),
+	    0);
+	p->retry = fmin(p->retry * 2, RESOLVE_RETRY_MAX);
+}
 
 static void
 on_resolved(void *ctx, const struct nt_addr *addrs, size_t n, const char *err)
 {
 	struct pending *p = ctx;
 	struct nt_uvclient *c = p->c;
-	struct nt_addr numeric;
 
 	c->resolving--;
 	p->inflight = false;
@@ -274,26 +348,10 @@ on_resolved(void *ctx, const struct nt_addr *addrs, size_t n, const char *err)
 	}
 	if (c->closing)
 		return;
-	if (n == 0 && p->fam != NT_FAMILY_ANY &&
-	    nt_addr_parse(&numeric, p->sc.address, p->sc.port) == 0)
-		/* No lookup to wait for: -4 or -6 rules the address out. */
-		nt_log(NT_LOG_ERR, "%s: an IPv%c address, but only IPv%c is "
-		    "allowed (-%c): not used", p->sc.address,
-		    nt_addr_family(&numeric) == AF_INET ? '4' : '6',
-		    p->fam == NT_FAMILY_V4 ? '4' : '6',
-		    p->fam == NT_FAMILY_V4 ? '4' : '6');
-	else if (n == 0 && c->once)
-		nt_log(NT_LOG_WARNING, "cannot resolve %s: %s", p->sc.address,
-		    err);
-	else if (n == 0) {
-		nt_log(NT_LOG_WARNING, "cannot resolve %s: %s (retrying in "
-		    "%.0f s)", p->sc.address, err, p->retry);
-		uv_timer_start(&p->timer, retry_resolve,
-		    (uint64_t)(p->retry * 1e3), 0);
-		p->retry = fmin(p->retry * 2, RESOLVE_RETRY_MAX);
-	}
 	if (n == 0)
-		c->failed++;
+		lookup_failed(c, p, err);
+	else
+		note_unresolved(c, &p->sc, NULL, NULL);
 	for (size_t i = 0, taken = 0; i < n && (int)taken < p->max; i++)
 		taken += open_source(c, &p->sc, &addrs[i]);
 	if (c->resolving == 0)
@@ -483,8 +541,14 @@ nt_uvclient_close(struct nt_uvclient *c)
 void
 nt_uvclient_free(struct nt_uvclient *c)
 {
+	struct unresolved *u;
+
 	assert(c->closing);
 	drop_heirs(c);
+	while ((u = c->unres) != NULL) {
+		c->unres = u->next;
+		free(u);
+	}
 	nt_engine_free(c->e);
 	free(c);
 }
@@ -526,4 +590,16 @@ int
 nt_uvclient_failed(const struct nt_uvclient *c)
 {
 	return (c->failed);
+}
+
+const char *
+nt_uvclient_unresolved(struct nt_uvclient *c, const struct nt_server_conf *sc,
+    const char **state)
+{
+	struct unresolved *u = *find_unresolved(c, sc);
+
+	if (u == NULL)
+		return (NULL);
+	*state = u->state;
+	return (u->why);
 }

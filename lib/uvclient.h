@@ -45,5 +45,13 @@ int nt_uvclient_inherit(struct nt_uvclient *c, const struct nt_engine *old,
 int nt_uvclient_resolving(const struct nt_uvclient *c);
 /* Names that failed at least once, and sources that could not be opened. */
 int nt_uvclient_failed(const struct nt_uvclient *c);
+/*
+ * Why the server or pool sc has no source, when its last lookup gave no
+ * address: the reason (the resolver's words), with *state "cannot
+ * resolve" or "not used" (ruled out by -4 or -6).  NULL otherwise.
+ * Kept after nt_uvclient_close(), for what --once prints.
+ */
+const char *nt_uvclient_unresolved(struct nt_uvclient *c,
+    const struct nt_server_conf *sc, const char **state);
 
 #endif
