@@ -281,16 +281,57 @@ flag(const struct nt_yconf_node *map, const char *key)
 	return (s != NULL && strcmp(s, "true") == 0);
 }
 
-/* A duration with unit, or "-" when absent. */
+/*
+ * A duration with unit in at most 9 characters, so that the columns of
+ * a table stay put whatever the value ("+502.2ms", "+3600.1s",
+ * "+1.2e+09s"), or "-" when absent.
+ */
 static const char *
 dur(double v, bool sign, char *buf, size_t len)
 {
+	static const struct { double below, scale; int prec; const char *unit; }
+	    fmt[] = {
+		{ 999.5e-9, 1e9, 0, "ns" }, { 999.95e-6, 1e6, 1, "us" },
+		{ 999.95e-3, 1e3, 1, "ms" }, { 999.9995, 1, 3, "s" },
+		{ 99999.95, 1, 1, "s" }, { 9999999.5, 1, 0, "s" },
+	};
+	double a = fabs(v);
+	size_t i = 0;
+
 	if (!isfinite(v)) {
 		strlcpy(buf, "-", len);
 		return (buf);
 	}
-	return (sign ? nt_format_dur(v, buf, len) :
-	    nt_format_mag(v, buf, len));
+	if (a < 0.5e-9)		/* "+0ns", never "-0ns" */
+		v = 0;
+	while (i < sizeof fmt / sizeof fmt[0] && a >= fmt[i].below)
+		i++;
+	if (i == sizeof fmt / sizeof fmt[0])
+		snprintf(buf, len, sign ? "%+.1es" : "%.1es", v);
+	else
+		snprintf(buf, len, sign ? "%+.*f%s" : "%.*f%s", fmt[i].prec,
+		    v * fmt[i].scale, fmt[i].unit);
+	return (buf);
+}
+
+/*
+ * Seconds since the last sample in at most 6 characters, as chronyc
+ * shows them: seconds up to 1024, then minutes, hours and days.
+ */
+static const char *
+age(double s, char *buf, size_t len)
+{
+	if (!isfinite(s) || s < 0)
+		strlcpy(buf, "-", len);
+	else if (s < 1024.5)
+		snprintf(buf, len, "%.0f", s);
+	else if (s < 36000)
+		snprintf(buf, len, "%.0fm", floor(s / 60));
+	else if (s < 345600)
+		snprintf(buf, len, "%.0fh", floor(s / 3600));
+	else
+		snprintf(buf, len, "%.0fd", fmin(floor(s / 86400), 99999));
+	return (buf);
 }
 
 /*
@@ -345,7 +386,7 @@ tracking_head(const struct nt_yconf_node *t)
 	    "-");
 	print_value("Stratum", num(t, "stratum"), 0, false, "");
 	printf("%-16s: %s\n", "Ref time (UTC)", isfinite(ref) ?
-	    nt_format_utc(nt_from_sec(ref), ts, sizeof ts) : "-");
+	    nt_format_utc_sec(nt_from_sec(ref), ts, sizeof ts) : "-");
 	if (isfinite(so))
 		printf("%-16s: %.9f seconds %s of NTP time\n", "System time",
 		    fabs(so), so > 0 ? "slow" : "fast");
@@ -427,7 +468,7 @@ print_sources(const struct nt_yconf_node *a, bool verbose)
 	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN], lastrx[16], poll[16];
 	char reach[16];
 	const struct nt_yconf_node *s;
-	double age, r;
+	double r;
 
 	if (verbose)
 		sources_legend();
@@ -436,8 +477,7 @@ print_sources(const struct nt_yconf_node *a, bool verbose)
 	printf("%.*s\n", 96, "================================================="
 	    "===============================================================");
 	for (s = a->first; s != NULL; s = s->next) {
-		age = num(s, "last_sample_age");
-		fixed(age, 0, false, lastrx, sizeof lastrx);
+		age(num(s, "last_sample_age"), lastrx, sizeof lastrx);
 		fixed(num(s, "poll"), 0, false, poll, sizeof poll);
 		r = num(s, "reach");
 		if (isfinite(r) && r >= 0 && r <= 255)

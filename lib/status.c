@@ -432,7 +432,11 @@ nt_status_tracking(const struct nt_status_engine *se, nt_time now,
 	t->stratum = si.stratum;
 	t->refid = si.refid;
 	t->leap = si.leap;
-	t->ref_time = si.ref_time;
+	/*
+	 * What we serve forgets the last update once the holdover has run
+	 * out; the operator still wants to know when it was (as chronyc).
+	 */
+	t->ref_time = si.ref_time != 0 || u == NULL ? si.ref_time : u->when;
 	t->system_offset = nt_disc_remaining(d, now);
 	t->last_offset = u != NULL ? u->offset : NAN;
 	t->rms_offset = se->track.n_updates > 0 ? se->track.rms_offset : NAN;

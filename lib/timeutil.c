@@ -4,6 +4,7 @@
  */
 #include <assert.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -108,21 +109,39 @@ nt_from_ntp32(uint32_t v)
 	return ((double)v / 65536.0);
 }
 
-const char *
-nt_format_utc(nt_time t, char *buf, size_t len)
+/* ISO 8601 UTC, with nanoseconds or (!ns) to the second, truncated. */
+static const char *
+format_utc(nt_time t, bool ns, char *buf, size_t len)
 {
 	struct timespec ts = nt_to_timespec(t);
 	struct tm tm;
+	int n;
 
 	assert(len >= NT_TIMESTR_LEN);
 	if (gmtime_r(&ts.tv_sec, &tm) == NULL) {
 		snprintf(buf, len, "(invalid)");
 		return (buf);
 	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
+	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-	    tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (ns)
+		snprintf(buf + n, len - (size_t)n, ".%09ldZ", ts.tv_nsec);
+	else
+		snprintf(buf + n, len - (size_t)n, "Z");
 	return (buf);
+}
+
+const char *
+nt_format_utc(nt_time t, char *buf, size_t len)
+{
+	return (format_utc(t, true, buf, len));
+}
+
+const char *
+nt_format_utc_sec(nt_time t, char *buf, size_t len)
+{
+	return (format_utc(t, false, buf, len));
 }
 
 /*

@@ -50,6 +50,8 @@ double nt_from_ntp32(uint32_t v);
 /* "2026-11-26T11:04:06.123456789Z"; buf must hold NT_TIMESTR_LEN. */
 #define NT_TIMESTR_LEN 40
 const char *nt_format_utc(nt_time t, char *buf, size_t len);
+/* To the second, for people (as chronyc): "2026-11-26T11:04:06Z". */
+const char *nt_format_utc_sec(nt_time t, char *buf, size_t len);
 
 /* Seconds as a human string with a unit: "+12.3us", "-1.234ms", "+0.500s". */
 #define NT_DURSTR_LEN 24

@@ -2,7 +2,8 @@
  * The engine under faults, in virtual time (a simulated clock fed by a
  * GPS refclock): a long outage keeps the learnt frequency and reports
  * unsynchronized once the configured holdover ("holdover:") has passed,
- * not before; and after a step made by someone else,
+ * not before, while "tracking" still says when the clock was last
+ * updated; and after a step made by someone else,
  * nt_engine_restart_sources() drops the old measurements, so the very
  * next samples measure the step instead of a regression smeared across
  * two time scales.
@@ -25,6 +26,7 @@
 #include "engine.h"
 #include "log.h"
 #include "refclock.h"
+#include "status.h"
 
 struct world {
 	struct nt_simclock clk;
@@ -100,15 +102,29 @@ log_sink(void *ctx, enum nt_log_level lvl, const char *msg)
 	}
 }
 
+/* What "ntimed query" shows as the reference time. */
+static nt_time
+tracking_ref_time(struct world *w)
+{
+	struct nt_status_engine se = { .e = w->e, .clk = &w->clk.base };
+	struct nt_tracking t;
+
+	nt_status_tracking(&se, nt_clock_now(&w->clk.base), &t);
+	return (t.ref_time);
+}
+
 static void
 outage(double holdover, int expect)
 {
 	struct world w;
+	nt_time last;
 	double freq;
 
 	world_init(&w, holdover);
 	run(&w, 600, true);
 	assert_true(synced(&w));
+	last = nt_engine_last_update(w.e)->when;
+	assert_true(last != 0 && tracking_ref_time(&w) == last);
 	freq = nt_disc_freq_ppm(nt_engine_disc(w.e));
 	print_message("freq %.4f ppm\n", freq);
 	assert_true(fabs(fabs(freq) - 12) < 1);	/* learnt the oscillator's */
@@ -119,6 +135,9 @@ outage(double holdover, int expect)
 	assert_null(strstr(logged, "not synchronized"));
 	run(&w, 4, false);
 	assert_false(synced(&w));
+	/* Not served any more, but still shown: when it was last updated. */
+	assert_true(nt_engine_last_update(w.e)->when == last);
+	assert_true(tracking_ref_time(&w) == last);
 	/* Said at the default level, once, and its end too. */
 	assert_non_null(strstr(logged, "not synchronized: no clock update"));
 	assert_null(strstr(strstr(logged, "not synchronized:") + 1,

@@ -337,6 +337,21 @@ test_format_utc(void **state)
 	assert_utc(INT64_MIN, "1677-09-21T00:12:43.145224192Z");
 }
 
+/* To the second, for people: the fraction is cut, never rounded up. */
+static void
+test_format_utc_sec(void **state)
+{
+	char buf[NT_TIMESTR_LEN];
+
+	(void)state;
+	assert_string_equal(nt_format_utc_sec(Y2025 + 999999999, buf,
+	    sizeof buf), "2025-01-01T00:00:00Z");
+	assert_string_equal(nt_format_utc_sec(-1, buf, sizeof buf),
+	    "1969-12-31T23:59:59Z");
+	assert_string_equal(nt_format_utc_sec(ROLLOVER, buf, sizeof buf),
+	    "2036-02-07T06:28:16Z");
+}
+
 static void
 assert_dur(double s, const char *want)
 {
@@ -392,6 +407,7 @@ main(void)
 		cmocka_unit_test(test_seconds),
 		cmocka_unit_test(test_from_sec_rounds),
 		cmocka_unit_test(test_format_utc),
+		cmocka_unit_test(test_format_utc_sec),
 		cmocka_unit_test(test_format_dur),
 	};
 
