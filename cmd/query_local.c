@@ -226,9 +226,14 @@ parse_local(struct local_opts *o, int argc, char **argv)
 		return (nt_cmd_usage("query", "invalid view or verb '%s' (see "
 		    "--local --help)", o->request));
 	o->is_verb = is_verb(o->request);
-	if (optind < argc && (strcmp(o->request, "add-server") == 0 ||
-	    strcmp(o->request, "remove-server") == 0))
+	if (strcmp(o->request, "add-server") == 0 ||
+	    strcmp(o->request, "remove-server") == 0) {
+		/* Said here, before a daemon is looked for. */
+		if (optind == argc)
+			return (nt_cmd_usage("query", "'%s' needs a HOST[:PORT]",
+			    o->request));
 		o->host = argv[optind++];
+	}
 	/* nt_cmd_usage() escapes what the command line gave. */
 	if (optind < argc)
 		return (nt_cmd_usage("query", "unexpected '%s' (see --local "

@@ -84,5 +84,9 @@ printf 'servers: [127.0.0.1]\nbogus: 1\n' >"$T/client.yaml"
 expect 2 "${Q[@]}" reload
 has err "client\.yaml:2:1: unknown key 'bogus'" "reload: where the file is broken"
 expect 3 "$NTIMED" query -s "$T/none.sock" reload
+# A verb without its host is a usage error, whether a daemon runs or not.
+expect 2 "$NTIMED" query -s "$T/none.sock" add-server
+has err "^ntimed query: 'add-server' needs a HOST\[:PORT\]$" "no host: said"
+expect 2 "${Q[@]}" remove-server
 kill -0 "$DPID" 2>/dev/null || { cat "$T/daemon.log" >&2; fail "daemon died"; }
 echo "exit: all checks passed"
