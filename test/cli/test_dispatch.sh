@@ -2,17 +2,7 @@
 # The multi-call binary: role dispatch by argument and by link name, help,
 # version, errors and exit codes, --check-config, and what cmake --install
 # puts where.
-. "$(dirname "$0")/../common.sh"
-NTIMED=${NTIMED:?}
-# expect RC CMD...: run, keep stdout/stderr in $T/out $T/err, check status.
-expect() {
-	local want=$1 rc=0
-	shift
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-	[ "$rc" -eq "$want" ] || { cat "$T/out" "$T/err" >&2;
-	    fail "'$*': exit $rc, expected $want"; }
-}
-has() { grep -Eq -- "$2" "$T/$1" || { cat "$T/$1" >&2; fail "$3"; }; }
+. "$(dirname "$0")/lib.sh"
 lines() { [ "$(wc -l <"$T/$1")" -eq "$2" ] || { cat "$T/$1" >&2; fail "$3"; }; }
 
 expect 0 "$NTIMED" --help

@@ -7,17 +7,7 @@
 # broken file, is a usage or configuration error, not a refusal on the
 # merits.  The daemon asked is a dry-run client polling a loopback port
 # nothing answers on.
-. "$(dirname "$0")/../common.sh"
-NTIMED=${NTIMED:?}
-# expect RC CMD...: run, keep stdout/stderr in $T/out $T/err, check status.
-expect() {
-	local want=$1 rc=0
-	shift
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-	[ "$rc" -eq "$want" ] || { cat "$T/out" "$T/err" >&2;
-	    fail "'$*': exit $rc, expected $want"; }
-}
-has() { grep -Eq -- "$2" "$T/$1" || { cat "$T/$1" >&2; fail "$3"; }; }
+. "$(dirname "$0")/lib.sh"
 
 # 1. A file we may not read: 3, and the one line says why.  Root reads
 # anything, so root asks as nobody.

@@ -7,8 +7,7 @@
 # run is in a network namespace of its own (only loopback) whose
 # resolv.conf names a loopback port nothing answers on.  And a one-shot
 # run as root does not warn that the default user 'ntimed' is missing.
-. "$(dirname "$0")/../common.sh"
-NTIMED=${NTIMED:?}
+. "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 not found"
 # A loopback port nothing answers on: the run ends at its timeout.
 DEAD=127.0.0.1:9
@@ -23,25 +22,16 @@ json_check() {
 	EOF
 }
 
-# once RC ARGS...: a dry run, output in $T/out, log in $T/err.
-once() {
-	local want=$1 rc=0
-	shift
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-	[ "$rc" -eq "$want" ] || { cat "$T/out" "$T/err" >&2;
-	    fail "'$*': exit $rc, expected $want"; }
-}
-
 # 1. -4 and an IPv6 address: "not used", and why.
-once 1 "$NTIMED" client --once --dry-run --json -t 1 -4 ::1 "$DEAD"
+expect 1 "$NTIMED" client --once --dry-run --json -t 1 -4 ::1 "$DEAD"
 json_check "$T/out" 'len(d["sources"]) == 2 and
     srcs["::1"]["state"] == "not used" and srcs["::1"]["address"] is None and
     srcs["::1"]["error"] == "an IPv6 address, but only IPv4 is allowed (-4)"
     and srcs["127.0.0.1"]["state"] == "no reply" and
     srcs["127.0.0.1"]["error"] is None' "-4 rules ::1 out: listed, and why"
-once 1 "$NTIMED" client --once --dry-run -t 1 -4 ::1 "$DEAD"
-grep -Eq '^::1 +not used +an IPv6 address, but only IPv4 is allowed \(-4\)$' \
-    "$T/out" || { cat "$T/out" >&2; fail "table: ::1 not used, and why"; }
+expect 1 "$NTIMED" client --once --dry-run -t 1 -4 ::1 "$DEAD"
+has out '^::1 +not used +an IPv6 address, but only IPv4 is allowed \(-4\)$' \
+    "table: ::1 not used, and why"
 
 # 2. A name that does not resolve, in a namespace of our own.
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
@@ -55,7 +45,7 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
 	    ip link set lo up && shift 2 && exec "$@"' sh
 	    "$T/resolv.conf" "$T/nsswitch.conf")
 	N=nosuch.invalid
-	once 1 "${ISOLATED[@]}" "$NTIMED" client --once --dry-run --json -t 2 \
+	expect 1 "${ISOLATED[@]}" "$NTIMED" client --once --dry-run --json -t 2 \
 	    "$N" "$DEAD"
 	json_check "$T/out" 'len(d["sources"]) == 2 and
 	    srcs["'$N'"]["state"] == "cannot resolve" and
@@ -65,12 +55,10 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
 	WHY=$(python3 -c 'import json, sys
 print([s["error"] for s in json.load(open(sys.argv[1]))["sources"]
     if s["host"] == sys.argv[2]][0])' "$T/out" "$N")
-	grep -Fq "cannot resolve $N: $WHY" "$T/err" ||
-	    { cat "$T/err" >&2; fail "the log gives the same reason"; }
-	once 1 "${ISOLATED[@]}" "$NTIMED" client --once --dry-run -t 2 \
+	has err "cannot resolve $N: $WHY" "the log gives the same reason"
+	expect 1 "${ISOLATED[@]}" "$NTIMED" client --once --dry-run -t 2 \
 	    "$N" "$DEAD"
-	grep -Eq "^$N +cannot resolve +$WHY\$" "$T/out" ||
-	    { cat "$T/out" >&2; fail "table: cannot resolve, and why"; }
+	has out "^$N +cannot resolve +$WHY\$" "table: cannot resolve, and why"
 else
 	echo "once: names not checked (a network namespace needs root)"
 fi
@@ -78,17 +66,16 @@ fi
 # 3. The default user missing: a daemon's warning, not a one-shot run's
 # (it says so with -v).
 if [ "$(id -u)" -eq 0 ] && ! getent passwd ntimed >/dev/null; then
-	once 1 "$NTIMED" client --once --dry-run -t 1 "$DEAD"
+	expect 1 "$NTIMED" client --once --dry-run -t 1 "$DEAD"
 	grep -q "does not exist" "$T/err" &&
 	    { cat "$T/err" >&2; fail "--once warns that user ntimed is missing"; }
-	once 1 "$NTIMED" client --once --dry-run -v -t 1 "$DEAD"
-	grep -q "info: user 'ntimed' does not exist: running as root" \
-	    "$T/err" || { cat "$T/err" >&2; fail "-v: the missing user said"; }
+	expect 1 "$NTIMED" client --once --dry-run -v -t 1 "$DEAD"
+	has err "info: user 'ntimed' does not exist: running as root" \
+	    "-v: the missing user said"
 	# The daemon still warns (stopped after a second by timeout).
 	timeout 1 "$NTIMED" client --dry-run -F --socket "$T/d.sock" "$DEAD" \
 	    >/dev/null 2>"$T/err" || true
-	grep -q "warning: user 'ntimed' does not exist" "$T/err" ||
-	    { cat "$T/err" >&2; fail "the daemon no longer warns"; }
+	has err "warning: user 'ntimed' does not exist" "the daemon still warns"
 else
 	echo "once: the missing-user warning not checked (needs root, no user ntimed)"
 fi
