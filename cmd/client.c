@@ -837,12 +837,13 @@ print_once_text(struct client *cl, const struct nt_update *u, double applied,
 	for (size_t i = 0; i < nt_engine_n_sources(e); i++) {
 		const struct nt_source *s = nt_engine_source(e, i);
 
-		printf("%-40s %-14s", s->name, source_why(s));
-		if (s->n_hist > 0)
-			printf(" offset %s delay %s", nt_format_dur(
-			    s->est_offset, b1, sizeof b1), nt_format_mag(
-			    s->min_delay, b2, sizeof b2));
-		printf("\n");
+		if (s->n_hist == 0) {	/* no trailing blanks */
+			printf("%-40s %s\n", s->name, source_why(s));
+			continue;
+		}
+		printf("%-40s %-14s offset %s delay %s\n", s->name,
+		    source_why(s), nt_format_dur(s->est_offset, b1, sizeof b1),
+		    nt_format_mag(s->min_delay, b2, sizeof b2));
 	}
 	for (size_t i = 0; (sc = conf_entry(&cl->conf, i)) != NULL; i++)
 		if ((why = nt_uvclient_unresolved(cl->uc, sc, &state)) != NULL)
