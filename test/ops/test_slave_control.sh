@@ -68,7 +68,7 @@ assert_grep "$OUT" "reloaded .*slave\.yaml: sources unchanged" "reload answer"
 cp "$TEST_TMP/slave.yaml" "$TEST_TMP/slave.good"
 printf 'servers: [ { address: 127.0.0.1, bogus: 1 } ]\n' >"$TEST_TMP/slave.yaml"
 run_capture "$OUT" "${Q[@]}" reload
-assert_rc 1 "reload of a broken file"
+assert_rc 2 "reload of a broken file (a configuration error)"
 assert_grep "$OUT.err" "slave\.yaml:1:[0-9]+: unknown key 'bogus'" \
     "broken reload names FILE:LINE:COLUMN"
 cp "$TEST_TMP/slave.good" "$TEST_TMP/slave.yaml"
