@@ -125,6 +125,7 @@ format_utc(nt_time t, bool ns, char *buf, size_t len)
 	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+	assert(n > 0 && (size_t)n + 11 < len);	/* nt_time: years 1677-2262 */
 	if (ns)
 		snprintf(buf + n, len - (size_t)n, ".%09ldZ", ts.tv_nsec);
 	else
