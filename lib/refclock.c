@@ -9,8 +9,10 @@
  *
  * The logs this file writes are the ones a stratum-1 operator needs when
  * PPS is not selected: whether pulses are labelled, and if not why (no
- * pair, pair silent, pair off by more than 0.4 s), and which 'offset' the
- * NMEA refclock should have (measured against the pulses).
+ * pair, pair silent, pair off by more than 0.4 s), which 'offset' the
+ * NMEA refclock should have (measured against the pulses), and which kind
+ * a refclock of both kinds (SOCK) delivers, its time samples or its
+ * pulses.
  */
 #include <assert.h>
 #include <ctype.h>
