@@ -868,7 +868,8 @@ time_sample(struct nt_refclock_set *set, struct nt_refclock *rc,
 	assert(rc->pair.src < 0 || rc->pair.src == rc->index);
 	if (rc->pair.src < 0) {
 		rc->pair.src = rc->index;
-		rc->n_filt = 0;	/* pulses the system clock labelled */
+		rc->n_filt = 0;		/* pulses the system clock labelled */
+		rc->n_pulses = 0;	/* who labels them now is news */
 	}
 	pair_note(&rc->pair, s);
 	if (rc->use_pulses &&

@@ -9,38 +9,27 @@
 # 16 in a row and the clock follows them alone: every update's offset has
 # one sign, with no swing back.  Dry-run clock: nothing steers.
 . "$(dirname "$0")/../interop/lib.sh"
+. "$(dirname "$0")/master_lib.sh"
 
 SOCK=$TEST_TMP/chrony.gps0.sock
 "$PY" - "$SOCK" 2>"$TEST_TMP/writer.log" <<'PYEOF' &
-import socket, struct, sys, time
+import os, socket, struct, sys, time
 path = sys.argv[1]
 def dgram(offset, pulse):
     s, ns = divmod(time.time_ns(), 10**9)
     return struct.pack("@qqdiiii", s, ns // 1000, offset, pulse, 0, 0,
                        0x534f434b)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+while not os.path.exists(path):         # the master creates it
+    time.sleep(0.1)
 while True:
-    try:
-        s.sendto(dgram(0.0, 0), path)
-        s.sendto(dgram(0.3, 1), path)
-    except (FileNotFoundError, ConnectionRefusedError):
-        pass                             # the master has not started yet
+    s.sendto(dgram(0.0, 0), path)        # the time: offset 0
+    s.sendto(dgram(0.3, 1), path)        # a pulse 0.3 s from it
     time.sleep(1)
 PYEOF
 STARTED_PIDS+=("$!")
 
-cat >"$TEST_TMP/master.yaml" <<YAML
-refclocks:
-  - { driver: sock, path: $SOCK, refid: GPSD, poll: 0 }
-control: { enabled: false }
-YAML
-pick_port PORT
-MLOG=$TEST_TMP/master.log
-"$NTIMED" master -c "$TEST_TMP/master.yaml" --dry-run -v -w 1 \
-    --listen "127.0.0.1:$PORT" >"$MLOG" 2>&1 &
-MPID=$!
-STARTED_PIDS+=("$MPID")
-wait_ntp master "$MPID" 127.0.0.1 "$PORT" "$MLOG"
+sock_master_start "$SOCK"
 # 16 pulses to take over, then 8 more seconds of pulses alone.
 for _ in $(seq 400); do
 	grep -q "its pulses are used from now on" "$MLOG" && break
