@@ -109,20 +109,12 @@ sequence(const uint8_t *data, size_t size)
 	}
 }
 
-static void
-quiet(void *ctx, enum nt_log_level lvl, const char *msg)
-{
-	(void)ctx;
-	(void)lvl;
-	(void)msg;
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	nt_log_set_sink(quiet, NULL);	/* the set says every change */
+	nt_log_set_sink(fz_quiet, NULL);	/* the set says every change */
 	return (0);
 }
 
