@@ -9,8 +9,10 @@
  *
  * The logs this file writes are the ones a stratum-1 operator needs when
  * PPS is not selected: whether pulses are labelled, and if not why (no
- * pair, pair silent, pair off by more than 0.4 s), and which 'offset' the
- * NMEA refclock should have (measured against the pulses).
+ * pair, pair silent, pair off by more than 0.4 s), which 'offset' the
+ * NMEA refclock should have (measured against the pulses), and which kind
+ * a refclock of both kinds (SOCK) delivers, its time samples or its
+ * pulses.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -709,23 +711,34 @@ static void
 log_verdict(struct nt_refclock *rc, const struct nt_refclock *pr,
     enum nt_pps_verdict v, double diff)
 {
-	const char *pn = pr != NULL ? pr->conf->refid : "the system clock";
+	bool own = pr == rc;
+	const char *pn = own ? "its own time samples" : pr != NULL ?
+	    pr->conf->refid : "the system clock";
 
-	if (v == rc->last_verdict && rc->n_raw > 1)
+	if (v == rc->last_verdict && rc->n_pulses > 1)
 		return;
 	rc->last_verdict = v;
 	if (v == NT_PPS_OK)
-		nt_log(NT_LOG_NOTICE, "refclock %s: pulses numbered by %s", rc->name,
-		    pn);
+		nt_log(NT_LOG_NOTICE, "refclock %s: pulses numbered by %s",
+		    rc->name, pn);
+	else if (v == NT_PPS_NOPAIR && pr == NULL &&
+	    rc->drv == &nt_rc_pps)
+		nt_log(NT_LOG_WARNING, "refclock %s: pulses not used: no "
+		    "refclock pairs with it ('pps: %s' on the refclock that "
+		    "gives the time) and the clock is not synchronized to "
+		    "another source yet", rc->name, rc->conf->refid);
 	else if (v == NT_PPS_NOPAIR && pr == NULL)
-		nt_log(NT_LOG_WARNING, "refclock %s: pulses not used: no refclock "
-		    "pairs with it ('pps: %s' on the GPS refclock) and the clock "
-		    "is not synchronized to another source yet", rc->name,
-		    rc->conf->refid);
+		nt_log(NT_LOG_WARNING, "refclock %s: pulses not used: it gave "
+		    "no time samples to number them and the clock is not "
+		    "synchronized to another source yet", rc->name);
 	else if (v == NT_PPS_NOPAIR || v == NT_PPS_STALE)
 		nt_log(NT_LOG_WARNING, "refclock %s: pulses not used: no time "
-		    "from %s in the last %.0f s (no fix?)", rc->name, pn,
-		    NT_PPS_PAIR_MAXAGE);
+		    "from %s in the last %.0f s (no fix?)", rc->name,
+		    own ? "it" : pn, NT_PPS_PAIR_MAXAGE);
+	else if (own)
+		nt_log(NT_LOG_WARNING, "refclock %s: pulses not used: its time "
+		    "samples are off by %+.3f s from them (more than %.1f s)",
+		    rc->name, -diff, NT_PPS_MAX_DISAGREE);
 	else
 		nt_log(NT_LOG_WARNING, "refclock %s: pulses not used: %s is off "
 		    "by %+.3f s from the pulses (more than %.1f s): correct "
@@ -741,39 +754,129 @@ log_hint(struct nt_refclock *rc, const struct nt_refclock *pr, double want)
 	    pr->conf->refid, pr->conf->offset);
 }
 
+/* The pair's last time, from the pair's sample s. */
+static void
+pair_note(struct nt_pps_pair *p, const struct nt_refclock_sample *s)
+{
+	assert(!s->pulse);
+	p->have = true;
+	p->local = s->local;
+	p->offset = s->offset;
+	p->disp = s->disp;
+	p->leap = s->leap;
+}
+
+/* No refclock gives the seconds: the engine's clock may, at now. */
+static void
+fallback_pair(struct nt_refclock_set *set, struct nt_pps_pair *p, nt_time now)
+{
+	struct nt_refclock_sample fb;
+
+	memset(&fb, 0, sizeof fb);
+	p->have = set->fallback != NULL && set->fallback(set->ctx, now, &fb);
+	p->local = fb.local;
+	p->offset = p->have ? fb.offset : 0;
+	p->disp = p->have ? fb.disp : 0;
+	p->leap = p->have ? fb.leap : NTP_LEAP_NONE;
+}
+
+/*
+ * A refclock that is its own pair delivers the other kind from now on:
+ * its pulses, or its time samples because its pulses were refused (or,
+ * stopped, none came lately).
+ */
+static void
+switch_kind(struct nt_refclock *rc, bool pulses, bool stopped)
+{
+	char why[64];
+
+	assert(rc->pair.src == rc->index && rc->use_pulses != pulses);
+	rc->use_pulses = pulses;
+	rc->n_switch = 0;
+	rc->n_filt = 0;		/* a combined sample is of one kind */
+	if (stopped)
+		snprintf(why, sizeof why, "no pulse for %.0f s",
+		    NT_PPS_PULSE_MAXAGE);
+	else
+		snprintf(why, sizeof why, "%d pulses in a row %s", NT_PPS_SWITCH,
+		    pulses ? "numbered by them" : "refused");
+	nt_log(NT_LOG_NOTICE, "refclock %s: its %s are used from now on (%s)",
+	    rc->name, pulses ? "pulses" : "time samples", why);
+}
+
+/*
+ * Is a pulse of a refclock that is its own pair delivered (ok: its time
+ * labelled it)?  Only once NT_PPS_SWITCH in a row were labelled, until
+ * as many in a row were not: a pair that disagrees by about the bound
+ * does not swing the clock between the two kinds.
+ */
+static bool
+own_pulse_used(struct nt_refclock *rc, bool ok, nt_time local)
+{
+	rc->last_pulse = local;
+	if (ok == rc->use_pulses)
+		rc->n_switch = 0;
+	else if (++rc->n_switch >= NT_PPS_SWITCH)
+		switch_kind(rc, ok, false);
+	return (ok && rc->use_pulses);
+}
+
 static void
 label_pulse(struct nt_refclock_set *set, struct nt_refclock *rc,
     const struct nt_refclock_sample *s)
 {
 	struct nt_pps_pair *p = &rc->pair;
 	const struct nt_refclock *pr = p->src >= 0 ? &set->rc[p->src] : NULL;
-	struct nt_refclock_sample fb, lab;
+	struct nt_refclock_sample lab;
 	enum nt_pps_verdict v;
 	double diff, want;
+	bool used;
 
-	memset(&fb, 0, sizeof fb);
-	if (pr == NULL) {
-		p->have = set->fallback != NULL &&
-		    set->fallback(set->ctx, s->local, &fb);
-		p->local = fb.local;
-		p->offset = p->have ? fb.offset : 0;
-		p->disp = p->have ? fb.disp : 0;
-		p->leap = p->have ? fb.leap : NTP_LEAP_NONE;
-	}
+	rc->n_pulses++;
+	if (pr == NULL)
+		fallback_pair(set, p, s->local);
 	v = nt_pps_label(p, s, pr != NULL && pr->drv->late_only,
 	    pr != NULL ? pr->conf->offset : 0, &lab, &diff);
 	log_verdict(rc, pr, v, diff);
-	if (pr != NULL && !isnan(diff)) {
+	/* Its own 'offset' moves pulses and time alike: no hint for that. */
+	if (pr != NULL && pr != rc && !isnan(diff)) {
 		want = nt_pps_hint(p, diff, pr->conf->offset,
 		    pr->drv->late_only);
 		if (!isnan(want))
 			log_hint(rc, pr, want);
 	}
-	if (v != NT_PPS_OK) {
+	used = pr == rc ? own_pulse_used(rc, v == NT_PPS_OK, s->local) :
+	    v == NT_PPS_OK;
+	if (!used) {
 		rc->n_dropped++;
 		return;
 	}
 	deliver(set, rc, &lab);
+}
+
+/*
+ * A time sample: it labels the pulses of the pps refclock it pairs with
+ * and its own, and is delivered unless its own pulses are.
+ */
+static void
+time_sample(struct nt_refclock_set *set, struct nt_refclock *rc,
+    const struct nt_refclock_sample *s)
+{
+	if (rc->labels >= 0)
+		pair_note(&set->rc[rc->labels].pair, s);
+	/* Pulses of a pps refclock paired with another are never times. */
+	assert(rc->pair.src < 0 || rc->pair.src == rc->index);
+	if (rc->pair.src < 0) {
+		rc->pair.src = rc->index;
+		rc->n_filt = 0;		/* pulses the system clock labelled */
+		rc->n_pulses = 0;	/* who labels them now is news */
+	}
+	pair_note(&rc->pair, s);
+	if (rc->use_pulses &&
+	    fabs(nt_diff(s->local, rc->last_pulse)) > NT_PPS_PULSE_MAXAGE)
+		switch_kind(rc, false, true);
+	if (!rc->use_pulses)
+		deliver(set, rc, s);
 }
 
 void
@@ -789,20 +892,10 @@ nt_refclock_set_raw(struct nt_refclock_set *set, int i,
 	s.offset += rc->conf->offset;
 	s.disp = fmax(s.disp, rc->conf->precision);
 	s.delay = rc->conf->delay;
-	if (s.pulse) {
+	if (s.pulse)
 		label_pulse(set, rc, &s);
-		return;
-	}
-	if (rc->labels >= 0) {
-		struct nt_pps_pair *p = &set->rc[rc->labels].pair;
-
-		p->have = true;
-		p->local = s.local;
-		p->offset = s.offset;
-		p->disp = s.disp;
-		p->leap = s.leap;
-	}
-	deliver(set, rc, &s);
+	else
+		time_sample(set, rc, &s);
 }
 
 /* ---- For drivers ---- */

@@ -15,6 +15,11 @@
  * how far off the pair's 'offset' is, combines raw samples over a poll
  * interval and hands the result to a callback.  The libuv adapter
  * (uvrefclock.h) feeds it; tests feed it by hand.
+ *
+ * A refclock whose samples are of both kinds (SOCK: gpsd sends time
+ * datagrams and pulse datagrams to one socket) is its own pair: its time
+ * samples label its pulses, never the clock they steer, and it delivers
+ * one kind at a time, never a mix (see nt_refclock_set_raw()).
  */
 #ifndef NTIMED_REFCLOCK_H
 #define NTIMED_REFCLOCK_H
@@ -37,6 +42,9 @@
 #define NT_PPS_PAIR_MAXAGE	16.0	/* s: a pair's sample labels pulses */
 #define NT_PPS_HINT_PULSES	32	/* pulses averaged for an offset hint */
 #define NT_PPS_HINT_MIN		0.005	/* s: smaller errors are not worth it */
+#define NT_PPS_SWITCH		16	/* pulses in a row before a refclock of
+					   both kinds delivers the other kind */
+#define NT_PPS_PULSE_MAXAGE	2.0	/* s: its pulses stopped: time again */
 #define NT_SHM_KEY		0x4e545030	/* "NTP0": unit 0 */
 #define NT_SOCK_MAGIC		0x534f434b	/* "SOCK" */
 #define NT_RC_MIN_POLL		(-2)
@@ -118,7 +126,8 @@ struct nt_refclock_driver {
 
 /* Pulse labelling state, for a pps refclock (or any pulse source). */
 struct nt_pps_pair {
-	int		src;		/* refclock index of the pair, -1: none */
+	int		src;		/* refclock index of the pair (its own
+					   when it gave time samples), -1: none */
 	bool		have;
 	nt_time		local;		/* the pair's last sample */
 	double		offset;
@@ -149,8 +158,12 @@ struct nt_refclock {
 	/* Combining raw samples over a poll interval. */
 	struct nt_refclock_sample filt[NT_RC_FILTER_MAX];
 	int		n_filt;
+	/* Its own pair (both kinds): which kind it delivers now. */
+	bool		use_pulses;
+	int		n_switch;	/* pulses in a row calling for the other */
+	nt_time		last_pulse;	/* its last pulse */
 	/* Counters and what was last logged, so logs say changes only. */
-	uint64_t	n_raw, n_out, n_dropped;
+	uint64_t	n_raw, n_out, n_dropped, n_pulses;
 	enum nt_pps_verdict last_verdict;
 	double		last_hint;
 };
@@ -221,9 +234,11 @@ bool nt_refclock_filter_add(struct nt_refclock *rc,
 typedef void nt_refclock_sample_fn(void *ctx, int index,
     const struct nt_refclock_sample *s);
 /*
- * Labels pulses of a pps refclock that no other refclock pairs with: the
- * engine's own clock when it is synchronized to a selected source.  Fill
- * *out with offset 0 at now and the engine's error bound as disp and
+ * Labels pulses of a refclock that no refclock pairs with and that gives
+ * no time samples of its own: the engine's own clock when it is
+ * synchronized to a selected source (so never before another source put
+ * it within NT_PPS_MAX_DISAGREE: pulses cannot bootstrap themselves).
+ * Fill *out with offset 0 at now and the engine's error bound as disp and
  * return true, or return false (not synchronized: pulses are not used).
  */
 typedef bool nt_refclock_fallback_fn(void *ctx, nt_time now,
@@ -248,7 +263,14 @@ int nt_refclock_set_init(struct nt_refclock_set *set, struct nt_clock *clk,
     nt_refclock_sample_fn *on_sample, void *ctx, char *err, size_t errlen);
 void nt_refclock_set_fallback(struct nt_refclock_set *set,
     nt_refclock_fallback_fn *fn);
-/* A raw sample from refclock i: pair, label, combine, deliver. */
+/*
+ * A raw sample from refclock i: pair, label, combine, deliver.  A
+ * refclock that has given time samples labels its own pulses from them
+ * (within NT_PPS_PAIR_MAXAGE and NT_PPS_MAX_DISAGREE, else the pulse is
+ * refused) and delivers its time samples until NT_PPS_SWITCH pulses in a
+ * row were labelled, then only its pulses, until as many in a row were
+ * refused or none came for NT_PPS_PULSE_MAXAGE s.
+ */
 void nt_refclock_set_raw(struct nt_refclock_set *set, int i,
     const struct nt_refclock_sample *s);
 

@@ -104,6 +104,7 @@ struct nt_sim_rc {
 	nt_time		start;		/* physical time of second 0 */
 	int64_t		sec;		/* the second of the next event */
 	nt_time		at;		/* physical time of that event */
+	bool		pulse;		/* that event is a pulse */
 	bool		skip;		/* it is a missing one */
 	uint64_t	n;		/* raw samples given */
 };

@@ -3,8 +3,8 @@
  * look like to their drivers, in virtual time.  Only the device is
  * simulated.  Each event becomes the raw sample the real driver's read()
  * would return (a pulse: our clock's reading at the edge, its offset
- * known modulo 1 s; a sentence: the reading when its first byte came,
- * and the second it names), and the simulator hands it to the real
+ * known modulo 1 s; a sentence or gpsd's time datagram: the reading when
+ * it came, and the second it names), and the simulator hands it to the real
  * refclock layer (nt_refclock_set_raw(): pairing, combining) and from
  * there to the real engine, as the libuv adapter does.
  *
@@ -18,21 +18,32 @@
 #include "ntp_pkt.h"
 #include "sim.h"
 
-/* The next second's event: when it happens, and whether it is lost. */
+/*
+ * The next event: when it happens, and whether it is lost.  A sock
+ * receiver sends each second's pulse, then that second's time (never
+ * before the pulse: its latency is at least its jitter, checked).
+ */
 static void
 schedule(struct nt_sim_rc *r)
 {
 	const struct nt_sim_refclock *m = r->m;
+	bool sock = m->kind == NT_SIM_RC_SOCK;
+	nt_time prev = r->at;
 	double lag;
 
-	r->sec++;
-	if (m->kind == NT_SIM_RC_PPS)
+	r->pulse = m->kind == NT_SIM_RC_PPS || (sock && !r->pulse);
+	if (!sock || r->pulse)
+		r->sec++;
+	if (r->pulse)
 		lag = nt_rng_normal(&r->rng) * m->jitter;
 	else
 		lag = m->latency + (2 * nt_rng_uniform(&r->rng) - 1) *
-		    m->jitter;
+		    (sock ? m->time_jitter : m->jitter);
 	r->skip = m->missing > 0 && nt_rng_uniform(&r->rng) < m->missing;
 	r->at = nt_add(nt_add(r->start, (double)r->sec), lag);
+	/* Its pulse came late by more than its time's latency: right after. */
+	if (sock && !r->pulse && r->at < prev)
+		r->at = prev;
 }
 
 void
@@ -67,6 +78,7 @@ nt_sim_rc_fire(struct nt_sim_rc *r, const struct nt_simclock *clk,
 	/* The second the receiver names, as true UTC (leaps included). */
 	nt_time ref = nt_simclock_utc(clk, second);
 	bool skip = r->skip || silent(m, nt_diff(r->at, clk->start));
+	bool pulse = r->pulse;
 	double off;
 
 	assert(clk->true_now == r->at);
@@ -80,7 +92,7 @@ nt_sim_rc_fire(struct nt_sim_rc *r, const struct nt_simclock *clk,
 	off = nt_diff(ref, local);
 	out->leap = NTP_LEAP_NONE;
 	out->n = 1;
-	if (m->kind == NT_SIM_RC_PPS) {
+	if (pulse) {
 		/* The driver knows the phase only: offset modulo 1 s. */
 		out->offset = off - round(off);
 		out->pulse = true;

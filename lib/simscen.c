@@ -261,50 +261,74 @@ static const struct nt_yconf_key server_elem = {
 static const char * const rc_kind_names[] = {
 	[NT_SIM_RC_PPS] = "pps",
 	[NT_SIM_RC_NMEA] = "nmea",
+	[NT_SIM_RC_SOCK] = "sock",
 	NULL,
 };
 
 /* Unset model parameters take their kind's defaults. */
+static void
+refclock_defaults(struct nt_sim_refclock *m)
+{
+	static const char *const names[] = { "PPS", "GPS", "SOCK" };
+	bool nmea = m->kind == NT_SIM_RC_NMEA;
+
+	if (isnan(m->jitter))
+		m->jitter = nmea ? 20e-3 : 1e-6;
+	if (isnan(m->latency))
+		m->latency = m->kind == NT_SIM_RC_PPS ? 0 : 100e-3;
+	if (isnan(m->time_jitter))
+		m->time_jitter = m->kind == NT_SIM_RC_SOCK ? 20e-3 : 0;
+	if (isnan(m->missing))
+		m->missing = nmea ? 0.01 : 0;
+	if (m->name[0] == '\0')
+		strlcpy(m->name, names[m->kind], sizeof m->name);
+}
+
 static int
 refclock_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base)
 {
 	struct nt_sim_refclock *m = base;
-	bool pps = m->kind == NT_SIM_RC_PPS;
+	bool sock = m->kind == NT_SIM_RC_SOCK;
+	double spread;
 
-	if (pps && !isnan(m->latency))
+	assert(m->kind >= 0 && m->kind <= NT_SIM_RC_SOCK);
+	if (m->kind == NT_SIM_RC_PPS && !isnan(m->latency))
 		return (nt_yconf_error(w, nt_yconf_map_get(map, "latency"),
-		    "%s: 'latency' is a property of nmea receivers (a pulse "
-		    "has 'jitter')", w->path));
-	if (isnan(m->jitter))
-		m->jitter = pps ? 1e-6 : 20e-3;
-	if (isnan(m->latency))
-		m->latency = pps ? 0 : 100e-3;
-	if (isnan(m->missing))
-		m->missing = pps ? 0 : 0.01;
-	if (!pps && m->jitter > m->latency)
-		return (nt_yconf_error(w, map, "%s: 'jitter' (%g s) must not "
-		    "exceed 'latency' (%g s): a sentence cannot come before "
-		    "its second", w->path, m->jitter, m->latency));
-	if (m->name[0] == '\0')
-		strlcpy(m->name, pps ? "PPS" : "GPS", sizeof m->name);
+		    "%s: 'latency' is a property of nmea and sock receivers "
+		    "(a pulse has 'jitter')", w->path));
+	if (!sock && !isnan(m->time_jitter))
+		return (nt_yconf_error(w, nt_yconf_map_get(map,
+		    "time_jitter"), "%s: 'time_jitter' is a property of sock "
+		    "receivers (their time datagrams)", w->path));
+	refclock_defaults(m);
+	spread = sock ? m->time_jitter : m->jitter;
+	if (m->kind != NT_SIM_RC_PPS && spread > m->latency)
+		return (nt_yconf_error(w, map, "%s: '%s' (%g s) must not "
+		    "exceed 'latency' (%g s): a %s cannot come before its "
+		    "second", w->path, sock ? "time_jitter" : "jitter", spread,
+		    m->latency, sock ? "time datagram" : "sentence"));
 	return (0);
 }
 
 static const struct nt_yconf_key refclock_keys[] = {
 	{ .name = "driver", .type = NT_YCONF_T_ENUM,
 	  .flags = NT_YCONF_REQUIRED, NT_YCONF_FIELD_(struct nt_sim_refclock,
-	  kind), .names = rc_kind_names, .doc = "pps or nmea" },
+	  kind), .names = rc_kind_names, .doc = "pps, nmea or sock" },
 	NT_YCONF_STRBUF("name", struct nt_sim_refclock, name, 0,
-	    "its refid in client.refclocks, default PPS or GPS"),
+	    "its refid in client.refclocks, default PPS, GPS or SOCK"),
 	DUR("jitter", struct nt_sim_refclock, jitter, 0, 0.5,
-	    "pps: sd of the pulse's timestamp, default 1us; nmea: the "
+	    "pps, sock: sd of the pulse's timestamp, default 1us; nmea: the "
 	    "latency varies by +- this, default 20ms"),
 	DUR("latency", struct nt_sim_refclock, latency, 0, 0.99,
-	    "nmea: mean delay of a sentence after its second, default 100ms"),
+	    "nmea: mean delay of a sentence after its second; sock: of the "
+	    "time datagram; default 100ms"),
+	DUR("time_jitter", struct nt_sim_refclock, time_jitter, 0, 0.5,
+	    "sock: the time datagram's latency varies by +- this, default "
+	    "20ms"),
 	NT_YCONF_DOUBLE("missing", struct nt_sim_refclock, missing, 0, 1,
-	    "probability that a second gives no sample, default pps 0, "
-	    "nmea 0.01"),
+	    "probability that an event gives no sample, default nmea 0.01, "
+	    "else 0"),
 	DUR("offset", struct nt_sim_refclock, offset, -0.5, 0.5,
 	    "the receiver's time - true time"),
 	NT_YCONF_SEQ("silent", struct nt_sim_refclock, silent, n_silent,
@@ -317,7 +341,7 @@ refclock_init(void *p)
 	struct nt_sim_refclock *m = p;
 
 	memset(m, 0, sizeof *m);
-	m->jitter = m->latency = m->missing = NAN;
+	m->jitter = m->latency = m->time_jitter = m->missing = NAN;
 }
 
 static const struct nt_yconf_schema refclock_schema =

@@ -140,18 +140,24 @@ struct nt_sim_server {
  * A simulated reference clock: what the device gives the driver, not the
  * driver.  A pps model is a pulse at every true second, timestamped with
  * normal jitter; an nmea model is the sentence of every true second,
- * whose first byte arrives latency +- jitter (uniform) after it.  Their
- * samples go through the real refclock layer (pairing, combining) into
- * the real engine, exactly as the drivers' do.
+ * whose first byte arrives latency +- jitter (uniform) after it; a sock
+ * model is gpsd on one SOCK socket: every second's pulse datagram (as
+ * pps), then its time datagram, taken latency +- time_jitter after the
+ * second and naming it (gpsd's uncorrected serial delay reads as its
+ * time being late).  Their samples go through the real refclock layer
+ * (pairing, combining) into the real engine, exactly as the drivers' do.
  */
-enum nt_sim_rc_kind { NT_SIM_RC_PPS = 0, NT_SIM_RC_NMEA };
+enum nt_sim_rc_kind { NT_SIM_RC_PPS = 0, NT_SIM_RC_NMEA, NT_SIM_RC_SOCK };
 
 struct nt_sim_refclock {
 	char	name[NT_REFID_LEN];	/* the refid in client.refclocks */
 	int	kind;			/* enum nt_sim_rc_kind */
 	double	jitter;		/* s: pps: sd of the timestamp; nmea: half
 				   the spread of the latency (NaN: default) */
-	double	latency;	/* s, nmea: mean delay of the sentence */
+	double	latency;	/* s, nmea: mean delay of the sentence; sock:
+				   of the time datagram */
+	double	time_jitter;	/* s, sock: its time datagram's latency
+				   varies by +- this (NaN: default) */
 	double	missing;	/* probability a second gives nothing */
 	double	offset;		/* s: the receiver's time - true time */
 	struct nt_sim_window *silent;	/* nothing at all then (no fix) */

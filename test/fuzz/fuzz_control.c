@@ -56,20 +56,12 @@ static const struct nt_ctl_peer peers[] = {
 static struct nt_status status;
 static struct nt_ctl_params params;
 
-static void
-quiet(void *ctx, enum nt_log_level lvl, const char *msg)
-{
-	(void)ctx;
-	(void)lvl;
-	(void)msg;
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	nt_log_set_sink(quiet, NULL);
+	nt_log_set_sink(fz_quiet, NULL);
 	nt_status_init(&status, "client", nt_clock_dry());
 	nt_status_add_view(&status, &view);
 	params = (struct nt_ctl_params){ .path = "/nonexistent",

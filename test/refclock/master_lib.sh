@@ -3,16 +3,35 @@
 # it selects its refclock and serves stratum 1 with the refclock's refid.
 # Source after ../interop/lib.sh.
 
+# master_start CONFIG: a master on a free loopback port (PORT), its pid
+# in MPID, its log in MLOG; returns once it answers NTP.
+master_start() {
+	pick_port PORT
+	MLOG=$TEST_TMP/master.log
+	"$NTIMED" master -c "$1" --dry-run -v -w 1 \
+	    --listen "127.0.0.1:$PORT" >"$MLOG" 2>&1 &
+	MPID=$!
+	STARTED_PIDS+=("$MPID")
+	wait_ntp master "$MPID" 127.0.0.1 "$PORT" "$MLOG"
+}
+
+# sock_master_start PATH: master_start with one refclock, GPSD: a SOCK
+# socket at PATH, each datagram a sample (poll 0).
+sock_master_start() {
+	cat >"$TEST_TMP/master.yaml" <<YAML
+refclocks:
+  - { driver: sock, path: $1, refid: GPSD, poll: 0 }
+control: { enabled: false }
+YAML
+	master_start "$TEST_TMP/master.yaml"
+}
+
 # master_serves CONFIG REFID MAX_OFFSET: start, check, stop (exit 0).
 master_serves() {
-	local conf=$1 refid=$2 maxoff=$3 port pid _
-	local mlog=$TEST_TMP/master.log out=$TEST_TMP/q.json
-	pick_port port
-	"$NTIMED" master -c "$conf" --dry-run -v -w 1 \
-	    --listen "127.0.0.1:$port" >"$mlog" 2>&1 &
-	pid=$!
-	STARTED_PIDS+=("$pid")
-	wait_ntp master "$pid" 127.0.0.1 "$port" "$mlog"
+	local conf=$1 refid=$2 maxoff=$3 port pid mlog _
+	local out=$TEST_TMP/q.json
+	master_start "$conf"
+	port=$PORT pid=$MPID mlog=$MLOG
 	for _ in $(seq 150); do
 		grep -q "serving: stratum 1, refid $refid" "$mlog" && break
 		kill -0 "$pid" 2>/dev/null || break

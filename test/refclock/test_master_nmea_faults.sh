@@ -13,23 +13,18 @@
 #     stratum 1 from the new pty's samples; exit cleanly.
 # Dry-run clock: nothing steers.
 . "$(dirname "$0")/../interop/lib.sh"
-MLOG=$TEST_TMP/master.log
+. "$(dirname "$0")/master_lib.sh"
 
 start_nmea_pty "$TEST_TMP/gps0" --jump 5 --nofix 8 --nofix-for 22 --cut 34 \
     --cut-for 2 --badsum 1
 
-pick_port PORT
 cat >"$TEST_TMP/master.yaml" <<YAML
 refclocks:
   # The player sends each second's sentences 50 ms after it.
   - { driver: nmea, device: $TEST_TMP/gps0, baud: 0, offset: 0.05, poll: 0 }
 control: { enabled: false }
 YAML
-"$NTIMED" master -c "$TEST_TMP/master.yaml" --dry-run -v -w 1 \
-    --listen "127.0.0.1:$PORT" >"$MLOG" 2>&1 &
-MPID=$!
-STARTED_PIDS+=("$MPID")
-wait_ntp master "$MPID" 127.0.0.1 "$PORT" "$MLOG"
+master_start "$TEST_TMP/master.yaml"
 
 # wait_log PATTERN SECONDS: until the master's log matches (ERE).
 wait_log() {

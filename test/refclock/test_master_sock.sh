@@ -9,6 +9,7 @@
 # datagram), none is used, nothing crashes.
 # Dry-run clock: nothing steers.
 . "$(dirname "$0")/../interop/lib.sh"
+. "$(dirname "$0")/master_lib.sh"
 
 SOCK=$TEST_TMP/chrony.gps0.sock
 "$PY" - "$SOCK" 2>"$TEST_TMP/writer.log" <<'PYEOF' &
@@ -41,18 +42,7 @@ while True:
 PYEOF
 STARTED_PIDS+=("$!")
 
-cat >"$TEST_TMP/master.yaml" <<YAML
-refclocks:
-  - { driver: sock, path: $SOCK, refid: GPSD, poll: 0 }
-control: { enabled: false }
-YAML
-pick_port PORT
-MLOG=$TEST_TMP/master.log
-"$NTIMED" master -c "$TEST_TMP/master.yaml" --dry-run -v -w 1 \
-    --listen "127.0.0.1:$PORT" >"$MLOG" 2>&1 &
-MPID=$!
-STARTED_PIDS+=("$MPID")
-wait_ntp master "$MPID" 127.0.0.1 "$PORT" "$MLOG"
+sock_master_start "$SOCK"
 KINDS=("40 bytes, expected 40): wrong magic number"
     "39 bytes, expected 40): wrong size"
     "40 bytes, expected 40): time out of range"

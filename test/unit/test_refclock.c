@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "log_capture.h"
 #include "ntp_pkt.h"
 #include "refclock.h"
 #include "yconf.h"
@@ -76,30 +77,6 @@ kernel_now(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (nt_from_timespec(&ts));
-}
-
-/* ---- What was logged ---- */
-
-static char logged[4096];
-static int n_logged;
-
-static void
-log_sink(void *ctx, enum nt_log_level lvl, const char *msg)
-{
-	(void)ctx;
-	if (lvl > NT_LOG_WARNING)
-		return;
-	n_logged++;
-	strlcat(logged, msg, sizeof logged);
-	strlcat(logged, "\n", sizeof logged);
-}
-
-static void
-log_reset(void)
-{
-	logged[0] = '\0';
-	n_logged = 0;
-	nt_log_set_sink(log_sink, NULL);
 }
 
 /* ---- Config ---- */

@@ -10,6 +10,8 @@
  * coverage to boast of; and a run is a pure function of its seed.
  * For the master: a GPS receiver's pulses, numbered by its sentences,
  * keep the clock within microseconds; unnumbered pulses are never used;
+ * gpsd's pulses, numbered by the time datagrams of their own socket, do
+ * the same and never swing the clock;
  * when the receiver goes silent the master falls back to its network
  * server, and takes the refclock back only after it has been good for a
  * while (not on one sample).
@@ -314,6 +316,50 @@ refclock_pps_unpaired_unused(void **state)
 	nt_sim_scenario_free(&sc);
 }
 
+#define GPSD_SOCK \
+	"duration: 3000\nsettle: 1000\n" \
+	"clock: { offset: 0.05, freq_ppm: 50 }\n" \
+	"refclocks:\n" \
+	"  - { driver: sock, latency: %s, time_jitter: 20ms }\n" \
+	"client:\n" \
+	"  refclocks:\n" \
+	"    - { driver: sock, path: /run/chrony.ttyAMA0.sock, poll: %d }\n"
+
+/* The worst |error| of gpsd's one socket, time datagrams late by lat. */
+static double
+gpsd_sock_max(const char *lat, int poll, double *mean)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+	char text[1024];
+
+	snprintf(text, sizeof text, GPSD_SOCK, lat, poll);
+	load_text(&sc, text);
+	run(&sc, 1, NULL, NULL, &r);
+	*mean = r.m[NT_SIM_MEAN];
+	nt_sim_scenario_free(&sc);
+	return (r.m[NT_SIM_MAX]);
+}
+
+/*
+ * gpsd's time and pulse datagrams on one socket, the time 0.3 s late:
+ * its pulses, numbered by its time, keep microseconds (the pulses were
+ * numbered by the clock they steer: 0.3 s off at poll 2, swinging up to
+ * 1.1 s at poll 0).  0.45 s late, beyond the bound: the pulses are
+ * refused and the clock keeps to the time datagrams, steadily.
+ */
+static void
+refclock_sock_time_and_pulses(void **state)
+{
+	double mean;
+
+	(void)state;
+	assert_true(gpsd_sock_max("300ms", 2, &mean) < 10e-6);
+	assert_true(gpsd_sock_max("300ms", 0, &mean) < 10e-6);
+	assert_true(gpsd_sock_max("450ms", 2, &mean) < 0.47);
+	assert_true(fabs(mean + 0.45) < 0.005);
+}
+
 struct watch_peer {
 	double	first_back;	/* PPS selected again after the flap */
 	int	pps_before, ntp_during, pps_during, pps_after, ticks_after;
@@ -591,6 +637,7 @@ main(void)
 		cmocka_unit_test(perfect_network_and_clock),
 		cmocka_unit_test(refclock_pps_numbered_by_nmea),
 		cmocka_unit_test(refclock_pps_unpaired_unused),
+		cmocka_unit_test(refclock_sock_time_and_pulses),
 		cmocka_unit_test(refclock_fallback_and_hysteresis),
 		cmocka_unit_test(asymmetry_gives_half_of_it),
 		cmocka_unit_test(liar_flagged_clock_holds),

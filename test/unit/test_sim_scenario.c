@@ -292,6 +292,17 @@ refclock_models(void **state)
 	    sc.refclocks[0].jitter == 0.02 && sc.refclocks[0].missing == 0.01);
 	assert_int_equal(sc.client.n_servers, 1);
 	nt_sim_scenario_free(&sc);
+	/* gpsd's socket: pulses as pps, its time 100 ms +- 20 ms late. */
+	assert_int_equal(load(&sc, "refclocks: [ { driver: sock } ]\n"
+	    "client: { refclocks: [ { driver: sock, path: /run/x.sock } ] }\n",
+	    err, sizeof err), 0);
+	assert_int_equal(sc.refclocks[0].kind, NT_SIM_RC_SOCK);
+	assert_string_equal(sc.refclocks[0].name, "SOCK");
+	assert_true(sc.refclocks[0].jitter == 1e-6 &&
+	    sc.refclocks[0].latency == 0.1 &&
+	    sc.refclocks[0].time_jitter == 0.02 &&
+	    sc.refclocks[0].missing == 0);
+	nt_sim_scenario_free(&sc);
 }
 
 static void
@@ -299,13 +310,19 @@ refclock_mistakes(void **state)
 {
 	(void)state;
 	bad("refclocks: [ { driver: gps } ]\n",
-	    "t.yaml:1:24: 'driver' must be one of: pps, nmea, got 'gps'");
+	    "t.yaml:1:24: 'driver' must be one of: pps, nmea, sock, got "
+	    "'gps'");
 	bad("refclocks: [ { name: PPS } ]\n",
 	    "t.yaml:1:14: missing required key 'driver' in refclocks[0]");
 	bad("refclocks: [ { driver: pps, latency: 1ms } ]\n",
 	    "t.yaml:1:38: refclocks[0]: 'latency' is a property of nmea");
 	bad("refclocks: [ { driver: nmea, latency: 10ms, jitter: 20ms } ]\n",
 	    "t.yaml:1:14: refclocks[0]: 'jitter' (0.02 s) must not exceed");
+	bad("refclocks: [ { driver: nmea, time_jitter: 1ms } ]\n",
+	    "t.yaml:1:43: refclocks[0]: 'time_jitter' is a property of sock");
+	bad("refclocks: [ { driver: sock, latency: 10ms } ]\n",
+	    "t.yaml:1:14: refclocks[0]: 'time_jitter' (0.02 s) must not "
+	    "exceed");
 	bad("refclocks: [ { driver: nmea, latency: 1s } ]\n",
 	    "t.yaml:1:39: 'latency' out of range");
 	bad("refclocks: [ { driver: pps, missing: 2 } ]\n",
