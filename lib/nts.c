@@ -258,7 +258,7 @@ nts_verdict_str(enum nts_verdict v)
 		[NTS_OK] = "authenticated",
 		[NTS_NAK] = "NTS NAK (the server no longer takes our cookies)",
 		[NTS_MALFORMED] = "malformed extension fields",
-		[NTS_NO_UID] = "no NTS unique identifier",
+		[NTS_NO_UID] = "not authenticated (no NTS unique identifier)",
 		[NTS_BAD_UID] = "unique identifier is not ours",
 		[NTS_NO_AUTH] = "not authenticated (no NTS authenticator)",
 		[NTS_AUTH_NOT_LAST] = "fields after the NTS authenticator",

@@ -206,12 +206,17 @@ verify_failed(struct ke *k)
 {
 	gnutls_datum_t out;
 	unsigned status = gnutls_session_get_verify_cert_status(k->s);
+	size_t n;
 	int r;
 
 	if (gnutls_certificate_verification_status_print(status,
 	    GNUTLS_CRT_X509, &out, 0) != 0)
-		return (ke_fail(k, "certificate not trusted"));
-	r = ke_fail(k, "%s", (const char *)out.data);
+		return (ke_fail(k, "certificate verification failed"));
+	n = strnlen((const char *)out.data, out.size);
+	while (n > 0 && out.data[n - 1] == ' ')
+		n--;
+	r = ke_fail(k, "certificate verification failed: %.*s", (int)n,
+	    (const char *)out.data);
 	gnutls_free(out.data);
 	return (r);
 }
