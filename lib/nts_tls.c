@@ -284,7 +284,9 @@ ke_read_response(struct ke *k, struct nts_ke_reply *reply)
 		gnutls_record_set_timeout(k->s, (unsigned)left_ms(k));
 		r = gnutls_record_recv(k->s, buf + len,
 		    NTS_KE_MAX_RESPONSE - len);
-		if (r == GNUTLS_E_INTERRUPTED)
+		/* AGAIN also follows a post-handshake message (a ticket). */
+		if (r == GNUTLS_E_INTERRUPTED ||
+		    (r == GNUTLS_E_AGAIN && left_ms(k) > 0))
 			continue;
 		if (r <= 0)
 			break;
@@ -293,8 +295,9 @@ ke_read_response(struct ke *k, struct nts_ke_reply *reply)
 	}
 	free(buf);
 	if (e == NTS_KE_INCOMPLETE)
-		return (ke_fail(k, "%s", r == 0 ? "connection closed before "
-		    "End of Message" : timed_out((int)r) ? "timed out "
+		return (ke_fail(k, "%s", r == 0 ||
+		    r == GNUTLS_E_PREMATURE_TERMINATION ? "connection closed "
+		    "before End of Message" : timed_out((int)r) ? "timed out "
 		    "waiting for the response" : gnutls_strerror((int)r)));
 	if (e != NTS_KE_OK)
 		return (ke_fail(k, "%s", nts_ke_describe(e, reply, why,

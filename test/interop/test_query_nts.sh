@@ -138,6 +138,37 @@ assert_rc 1 "silent KE server"
 [ $((SECONDS - t0)) -le 4 ] || fail "KE timeout took $((SECONDS - t0)) s"
 assert_grep "$OUT" "NTS-KE localhost:$KSILENT .*timed out" "timeout reported"
 
+# The scripted NTS-KE server (fake_ntske.py): one connection per mode.
+start_fake_ke() {
+	"$PY" "$(dirname "$0")/fake_ntske.py" "$1" "$PKI/server.pem" \
+	    "$PKI/server.key" "${@:2}" >"$TEST_TMP/fake-ke.log" 2>&1 &
+	STARTED_PIDS+=("$!")
+}
+
+pick_port KFAKE
+modes=(probe error nocookie critical badport close tls12 noalpn)
+start_fake_ke "$KFAKE" "${modes[@]}"
+wait_tcp "$KFAKE"	# takes the first connection, "probe"
+declare -A want=(
+	[error]="server sent error 1 \(bad request\)"
+	[nocookie]="server sent no cookie"
+	[critical]="unknown critical record"
+	[badport]="malformed record \(wrong body length\)"
+	[close]="connection closed before End of Message"
+	[tls12]="TLS handshake failed: "
+	[noalpn]="server did not agree to ALPN ntske/1"
+)
+modes=("${modes[@]:1}")
+for mode in "${modes[@]}"; do
+	log "a KE server that answers: $mode"
+	run_capture "$OUT" "$NTIMED" query "${CA[@]}" -t 2 -n 1 \
+	    "localhost:$KFAKE"
+	assert_rc 1 "KE $mode"
+	assert_grep "$OUT" "^  error +NTS-KE localhost:$KFAKE \(127\.0\.0\.1:\
+$KFAKE\): ${want[$mode]}" "KE $mode reported"
+	[ "$(grep -c . "$OUT.err")" -eq 0 ] || fail "KE $mode: stderr output"
+done
+
 # A relay on 127.0.0.2:P between us and chronyd, which names 127.0.0.2
 # as its NTP server; MODE: pass, flip (one bit of the authenticator's
 # ciphertext) or strip (only the 48-byte header).

@@ -285,19 +285,27 @@ test_ke_response_refused(void **state)
 	char why[128];
 	size_t n;
 
+	static const struct {
+		size_t		(*tail)(uint8_t *, size_t);
+		enum nts_ke_err	want;
+	} cases[] = {
+		{ t_error, NTS_KE_SERVER_ERROR },
+		{ t_warning, NTS_KE_WARNING },
+		{ t_critical, NTS_KE_UNKNOWN_CRITICAL },
+		{ t_dup_aead, NTS_KE_DUPLICATE },
+		{ t_odd_aead, NTS_KE_BAD_RECORD },
+		{ t_end_body, NTS_KE_BAD_RECORD },
+		{ t_after_end, NTS_KE_AFTER_END },
+		{ t_empty_cookie, NTS_KE_BAD_COOKIE },
+		{ t_big_cookie, NTS_KE_BAD_COOKIE },
+		{ t_bad_server, NTS_KE_BAD_SERVER },
+		{ t_port_zero, NTS_KE_BAD_SERVER },
+		{ t_port_long, NTS_KE_BAD_RECORD },
+	};
+
 	(void)state;
-	assert_int_equal(parse_with(t_error), NTS_KE_SERVER_ERROR);
-	assert_int_equal(parse_with(t_warning), NTS_KE_WARNING);
-	assert_int_equal(parse_with(t_critical), NTS_KE_UNKNOWN_CRITICAL);
-	assert_int_equal(parse_with(t_dup_aead), NTS_KE_DUPLICATE);
-	assert_int_equal(parse_with(t_odd_aead), NTS_KE_BAD_RECORD);
-	assert_int_equal(parse_with(t_end_body), NTS_KE_BAD_RECORD);
-	assert_int_equal(parse_with(t_after_end), NTS_KE_AFTER_END);
-	assert_int_equal(parse_with(t_empty_cookie), NTS_KE_BAD_COOKIE);
-	assert_int_equal(parse_with(t_big_cookie), NTS_KE_BAD_COOKIE);
-	assert_int_equal(parse_with(t_bad_server), NTS_KE_BAD_SERVER);
-	assert_int_equal(parse_with(t_port_zero), NTS_KE_BAD_SERVER);
-	assert_int_equal(parse_with(t_port_long), NTS_KE_BAD_RECORD);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_int_equal(parse_with(cases[i].tail), cases[i].want);
 	/* What a client needs. */
 	n = ke_end(buf, ke_response(buf, 0));
 	assert_int_equal(nts_ke_parse_response(buf, n, &r), NTS_KE_NO_COOKIE);
