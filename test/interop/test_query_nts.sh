@@ -6,65 +6,12 @@
 # replies altered on the way (a relay on 127.0.0.2 that chronyd names as
 # its NTP server) refused as unauthenticated.
 . "$(dirname "$0")/lib.sh"
-
-require_cmd chronyd openssl
-chronyd --version | grep -q '+NTS' || skip "this chronyd has no NTS"
+. "$(dirname "$0")/nts_lib.sh"
 OUT="$TEST_TMP/out"
-PKI="$TEST_TMP/pki"
-mkdir -p "$PKI"
-
-# make_ca NAME: a self-signed CA, $PKI/NAME.pem and .key.
-make_ca() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$PKI/$1.key" -out "$PKI/$1.pem" -days 2 \
-	    -subj "/CN=ntimed test $1" \
-	    -addext "basicConstraints=critical,CA:TRUE" \
-	    -addext "keyUsage=critical,keyCertSign" 2>"$PKI/err" ||
-	    { cat "$PKI/err" >&2; fail "openssl: cannot make CA $1"; }
-}
-
-# The server's certificate covers the name localhost only: 127.0.0.1
-# must then fail the name check.
-make_server_cert() {
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$PKI/server.key" -out "$PKI/server.csr" \
-	    -subj "/CN=localhost" 2>"$PKI/err" &&
-	printf '%s\n' "subjectAltName=DNS:localhost" "basicConstraints=CA:FALSE" \
-	    "extendedKeyUsage=serverAuth" >"$PKI/ext" &&
-	openssl x509 -req -in "$PKI/server.csr" -CA "$PKI/ca.pem" \
-	    -CAkey "$PKI/ca.key" -CAcreateserial -out "$PKI/server.pem" \
-	    -days 2 -extfile "$PKI/ext" 2>"$PKI/err" ||
-	    { cat "$PKI/err" >&2; fail "openssl: cannot make the server cert"; }
-	chmod 644 "$PKI"/*.key		# chronyd reads it as _chrony
-	chmod 755 "$PKI"
-}
-
-make_ca ca
-make_ca other
-make_server_cert
-
-# wait_tcp PORT: until something accepts on 127.0.0.1 PORT (5 s).
-wait_tcp() {
-	"$PY" - "$1" <<-'EOF' || fail "nothing listens on TCP port $1"
-	import socket, sys, time
-	for _ in range(50):
-	    try:
-	        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
-	        sys.exit(0)
-	    except OSError:
-	        time.sleep(0.1)
-	sys.exit(1)
-	EOF
-}
 
 pick_port P
 pick_port K
-v6=()
-ipv6_loopback && v6=("bindaddress ::1")
-start_chronyd nts "$P" "ntsserverkey $PKI/server.key" \
-    "ntsservercert $PKI/server.pem" "ntsport $K" \
-    "ntsdumpdir $TEST_TMP/chrony-nts" "${v6[@]}"
-wait_tcp "$K"
+start_nts_chronyd nts "$P" "$K"
 CA=(--nts --nts-ca "$PKI/ca.pem")
 
 log "NTS-KE, then authenticated samples (JSON)"
@@ -201,10 +148,7 @@ start_relay() {
 stop_chronyd nts
 sleep 1.2			# its pidfile: a new one refuses sooner
 pick_port K
-start_chronyd relayed "$P" "ntsserverkey $PKI/server.key" \
-    "ntsservercert $PKI/server.pem" "ntsport $K" \
-    "ntsdumpdir $TEST_TMP/chrony-relayed" "ntsntpserver 127.0.0.2" "${v6[@]}"
-wait_tcp "$K"
+start_nts_chronyd relayed "$P" "$K" "ntsntpserver 127.0.0.2"
 for mode in pass flip strip; do
 	log "replies through a relay: $mode"
 	start_relay "$mode"
