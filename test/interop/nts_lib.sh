@@ -63,3 +63,10 @@ start_nts_chronyd() {
 	    "ntsdumpdir $TEST_TMP/chrony-$name" "${v6[@]}" "$@"
 	wait_tcp "$keport"
 }
+
+# nts_server_up: chronyd "nts", NTP on $P and NTS-KE on $K, picked here.
+nts_server_up() {
+	pick_port P
+	pick_port K
+	start_nts_chronyd nts "$P" "$K"
+}

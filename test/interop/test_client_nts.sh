@@ -9,10 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nts_lib.sh"
 OUT="$TEST_TMP/out"
-
-pick_port P
-pick_port K
-start_nts_chronyd nts "$P" "$K"
+nts_server_up
 
 # conf FILE CA: a client of localhost by NTS, polling every second.
 conf() {

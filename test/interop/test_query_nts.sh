@@ -8,10 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nts_lib.sh"
 OUT="$TEST_TMP/out"
-
-pick_port P
-pick_port K
-start_nts_chronyd nts "$P" "$K"
+nts_server_up
 CA=(--nts --nts-ca "$PKI/ca.pem")
 
 log "NTS-KE, then authenticated samples (JSON)"
