@@ -105,7 +105,11 @@ mono_now(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
 }
 
-/* What is left of the deadline in ms, at least 1 while any is left. */
+/*
+ * What is left of the deadline in ms, at least 1 while any is left.  A
+ * timeout of 0 means "none" to GnuTLS and SO_SNDTIMEO: callers check
+ * for 0 first.
+ */
 static int
 left_ms(const struct ke *k)
 {
@@ -124,6 +128,8 @@ ke_blocking(struct ke *k)
 	struct timeval tv;
 	int ms = left_ms(k), fl = fcntl(k->fd, F_GETFL);
 
+	if (ms == 0)
+		return (ke_fail(k, "cannot connect: timed out"));
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	if (fl < 0 || fcntl(k->fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
@@ -227,6 +233,8 @@ ke_handshake(struct ke *k)
 	gnutls_datum_t proto;
 	int r;
 
+	if (left_ms(k) == 0)
+		return (ke_fail(k, "TLS handshake failed: timed out"));
 	gnutls_handshake_set_timeout(k->s, (unsigned)left_ms(k));
 	do
 		r = gnutls_handshake(k->s);
@@ -274,13 +282,17 @@ ke_read_response(struct ke *k, struct nts_ke_reply *reply)
 {
 	uint8_t *buf = malloc(NTS_KE_MAX_RESPONSE);
 	size_t len = 0;
-	ssize_t r;
+	ssize_t r = 0;
 	enum nts_ke_err e = NTS_KE_INCOMPLETE;
 	char why[160];
 
 	if (buf == NULL)
 		return (ke_fail(k, "%s", strerror(ENOMEM)));
 	while (e == NTS_KE_INCOMPLETE) {
+		if (left_ms(k) == 0) {
+			r = GNUTLS_E_TIMEDOUT;
+			break;
+		}
 		gnutls_record_set_timeout(k->s, (unsigned)left_ms(k));
 		r = gnutls_record_recv(k->s, buf + len,
 		    NTS_KE_MAX_RESPONSE - len);
