@@ -24,6 +24,7 @@
 #include "privdrop.h"
 #include "sdnotify.h"
 #include "sandbox.h"
+#include "uvnts.h"
 
 /* What systemd's RuntimeDirectory= and StateDirectory= would own. */
 #define STATE_DIR	"/var/lib/ntimed"
@@ -435,6 +436,36 @@ sandbox_role(const char *role)
 	return (NT_SANDBOX_CLIENT);
 }
 
+static bool
+wants_nts(const struct nt_conf *c)
+{
+	for (size_t i = 0; i < c->n_servers; i++)
+		if (c->servers[i].nts)
+			return (true);
+	for (size_t i = 0; i < c->n_pools; i++)
+		if (c->pools[i].server.nts)
+			return (true);
+	return (false);
+}
+
+/*
+ * NTS sources: the CA certificates now, while files can still be read
+ * (before the sandbox and the switch to the daemon's user).
+ */
+static int
+load_nts_trust(const struct nt_conf *c, const char *role)
+{
+	char err[NT_CONF_ERRLEN];
+
+	if (!wants_nts(c) || nt_uvnts_trusted())
+		return (0);
+	if (nt_uvnts_trust_init(c->nts_ca, err, sizeof err) != 0) {
+		nt_cmd_error(role, err);
+		return (c->nts_ca != NULL ? EXIT_USAGE : EXIT_SYSTEM);
+	}
+	return (0);
+}
+
 int
 nt_daemon_prepare(const struct nt_conf *c, const char *role, bool one_shot)
 {
@@ -462,7 +493,7 @@ nt_daemon_prepare(const struct nt_conf *c, const char *role, bool one_shot)
 		nt_cmd_error(role, err);
 		return (EXIT_SYSTEM);
 	}
-	return (0);
+	return (load_nts_trust(c, role));
 }
 
 int

@@ -9,6 +9,10 @@
  * own (net.h) so that each reply carries the kernel's receive timestamp;
  * requests carry a random transmit timestamp, which the server echoes and
  * we match, so that the real send time never leaves this machine.
+ *
+ * With --nts each host is first an NTS-KE server (RFC 8915): the key
+ * exchange runs on libuv's thread pool (lib/nts_tls.c), then every request
+ * carries a cookie and only replies that authenticate count.
  */
 #include <assert.h>
 #include <errno.h>
@@ -30,6 +34,8 @@
 #include "log.h"
 #include "net.h"
 #include "ntp_pkt.h"
+#include "nts.h"
+#include "nts_tls.h"
 #include "resolve.h"
 #include "timeutil.h"
 
@@ -45,7 +51,21 @@ struct query_opts {
 	double		timeout;	/* seconds per reply */
 	double		interval;	/* seconds between requests */
 	uint16_t	port;
+	bool		port_set;	/* -p given */
 	bool		json;
+	bool		nts;		/* --nts: HOST is an NTS-KE server */
+	const char	*nts_ca;	/* --nts-ca FILE, else the system's */
+};
+
+/* A host's NTS state: the key exchange, then the cookie jar. */
+struct host_nts {
+	uv_work_t	work;
+	struct nts_ke_result *ke;	/* while the KE runs */
+	struct nt_addr	ke_addr;
+	char		ke_err[NT_ADDRSTRLEN + 300];
+	bool		ke_done;
+	struct nts_client client;
+	bool		authenticated;	/* a sample came from an NTS reply */
 };
 
 struct sample {
@@ -77,7 +97,8 @@ struct host {
 	const char	*ignored;	/* why the last reply was not taken */
 	bool		started;	/* timer initialised */
 	bool		done;
-	char		error[160];	/* "" while all is well */
+	char		error[NT_ADDRSTRLEN + 360];	/* "" while all is well */
+	struct host_nts	nts;
 };
 
 struct query {
@@ -86,6 +107,7 @@ struct query {
 	struct nt_clock	*clock;
 	struct host	*hosts;
 	int		n_hosts;
+	struct nts_trust *trust;	/* --nts */
 	bool		sys_error;	/* exit 3 */
 };
 
@@ -95,6 +117,8 @@ static const struct option long_opts[] = {
 	{ "port", required_argument, NULL, 'p' },
 	{ "fast", no_argument, NULL, 'f' },
 	{ "json", no_argument, NULL, 'j' },
+	{ "nts", no_argument, NULL, 'N' },
+	{ "nts-ca", required_argument, NULL, 'C' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -104,7 +128,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: ntimed query [-46fhv] [-n COUNT] [-t TIMEOUT] "
-	    "[-p PORT] [--json] HOST[:PORT]...\n"
+	    "[-p PORT] [--json] [--nts [--nts-ca FILE]]\n"
+	    "                    HOST[:PORT]...\n"
 	    "       ntimed query [--local | -s PATH] [VIEW | VERB] "
 	    "(see --local --help)\n\n"
 	    "Ask NTP servers for their time and show our clock's offset.\n"
@@ -116,6 +141,12 @@ usage(FILE *f)
 	    "  -f, --fast       0.2 s between requests instead of 2 s "
 	    "(own servers only)\n"
 	    "      --json       one JSON document on stdout\n"
+	    "      --nts        authenticate with NTS (RFC 8915): HOST[:PORT] "
+	    "is the\n"
+	    "                   NTS-KE server (port 4460 unless given)\n"
+	    "      --nts-ca F   trust the CA certificates in PEM file F "
+	    "instead of the\n"
+	    "                   system's\n"
 	    "  -v, --verbose    log ignored replies on stderr\n"
 	    "  -h, --help       this text\n"
 	    "      --local      ask the daemon on this machine instead "
@@ -172,6 +203,13 @@ parse_opt(struct query_opts *o, int ch, const char *arg)
 			return (usage_error("invalid port '%s' (expected "
 			    "1-65535)", arg));
 		o->port = (uint16_t)v;
+		o->port_set = true;
+		break;
+	case 'N':
+		o->nts = true;
+		break;
+	case 'C':
+		o->nts_ca = arg;
 		break;
 	case 'f':
 		o->interval = QUERY_FAST_INTERVAL;
@@ -209,6 +247,10 @@ parse_args(struct query_opts *o, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return (usage_error("no host given (see --help)"));
+	if (o->nts_ca != NULL && !o->nts)
+		return (usage_error("--nts-ca needs --nts"));
+	if (o->nts && !o->port_set)
+		o->port = NTS_KE_PORT;
 	return (-1);
 }
 
@@ -309,11 +351,36 @@ soft_error(int err)
 	    err == ENETUNREACH || err == EHOSTDOWN);
 }
 
+/*
+ * The header plus, with NTS, a fresh unique identifier and nonce, the
+ * oldest cookie and the authenticator.  Returns the length, 0 when the
+ * cookies ran out (every one was spent on a request that got no reply).
+ */
+static size_t
+build_request(struct host *h, const struct ntp_pkt *p, uint8_t *buf,
+    size_t cap)
+{
+	uint8_t hdr[NTP_HDR_LEN], uid[NTS_UID_LEN], nonce[NTS_NONCE_LEN];
+
+	if (ntp_encode(p, hdr, sizeof hdr) != NTP_HDR_LEN)
+		assert(!"ntp_encode failed on a full-size buffer");
+	if (!h->q->opt.nts) {
+		assert(cap >= NTP_HDR_LEN);
+		memcpy(buf, hdr, NTP_HDR_LEN);
+		return (NTP_HDR_LEN);
+	}
+	arc4random_buf(uid, sizeof uid);
+	arc4random_buf(nonce, sizeof nonce);
+	return (nts_client_request(&h->nts.client, hdr, uid, nonce, buf,
+	    cap));
+}
+
 static void
 send_request(struct host *h)
 {
 	struct ntp_pkt p;
-	uint8_t buf[NTP_HDR_LEN];
+	uint8_t buf[NTP_MAX_PKT];
+	size_t len;
 	int r, tries = 0;
 
 	memset(&p, 0, sizeof p);
@@ -322,11 +389,14 @@ send_request(struct host *h)
 	do
 		arc4random_buf(&p.xmt, sizeof p.xmt);
 	while (p.xmt == 0);
-	if (ntp_encode(&p, buf, sizeof buf) != NTP_HDR_LEN)
-		assert(!"ntp_encode failed on a full-size buffer");
+	if ((len = build_request(h, &p, buf, sizeof buf)) == 0) {
+		host_fail(h, "NTS: no cookie left (%d requests without an "
+		    "authenticated reply)", NTS_COOKIE_MAX);
+		return;
+	}
 	for (;;) {
 		h->t1 = nt_clock_now(h->q->clock);
-		r = nt_udp_send(h->fd, buf, sizeof buf, NULL);
+		r = nt_udp_send(h->fd, buf, len, NULL);
 		/* A pending ICMP error is reported once, by any call. */
 		if (r == 0 || !soft_error(-r) || ++tries == 2)
 			break;
@@ -413,6 +483,31 @@ check_reply(const struct ntp_pkt *p, uint64_t xmt)
 	return (v);
 }
 
+/*
+ * With NTS, a reply counts only if it authenticates; anything else is
+ * ignored (anyone can send us a datagram), except an NTS NAK that echoes
+ * our identifier: the server has forgotten our key.  Returns false if
+ * the reply is not to be used.
+ */
+static bool
+nts_accept(struct host *h, const uint8_t *buf, size_t len, const char *addr)
+{
+	enum nts_verdict v;
+
+	if (!h->q->opt.nts)
+		return (true);
+	if ((v = nts_client_reply(&h->nts.client, buf, len)) == NTS_OK)
+		return (true);
+	if (v == NTS_NAK) {
+		host_fail(h, "%s: %s", addr, nts_verdict_str(v));
+		return (false);
+	}
+	nt_log(NT_LOG_DEBUG, "%s: ignored reply: %s", addr,
+	    nts_verdict_str(v));
+	h->ignored = nts_verdict_str(v);
+	return (false);
+}
+
 static void
 handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 {
@@ -428,6 +523,8 @@ handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 		    ntp_decode_strerror(e));
 		return;
 	}
+	if (!nts_accept(h, buf, len, addr))
+		return;
 	v = check_reply(&p, h->xmt);
 	make_sample(h, &p, h->q->clock->ops->from_kernel(h->q->clock, rx),
 	    &smp);
@@ -460,6 +557,7 @@ handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 	}
 	assert(h->n_samples < h->q->opt.count);
 	h->samples[h->n_samples++] = smp;
+	h->nts.authenticated |= h->q->opt.nts;
 	schedule_next(h);
 }
 
@@ -530,17 +628,14 @@ system_errno(int err)
 	    err == ENOBUFS);
 }
 
+static void start_ke(struct host *h, const struct nt_addr *addr);
+
+/* The NTP server's addresses: open a socket to one and start asking. */
 static void
-on_resolved(void *ctx, const struct nt_addr *addrs, size_t n,
-    const char *err)
+start_ntp(struct host *h, const struct nt_addr *addrs, size_t n)
 {
-	struct host *h = ctx;
 	int fd = -EDESTADDRREQ, r;
 
-	if (err != NULL) {
-		host_fail(h, "cannot resolve: %s", err);
-		return;
-	}
 	/* The first address we can open a socket to (IPv6 may be off). */
 	for (size_t i = 0; i < n && fd < 0; i++) {
 		h->addr = addrs[i];
@@ -563,6 +658,88 @@ on_resolved(void *ctx, const struct nt_addr *addrs, size_t n,
 	h->poll.data = h;
 	uv_poll_start(&h->poll, UV_READABLE, on_readable);
 	send_request(h);
+}
+
+static void
+on_resolved(void *ctx, const struct nt_addr *addrs, size_t n,
+    const char *err)
+{
+	struct host *h = ctx;
+
+	if (err != NULL)
+		host_fail(h, "cannot resolve%s: %s", h->q->opt.nts &&
+		    h->nts.ke_done ? " the NTS-negotiated server" : "", err);
+	else if (h->q->opt.nts && !h->nts.ke_done)
+		start_ke(h, &addrs[0]);
+	else
+		start_ntp(h, addrs, n);
+}
+
+/* ---- NTS key exchange, on the thread pool ---- */
+
+static void
+ke_work(uv_work_t *w)
+{
+	struct host *h = w->data;
+
+	if (nts_ke_run(h->q->trust, &h->nts.ke_addr, h->name,
+	    h->q->opt.timeout, h->nts.ke, h->nts.ke_err,
+	    sizeof h->nts.ke_err) != 0)
+		assert(h->nts.ke_err[0] != '\0');
+}
+
+/*
+ * Keys and cookies in hand: NTP goes to the server the KE named, or to
+ * the KE server's address (RFC 8915 section 4.1.7), port 123 unless told.
+ */
+static void
+ke_after(uv_work_t *w, int status)
+{
+	struct host *h = w->data;
+	struct nts_ke_result *ke = h->nts.ke;
+	uint16_t port = ke->reply.port != 0 ? ke->reply.port : NTP_PORT;
+	struct nt_addr a = h->nts.ke_addr;
+
+	assert(status == 0);
+	h->nts.ke = NULL;
+	h->nts.ke_done = true;
+	if (h->nts.ke_err[0] != '\0')
+		host_fail(h, "%s", h->nts.ke_err);
+	else if (nts_client_init(&h->nts.client, ke->c2s, ke->s2c,
+	    &ke->reply) != 0) {
+		h->q->sys_error = true;
+		host_fail(h, "NTS: cannot set up AES-SIV");
+	} else if (ke->reply.server[0] != '\0')
+		nt_resolve(h->q->loop, ke->reply.server, port,
+		    h->q->opt.family, on_resolved, h);
+	else {
+		nt_addr_set_port(&a, port);
+		start_ntp(h, &a, 1);
+	}
+	explicit_bzero(ke, sizeof *ke);
+	free(ke);
+}
+
+static void
+start_ke(struct host *h, const struct nt_addr *addr)
+{
+	int r;
+
+	if ((h->nts.ke = calloc(1, sizeof *h->nts.ke)) == NULL) {
+		h->q->sys_error = true;
+		host_fail(h, "%s", strerror(ENOMEM));
+		return;
+	}
+	h->nts.ke_addr = *addr;
+	h->nts.work.data = h;
+	if ((r = uv_queue_work(h->q->loop, &h->nts.work, ke_work,
+	    ke_after)) != 0) {
+		free(h->nts.ke);
+		h->nts.ke = NULL;
+		h->q->sys_error = true;
+		host_fail(h, "cannot start the NTS key exchange: %s",
+		    uv_strerror(r));
+	}
 }
 
 static int
@@ -698,6 +875,8 @@ print_host(FILE *f, const struct host *h)
 		fprintf(f, "%s\n", h->arg);
 	if (h->have_hdr)
 		print_header(f, &h->hdr, h->hdr_pivot);
+	if (h->nts.authenticated)
+		fprintf(f, "  authenticated    NTS (RFC 8915)\n");
 	for (int i = 0; i < h->n_samples; i++) {
 		snprintf(label, sizeof label, "sample %d", i + 1);
 		print_sample(f, label, &h->samples[i]);
@@ -792,6 +971,8 @@ json_host(struct nt_json *j, const struct host *h)
 	nt_json_key(j, "address");
 	nt_json_string(j, h->addr.len == 0 ? NULL :
 	    nt_addr_format(&h->addr, addr, sizeof addr));
+	nt_json_key(j, "nts");
+	nt_json_bool(j, h->nts.authenticated);
 	if (h->have_hdr)
 		json_header(j, h);
 	else
@@ -855,6 +1036,22 @@ run(struct query *q)
 	return (q->sys_error ? EXIT_SYSTEM : code);
 }
 
+/* --nts: the CA certificates, read once for every host. */
+static int
+load_trust(struct query *q)
+{
+	char err[512];
+
+	if (!q->opt.nts)
+		return (0);
+	if ((q->trust = nts_trust_load(q->opt.nts_ca, err, sizeof err)) ==
+	    NULL) {
+		fprintf(stderr, "ntimed query: %s\n", err);
+		return (q->opt.nts_ca != NULL ? EXIT_USAGE : EXIT_SYSTEM);
+	}
+	return (0);
+}
+
 int
 cmd_query(int argc, char **argv)
 {
@@ -888,12 +1085,16 @@ cmd_query(int argc, char **argv)
 	}
 	q.loop = &loop;
 	q.clock = nt_clock_dry();
-	r = run(&q);
+	if ((r = load_trust(&q)) == 0)
+		r = run(&q);
 	if (uv_loop_close(&loop) != 0)
 		assert(!"handles left open on the query loop");
 out:
-	for (int i = 0; i < q.n_hosts; i++)
+	for (int i = 0; i < q.n_hosts; i++) {
 		free(q.hosts[i].samples);
+		nts_client_free(&q.hosts[i].nts.client);
+	}
 	free(q.hosts);
+	nts_trust_free(q.trust);
 	return (r);
 }

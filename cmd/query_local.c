@@ -164,7 +164,7 @@ int
 nt_query_bad_option(bool local, int ch, char **argv)
 {
 	static const char *const remote_longs[] = { "count", "timeout",
-	    "port", "fast", NULL };
+	    "port", "fast", "nts", NULL };
 	static const char *const local_longs[] = { "watch", "socket",
 	    "local", NULL };
 	char buf[3];

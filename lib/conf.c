@@ -15,6 +15,7 @@
 #include "acl.h"
 #include "conf.h"
 #include "driftfile.h"
+#include "nts.h"
 #include "hostport.h"
 #include "net.h"
 #include "privdrop.h"
@@ -56,7 +57,11 @@ static const char * const dest_names[] = {
 	NT_YCONF_BOOL("iburst", T, P iburst,				\
 	    "send a quick burst at start, default true"),		\
 	NT_YCONF_BOOL("prefer", T, P prefer,				\
-	    "prefer this source when it is selectable, default false")
+	    "prefer this source when it is selectable, default false"),	\
+	NT_YCONF_BOOL("nts", T, P nts,					\
+	    "authenticate with NTS (RFC 8915), default false"),		\
+	NT_YCONF_INT("nts_port", T, P nts_port, 1, 65535,		\
+	    "NTS-KE (TCP) port, default 4460")
 
 static const struct nt_yconf_key server_keys[] = {
 	SERVER_KEYS(struct nt_server_conf, ),
@@ -224,6 +229,9 @@ static const struct nt_yconf_key conf_keys[] = {
 	    "reference clocks (master)"),
 	NT_YCONF_STRING("driftfile", struct nt_conf, driftfile,
 	    NT_YCONF_NULLABLE, "absolute path of the frequency file, or ~"),
+	NT_YCONF_STRING("nts_ca", struct nt_conf, nts_ca, NT_YCONF_NULLABLE,
+	    "PEM file of the CAs NTS-KE servers are checked against; "
+	    "~: the system's"),
 	NT_YCONF_DOUBLE("step_threshold", struct nt_conf, step_threshold,
 	    0, INFINITY, "offsets above this many seconds are stepped; "
 	    "0 never steps"),
@@ -534,7 +542,8 @@ nt_server_conf_same(const struct nt_server_conf *a,
 {
 	return (strcmp(a->address, b->address) == 0 && a->port == b->port &&
 	    a->minpoll == b->minpoll && a->maxpoll == b->maxpoll &&
-	    a->iburst == b->iburst && a->prefer == b->prefer);
+	    a->iburst == b->iburst && a->prefer == b->prefer &&
+	    a->nts == b->nts && a->nts_port == b->nts_port);
 }
 
 void
@@ -546,6 +555,8 @@ nt_server_conf_init(struct nt_server_conf *s)
 	s->maxpoll = 10;
 	s->iburst = true;
 	s->prefer = false;
+	s->nts = false;
+	s->nts_port = NTS_KE_PORT;
 }
 
 void
@@ -555,6 +566,7 @@ nt_conf_init(struct nt_conf *c)
 	c->servers = NULL;
 	c->pools = NULL;
 	c->driftfile = NULL;
+	c->nts_ca = NULL;
 	c->step_threshold = 0.128;
 	c->step_limit = 3;
 	c->max_distance = 3.0;
@@ -587,7 +599,7 @@ nt_conf_free(struct nt_conf *c)
 	assert(c->servers == NULL && c->n_servers == 0);
 	assert(c->pools == NULL && c->n_pools == 0);
 	assert(c->refclocks == NULL && c->n_refclocks == 0);
-	assert(c->driftfile == NULL);
+	assert(c->driftfile == NULL && c->nts_ca == NULL);
 	assert(c->serve.listen == NULL && c->serve.allow == NULL &&
 	    c->serve.deny == NULL);
 }

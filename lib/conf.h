@@ -28,6 +28,8 @@ struct nt_server_conf {
 	int		maxpoll;		/* log2 s, default 10 */
 	bool		iburst;			/* default true */
 	bool		prefer;			/* default false */
+	bool		nts;			/* RFC 8915, default false */
+	uint16_t	nts_port;		/* NTS-KE port, default 4460 */
 };
 
 struct nt_pool_conf {
@@ -83,6 +85,7 @@ struct nt_conf {
 	struct nt_pool_conf *pools;
 	size_t		n_pools;
 	char		*driftfile;		/* NULL: none */
+	char		*nts_ca;		/* PEM CAs for NTS; NULL: system's */
 	double		step_threshold;		/* s, default 0.128 */
 	int		step_limit;		/* updates that may step; -1 = always */
 	double		max_distance;		/* s, root distance limit, default 3 */

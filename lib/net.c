@@ -222,6 +222,14 @@ nt_udp_client(const struct nt_addr *peer, enum nt_rx_stamping *stamping)
 	return (fd);
 }
 
+int
+nt_udp_reconnect(int fd, const struct nt_addr *peer)
+{
+	assert(fd >= 0 && peer->len != 0);
+	return (connect(fd, (const struct sockaddr *)&peer->ss, peer->len) ==
+	    0 ? 0 : -errno);
+}
+
 const char *
 nt_udp_client_what(int err)
 {

@@ -74,6 +74,8 @@ enum nt_rx_stamping {
  * -errno.  stamping (may be NULL) says which timestamps were enabled.
  */
 int nt_udp_client(const struct nt_addr *peer, enum nt_rx_stamping *stamping);
+/* Point a client socket at another peer (NTS moved the server's port). */
+int nt_udp_reconnect(int fd, const struct nt_addr *peer);
 
 #define NT_UDP_REUSEPORT 0x1	/* share the port between several sockets */
 

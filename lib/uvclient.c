@@ -17,6 +17,7 @@
 #include "net.h"
 #include "stepdetect.h"
 #include "uvclient.h"
+#include "uvnts.h"
 
 #define RESOLVE_RETRY_MIN 16.0	/* s */
 #define RESOLVE_RETRY_MAX 3600.0
@@ -28,6 +29,7 @@ struct uvsource {
 	int		fd;
 	struct nt_addr	addr;
 	uv_poll_t	poll;
+	struct nt_uvnts	*nts;		/* NULL: plain NTP */
 };
 
 struct pending {
@@ -85,9 +87,34 @@ static int
 io_send(void *ctx, int src, const uint8_t *buf, size_t len)
 {
 	struct nt_uvclient *c = ctx;
+	struct uvsource *u;
+	uint8_t pkt[NTP_MAX_PKT];
+	size_t n;
+	int r;
 
 	assert(src >= 0 && src < NT_MAX_SOURCES && c->us[src] != NULL);
-	return (nt_udp_send(c->us[src]->fd, buf, len, NULL));
+	u = c->us[src];
+	if (u->nts == NULL)
+		return (nt_udp_send(u->fd, buf, len, NULL));
+	if ((r = nt_uvnts_wrap(u->nts, buf, len, pkt, sizeof pkt, &n)) != 0)
+		return (r);
+	return (nt_udp_send(u->fd, pkt, n, NULL));
+}
+
+/* A key exchange is done: NTP goes to the port the server asked for. */
+static void
+on_nts_ready(void *ctx, uint16_t ntp_port)
+{
+	struct uvsource *u = ctx;
+	const char *name = nt_engine_source(u->c->e, (size_t)u->src)->name;
+	int r;
+
+	if (ntp_port == nt_addr_port(&u->addr))
+		return;
+	nt_addr_set_port(&u->addr, ntp_port);
+	if ((r = nt_udp_reconnect(u->fd, &u->addr)) != 0)
+		nt_log(NT_LOG_ERR, "%s: NTP port %u from NTS-KE: %s", name,
+		    ntp_port, strerror(-r));
 }
 
 static uint64_t
@@ -145,6 +172,8 @@ on_readable(uv_poll_t *h, int status, int events)
 			    rx.wire_len, NTP_MAX_PKT);
 			continue;
 		}
+		if (u->nts != NULL && !nt_uvnts_accept(u->nts, buf, (size_t)n))
+			continue;
 		nt_engine_rx(c->e, u->src, buf, (size_t)n,
 		    c->clk->ops->from_kernel(c->clk, rx.rx_time));
 	}
@@ -223,6 +252,28 @@ polled_by(const struct nt_uvclient *c, const struct nt_addr *a)
 	return (NULL);
 }
 
+/* The KE server is the source's name, at its address, port nts_port. */
+static int
+start_nts(struct nt_uvclient *c, struct uvsource *u,
+    const struct nt_server_conf *sc)
+{
+	struct nt_addr ke = u->addr;
+
+	if (!nt_uvnts_trusted()) {
+		nt_log(NT_LOG_ERR, "%s: 'nts: true' needs a restart (the CA "
+		    "certificates are read at start-up): not added",
+		    sc->address);
+		return (-1);
+	}
+	nt_addr_set_port(&ke, sc->nts_port);
+	u->nts = nt_uvnts_new(c->loop, sc->address, &ke, sc->port,
+	    nt_engine_source(c->e, (size_t)u->src)->name, on_nts_ready, u);
+	if (u->nts == NULL)
+		nt_log(NT_LOG_ERR, "%s: NTS: %s", sc->address,
+		    strerror(ENOMEM));
+	return (u->nts != NULL ? 0 : -1);
+}
+
 /* Returns whether a new source polls a now. */
 static bool
 open_source(struct nt_uvclient *c, const struct nt_server_conf *sc,
@@ -256,6 +307,11 @@ open_source(struct nt_uvclient *c, const struct nt_server_conf *sc,
 	u->src = src;
 	u->fd = fd;
 	u->addr = *a;
+	if (sc->nts && start_nts(c, u, sc) != 0) {
+		free(u);
+		close(fd);
+		return (false);
+	}
 	u->poll.data = u;
 	uv_poll_init_socket(c->loop, &u->poll, fd);
 	uv_poll_start(&u->poll, UV_READABLE, on_readable);
@@ -528,6 +584,7 @@ nt_uvclient_close(struct nt_uvclient *c)
 			continue;
 		uv_poll_stop(&c->us[i]->poll);
 		close(c->us[i]->fd);
+		nt_uvnts_close(c->us[i]->nts);
 		uv_close((uv_handle_t *)&c->us[i]->poll, free_on_close);
 		c->us[i] = NULL;
 	}

@@ -11,6 +11,7 @@ replies).  Run as root from the source tree; the output is committed, so
 this only needs re-running to refresh the captures:
 
     sudo /usr/bin/python3 test/fuzz/make_seeds.py
+    /usr/bin/python3 test/fuzz/make_seeds.py --nts   # NTS seeds only
 """
 import glob
 import os
@@ -260,9 +261,52 @@ def server_scripts(pkts):
     return out
 
 
+def ke_rec(rtype, body=b"", critical=False):
+    """An NTS-KE record (RFC 8915 section 4)."""
+    return struct.pack("!HH", rtype | (0x8000 if critical else 0),
+                       len(body)) + body
+
+
+def nts_seeds():
+    """NTS-KE responses and NTS extension fields, hand-built (no root).
+
+    fuzz_nts_ef: first byte odd = the rest is sealed as a reply's
+    encrypted part; even = the rest is a whole reply."""
+    head = (ke_rec(1, b"\0\0", True) + ke_rec(4, b"\0\x0f", True))
+    cookies = b"".join(ke_rec(5, bytes([65 + i]) * 100) for i in range(8))
+    end = ke_rec(0, b"", True)
+    write("nts_ke", "chrony-like", head + cookies + end)
+    write("nts_ke", "server-and-port", head + cookies[:104] +
+          ke_rec(6, b"ntp.example.org") + ke_rec(7, b"\x01\x7b") + end)
+    write("nts_ke", "error-bad-request", ke_rec(2, b"\0\x01", True) + end)
+    write("nts_ke", "warning", head + cookies[:104] + ke_rec(3, b"\0\0") +
+          end)
+    write("nts_ke", "unknown-critical", head + ke_rec(0x1234, b"x", True) +
+          end)
+    write("nts_ke", "no-end", head + cookies)
+    write("nts_ke", "empty", b"")
+    uid = b"uid" + b"\0" * 29
+    cookie_efs = b"".join(ext(0x0204, bytes([65 + i]) * 100)
+                          for i in range(3))
+    write("nts_ef", "sealed-cookies", b"\x01" + cookie_efs)
+    write("nts_ef", "sealed-cookie-and-other", b"\x01" + ext(0x0204, b"c" * 64)
+          + ext(0x7777, b"x" * 20))
+    write("nts_ef", "sealed-empty", b"\x01")
+    hdr = header(mode=4, stratum=2)
+    auth = ext(0x0404, struct.pack("!HH", 16, 16) + b"n" * 16 + b"t" * 16)
+    write("nts_ef", "reply-forged", b"\0" + hdr + ext(0x0104, uid) + auth)
+    write("nts_ef", "reply-nak", b"\0" + header(mode=4, refid=b"NTSN") +
+          ext(0x0104, uid))
+    write("nts_ef", "reply-no-uid", b"\0" + hdr + auth)
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--nts":
+        nts_seeds()
+        return
     if os.geteuid() != 0:
         sys.exit("run as root (chronyd and ip netns need it)")
+    nts_seeds()
     # Files are overwritten by name; regress-* inputs (crashes found and
     # fixed, kept as regression tests) are never touched.
     pkts = {}

@@ -529,28 +529,30 @@ test_err_unknown_key(void **state)
 	(void)state;
 	expect_error("step_limit: 2\nfoo: 1\n",
 	    "t.yaml:2:1: unknown key 'foo' (expected one of: servers, pools, "
-	    "refclocks, driftfile, step_threshold, step_limit, max_distance, "
-	    "min_sources, holdover, log, server, control, metrics, user, "
-	    "sandbox)");
+	    "refclocks, driftfile, nts_ca, step_threshold, step_limit, "
+	    "max_distance, min_sources, holdover, log, server, control, "
+	    "metrics, user, sandbox)");
 	expect_error("servers:\n  - address: a\n    foo: 1\n",
 	    "t.yaml:3:5: unknown key 'foo' in servers[0] (expected one of: "
-	    "address, port, minpoll, maxpoll, iburst, prefer)");
+	    "address, port, minpoll, maxpoll, iburst, prefer, nts, "
+	    "nts_port)");
 	expect_error("pools:\n  - p.example\n  - {address: q, maxpoll: 9, "
 	    "max: 3}\n",
 	    "t.yaml:3:30: unknown key 'max' in pools[1] (expected one of: "
-	    "address, port, minpoll, maxpoll, iburst, prefer, max_sources)");
+	    "address, port, minpoll, maxpoll, iburst, prefer, nts, nts_port, "
+	    "max_sources)");
 	expect_error("log:\n  level: info\n  facility: daemon\n",
 	    "t.yaml:3:3: unknown key 'facility' in log (expected one of: "
 	    "level, destination)");
 	/* Unprintable key text is escaped, the message stays one line. */
 	expect_error("\"a\\nb\": 1\n",
 	    "t.yaml:1:1: unknown key 'a\\x0ab' (expected one of: servers, "
-	    "pools, refclocks, driftfile, step_threshold, step_limit, "
+	    "pools, refclocks, driftfile, nts_ca, step_threshold, step_limit, "
 	    "max_distance, min_sources, holdover, log, server, control, "
 	    "metrics, user, sandbox)");
 	expect_file_error("unknown_nested.yaml", "4:5: unknown key 'maxpol' "
 	    "in servers[0] (expected one of: address, port, minpoll, maxpoll, "
-	    "iburst, prefer)");
+	    "iburst, prefer, nts, nts_port)");
 }
 
 static void
