@@ -26,6 +26,7 @@
 #define MAX_SOURCES	256	/* entries in servers or pools */
 #define MAX_LISTEN	64	/* server.listen entries */
 #define MAX_CIDRS	1024	/* server.allow, server.deny entries */
+#define MAX_DELAY	1000.0	/* s, the largest maxdelay (as chrony's) */
 
 static const char * const level_names[] = {
 	[NT_LOG_ERR] = "error",
@@ -56,7 +57,16 @@ static const char * const dest_names[] = {
 	NT_YCONF_BOOL("iburst", T, P iburst,				\
 	    "send a quick burst at start, default true"),		\
 	NT_YCONF_BOOL("prefer", T, P prefer,				\
-	    "prefer this source when it is selectable, default false")
+	    "prefer this source when it is selectable, default false"),	\
+	NT_YCONF_BOOL("noselect", T, P noselect,			\
+	    "measure and show it, never select it, default false"),	\
+	NT_YCONF_BOOL("trust", T, P trust,				\
+	    "only other trusted sources can outvote it, default false"),\
+	NT_YCONF_BOOL("require", T, P require,				\
+	    "no update unless a required source is selectable, "	\
+	    "default false"),						\
+	NT_YCONF_DOUBLE("maxdelay", T, P maxdelay, 0, MAX_DELAY,	\
+	    "drop samples with a longer round trip, seconds; 0: no limit")
 
 static const struct nt_yconf_key server_keys[] = {
 	SERVER_KEYS(struct nt_server_conf, ),
@@ -304,15 +314,27 @@ check_polls(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	    s->minpoll, s->maxpoll));
 }
 
+/* A required source that may never be selected would stop every update. */
+static int
+check_select(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    const struct nt_server_conf *s)
+{
+	if (!s->noselect || !s->require)
+		return (0);
+	return (nt_yconf_error(w, nt_yconf_map_key(map, "require"),
+	    "%s: 'require' with 'noselect' would never let the clock be "
+	    "updated", w->path));
+}
+
 static int
 server_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base)
 {
 	struct nt_server_conf *s = base;
 
-	if (check_address(w, map, s))
+	if (check_address(w, map, s) || check_polls(w, map, s))
 		return (-1);
-	return (check_polls(w, map, s));
+	return (check_select(w, map, s));
 }
 
 static int
@@ -534,7 +556,9 @@ nt_server_conf_same(const struct nt_server_conf *a,
 {
 	return (strcmp(a->address, b->address) == 0 && a->port == b->port &&
 	    a->minpoll == b->minpoll && a->maxpoll == b->maxpoll &&
-	    a->iburst == b->iburst && a->prefer == b->prefer);
+	    a->iburst == b->iburst && a->prefer == b->prefer &&
+	    a->noselect == b->noselect && a->trust == b->trust &&
+	    a->require == b->require && a->maxdelay == b->maxdelay);
 }
 
 void
@@ -546,6 +570,10 @@ nt_server_conf_init(struct nt_server_conf *s)
 	s->maxpoll = 10;
 	s->iburst = true;
 	s->prefer = false;
+	s->noselect = false;
+	s->trust = false;
+	s->require = false;
+	s->maxdelay = 0;	/* no limit */
 }
 
 void

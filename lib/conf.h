@@ -28,6 +28,11 @@ struct nt_server_conf {
 	int		maxpoll;		/* log2 s, default 10 */
 	bool		iburst;			/* default true */
 	bool		prefer;			/* default false */
+	bool		noselect;		/* measured, never selected */
+	bool		trust;			/* never outvoted by untrusted */
+	bool		require;		/* one such must be selectable */
+	double		maxdelay;		/* s, larger round trips dropped;
+						   0: no limit (default) */
 };
 
 struct nt_pool_conf {

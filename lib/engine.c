@@ -311,6 +311,8 @@ gather(struct nt_engine *e, nt_time now, struct nt_candidate *c, int *map,
 		c[n].freq_var = s->est_freq_var;
 		c[n].stratum = s->last.stratum;
 		c[n].prefer = s->conf.prefer;
+		c[n].trust = s->conf.trust;
+		c[n].require = s->conf.require;
 		map[n++] = (int)i;
 	}
 	return (n);
@@ -624,6 +626,16 @@ set_root(struct nt_engine *e, const struct nt_source *s,
 	    s->jitter + fabs(u->act.slew) + NT_PHI * nt_source_interval(s);
 }
 
+/* chrony's "require": configured on any source, usable now or not. */
+static bool
+need_required(const struct nt_engine *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (e->src[i].conf.require)
+			return (true);
+	return (false);
+}
+
 static void
 update(struct nt_engine *e, nt_time now, bool force)
 {
@@ -638,11 +650,15 @@ update(struct nt_engine *e, nt_time now, bool force)
 	n = gather(e, now, c, map, false);
 	if (n == 0)
 		n = gather(e, now, c, map, true);
-	nt_select(c, n, e->p.min_sources, &sel);
+	nt_select(c, n, e->p.min_sources, need_required(e), &sel);
 	keep_peer(e, c, map, n, &sel);
 	mark_states(e, c, map, n, &sel);
 	if (!sel.ok) {
-		if (!e->no_majority && n == 0)
+		if (!e->no_majority && sel.no_required)
+			nt_log(NT_LOG_WARNING, "no source marked 'require' is "
+			    "selectable (%d of %zu usable sources agree), not "
+			    "updating the clock", sel.n_truechimers, n);
+		else if (!e->no_majority && n == 0)
 			nt_log(NT_LOG_WARNING, "no usable source (none has "
 			    "answered with a usable reply), not updating the "
 			    "clock");
@@ -684,10 +700,17 @@ update(struct nt_engine *e, nt_time now, bool force)
 
 static void
 log_verdict(struct nt_source *s, enum ntp_verdict v, bool malformed,
-    enum nt_src_state before)
+    enum nt_src_state before, const struct nt_sample *smp)
 {
+	char b[NT_DURSTR_LEN];
+
 	switch (v) {
 	case NTP_REPLY_OK:
+		break;
+	case NTP_REPLY_MAX_DELAY:
+		nt_log(NT_LOG_INFO, "%s: sample dropped: round-trip delay %s "
+		    "is above maxdelay (%g s)", s->name, nt_format_mag(
+		    smp->delay, b, sizeof b), s->conf.maxdelay);
 		break;
 	case NTP_REPLY_KOD_RATE:
 		nt_log(NT_LOG_NOTICE, "%s: server asks us to slow down (KoD "
@@ -742,7 +765,7 @@ nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf, size_t len,
 		pred = nt_source_offset_at(s, t4);
 	v = nt_source_reply(s, buf, len, t4, e->p.max_distance,
 	    nt_disc_remaining(&e->disc, t4), &smp, &malformed);
-	log_verdict(s, v, malformed, before);
+	log_verdict(s, v, malformed, before, &smp);
 	if (v != NTP_REPLY_OK)
 		return;
 	if (was_unreach)
@@ -765,6 +788,7 @@ nt_engine_add_refclock(struct nt_engine *e, const struct nt_refclock_conf *rc,
 	nt_server_conf_init(&sc);
 	strlcpy(sc.address, name, sizeof sc.address);
 	sc.prefer = rc->prefer;
+	sc.noselect = rc->noselect;
 	sc.iburst = false;
 	sc.minpoll = sc.maxpoll = rc->poll;
 	i = nt_engine_add_source(e, &sc, name, refid);
@@ -772,7 +796,6 @@ nt_engine_add_refclock(struct nt_engine *e, const struct nt_refclock_conf *rc,
 		return (-1);
 	s = &e->src[i];
 	s->refclock = true;
-	s->noselect = rc->noselect;
 	s->last_resort = drv->last_resort;
 	/* We serve one below the reference: 1, or the local stratum. */
 	s->last.stratum = (uint8_t)(drv->last_resort && rc->stratum > 0 ?

@@ -53,6 +53,7 @@ nt_source_init(struct nt_source *s, const struct nt_server_conf *conf,
 	strlcpy(s->name, name, sizeof s->name);
 	s->conf = *conf;
 	s->index = index;
+	s->noselect = conf->noselect;
 	s->minpoll = conf->minpoll;
 	s->poll = conf->minpoll;
 	s->next_poll = now;
@@ -327,6 +328,9 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
 		return (v);
 	}
 	make_sample(s, &p, t4, correction, out);
+	/* chrony's maxdelay: the server answered, the sample is not kept. */
+	if (s->conf.maxdelay > 0 && out->delay > s->conf.maxdelay)
+		return (NTP_REPLY_MAX_DELAY);
 	add_sample(s, out);
 	return (NTP_REPLY_OK);
 }

@@ -732,6 +732,8 @@ struct srcview {
 	int		samples;
 	uint64_t	n_tx, n_rx, n_bad, n_kod;
 	bool		prefer;
+	bool		noselect, trust, require;
+	double		maxdelay;	/* NAN: no limit */
 	bool		refclock;
 };
 
@@ -790,6 +792,10 @@ src_view(const struct nt_source *s, nt_time now, struct srcview *v)
 	v->n_bad = s->n_bad;
 	v->n_kod = s->n_kod;
 	v->prefer = s->conf.prefer;
+	v->noselect = s->noselect;
+	v->trust = s->conf.trust;
+	v->require = s->conf.require;
+	v->maxdelay = s->conf.maxdelay > 0 ? s->conf.maxdelay : NAN;
 	v->refclock = s->refclock;
 	v->have_sample = s->n_hist > 0;
 	if (v->have_sample)
@@ -812,6 +818,10 @@ static const struct field src_fields[] = {
 	SF("samples", "ntimed_source_samples", F_INT, samples,
 	    "Samples in the source's history"),
 	SF("prefer", NULL, F_BOOL, prefer, ""),
+	SF("noselect", NULL, F_BOOL, noselect, ""),
+	SF("trust", NULL, F_BOOL, trust, ""),
+	SF("require", NULL, F_BOOL, require, ""),
+	SF("maxdelay", NULL, F_DOUBLE, maxdelay, ""),
 	SF("refclock", NULL, F_BOOL, refclock, ""),
 	SF("requests", "ntimed_source_requests_total", F_U64, n_tx,
 	    "Requests sent to the source"),

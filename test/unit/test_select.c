@@ -30,7 +30,7 @@ two_of_five_falsetickers(void **state)
 	cand(&c[2], 0.000, 0.010);
 	cand(&c[3], 0.050, 0.010);	/* 50 ms off */
 	cand(&c[4], 1.000, 0.010);	/* 1 s off */
-	nt_select(c, 5, 1, &s);
+	nt_select(c, 5, 1, false, &s);
 	assert_true(s.ok);
 	assert_int_equal(s.n_truechimers, 3);
 	assert_true(c[0].truechimer && c[1].truechimer && c[2].truechimer);
@@ -53,7 +53,7 @@ three_of_five_no_majority(void **state)
 	cand(&c[2], 0.100, 0.010);
 	cand(&c[3], 0.500, 0.010);
 	cand(&c[4], -1.000, 0.010);
-	nt_select(c, 5, 1, &s);
+	nt_select(c, 5, 1, false, &s);
 	assert_false(s.ok);
 	assert_int_equal(s.selected, -1);
 	assert_int_equal(s.n_truechimers, 0);
@@ -68,7 +68,7 @@ two_sources_disagree(void **state)
 	(void)state;
 	cand(&c[0], 0.0, 0.01);
 	cand(&c[1], 1.0, 0.01);
-	nt_select(c, 2, 1, &s);
+	nt_select(c, 2, 1, false, &s);
 	assert_false(s.ok);	/* 1 of 2 is not a majority */
 }
 
@@ -80,11 +80,11 @@ single_source(void **state)
 
 	(void)state;
 	cand(&c[0], 0.25, 0.01);
-	nt_select(c, 1, 1, &s);
+	nt_select(c, 1, 1, false, &s);
 	assert_true(s.ok);
 	assert_int_equal(s.selected, 0);
 	assert_true(fabs(s.offset - 0.25) < 1e-12);
-	nt_select(c, 1, 2, &s);
+	nt_select(c, 1, 2, false, &s);
 	assert_false(s.ok);	/* min_sources 2 */
 }
 
@@ -98,7 +98,7 @@ touching_intervals_count(void **state)
 	cand(&c[0], 0.0, 1.0);	/* [-1, 1] */
 	cand(&c[1], 2.0, 1.0);	/* [1, 3]: touches at 1 */
 	cand(&c[2], 5.0, 1.0);
-	nt_select(c, 3, 1, &s);
+	nt_select(c, 3, 1, false, &s);
 	assert_true(s.ok);
 	assert_int_equal(s.n_truechimers, 2);
 	assert_true(s.lo == 1.0 && s.hi == 1.0);
@@ -116,14 +116,14 @@ prefer_and_weights(void **state)
 	cand(&c[2], 0.0015, 0.006);
 	c[2].prefer = true;
 	c[0].var = 1e-10;	/* much more precise: dominates the average */
-	nt_select(c, 3, 1, &s);
+	nt_select(c, 3, 1, false, &s);
 	assert_true(s.ok);
 	assert_int_equal(s.selected, 2);
 	/* With a preferred peer only preferred sources are combined. */
 	assert_true(c[2].combined && !c[0].combined && !c[1].combined);
 	assert_true(fabs(s.offset - 0.0015) < 1e-12);
 	c[2].prefer = false;
-	nt_select(c, 3, 1, &s);
+	nt_select(c, 3, 1, false, &s);
 	assert_int_equal(s.selected, 1);	/* smallest distance */
 	assert_true(fabs(s.offset - 0.0010) < 2e-5);
 }
@@ -138,7 +138,7 @@ far_truechimer_not_combined(void **state)
 	cand(&c[0], 0.0, 0.001);
 	cand(&c[1], 0.0, 0.001);
 	cand(&c[2], 0.0, 0.5);		/* agrees, but 500x worse */
-	nt_select(c, 3, 1, &s);
+	nt_select(c, 3, 1, false, &s);
 	assert_true(s.ok);
 	assert_true(c[2].truechimer && !c[2].combined);
 }
