@@ -143,6 +143,114 @@ far_truechimer_not_combined(void **state)
 	assert_true(c[2].truechimer && !c[2].combined);
 }
 
+/* chrony's trust: two agreeing liars do not outvote a trusted source. */
+static void
+trusted_outvoted_still_wins(void **state)
+{
+	struct nt_candidate c[3];
+	struct nt_selection s;
+
+	(void)state;
+	cand(&c[0], 0.000, 0.010);
+	cand(&c[1], 0.100, 0.010);	/* two falsetickers that agree */
+	cand(&c[2], 0.105, 0.010);
+	nt_select(c, 3, 1, false, &s);	/* untrusted: the two win */
+	assert_true(s.ok && !c[0].truechimer && c[1].truechimer);
+	c[0].trust = true;
+	nt_select(c, 3, 1, false, &s);
+	assert_true(s.ok);
+	assert_int_equal(s.n_truechimers, 1);
+	assert_int_equal(s.selected, 0);
+	assert_true(c[0].truechimer && !c[1].truechimer && !c[2].truechimer);
+	assert_true(s.offset == 0.0);
+	assert_true(s.lo == -0.010 && s.hi == 0.010);
+}
+
+/* Trusted sources vote among themselves; untrusted ones cannot tip it. */
+static void
+trusted_majority(void **state)
+{
+	struct nt_candidate c[4];
+	struct nt_selection s;
+
+	(void)state;
+	cand(&c[0], 0.000, 0.010);
+	cand(&c[1], 0.200, 0.010);
+	cand(&c[2], 0.001, 0.010);	/* untrusted, agrees with c[0] */
+	c[0].trust = c[1].trust = true;
+	nt_select(c, 3, 1, false, &s);
+	assert_false(s.ok);		/* one of two trusted is no majority */
+	assert_int_equal(s.selected, -1);
+	cand(&c[3], 0.199, 0.010);	/* a third trusted, with c[1] */
+	c[3].trust = true;
+	nt_select(c, 4, 1, false, &s);
+	assert_true(s.ok);
+	assert_int_equal(s.n_truechimers, 2);
+	assert_true(c[1].truechimer && c[3].truechimer);
+	assert_false(c[0].truechimer || c[2].truechimer);
+	assert_true(fabs(s.offset - 0.1995) < 1e-9);
+}
+
+/*
+ * An untrusted source must lie within the trusted one's interval, or it
+ * could pull the result out of it.
+ */
+static void
+untrusted_within_trusted(void **state)
+{
+	struct nt_candidate c[3];
+	struct nt_selection s;
+
+	(void)state;
+	cand(&c[0], 0.000, 0.001);	/* trusted: [-1, 1] ms */
+	cand(&c[1], 0.004, 0.005);	/* holds it, reaches 9 ms */
+	cand(&c[2], 0.0002, 0.0005);	/* wholly inside */
+	c[0].trust = true;
+	nt_select(c, 3, 1, false, &s);
+	assert_true(s.ok);
+	assert_true(c[0].truechimer && c[2].truechimer);
+	assert_false(c[1].truechimer);
+	assert_int_equal(s.n_truechimers, 2);
+	c[0].trust = false;		/* plain Marzullo: all three agree */
+	nt_select(c, 3, 1, false, &s);
+	assert_int_equal(s.n_truechimers, 3);
+}
+
+/* chrony's require: no update unless a required source is a truechimer. */
+static void
+required_source(void **state)
+{
+	struct nt_candidate c[4];
+	struct nt_selection s;
+
+	(void)state;
+	cand(&c[0], 0.000, 0.010);
+	cand(&c[1], 0.001, 0.010);
+	cand(&c[2], -0.001, 0.010);
+	cand(&c[3], 0.500, 0.010);	/* a falseticker */
+	/* Required ones configured, none among the candidates. */
+	nt_select(c, 4, 1, true, &s);
+	assert_false(s.ok);
+	assert_true(s.no_required);
+	assert_int_equal(s.n_truechimers, 3);
+	assert_int_equal(s.selected, -1);
+	/* The only required candidate is the falseticker. */
+	c[3].require = true;
+	nt_select(c, 4, 1, true, &s);
+	assert_false(s.ok);
+	assert_true(s.no_required);
+	/* A required truechimer: an update, from all three. */
+	c[1].require = true;
+	nt_select(c, 4, 1, true, &s);
+	assert_true(s.ok);
+	assert_false(s.no_required);
+	assert_true(c[0].combined && c[1].combined && c[2].combined);
+	/* Without need_required the flags mean nothing. */
+	c[1].require = false;
+	nt_select(c, 4, 1, false, &s);
+	assert_true(s.ok);
+}
+
 int
 main(void)
 {
@@ -154,6 +262,10 @@ main(void)
 		cmocka_unit_test(touching_intervals_count),
 		cmocka_unit_test(prefer_and_weights),
 		cmocka_unit_test(far_truechimer_not_combined),
+		cmocka_unit_test(trusted_outvoted_still_wins),
+		cmocka_unit_test(trusted_majority),
+		cmocka_unit_test(untrusted_within_trusted),
+		cmocka_unit_test(required_source),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
