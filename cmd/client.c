@@ -708,6 +708,8 @@ source_address(const struct nt_source *s, char *buf, size_t len)
 static const char *
 source_why(const struct nt_source *s)
 {
+	if (s->state == NT_SRC_INIT && nt_source_all_too_slow(s))
+		return (NT_SRC_TOO_SLOW);
 	if (s->n_hist == 0 && s->state == NT_SRC_INIT)
 		return (s->n_tx > 0 ? "no reply" : "not polled");
 	return (nt_src_state_str(s->state));

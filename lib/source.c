@@ -70,6 +70,13 @@ nt_source_init(struct nt_source *s, const struct nt_server_conf *conf,
 	s->state = NT_SRC_INIT;
 }
 
+bool
+nt_source_all_too_slow(const struct nt_source *s)
+{
+	return (s->n_hist == 0 && s->have_last && s->last_ok &&
+	    s->conf.maxdelay > 0);
+}
+
 double
 nt_source_interval(const struct nt_source *s)
 {

@@ -778,7 +778,8 @@ src_view(const struct nt_source *s, nt_time now, struct srcview *v)
 	v->name = s->name;
 	src_address(s, v->address, sizeof v->address);
 	v->state = s->state == NT_SRC_INIT && s->n_tx > 0 && !s->have_last ?
-	    "no reply" : nt_src_state_str(s->state);
+	    "no reply" : s->state == NT_SRC_INIT && nt_source_all_too_slow(s) ?
+	    NT_SRC_TOO_SLOW : nt_src_state_str(s->state);
 	v->symbol[0] = nt_status_src_symbol(s->state);
 	v->selected = s->state == NT_SRC_SELECTED;
 	v->have_reply = s->have_last;
