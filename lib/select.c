@@ -40,6 +40,7 @@ intersect(const struct nt_candidate *c, size_t n, struct region *best)
 	int depth = 0, trusted = 0;
 
 	best->depth = best->trusted = 0;
+	best->lo = best->hi = 0;
 	for (size_t i = 0; i < n; i++) {
 		e[2 * i].v = c[i].offset - c[i].distance;
 		e[2 * i].type = 1;

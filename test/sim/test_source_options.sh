@@ -5,17 +5,8 @@
 # answers holds every update, for seeds 1 to 20 (test/sim/scenarios/);
 # without the option each scenario misses its limits.  A noselect server
 # is shown as such; a bad value or combination is one line naming where.
-. "$(dirname "$0")/../common.sh"
-NTIMED=${NTIMED:?}
+. "$(dirname "$0")/lib.sh"
 DIR=$SRC/test/sim/scenarios
-expect() {	# expect RC ARGS...: ntimed sim ARGS, output in $T/out, $T/err
-	local want=$1 rc=0
-	shift
-	"$NTIMED" sim "$@" >"$T/out" 2>"$T/err" || rc=$?
-	[ "$rc" -eq "$want" ] || { cat "$T/out" "$T/err" >&2;
-	    fail "sim $*: exit $rc, expected $want"; }
-}
-has() { grep -Eq -- "$2" "$T/$1" || { cat "$T/$1" >&2; fail "$3"; }; }
 
 for s in trust require; do
 	expect 0 --seeds 20 "$DIR/$s.yaml"
