@@ -220,6 +220,18 @@ static const struct nt_yconf_key metrics_keys[] = {
 static const struct nt_yconf_schema metrics_schema =
     NT_YCONF_SCHEMA(metrics_keys, NULL, metrics_check);
 
+static const struct nt_yconf_key max_change_keys[] = {
+	NT_YCONF_DOUBLE("offset", struct nt_max_change_conf, offset, 0, 1e6,
+	    "seconds: a larger offset is not corrected; 0: no limit"),
+	NT_YCONF_INT("start", struct nt_max_change_conf, start, 0, 1000000,
+	    "clock updates before the limit applies, default 1"),
+	NT_YCONF_INT("ignore", struct nt_max_change_conf, ignore, -1, 1000000,
+	    "such offsets ignored before the daemon gives up; -1: always"),
+};
+
+static const struct nt_yconf_schema max_change_schema =
+    NT_YCONF_SCHEMA(max_change_keys, NULL, NULL);
+
 static int
 conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base);
@@ -245,6 +257,9 @@ static const struct nt_yconf_key conf_keys[] = {
 	    "selectable sources needed before the clock is steered"),
 	NT_YCONF_INT("holdover", struct nt_conf, holdover, 1, 1000000,
 	    "seconds without a clock update before we say unsynchronized"),
+	NT_YCONF_MAP("max_change", offsetof(struct nt_conf, max_change),
+	    &max_change_schema, "the largest offset corrected (chrony's "
+	    "maxchange)"),
 	NT_YCONF_MAP("log", 0, &log_schema, "logging"),
 	NT_YCONF_MAP("server", offsetof(struct nt_conf, serve), &serve_schema,
 	    "serving time to clients (ntimed slave)"),
@@ -588,6 +603,9 @@ nt_conf_init(struct nt_conf *c)
 	c->max_distance = 3.0;
 	c->min_sources = 1;
 	c->holdover = NT_SYNC_HOLD_DEFAULT;
+	c->max_change.offset = 0;	/* off */
+	c->max_change.start = 1;
+	c->max_change.ignore = 2;
 	c->log_level = NT_LOG_NOTICE;
 	c->log_dest = NT_LOG_STDERR;
 	c->control.enabled = true;

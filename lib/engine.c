@@ -7,6 +7,7 @@
  * every source's history so the next regression sees the new frame.
  */
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ struct nt_engine {
 	bool			no_majority;	/* last selection failed */
 	bool			lost_said;	/* holdover ran out, logged */
 	bool			far_said;	/* an unstepped far offset, logged */
+	bool			gave_up;	/* max_change ran out */
+	int			n_updates;	/* clock updates made */
+	int			n_ignored;	/* offsets above max_change */
 	int			selected;
 	struct nt_update	last;
 	int			leap;		/* from the last vote */
@@ -71,6 +75,7 @@ nt_engine_params_from_conf(struct nt_engine_params *p,
 	p->max_distance = c->max_distance;
 	p->min_sources = c->min_sources;
 	p->holdover = c->holdover;
+	p->max_change = c->max_change;
 }
 
 struct nt_engine *
@@ -636,6 +641,38 @@ need_required(const struct nt_engine *e)
 	return (false);
 }
 
+/*
+ * chrony's maxchange: after the first max_change.start updates, an offset
+ * above max_change.offset is not corrected; max_change.ignore such
+ * offsets are ignored (-1: all), then the engine gives up for good.
+ */
+static bool
+change_refused(struct nt_engine *e, double offset)
+{
+	const struct nt_max_change_conf *mc = &e->p.max_change;
+	char b[NT_DURSTR_LEN];
+
+	if (e->gave_up)
+		return (true);
+	if (mc->offset <= 0 || e->p.measure_only ||
+	    e->n_updates < mc->start || fabs(offset) <= mc->offset)
+		return (false);
+	nt_format_dur(offset, b, sizeof b);
+	if (mc->ignore < 0 || e->n_ignored < mc->ignore) {
+		e->n_ignored++;
+		nt_log(NT_LOG_WARNING, "offset %s is beyond max_change (%g s): "
+		    "not corrected (%d ignored so far)", b, mc->offset,
+		    e->n_ignored);
+		return (true);
+	}
+	nt_log(NT_LOG_ERR, "offset %s is beyond max_change (%g s) again, "
+	    "after %d ignored: giving up", b, mc->offset, e->n_ignored);
+	e->gave_up = true;
+	if (e->io.on_give_up != NULL)
+		e->io.on_give_up(e->io.ctx);
+	return (true);
+}
+
 static void
 update(struct nt_engine *e, nt_time now, bool force)
 {
@@ -671,6 +708,8 @@ update(struct nt_engine *e, nt_time now, bool force)
 		return;
 	}
 	e->no_majority = false;
+	if (change_refused(e, sel.offset))
+		return;
 	memset(&u, 0, sizeof u);
 	u.when = now;
 	u.offset = sel.offset;
@@ -694,6 +733,8 @@ update(struct nt_engine *e, nt_time now, bool force)
 	log_update(e, &u);
 	e->last = u;
 	e->have_update = true;
+	if (e->n_updates < INT_MAX)
+		e->n_updates++;
 	if (e->io.on_update != NULL)
 		e->io.on_update(e->io.ctx, &u);
 }
@@ -889,6 +930,7 @@ nt_engine_set_limits(struct nt_engine *e, const struct nt_conf *c)
 	e->p.max_distance = p.max_distance;
 	e->p.min_sources = p.min_sources;
 	e->p.holdover = p.holdover;
+	e->p.max_change = p.max_change;
 	e->disc.p.step_threshold = p.disc.step_threshold;
 }
 
@@ -915,6 +957,12 @@ const struct nt_update *
 nt_engine_last_update(const struct nt_engine *e)
 {
 	return (e->have_update ? &e->last : NULL);
+}
+
+bool
+nt_engine_gave_up(const struct nt_engine *e)
+{
+	return (e->gave_up);
 }
 
 bool

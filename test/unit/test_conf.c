@@ -529,6 +529,40 @@ test_err_source_options(void **state)
 	    "let the clock be updated");
 }
 
+/* chrony's maxchange: off by default, its three values, their ranges. */
+static void
+test_max_change(void **state)
+{
+	struct nt_conf c;
+
+	(void)state;
+	nt_conf_init(&c);
+	assert_true(c.max_change.offset == 0);
+	assert_int_equal(c.max_change.start, 1);
+	assert_int_equal(c.max_change.ignore, 2);
+	nt_conf_free(&c);
+	load_ok(&c, "max_change: { offset: 0.5, start: 0, ignore: -1 }\n");
+	assert_true(c.max_change.offset == 0.5);
+	assert_int_equal(c.max_change.start, 0);
+	assert_int_equal(c.max_change.ignore, -1);
+	round_trip(&c);
+	nt_conf_free(&c);
+	load_ok(&c, "max_change: { offset: 1000 }\n");
+	assert_true(c.max_change.offset == 1000);
+	assert_int_equal(c.max_change.start, 1);
+	assert_int_equal(c.max_change.ignore, 2);
+	nt_conf_free(&c);
+	expect_error("max_change: { offset: -1 }\n",
+	    "t.yaml:1:23: 'offset' out of range: -1 (allowed 0..1e+06)");
+	expect_error("max_change:\n  ignore: -2\n",
+	    "t.yaml:2:11: 'ignore' out of range: -2 (allowed -1..1000000)");
+	expect_error("max_change: { offset: 1, after: 3 }\n",
+	    "t.yaml:1:26: unknown key 'after' in max_change (expected one of: "
+	    "offset, start, ignore)");
+	expect_error("max_change: 1\n",
+	    "t.yaml:1:13: 'max_change' must be a mapping, got '1'");
+}
+
 static void
 test_add_server_arg(void **state)
 {
@@ -598,8 +632,8 @@ test_err_unknown_key(void **state)
 	expect_error("step_limit: 2\nfoo: 1\n",
 	    "t.yaml:2:1: unknown key 'foo' (expected one of: servers, pools, "
 	    "refclocks, driftfile, step_threshold, step_limit, max_distance, "
-	    "min_sources, holdover, log, server, control, metrics, user, "
-	    "sandbox)");
+	    "min_sources, holdover, max_change, log, server, control, metrics, "
+	    "user, sandbox)");
 	expect_error("servers:\n  - address: a\n    foo: 1\n",
 	    "t.yaml:3:5: unknown key 'foo' in servers[0] (expected one of: "
 	    "address, port, minpoll, maxpoll, iburst, prefer, noselect, "
@@ -616,8 +650,8 @@ test_err_unknown_key(void **state)
 	expect_error("\"a\\nb\": 1\n",
 	    "t.yaml:1:1: unknown key 'a\\x0ab' (expected one of: servers, "
 	    "pools, refclocks, driftfile, step_threshold, step_limit, "
-	    "max_distance, min_sources, holdover, log, server, control, "
-	    "metrics, user, sandbox)");
+	    "max_distance, min_sources, holdover, max_change, log, server, "
+	    "control, metrics, user, sandbox)");
 	expect_file_error("unknown_nested.yaml", "4:5: unknown key 'maxpol' "
 	    "in servers[0] (expected one of: address, port, minpoll, maxpoll, "
 	    "iburst, prefer, noselect, trust, require, maxdelay)");
@@ -1648,6 +1682,7 @@ main(void)
 		cmocka_unit_test(test_print_round_trip),
 		cmocka_unit_test(test_source_options),
 		cmocka_unit_test(test_err_source_options),
+		cmocka_unit_test(test_max_change),
 		cmocka_unit_test(test_add_server_arg),
 		cmocka_unit_test(test_clear_sources_and_replace),
 		cmocka_unit_test(test_err_unknown_key),

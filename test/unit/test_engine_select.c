@@ -5,8 +5,9 @@
  * is unusable the clock is not updated; a noselect server is measured
  * but neither selected nor counted, so the two left may have no
  * majority; and with maxdelay no sample with a longer round trip reaches
- * the history.  Each case also runs without the option, to show it is
- * the option that makes the difference.
+ * the history; with max_change (chrony's maxchange) the servers' step
+ * is not followed, and the engine gives up.  Each case also runs without
+ * the option, to show it is the option that makes the difference.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -28,10 +29,13 @@
 
 /*
  * Three servers a, b, c (offsets oa, ob, oc; a silent in silent_a, a
- * YAML flow sequence) and the client's entries for them (ca, cb, cc).
+ * YAML flow sequence) and the client's entries for them (ca, cb, cc);
+ * client_extra and server_extra are more keys for the client and for
+ * every server, each a line of its own.
  */
 static void
-load(struct nt_sim_scenario *sc, const char *ca, const char *cb,
+load_ext(struct nt_sim_scenario *sc, const char *client_extra,
+    const char *server_extra, const char *ca, const char *cb,
     const char *cc, const char *oa, const char *ob, const char *oc,
     const char *silent_a)
 {
@@ -41,18 +45,27 @@ load(struct nt_sim_scenario *sc, const char *ca, const char *cb,
 	n = snprintf(text, sizeof text,
 	    "name: t\nduration: 10000\nsettle: 600\n"
 	    "clock: { offset: 0.1, freq_ppm: 100, wander: 1e-9 }\n"
-	    "client:\n  step_threshold: 0.01\n"
+	    "client:\n  step_threshold: 0.01\n%s"
 	    "  servers: [ %s, %s, %s ]\n"
 	    "servers:\n"
-	    "  - name: a\n    offset: %s\n    silent: %s\n" NET
-	    "  - name: b\n    offset: %s\n" NET
-	    "  - name: c\n    offset: %s\n" NET,
-	    ca, cb, cc, oa, silent_a, ob, oc);
+	    "  - name: a\n    offset: %s\n    silent: %s\n%s" NET
+	    "  - name: b\n    offset: %s\n%s" NET
+	    "  - name: c\n    offset: %s\n%s" NET,
+	    client_extra, ca, cb, cc, oa, silent_a, server_extra, ob,
+	    server_extra, oc, server_extra);
 	assert_true(n > 0 && (size_t)n < sizeof text);
 	nt_sim_scenario_init(sc);
 	if (nt_sim_scenario_load_buf(sc, "t.yaml", text, strlen(text), err,
 	    sizeof err) != 0)
 		fail_msg("%s", err);
+}
+
+static void
+load(struct nt_sim_scenario *sc, const char *ca, const char *cb,
+    const char *cc, const char *oa, const char *ob, const char *oc,
+    const char *silent_a)
+{
+	load_ext(sc, "", "", ca, cb, cc, oa, ob, oc, silent_a);
 }
 
 static void
@@ -226,6 +239,67 @@ maxdelay_keeps_short_round_trips(void **state)
 	nt_sim_scenario_free(&sc);
 }
 
+/* When the engine gave up, and updates after that. */
+struct give_up {
+	double	at;		/* s; 0: never */
+	int	after;		/* ticks after it with a new update */
+	nt_time	last;
+};
+
+static void
+watch_give_up(void *ctx, const struct nt_sim_point *p,
+    const struct nt_engine *e)
+{
+	struct give_up *g = ctx;
+	const struct nt_update *u = nt_engine_last_update(e);
+	nt_time when = u != NULL ? u->when : 0;
+
+	if (g->at > 0 && when != g->last)
+		g->after++;
+	if (g->at == 0 && nt_engine_gave_up(e))
+		g->at = p->t;
+	g->last = when;
+}
+
+#define MC_STEP "    step: { at: 1h, size: 1s }\n"
+
+/*
+ * chrony's maxchange: all three servers step by 1 s at 1 h.  Without it
+ * the clock follows them; with it the offset is ignored twice, then the
+ * engine gives up (the daemon would exit) and makes no update after;
+ * with ignore -1 it ignores them for ever.
+ */
+static void
+max_change_gives_up(void **state)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+	struct give_up g = { 0, 0, 0 };
+
+	(void)state;
+	load_ext(&sc, "", MC_STEP, "a", "b", "c", "0", "0", "0", "[]");
+	run(&sc, watch_give_up, &g, &r);
+	assert_true(g.at == 0);
+	assert_true(r.m[NT_SIM_MAX] > 0.9);	/* it followed the step */
+	nt_sim_scenario_free(&sc);
+	memset(&g, 0, sizeof g);
+	load_ext(&sc, "  max_change: { offset: 0.5, start: 1, ignore: 2 }\n",
+	    MC_STEP, "a", "b", "c", "0", "0", "0", "[]");
+	run(&sc, watch_give_up, &g, &r);
+	printf("# max_change: gave up at %.0f s\n", g.at);
+	assert_true(g.at > 3600 && g.at < 3600 + 3 * 64 + 10);
+	assert_int_equal(g.after, 0);
+	assert_true(r.m[NT_SIM_MAX] < 0.01);	/* it never followed */
+	nt_sim_scenario_free(&sc);
+	memset(&g, 0, sizeof g);
+	load_ext(&sc, "  max_change: { offset: 0.5, start: 1, ignore: -1 }\n",
+	    MC_STEP, "a", "b", "c", "0", "0", "0", "[]");
+	run(&sc, watch_give_up, &g, &r);
+	assert_true(g.at == 0);
+	assert_true(r.m[NT_SIM_MAX] < 0.01);
+	nt_sim_scenario_free(&sc);
+}
+
 int
 main(void)
 {
@@ -234,6 +308,7 @@ main(void)
 		cmocka_unit_test(required_server_holds_updates),
 		cmocka_unit_test(noselect_measured_never_counted),
 		cmocka_unit_test(maxdelay_keeps_short_round_trips),
+		cmocka_unit_test(max_change_gives_up),
 	};
 
 	nt_log_setup(NT_LOG_NONE, NT_LOG_ERR, "test");
