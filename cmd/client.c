@@ -57,6 +57,7 @@ struct client_opts {
 
 struct client {
 	struct client_opts o;
+	bool		stopped;	/* stop() was called */
 	struct nt_conf	conf;
 	const char	*conf_path;	/* the file loaded, NULL: none */
 	struct nt_clock	*clk;
@@ -631,6 +632,9 @@ once_done(struct client *cl)
 static void
 stop(struct client *cl)
 {
+	if (cl->stopped)	/* a signal and max_change in one loop turn */
+		return;
+	cl->stopped = true;
 	uv_timer_stop(&cl->check);
 	uv_close((uv_handle_t *)&cl->check, NULL);
 	uv_close((uv_handle_t *)&cl->sigint, NULL);
@@ -708,6 +712,8 @@ source_address(const struct nt_source *s, char *buf, size_t len)
 static const char *
 source_why(const struct nt_source *s)
 {
+	if (s->state == NT_SRC_INIT && nt_source_all_too_slow(s))
+		return (NT_SRC_TOO_SLOW);
 	if (s->n_hist == 0 && s->state == NT_SRC_INIT)
 		return (s->n_tx > 0 ? "no reply" : "not polled");
 	return (nt_src_state_str(s->state));
@@ -947,6 +953,12 @@ run(struct client *cl)
 		return (rc);
 	}
 	uv_run(&cl->loop, UV_RUN_DEFAULT);
+	if (nt_engine_gave_up(nt_uvclient_engine(cl->uc))) {
+		nt_sd_notify("STOPPING=1");
+		save_drift(cl);
+		stop(cl);
+		return (EXIT_GAVE_UP);
+	}
 	return (cl->o.once ? finish_once(cl) : 0);
 }
 

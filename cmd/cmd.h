@@ -8,6 +8,7 @@
  *   1  the job failed at run time (a server did not answer, no sync)
  *   2  usage or configuration error (nothing was started)
  *   3  internal or system error (cannot open socket, out of memory)
+ *   4  a daemon gave up: offsets beyond max_change came too often
  */
 #ifndef NTIMED_CMD_H
 #define NTIMED_CMD_H
@@ -18,6 +19,7 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 #define EXIT_SYSTEM 3
+#define EXIT_GAVE_UP 4	/* max_change: an offset too large, too often */
 
 int cmd_client(int argc, char **argv);
 int cmd_query(int argc, char **argv);

@@ -413,6 +413,9 @@ start_ops(struct nt_serve *sl)
 static void
 stop(struct nt_serve *sl)
 {
+	if (sl->stopped)	/* a signal and max_change in one loop turn */
+		return;
+	sl->stopped = true;
 	uv_close((uv_handle_t *)&sl->tick, NULL);
 	uv_close((uv_handle_t *)&sl->drift, NULL);
 	uv_close((uv_handle_t *)&sl->reaper, NULL);
@@ -742,6 +745,12 @@ run(struct nt_serve *sl)
 	}
 	nt_sd_notify("READY=1");
 	uv_run(&sl->loop, UV_RUN_DEFAULT);
+	if (nt_engine_gave_up(nt_uvclient_engine(sl->uc))) {
+		nt_sd_notify("STOPPING=1");
+		stop(sl);
+		log_counters(sl, " at exit");
+		return (EXIT_GAVE_UP);
+	}
 	log_counters(sl, " at exit");
 	return (0);
 }

@@ -66,6 +66,7 @@ struct nt_serve_opts {
 
 struct nt_serve {
 	struct nt_serve_opts o;
+	bool		stopped;	/* stop() was called */
 	void		*role_ctx;
 	const char	*conf_path;	/* NULL: no file */
 	struct nt_conf	conf;

@@ -27,6 +27,7 @@
 #define MAX_SOURCES	256	/* entries in servers or pools */
 #define MAX_LISTEN	64	/* server.listen entries */
 #define MAX_CIDRS	1024	/* server.allow, server.deny entries */
+#define MAX_DELAY	1000.0	/* s, the largest maxdelay (as chrony's) */
 
 static const char * const level_names[] = {
 	[NT_LOG_ERR] = "error",
@@ -58,6 +59,16 @@ static const char * const dest_names[] = {
 	    "send a quick burst at start, default true"),		\
 	NT_YCONF_BOOL("prefer", T, P prefer,				\
 	    "prefer this source when it is selectable, default false"),	\
+	NT_YCONF_BOOL("noselect", T, P noselect,			\
+	    "measure and show it, never select it, default false"),	\
+	NT_YCONF_BOOL("trust", T, P trust,				\
+	    "only other trusted sources can outvote it, default false"),\
+	NT_YCONF_BOOL("require", T, P require,				\
+	    "no update unless a required source is selectable, "	\
+	    "default false"),						\
+	NT_YCONF_DOUBLE("maxdelay", T, P maxdelay, 0, MAX_DELAY,	\
+	    "drop samples with a longer round trip, seconds; "		\
+	    "0: no limit"),						\
 	NT_YCONF_BOOL("nts", T, P nts,					\
 	    "authenticate with NTS (RFC 8915), default false"),		\
 	NT_YCONF_INT("nts_port", T, P nts_port, 1, 65535,		\
@@ -215,6 +226,18 @@ static const struct nt_yconf_key metrics_keys[] = {
 static const struct nt_yconf_schema metrics_schema =
     NT_YCONF_SCHEMA(metrics_keys, NULL, metrics_check);
 
+static const struct nt_yconf_key max_change_keys[] = {
+	NT_YCONF_DOUBLE("offset", struct nt_max_change_conf, offset, 0, 1e6,
+	    "seconds: a larger offset is not corrected; 0: no limit"),
+	NT_YCONF_INT("start", struct nt_max_change_conf, start, 0, 1000000,
+	    "clock updates before the limit applies, default 1"),
+	NT_YCONF_INT("ignore", struct nt_max_change_conf, ignore, -1, 1000000,
+	    "such offsets ignored before the daemon gives up; -1: always"),
+};
+
+static const struct nt_yconf_schema max_change_schema =
+    NT_YCONF_SCHEMA(max_change_keys, NULL, NULL);
+
 static int
 conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base);
@@ -243,6 +266,9 @@ static const struct nt_yconf_key conf_keys[] = {
 	    "selectable sources needed before the clock is steered"),
 	NT_YCONF_INT("holdover", struct nt_conf, holdover, 1, 1000000,
 	    "seconds without a clock update before we say unsynchronized"),
+	NT_YCONF_MAP("max_change", offsetof(struct nt_conf, max_change),
+	    &max_change_schema, "the largest offset corrected (chrony's "
+	    "maxchange)"),
 	NT_YCONF_MAP("log", 0, &log_schema, "logging"),
 	NT_YCONF_MAP("server", offsetof(struct nt_conf, serve), &serve_schema,
 	    "serving time to clients (ntimed slave)"),
@@ -312,15 +338,27 @@ check_polls(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	    s->minpoll, s->maxpoll));
 }
 
+/* A required source that may never be selected would stop every update. */
+static int
+check_select(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    const struct nt_server_conf *s)
+{
+	if (!s->noselect || !s->require)
+		return (0);
+	return (nt_yconf_error(w, nt_yconf_map_key(map, "require"),
+	    "%s: 'require' with 'noselect' would never let the clock be "
+	    "updated", w->path));
+}
+
 static int
 server_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base)
 {
 	struct nt_server_conf *s = base;
 
-	if (check_address(w, map, s))
+	if (check_address(w, map, s) || check_polls(w, map, s))
 		return (-1);
-	return (check_polls(w, map, s));
+	return (check_select(w, map, s));
 }
 
 static int
@@ -543,6 +581,8 @@ nt_server_conf_same(const struct nt_server_conf *a,
 	return (strcmp(a->address, b->address) == 0 && a->port == b->port &&
 	    a->minpoll == b->minpoll && a->maxpoll == b->maxpoll &&
 	    a->iburst == b->iburst && a->prefer == b->prefer &&
+	    a->noselect == b->noselect && a->trust == b->trust &&
+	    a->require == b->require && a->maxdelay == b->maxdelay &&
 	    a->nts == b->nts && a->nts_port == b->nts_port);
 }
 
@@ -555,6 +595,10 @@ nt_server_conf_init(struct nt_server_conf *s)
 	s->maxpoll = 10;
 	s->iburst = true;
 	s->prefer = false;
+	s->noselect = false;
+	s->trust = false;
+	s->require = false;
+	s->maxdelay = 0;	/* no limit */
 	s->nts = false;
 	s->nts_port = NTS_KE_PORT;
 }
@@ -572,6 +616,9 @@ nt_conf_init(struct nt_conf *c)
 	c->max_distance = 3.0;
 	c->min_sources = 1;
 	c->holdover = NT_SYNC_HOLD_DEFAULT;
+	c->max_change.offset = 0;	/* off */
+	c->max_change.start = 1;
+	c->max_change.ignore = 2;
 	c->log_level = NT_LOG_NOTICE;
 	c->log_dest = NT_LOG_STDERR;
 	c->control.enabled = true;

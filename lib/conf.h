@@ -28,6 +28,11 @@ struct nt_server_conf {
 	int		maxpoll;		/* log2 s, default 10 */
 	bool		iburst;			/* default true */
 	bool		prefer;			/* default false */
+	bool		noselect;		/* measured, never selected */
+	bool		trust;			/* never outvoted by untrusted */
+	bool		require;		/* one such must be selectable */
+	double		maxdelay;		/* s, larger round trips dropped;
+						   0: no limit (default) */
 	bool		nts;			/* RFC 8915, default false */
 	uint16_t	nts_port;		/* NTS-KE port, default 4460 */
 };
@@ -66,6 +71,17 @@ struct nt_serve_conf {
 	int		local_stratum;	/* 1..15 served unsynced; 0: off */
 };
 
+/*
+ * The "max_change:" section, chrony's maxchange: after start updates, an
+ * offset above offset is ignored ignore times (-1: always), then the
+ * daemon gives up.  offset 0: off (the default).
+ */
+struct nt_max_change_conf {
+	double		offset;		/* s; 0: no limit */
+	int		start;		/* updates before the check, default 1 */
+	int		ignore;		/* ignored before giving up, default 2 */
+};
+
 /* The "control:" section: the local status and control socket. */
 struct nt_control_conf {
 	bool		enabled;	/* default true */
@@ -91,6 +107,7 @@ struct nt_conf {
 	double		max_distance;		/* s, root distance limit, default 3 */
 	int		min_sources;		/* selectable sources needed, default 1 */
 	int		holdover;		/* s without updates before unsynced, 3600 */
+	struct nt_max_change_conf max_change;	/* "max_change:" */
 	enum nt_log_level log_level;		/* default notice */
 	enum nt_log_dest log_dest;		/* default stderr */
 	struct nt_serve_conf serve;		/* "server:" */

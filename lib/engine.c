@@ -7,6 +7,7 @@
  * every source's history so the next regression sees the new frame.
  */
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ struct nt_engine {
 	bool			no_majority;	/* last selection failed */
 	bool			lost_said;	/* holdover ran out, logged */
 	bool			far_said;	/* an unstepped far offset, logged */
+	bool			gave_up;	/* max_change ran out */
+	int			n_updates;	/* clock updates made */
+	int			n_ignored;	/* offsets above max_change */
 	int			selected;
 	struct nt_update	last;
 	int			leap;		/* from the last vote */
@@ -71,6 +75,7 @@ nt_engine_params_from_conf(struct nt_engine_params *p,
 	p->max_distance = c->max_distance;
 	p->min_sources = c->min_sources;
 	p->holdover = c->holdover;
+	p->max_change = c->max_change;
 }
 
 struct nt_engine *
@@ -311,6 +316,8 @@ gather(struct nt_engine *e, nt_time now, struct nt_candidate *c, int *map,
 		c[n].freq_var = s->est_freq_var;
 		c[n].stratum = s->last.stratum;
 		c[n].prefer = s->conf.prefer;
+		c[n].trust = s->conf.trust;
+		c[n].require = s->conf.require;
 		map[n++] = (int)i;
 	}
 	return (n);
@@ -624,6 +631,48 @@ set_root(struct nt_engine *e, const struct nt_source *s,
 	    s->jitter + fabs(u->act.slew) + NT_PHI * nt_source_interval(s);
 }
 
+/* chrony's "require": configured on any source, usable now or not. */
+static bool
+need_required(const struct nt_engine *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (e->src[i].conf.require)
+			return (true);
+	return (false);
+}
+
+/*
+ * chrony's maxchange: after the first max_change.start updates, an offset
+ * above max_change.offset is not corrected; max_change.ignore such
+ * offsets are ignored (-1: all), then the engine gives up for good.
+ */
+static bool
+change_refused(struct nt_engine *e, double offset)
+{
+	const struct nt_max_change_conf *mc = &e->p.max_change;
+	char b[NT_DURSTR_LEN];
+
+	if (e->gave_up)
+		return (true);
+	if (mc->offset <= 0 || e->p.measure_only ||
+	    e->n_updates < mc->start || fabs(offset) <= mc->offset)
+		return (false);
+	nt_format_dur(offset, b, sizeof b);
+	if (mc->ignore < 0 || e->n_ignored < mc->ignore) {
+		e->n_ignored++;
+		nt_log(NT_LOG_WARNING, "offset %s is beyond max_change (%g s): "
+		    "not corrected (%d ignored so far)", b, mc->offset,
+		    e->n_ignored);
+		return (true);
+	}
+	nt_log(NT_LOG_ERR, "offset %s is beyond max_change (%g s) again, "
+	    "after %d ignored: giving up", b, mc->offset, e->n_ignored);
+	e->gave_up = true;
+	if (e->io.on_give_up != NULL)
+		e->io.on_give_up(e->io.ctx);
+	return (true);
+}
+
 static void
 update(struct nt_engine *e, nt_time now, bool force)
 {
@@ -638,11 +687,15 @@ update(struct nt_engine *e, nt_time now, bool force)
 	n = gather(e, now, c, map, false);
 	if (n == 0)
 		n = gather(e, now, c, map, true);
-	nt_select(c, n, e->p.min_sources, &sel);
+	nt_select(c, n, e->p.min_sources, need_required(e), &sel);
 	keep_peer(e, c, map, n, &sel);
 	mark_states(e, c, map, n, &sel);
 	if (!sel.ok) {
-		if (!e->no_majority && n == 0)
+		if (!e->no_majority && sel.no_required)
+			nt_log(NT_LOG_WARNING, "no source marked 'require' is "
+			    "selectable (%d of %zu usable sources agree), not "
+			    "updating the clock", sel.n_truechimers, n);
+		else if (!e->no_majority && n == 0)
 			nt_log(NT_LOG_WARNING, "no usable source (none has "
 			    "answered with a usable reply), not updating the "
 			    "clock");
@@ -655,6 +708,8 @@ update(struct nt_engine *e, nt_time now, bool force)
 		return;
 	}
 	e->no_majority = false;
+	if (change_refused(e, sel.offset))
+		return;
 	memset(&u, 0, sizeof u);
 	u.when = now;
 	u.offset = sel.offset;
@@ -678,16 +733,25 @@ update(struct nt_engine *e, nt_time now, bool force)
 	log_update(e, &u);
 	e->last = u;
 	e->have_update = true;
+	if (e->n_updates < INT_MAX)
+		e->n_updates++;
 	if (e->io.on_update != NULL)
 		e->io.on_update(e->io.ctx, &u);
 }
 
 static void
 log_verdict(struct nt_source *s, enum ntp_verdict v, bool malformed,
-    enum nt_src_state before)
+    enum nt_src_state before, const struct nt_sample *smp)
 {
+	char b[NT_DURSTR_LEN];
+
 	switch (v) {
 	case NTP_REPLY_OK:
+		break;
+	case NTP_REPLY_MAX_DELAY:
+		nt_log(NT_LOG_INFO, "%s: sample dropped: round-trip delay %s "
+		    "is above maxdelay (%g s)", s->name, nt_format_mag(
+		    smp->delay, b, sizeof b), s->conf.maxdelay);
 		break;
 	case NTP_REPLY_KOD_RATE:
 		nt_log(NT_LOG_NOTICE, "%s: server asks us to slow down (KoD "
@@ -742,7 +806,7 @@ nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf, size_t len,
 		pred = nt_source_offset_at(s, t4);
 	v = nt_source_reply(s, buf, len, t4, e->p.max_distance,
 	    nt_disc_remaining(&e->disc, t4), &smp, &malformed);
-	log_verdict(s, v, malformed, before);
+	log_verdict(s, v, malformed, before, &smp);
 	if (v != NTP_REPLY_OK)
 		return;
 	if (was_unreach)
@@ -765,6 +829,7 @@ nt_engine_add_refclock(struct nt_engine *e, const struct nt_refclock_conf *rc,
 	nt_server_conf_init(&sc);
 	strlcpy(sc.address, name, sizeof sc.address);
 	sc.prefer = rc->prefer;
+	sc.noselect = rc->noselect;
 	sc.iburst = false;
 	sc.minpoll = sc.maxpoll = rc->poll;
 	i = nt_engine_add_source(e, &sc, name, refid);
@@ -772,7 +837,6 @@ nt_engine_add_refclock(struct nt_engine *e, const struct nt_refclock_conf *rc,
 		return (-1);
 	s = &e->src[i];
 	s->refclock = true;
-	s->noselect = rc->noselect;
 	s->last_resort = drv->last_resort;
 	/* We serve one below the reference: 1, or the local stratum. */
 	s->last.stratum = (uint8_t)(drv->last_resort && rc->stratum > 0 ?
@@ -866,6 +930,7 @@ nt_engine_set_limits(struct nt_engine *e, const struct nt_conf *c)
 	e->p.max_distance = p.max_distance;
 	e->p.min_sources = p.min_sources;
 	e->p.holdover = p.holdover;
+	e->p.max_change = p.max_change;
 	e->disc.p.step_threshold = p.disc.step_threshold;
 }
 
@@ -892,6 +957,12 @@ const struct nt_update *
 nt_engine_last_update(const struct nt_engine *e)
 {
 	return (e->have_update ? &e->last : NULL);
+}
+
+bool
+nt_engine_gave_up(const struct nt_engine *e)
+{
+	return (e->gave_up);
 }
 
 bool

@@ -45,6 +45,8 @@ struct nt_engine_io {
 	uint64_t (*random)(void *ctx);
 	/* Optional: after each clock update. */
 	void	(*on_update)(void *ctx, const struct nt_update *u);
+	/* Optional: once, when max_change gives up (nt_engine_gave_up()). */
+	void	(*on_give_up)(void *ctx);
 };
 
 struct nt_engine_params {
@@ -53,6 +55,7 @@ struct nt_engine_params {
 	int	min_sources;
 	double	holdover;	/* s: synced this long after an update */
 	bool	measure_only;	/* select and report, never touch the clock */
+	struct nt_max_change_conf max_change;	/* offset 0: off */
 };
 
 struct nt_engine;
@@ -65,8 +68,8 @@ void nt_engine_params_from_conf(struct nt_engine_params *p,
 struct nt_engine *nt_engine_new(const struct nt_engine_params *p,
     struct nt_clock *clk, const struct nt_engine_io *io);
 /*
- * A reload's new max_distance, min_sources, holdover and step_threshold,
- * applied in place: the sources keep everything they have.
+ * A reload's new max_distance, min_sources, holdover, step_threshold and
+ * max_change, applied in place: the sources keep everything they have.
  */
 void nt_engine_set_limits(struct nt_engine *e, const struct nt_conf *c);
 void nt_engine_free(struct nt_engine *e);
@@ -134,6 +137,12 @@ double nt_engine_likely_error(const struct nt_engine *e, nt_time now);
  * kernel's maxerror.  Never below nt_engine_likely_error().
  */
 double nt_engine_worst_error(const struct nt_engine *e, nt_time now);
+
+/*
+ * max_change ran out: an offset above it was ignored as often as allowed
+ * and came again.  The engine makes no update after; the daemon exits.
+ */
+bool nt_engine_gave_up(const struct nt_engine *e);
 
 /* Select and update now, without waiting for slow sources at start-up. */
 void nt_engine_update_now(struct nt_engine *e);

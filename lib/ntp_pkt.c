@@ -263,6 +263,8 @@ ntp_verdict_str(enum ntp_verdict v)
 		return ("server is not synchronized");
 	case NTP_REPLY_DISTANCE:
 		return ("root distance too large");
+	case NTP_REPLY_MAX_DELAY:
+		return ("round-trip delay above maxdelay");
 	}
 	return ("unknown verdict");
 }

@@ -100,6 +100,8 @@ enum ntp_verdict {
 	NTP_REPLY_KOD_OTHER,	/* stratum 0 with another code */
 	NTP_REPLY_UNSYNC,	/* leap = 3 or stratum >= 16: not selectable */
 	NTP_REPLY_DISTANCE,	/* root distance above the limit */
+	NTP_REPLY_MAX_DELAY,	/* round trip above the source's maxdelay
+				   (nt_source_reply(), not ntp_check_reply()) */
 };
 
 /*

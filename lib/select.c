@@ -11,6 +11,14 @@
 struct edge {
 	double	v;
 	int	type;	/* +1 opens an interval, -1 closes one */
+	bool	trust;	/* a trusted candidate's */
+};
+
+/* The region chosen: covered by the most trusted, then the most of all. */
+struct region {
+	double	lo, hi;
+	int	depth;		/* candidates covering it */
+	int	trusted;	/* trusted ones among them */
 };
 
 static int
@@ -25,29 +33,88 @@ edge_cmp(const void *a, const void *b)
 	return (y->type - x->type);	/* open before close: closed intervals */
 }
 
-/* Find the region covered by the most intervals; returns that count. */
-static int
-intersect(const struct nt_candidate *c, size_t n, double *lo, double *hi)
+static void
+intersect(const struct nt_candidate *c, size_t n, struct region *best)
 {
 	struct edge e[2 * NT_SELECT_MAX];
-	int depth = 0, best = 0;
+	int depth = 0, trusted = 0;
 
+	best->depth = best->trusted = 0;
+	best->lo = best->hi = 0;
 	for (size_t i = 0; i < n; i++) {
 		e[2 * i].v = c[i].offset - c[i].distance;
 		e[2 * i].type = 1;
 		e[2 * i + 1].v = c[i].offset + c[i].distance;
 		e[2 * i + 1].type = -1;
+		e[2 * i].trust = e[2 * i + 1].trust = c[i].trust;
 	}
 	qsort(e, 2 * n, sizeof e[0], edge_cmp);
 	for (size_t i = 0; i < 2 * n; i++) {
 		depth += e[i].type;
-		if (e[i].type > 0 && depth > best) {
-			best = depth;
-			*lo = e[i].v;
-			*hi = e[i + 1].v;	/* next edge ends the region */
+		trusted += e[i].trust ? e[i].type : 0;
+		if (e[i].type > 0 && (trusted > best->trusted ||
+		    (trusted == best->trusted && depth > best->depth))) {
+			best->trusted = trusted;
+			best->depth = depth;
+			best->lo = e[i].v;
+			best->hi = e[i + 1].v;	/* next edge ends the region */
 		}
 	}
-	return (best);
+}
+
+static bool
+covers(const struct nt_candidate *c, double lo, double hi)
+{
+	return (c->offset - c->distance <= lo && c->offset + c->distance >= hi);
+}
+
+/* A strict majority of the candidates, or of the trusted ones if any agree. */
+static bool
+majority(const struct nt_candidate *c, size_t n, const struct region *r)
+{
+	int n_trusted = 0;
+
+	if (r->trusted == 0)
+		return (2 * r->depth > (int)n);
+	for (size_t i = 0; i < n; i++)
+		n_trusted += c[i].trust;
+	return (2 * r->trusted > n_trusted);
+}
+
+/*
+ * Mark the candidates that hold the region; with trusted ones there, the
+ * others must also lie within what those share.
+ */
+static int
+mark_truechimers(struct nt_candidate *c, size_t n, const struct region *r)
+{
+	double tlo = -INFINITY, thi = INFINITY;
+	int count = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!c[i].trust || !covers(&c[i], r->lo, r->hi))
+			continue;
+		tlo = fmax(tlo, c[i].offset - c[i].distance);
+		thi = fmin(thi, c[i].offset + c[i].distance);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!covers(&c[i], r->lo, r->hi) || (!c[i].trust &&
+		    (c[i].offset - c[i].distance < tlo ||
+		    c[i].offset + c[i].distance > thi)))
+			continue;
+		c[i].truechimer = true;
+		count++;
+	}
+	return (count);
+}
+
+static bool
+has_required(const struct nt_candidate *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c[i].truechimer && c[i].require)
+			return (true);
+	return (false);
 }
 
 static int
@@ -97,12 +164,13 @@ combine(struct nt_candidate *c, size_t n, struct nt_selection *out)
 
 void
 nt_select(struct nt_candidate *c, size_t n, int min_sources,
-    struct nt_selection *out)
+    bool need_required, struct nt_selection *out)
 {
-	int depth;
+	struct region r;
 
 	assert(n <= NT_SELECT_MAX);
 	out->ok = false;
+	out->no_required = false;
 	out->n_truechimers = 0;
 	out->selected = -1;
 	for (size_t i = 0; i < n; i++) {
@@ -112,19 +180,20 @@ nt_select(struct nt_candidate *c, size_t n, int min_sources,
 	}
 	if (n == 0)
 		return;
-	depth = intersect(c, n, &out->lo, &out->hi);
-	if (2 * depth <= (int)n)
-		return;		/* no strict majority */
-	for (size_t i = 0; i < n; i++) {
-		if (c[i].offset - c[i].distance <= out->lo &&
-		    c[i].offset + c[i].distance >= out->hi) {
-			c[i].truechimer = true;
-			out->n_truechimers++;
-		}
-	}
-	assert(out->n_truechimers == depth);
+	intersect(c, n, &r);
+	out->lo = r.lo;
+	out->hi = r.hi;
+	if (!majority(c, n, &r))
+		return;
+	out->n_truechimers = mark_truechimers(c, n, &r);
+	assert(r.trusted > 0 ? out->n_truechimers <= r.depth :
+	    out->n_truechimers == r.depth);
 	if (out->n_truechimers < min_sources)
 		return;
+	if (need_required && !has_required(c, n)) {
+		out->no_required = true;
+		return;
+	}
 	out->selected = pick_peer(c, n);
 	out->distance = c[out->selected].distance;
 	combine(c, n, out);

@@ -53,6 +53,7 @@ nt_source_init(struct nt_source *s, const struct nt_server_conf *conf,
 	strlcpy(s->name, name, sizeof s->name);
 	s->conf = *conf;
 	s->index = index;
+	s->noselect = conf->noselect;
 	s->minpoll = conf->minpoll;
 	s->poll = conf->minpoll;
 	s->next_poll = now;
@@ -67,6 +68,13 @@ nt_source_init(struct nt_source *s, const struct nt_server_conf *conf,
 	for (int k = 0; k < NT_FLOOR_N; k++)
 		s->floor[k] = INFINITY;
 	s->state = NT_SRC_INIT;
+}
+
+bool
+nt_source_all_too_slow(const struct nt_source *s)
+{
+	return (s->n_hist == 0 && s->have_last && s->last_ok &&
+	    s->conf.maxdelay > 0);
 }
 
 double
@@ -327,6 +335,9 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
 		return (v);
 	}
 	make_sample(s, &p, t4, correction, out);
+	/* chrony's maxdelay: the server answered, the sample is not kept. */
+	if (s->conf.maxdelay > 0 && out->delay > s->conf.maxdelay)
+		return (NTP_REPLY_MAX_DELAY);
 	add_sample(s, out);
 	return (NTP_REPLY_OK);
 }

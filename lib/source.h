@@ -161,6 +161,13 @@ struct nt_source {
 void nt_source_init(struct nt_source *s, const struct nt_server_conf *conf,
     const char *name, int index, nt_time now);
 
+/*
+ * It answers, but every round trip so far was above its maxdelay: no
+ * sample yet, and not for want of replies.
+ */
+bool nt_source_all_too_slow(const struct nt_source *s);
+#define NT_SRC_TOO_SLOW "no sample within maxdelay"
+
 /* Seconds of the current poll interval. */
 double nt_source_interval(const struct nt_source *s);
 

@@ -732,6 +732,8 @@ struct srcview {
 	int		samples;
 	uint64_t	n_tx, n_rx, n_bad, n_kod;
 	bool		prefer;
+	bool		noselect, trust, require;
+	double		maxdelay;	/* NAN: no limit */
 	bool		refclock;
 };
 
@@ -776,7 +778,8 @@ src_view(const struct nt_source *s, nt_time now, struct srcview *v)
 	v->name = s->name;
 	src_address(s, v->address, sizeof v->address);
 	v->state = s->state == NT_SRC_INIT && s->n_tx > 0 && !s->have_last ?
-	    "no reply" : nt_src_state_str(s->state);
+	    "no reply" : s->state == NT_SRC_INIT && nt_source_all_too_slow(s) ?
+	    NT_SRC_TOO_SLOW : nt_src_state_str(s->state);
 	v->symbol[0] = nt_status_src_symbol(s->state);
 	v->selected = s->state == NT_SRC_SELECTED;
 	v->have_reply = s->have_last;
@@ -790,6 +793,10 @@ src_view(const struct nt_source *s, nt_time now, struct srcview *v)
 	v->n_bad = s->n_bad;
 	v->n_kod = s->n_kod;
 	v->prefer = s->conf.prefer;
+	v->noselect = s->noselect;
+	v->trust = s->conf.trust;
+	v->require = s->conf.require;
+	v->maxdelay = s->conf.maxdelay > 0 ? s->conf.maxdelay : NAN;
 	v->refclock = s->refclock;
 	v->have_sample = s->n_hist > 0;
 	if (v->have_sample)
@@ -812,6 +819,10 @@ static const struct field src_fields[] = {
 	SF("samples", "ntimed_source_samples", F_INT, samples,
 	    "Samples in the source's history"),
 	SF("prefer", NULL, F_BOOL, prefer, ""),
+	SF("noselect", NULL, F_BOOL, noselect, ""),
+	SF("trust", NULL, F_BOOL, trust, ""),
+	SF("require", NULL, F_BOOL, require, ""),
+	SF("maxdelay", NULL, F_DOUBLE, maxdelay, ""),
 	SF("refclock", NULL, F_BOOL, refclock, ""),
 	SF("requests", "ntimed_source_requests_total", F_U64, n_tx,
 	    "Requests sent to the source"),

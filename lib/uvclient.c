@@ -469,6 +469,15 @@ io_update(void *ctx, const struct nt_update *u)
 		c->user_update(c->user_ctx, u);
 }
 
+/* max_change ran out: the daemon's loop ends, the role exits (EXIT_GAVE_UP). */
+static void
+io_give_up(void *ctx)
+{
+	struct nt_uvclient *c = ctx;
+
+	uv_stop(c->loop);
+}
+
 /* CLOCK_REALTIME between two readings of CLOCK_BOOTTIME (never stepped). */
 static void
 read_clocks(nt_time *real, nt_time *mono, double *err)
@@ -541,7 +550,8 @@ nt_uvclient_new(uv_loop_t *loop, const struct nt_engine_params *p,
 	c->user_update = on_update;
 	c->user_ctx = ctx;
 	c->once = p->measure_only;
-	io = (struct nt_engine_io){ c, io_send, io_random, io_update };
+	io = (struct nt_engine_io){ c, io_send, io_random, io_update,
+	    io_give_up };
 	c->e = nt_engine_new(p, clk, &io);
 	if (c->e == NULL) {
 		free(c);

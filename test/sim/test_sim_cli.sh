@@ -13,17 +13,8 @@
 # that are not UTF-8 leave the SVG well-formed and the summary escaped;
 # a client with no bound has no coverage; CSV fields are quoted where
 # needed; the examples in docs/sim.md run as written.
-. "$(dirname "$0")/../common.sh"
-NTIMED=${NTIMED:?}
+. "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
-expect() {	# expect RC ARGS...: ntimed sim ARGS, output in $T/out, $T/err
-	local want=$1 rc=0
-	shift
-	"$NTIMED" sim "$@" >"$T/out" 2>"$T/err" || rc=$?
-	[ "$rc" -eq "$want" ] || { cat "$T/out" "$T/err" >&2;
-	    fail "sim $*: exit $rc, expected $want"; }
-}
-has() { grep -Eq -- "$2" "$T/$1" || { cat "$T/$1" >&2; fail "$3"; }; }
 LAN=$SRC/conf/sim/lan.yaml
 
 # Determinism, every output format.

@@ -37,7 +37,8 @@ static inline struct nt_engine *
 tio_engine_new(struct nt_simclock *clk, const struct nt_conf *conf,
     uint64_t *rnd)
 {
-	struct nt_engine_io io = { rnd, tio_send_nowhere, tio_random, NULL };
+	struct nt_engine_io io = { rnd, tio_send_nowhere, tio_random, NULL,
+	    NULL };
 	struct nt_engine_params p;
 
 	nt_engine_params_from_conf(&p, conf, &clk->base, false, 0, 0);

@@ -46,6 +46,10 @@ assert_server_equal(const struct nt_server_conf *a,
 	assert_int_equal(a->maxpoll, b->maxpoll);
 	assert_int_equal(a->iburst, b->iburst);
 	assert_int_equal(a->prefer, b->prefer);
+	assert_int_equal(a->noselect, b->noselect);
+	assert_int_equal(a->trust, b->trust);
+	assert_int_equal(a->require, b->require);
+	assert_true(a->maxdelay == b->maxdelay);
 }
 
 static void
@@ -461,6 +465,104 @@ test_print_round_trip(void **state)
 	}
 }
 
+/* chrony's per-source selection options, on servers and pools alike. */
+static void
+test_source_options(void **state)
+{
+	struct nt_server_conf a, b;
+	struct nt_conf c;
+
+	(void)state;
+	nt_server_conf_init(&a);
+	assert_false(a.noselect || a.trust || a.require);
+	assert_true(a.maxdelay == 0);		/* no limit */
+	load_ok(&c, "servers:\n  - {address: a, noselect: true}\n"
+	    "  - {address: b, trust: yes, require: true, maxdelay: 0.25}\n"
+	    "  - c\n"
+	    "pools:\n  - {address: p.example, maxdelay: 1000, trust: on}\n");
+	assert_true(c.servers[0].noselect && !c.servers[0].trust &&
+	    !c.servers[0].require && c.servers[0].maxdelay == 0);
+	assert_true(!c.servers[1].noselect && c.servers[1].trust &&
+	    c.servers[1].require && c.servers[1].maxdelay == 0.25);
+	assert_true(!c.servers[2].noselect && !c.servers[2].trust &&
+	    !c.servers[2].require && c.servers[2].maxdelay == 0);
+	assert_true(c.pools[0].server.trust &&
+	    c.pools[0].server.maxdelay == 1000);
+	round_trip(&c);
+	/* A reload with other options makes a new source. */
+	a = c.servers[1];
+	b = a;
+	assert_true(nt_server_conf_same(&a, &b));
+	b.maxdelay = 0.5;
+	assert_false(nt_server_conf_same(&a, &b));
+	b = a;
+	b.trust = false;
+	assert_false(nt_server_conf_same(&a, &b));
+	b = a;
+	b.require = false;
+	assert_false(nt_server_conf_same(&a, &b));
+	b = a;
+	b.noselect = true;
+	assert_false(nt_server_conf_same(&a, &b));
+	nt_conf_free(&c);
+}
+
+static void
+test_err_source_options(void **state)
+{
+	(void)state;
+	expect_error("servers:\n  - {address: a, maxdelay: -0.1}\n",
+	    "t.yaml:2:28: 'maxdelay' out of range: -0.1 (allowed 0..1000)");
+	expect_error("servers:\n  - {address: a, maxdelay: 1001}\n",
+	    "t.yaml:2:28: 'maxdelay' out of range: 1001 (allowed 0..1000)");
+	expect_error("pools:\n  - {address: p.example, maxdelay: 1s}\n",
+	    "t.yaml:2:36: 'maxdelay' must be a number, got '1s'");
+	expect_error("servers:\n  - address: a\n    trust: always\n",
+	    "t.yaml:3:12: 'trust' must be true or false, got 'always'");
+	expect_error("servers:\n  - address: a\n    noselect: true\n"
+	    "    require: true\n",
+	    "t.yaml:4:5: servers[0]: 'require' with 'noselect' would never "
+	    "let the clock be updated");
+	expect_error("pools:\n  - {address: p.example, require: true, "
+	    "noselect: true}\n",
+	    "t.yaml:2:26: pools[0]: 'require' with 'noselect' would never "
+	    "let the clock be updated");
+}
+
+/* chrony's maxchange: off by default, its three values, their ranges. */
+static void
+test_max_change(void **state)
+{
+	struct nt_conf c;
+
+	(void)state;
+	nt_conf_init(&c);
+	assert_true(c.max_change.offset == 0);
+	assert_int_equal(c.max_change.start, 1);
+	assert_int_equal(c.max_change.ignore, 2);
+	nt_conf_free(&c);
+	load_ok(&c, "max_change: { offset: 0.5, start: 0, ignore: -1 }\n");
+	assert_true(c.max_change.offset == 0.5);
+	assert_int_equal(c.max_change.start, 0);
+	assert_int_equal(c.max_change.ignore, -1);
+	round_trip(&c);
+	nt_conf_free(&c);
+	load_ok(&c, "max_change: { offset: 1000 }\n");
+	assert_true(c.max_change.offset == 1000);
+	assert_int_equal(c.max_change.start, 1);
+	assert_int_equal(c.max_change.ignore, 2);
+	nt_conf_free(&c);
+	expect_error("max_change: { offset: -1 }\n",
+	    "t.yaml:1:23: 'offset' out of range: -1 (allowed 0..1e+06)");
+	expect_error("max_change:\n  ignore: -2\n",
+	    "t.yaml:2:11: 'ignore' out of range: -2 (allowed -1..1000000)");
+	expect_error("max_change: { offset: 1, after: 3 }\n",
+	    "t.yaml:1:26: unknown key 'after' in max_change (expected one of: "
+	    "offset, start, ignore)");
+	expect_error("max_change: 1\n",
+	    "t.yaml:1:13: 'max_change' must be a mapping, got '1'");
+}
+
 static void
 test_add_server_arg(void **state)
 {
@@ -530,17 +632,17 @@ test_err_unknown_key(void **state)
 	expect_error("step_limit: 2\nfoo: 1\n",
 	    "t.yaml:2:1: unknown key 'foo' (expected one of: servers, pools, "
 	    "refclocks, driftfile, nts_ca, step_threshold, step_limit, "
-	    "max_distance, min_sources, holdover, log, server, control, "
-	    "metrics, user, sandbox)");
+	    "max_distance, min_sources, holdover, max_change, log, server, "
+	    "control, metrics, user, sandbox)");
 	expect_error("servers:\n  - address: a\n    foo: 1\n",
 	    "t.yaml:3:5: unknown key 'foo' in servers[0] (expected one of: "
-	    "address, port, minpoll, maxpoll, iburst, prefer, nts, "
-	    "nts_port)");
+	    "address, port, minpoll, maxpoll, iburst, prefer, noselect, "
+	    "trust, require, maxdelay, nts, nts_port)");
 	expect_error("pools:\n  - p.example\n  - {address: q, maxpoll: 9, "
 	    "max: 3}\n",
 	    "t.yaml:3:30: unknown key 'max' in pools[1] (expected one of: "
-	    "address, port, minpoll, maxpoll, iburst, prefer, nts, nts_port, "
-	    "max_sources)");
+	    "address, port, minpoll, maxpoll, iburst, prefer, noselect, "
+	    "trust, require, maxdelay, nts, nts_port, max_sources)");
 	expect_error("log:\n  level: info\n  facility: daemon\n",
 	    "t.yaml:3:3: unknown key 'facility' in log (expected one of: "
 	    "level, destination)");
@@ -548,11 +650,12 @@ test_err_unknown_key(void **state)
 	expect_error("\"a\\nb\": 1\n",
 	    "t.yaml:1:1: unknown key 'a\\x0ab' (expected one of: servers, "
 	    "pools, refclocks, driftfile, nts_ca, step_threshold, step_limit, "
-	    "max_distance, min_sources, holdover, log, server, control, "
-	    "metrics, user, sandbox)");
+	    "max_distance, min_sources, holdover, max_change, log, server, "
+	    "control, metrics, user, sandbox)");
 	expect_file_error("unknown_nested.yaml", "4:5: unknown key 'maxpol' "
 	    "in servers[0] (expected one of: address, port, minpoll, maxpoll, "
-	    "iburst, prefer, nts, nts_port)");
+	    "iburst, prefer, noselect, trust, require, maxdelay, nts, "
+	    "nts_port)");
 }
 
 static void
@@ -1578,6 +1681,9 @@ main(void)
 		cmocka_unit_test(test_scalars),
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_print_round_trip),
+		cmocka_unit_test(test_source_options),
+		cmocka_unit_test(test_err_source_options),
+		cmocka_unit_test(test_max_change),
 		cmocka_unit_test(test_add_server_arg),
 		cmocka_unit_test(test_clear_sources_and_replace),
 		cmocka_unit_test(test_err_unknown_key),

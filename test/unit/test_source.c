@@ -16,16 +16,24 @@
 #define T0 (INT64_C(1767225600) * NT_SEC)
 #define XMT UINT64_C(0x0123456789abcdef)
 
+/* A source configured with conf, its request sent at T0. */
+static void
+setup_conf(struct nt_source *s, const struct nt_server_conf *c)
+{
+	uint8_t req[NTP_HDR_LEN];
+
+	nt_source_init(s, c, "192.0.2.1:123", 0, T0);
+	assert_int_equal(nt_source_request(s, T0, XMT, req, sizeof req),
+	    NTP_HDR_LEN);
+}
+
 static void
 setup(struct nt_source *s)
 {
 	struct nt_server_conf c;
-	uint8_t req[NTP_HDR_LEN];
 
 	nt_server_conf_init(&c);
-	nt_source_init(s, &c, "192.0.2.1:123", 0, T0);
-	assert_int_equal(nt_source_request(s, T0, XMT, req, sizeof req),
-	    NTP_HDR_LEN);
+	setup_conf(s, &c);
 }
 
 static size_t
@@ -360,6 +368,57 @@ ramp_waits_for_answers(void **state)
 	assert_true(s.unreachable);
 }
 
+/*
+ * chrony's maxdelay: a reply with a longer round trip (here 1.99 ms) is
+ * an answer (reach) but gives no sample; no limit by default, and one at
+ * the delay itself keeps it.
+ */
+static void
+maxdelay_drops_long_round_trips(void **state)
+{
+	struct nt_server_conf c;
+	struct nt_source s;
+
+	(void)state;
+	nt_server_conf_init(&c);
+	c.maxdelay = 0.001;
+	setup_conf(&s, &c);
+	assert_int_equal(feed(&s, 2, NULL, NTP_LEAP_NONE),
+	    NTP_REPLY_MAX_DELAY);
+	assert_int_equal(s.n_hist, 0);
+	assert_true(s.reach & 1);
+	assert_false(s.pending);
+	assert_int_equal(s.n_rx, 1);
+	assert_int_equal(s.n_bad, 0);
+	c.maxdelay = 0.00199;
+	setup_conf(&s, &c);
+	assert_int_equal(feed(&s, 2, NULL, NTP_LEAP_NONE), NTP_REPLY_OK);
+	assert_int_equal(s.n_hist, 1);
+	assert_true(fabs(s.hist[0].delay - 0.00199) < 1e-12);
+	c.maxdelay = 0;			/* the default: no limit */
+	setup_conf(&s, &c);
+	assert_int_equal(feed(&s, 2, NULL, NTP_LEAP_NONE), NTP_REPLY_OK);
+	assert_int_equal(s.n_hist, 1);
+}
+
+/* A server's noselect is the source's, as a refclock's is. */
+static void
+noselect_from_conf(void **state)
+{
+	struct nt_server_conf c;
+	struct nt_source s;
+
+	(void)state;
+	nt_server_conf_init(&c);
+	setup_conf(&s, &c);
+	assert_false(s.noselect);
+	c.noselect = true;
+	setup_conf(&s, &c);
+	assert_true(s.noselect);
+	assert_int_equal(feed(&s, 2, NULL, NTP_LEAP_NONE), NTP_REPLY_OK);
+	assert_int_equal(s.n_hist, 1);	/* still measured */
+}
+
 int
 main(void)
 {
@@ -373,6 +432,8 @@ main(void)
 		cmocka_unit_test(good_reply_gives_sample_and_duplicate_is_dropped),
 		cmocka_unit_test(negative_delay_is_dropped),
 		cmocka_unit_test(asymmetric_jitter_estimate_and_likely_interval),
+		cmocka_unit_test(maxdelay_drops_long_round_trips),
+		cmocka_unit_test(noselect_from_conf),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

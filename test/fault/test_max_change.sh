@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# max_change (chrony's maxchange) in a dry-run client and slave whose two
+# servers are 5 s ahead and which never step (step_threshold: 0): with
+# start: 0 the first two offsets beyond 1 s are ignored with a warning
+# each, the one after that makes the daemon give up with one error line
+# and exit 4.  Without max_change the same client keeps running.
+# (test_engine_select.c has start: 1 against servers that step.)
+. "$(dirname "$0")/lib.sh"
+
+pick_port P1; pick_port P2; pick_port PS
+start_fake_ntp a 127.0.0.1 "$P1" offset:5
+start_fake_ntp b 127.0.0.1 "$P2" offset:5
+cat >"$TEST_TMP/d.yaml" <<EOC
+servers:
+  - { address: 127.0.0.1, port: $P1, minpoll: 0, maxpoll: 0, iburst: false }
+  - { address: 127.0.0.1, port: $P2, minpoll: 0, maxpoll: 0, iburst: false }
+step_threshold: 0
+max_change: { offset: 1, start: 0, ignore: 2 }
+EOC
+fdaemon client client -c "$TEST_TMP/d.yaml"
+fdaemon slave slave -c "$TEST_TMP/d.yaml" --listen "127.0.0.1:$PS" -w 1
+for n in client slave; do
+	rc=0
+	timeout 30 tail --pid="${DPIDS[$n]}" -f /dev/null || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$TEST_TMP/$n.log" >&2; fail "$n: still running after 30 s"; }
+	rc=0
+	wait "${DPIDS[$n]}" || rc=$?
+	L=$TEST_TMP/$n.log
+	[ "$rc" -eq 4 ] || { cat "$L" >&2; fail "$n: exit $rc, expected 4"; }
+	[ "$(grep -c "beyond max_change (1 s): not corrected" "$L")" -eq 2 ] ||
+	    { cat "$L" >&2; fail "$n: not two offsets ignored"; }
+	grep -Eq "error: offset \+5\.[0-9]+s is beyond max_change \(1 s\) again, after 2 ignored: giving up$" "$L" ||
+	    { cat "$L" >&2; fail "$n: no line saying it gave up"; }
+	[ -S "$TEST_TMP/$n.sock" ] &&
+	    fail "$n: control socket left behind"
+done
+
+# The same without max_change: it corrects (slews) and runs on.
+sed -i '/^max_change:/d' "$TEST_TMP/d.yaml"
+fdaemon client client -c "$TEST_TMP/d.yaml"
+fwait client 20 tracking 'd["updates"] >= 4'
+fstop client
+echo "ok: client and slave gave up after 2 ignored offsets (exit 4)"
