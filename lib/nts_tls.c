@@ -25,7 +25,6 @@
 #include "hostport.h"
 #include "nts_tls.h"
 
-#define KE_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 
 struct nts_trust {
 	gnutls_certificate_credentials_t cred;
@@ -187,7 +186,7 @@ ke_session(struct ke *k, const struct nts_trust *trust, const char *name)
 		k->s = NULL;
 		return (ke_fail(k, "TLS: %s", gnutls_strerror(r)));
 	}
-	if ((r = gnutls_priority_set_direct(k->s, KE_PRIORITY, NULL)) != 0 ||
+	if ((r = gnutls_priority_set_direct(k->s, NTS_TLS_PRIORITY, NULL)) != 0 ||
 	    (r = gnutls_credentials_set(k->s, GNUTLS_CRD_CERTIFICATE,
 	    trust->cred)) != 0 ||
 	    (r = gnutls_alpn_set_protocols(k->s, &alpn, 1,
@@ -318,21 +317,29 @@ ke_read_response(struct ke *k, struct nts_ke_reply *reply)
 }
 
 /* RFC 8915 section 5.1: context is protocol, AEAD, then 0 c2s / 1 s2c. */
-static int
-ke_export(struct ke *k, struct nts_ke_result *res)
+int
+nts_tls_export(gnutls_session_t s, uint8_t *c2s, uint8_t *s2c)
 {
 	uint8_t ctx[5] = { 0, NTS_PROTO_NTPV4, NTS_AEAD_ID >> 8,
 	    NTS_AEAD_ID & 0xff, 0 };
 	int r;
 
-	r = gnutls_prf_rfc5705(k->s, sizeof NTS_EXPORTER_LABEL - 1,
+	r = gnutls_prf_rfc5705(s, sizeof NTS_EXPORTER_LABEL - 1,
 	    NTS_EXPORTER_LABEL, sizeof ctx, (const char *)ctx,
-	    sizeof res->c2s, (char *)res->c2s);
+	    NTS_AEAD_KEY_LEN, (char *)c2s);
 	ctx[4] = 1;
 	if (r == 0)
-		r = gnutls_prf_rfc5705(k->s, sizeof NTS_EXPORTER_LABEL - 1,
+		r = gnutls_prf_rfc5705(s, sizeof NTS_EXPORTER_LABEL - 1,
 		    NTS_EXPORTER_LABEL, sizeof ctx, (const char *)ctx,
-		    sizeof res->s2c, (char *)res->s2c);
+		    NTS_AEAD_KEY_LEN, (char *)s2c);
+	return (r);
+}
+
+static int
+ke_export(struct ke *k, struct nts_ke_result *res)
+{
+	int r = nts_tls_export(k->s, res->c2s, res->s2c);
+
 	return (r == 0 ? 0 : ke_fail(k, "key export failed: %s",
 	    gnutls_strerror(r)));
 }

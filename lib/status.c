@@ -991,7 +991,10 @@ verdict_class(enum nt_server_verdict v)
 {
 	switch (v) {
 	case NT_SRV_REPLY:
+	case NT_SRV_NTS_REPLY:
 		return ("replied");
+	case NT_SRV_NTS_NAK:
+		return ("denied");
 	case NT_SRV_KOD_RATE:
 	case NT_SRV_DROP_RATE:
 		return ("ratelimited");
