@@ -170,8 +170,10 @@ nts_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 
 static const struct nt_yconf_key nts_keys[] = {
 	NT_YCONF_STRING("certificate", struct nt_nts_serve_conf, certificate,
-	    0, "PEM certificate chain of the NTS-KE server"),
-	NT_YCONF_STRING("key", struct nt_nts_serve_conf, key, 0,
+	    NT_YCONF_NULLABLE, "PEM certificate chain of the NTS-KE server; "
+	    "~: no NTS"),
+	NT_YCONF_STRING("key", struct nt_nts_serve_conf, key,
+	    NT_YCONF_NULLABLE,
 	    "PEM private key of that certificate"),
 	NT_YCONF_SEQ("listen", struct nt_nts_serve_conf, listen, n_listen,
 	    &listen_elem, 0, NTS_KE_SERVER_MAX_LISTEN, "numeric addresses "
@@ -503,7 +505,10 @@ serve_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	return (0);
 }
 
-/* server.nts: present means on; a certificate and its key are a must. */
+/*
+ * server.nts: on once a certificate is given (a printed configuration
+ * says "certificate: ~" for off), and then its key is a must.
+ */
 static int
 nts_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base)
@@ -512,8 +517,8 @@ nts_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 
 	if (map == NULL)
 		return (0);
-	nc->enabled = true;
-	if (nc->certificate == NULL || nc->key == NULL)
+	nc->enabled = nc->certificate != NULL || nc->key != NULL;
+	if (nc->enabled && (nc->certificate == NULL || nc->key == NULL))
 		return (nt_yconf_error(w, map, "%s needs both 'certificate' "
 		    "and 'key' (PEM files)", w->path));
 	if (nc->keys[0] != '/')
