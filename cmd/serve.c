@@ -305,9 +305,16 @@ server_counters(void *ctx, struct nt_server_counters *c)
 {
 	struct nt_serve *sl = ctx;
 
+	struct nts_ke_counters ke;
+
 	memset(c, 0, sizeof *c);
 	if (sl->srv != NULL)
 		nt_uvserver_counters(sl->srv, c);
+	if (sl->ke != NULL) {
+		nts_ke_server_counters(sl->ke, &ke);
+		c->nts_ke_served = ke.served;
+		c->nts_ke_failed = ke.failed;
+	}
 }
 
 static void

@@ -252,6 +252,8 @@ nt_server_counters_add(struct nt_server_counters *sum,
 		sum->n[i] += c->n[i];
 	sum->send_errors += c->send_errors;
 	sum->no_rx_stamp += c->no_rx_stamp;
+	sum->nts_ke_served += c->nts_ke_served;
+	sum->nts_ke_failed += c->nts_ke_failed;
 }
 
 const char *
@@ -267,9 +269,11 @@ nt_server_counters_str(const struct nt_server_counters *c, char *buf,
 		    verdict_names[i], (unsigned long long)c->n[i]);
 	if (off < len)
 		snprintf(buf + off, len - off, ", send errors %llu, "
-		    "no kernel rx stamp %llu",
+		    "no kernel rx stamp %llu, nts-ke served %llu failed %llu",
 		    (unsigned long long)c->send_errors,
-		    (unsigned long long)c->no_rx_stamp);
+		    (unsigned long long)c->no_rx_stamp,
+		    (unsigned long long)c->nts_ke_served,
+		    (unsigned long long)c->nts_ke_failed);
 	return (buf);
 }
 

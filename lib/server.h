@@ -108,6 +108,8 @@ struct nt_server_counters {
 	uint64_t	n[NT_SRV_N_VERDICTS];
 	uint64_t	send_errors;
 	uint64_t	no_rx_stamp;	/* receive time read after the fact */
+	uint64_t	nts_ke_served;	/* NTS-KE sessions that gave cookies */
+	uint64_t	nts_ke_failed;	/* refused, cut short or timed out */
 };
 
 void nt_server_counters_add(struct nt_server_counters *sum,
