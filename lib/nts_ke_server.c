@@ -56,23 +56,10 @@ struct conn {
 	gnutls_session_t tls;
 };
 
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		assert(!"CLOCK_MONOTONIC unavailable");
-	return ((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
-}
-
-/* ms left, at least 1 while any is left (0 means "none" to GnuTLS). */
 static unsigned
 left_ms(const struct conn *c)
 {
-	double left = c->deadline - mono_now();
-
-	return (left <= 0 ? 0 : (unsigned)(left * 1e3) + 1);
+	return (nts_tls_left_ms(c->deadline));
 }
 
 static int conn_fail(struct conn *c, const char *fmt, ...)
@@ -235,7 +222,7 @@ accept_one(struct nts_ke_server *s, int lfd)
 	if ((c.fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
 	    SOCK_CLOEXEC)) < 0)
 		return;		/* another thread took it, or it went away */
-	c.deadline = mono_now() + NTS_KE_SERVER_TIMEOUT;
+	c.deadline = nts_tls_mono_now() + NTS_KE_SERVER_TIMEOUT;
 	if (nt_addr_from_sockaddr(&a, (struct sockaddr *)&ss, sl) == 0)
 		nt_addr_format(&a, c.peer, sizeof c.peer);
 	else

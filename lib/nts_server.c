@@ -6,6 +6,7 @@
  * a fresh nonce.  A request whose cookie or Authenticator fails gets a
  * NAK, which carries nothing but its own Unique Identifier.
  */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,20 +19,14 @@
 #define AUTH_HDR_LEN 4
 #define KEYS_MAGIC "ntimed-nts-keys 1"
 
+/* A key id on the wire (network order). */
 static uint32_t
-get32(const uint8_t *p)
+key_id(const uint8_t *p)
 {
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
+	uint32_t v;
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	memcpy(&v, p, sizeof v);
+	return (ntohl(v));
 }
 
 static size_t
@@ -85,7 +80,7 @@ push_key(struct nts_server *s, uint32_t id, int64_t created,
 int
 nts_server_new_key(struct nts_server *s, const uint8_t *rnd, int64_t now)
 {
-	uint32_t id = get32(rnd);
+	uint32_t id = key_id(rnd);
 	int r;
 
 	pthread_mutex_lock(&s->lock);
@@ -229,7 +224,9 @@ nts_server_cookie(struct nts_server *s, const uint8_t *c2s,
 	memcpy(pt + NTS_AEAD_KEY_LEN, s2c, NTS_AEAD_KEY_LEN);
 	pthread_mutex_lock(&s->lock);
 	if (s->cur.aead != NULL) {
-		put32(p, s->cur.id);
+		uint32_t id = htonl(s->cur.id);
+
+		memcpy(p, &id, sizeof id);
 		memcpy(p + 4, nonce, NTS_NONCE_LEN);
 		n = nts_aead_seal(s->cur.aead, nonce, NTS_NONCE_LEN, NULL, 0,
 		    pt, sizeof pt, p + 4 + NTS_NONCE_LEN,
@@ -253,9 +250,9 @@ nts_server_open_cookie(struct nts_server *s, const uint8_t *cookie,
 	if (len != NTS_SCOOKIE_LEN)
 		return (-1);
 	pthread_mutex_lock(&s->lock);
-	if (s->cur.aead != NULL && get32(cookie) == s->cur.id)
+	if (s->cur.aead != NULL && key_id(cookie) == s->cur.id)
 		k = &s->cur;
-	else if (s->prev.aead != NULL && get32(cookie) == s->prev.id)
+	else if (s->prev.aead != NULL && key_id(cookie) == s->prev.id)
 		k = &s->prev;
 	if (k != NULL)
 		r = nts_aead_open(k->aead, cookie + 4, NTS_NONCE_LEN, NULL, 0,

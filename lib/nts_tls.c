@@ -94,8 +94,8 @@ nts_trust_free(struct nts_trust *t)
 	free(t);
 }
 
-static double
-mono_now(void)
+double
+nts_tls_mono_now(void)
 {
 	struct timespec ts;
 
@@ -104,17 +104,18 @@ mono_now(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
 }
 
-/*
- * What is left of the deadline in ms, at least 1 while any is left.  A
- * timeout of 0 means "none" to GnuTLS and SO_SNDTIMEO: callers check
- * for 0 first.
- */
+unsigned
+nts_tls_left_ms(double deadline)
+{
+	double left = deadline - nts_tls_mono_now();
+
+	return (left <= 0 ? 0 : (unsigned)(left * 1e3) + 1);
+}
+
 static int
 left_ms(const struct ke *k)
 {
-	double left = k->deadline - mono_now();
-
-	return (left <= 0 ? 0 : (int)(left * 1e3) + 1);
+	return ((int)nts_tls_left_ms(k->deadline));
 }
 
 /*
@@ -360,7 +361,7 @@ nts_ke_run(const struct nts_trust *trust, const struct nt_addr *addr,
 	k.fd = -1;
 	k.err = err;
 	k.errlen = errlen;
-	k.deadline = mono_now() + timeout;
+	k.deadline = nts_tls_mono_now() + timeout;
 	snprintf(k.peer, sizeof k.peer, "%s:%u (%s)", nt_printable(name,
 	    pname, sizeof pname), nt_addr_port(addr),
 	    nt_addr_format(addr, a, sizeof a));
