@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,12 +163,27 @@ static int
 parse_key_line(const char *line, uint32_t *id, int64_t *created,
     uint8_t *key)
 {
-	char hex[2 * NTS_SKEY_LEN + 2];
-	int used = 0;
+	char hex[2 * NTS_SKEY_LEN + 1], *end;
+	unsigned long long v;
+	long long t;
+	size_t n;
 
-	if (sscanf(line, "%8" SCNx32 " %" SCNd64 " %65s%n", id, created, hex,
-	    &used) != 3 || strlen(hex) != 2 * NTS_SKEY_LEN)
+	errno = 0;
+	v = strtoull(line, &end, 16);
+	if (errno != 0 || end == line || *end != ' ' || v > UINT32_MAX)
 		return (-1);
+	*id = (uint32_t)v;
+	line = end + 1;
+	t = strtoll(line, &end, 10);
+	if (errno != 0 || end == line || *end != ' ')
+		return (-1);
+	*created = t;
+	line = end + 1;
+	n = strcspn(line, "\n");
+	if (n != 2 * NTS_SKEY_LEN)
+		return (-1);
+	memcpy(hex, line, n);
+	hex[n] = '\0';
 	return (parse_hex(hex, key, NTS_SKEY_LEN));
 }
 
