@@ -1,7 +1,8 @@
 #!/bin/bash
 # ntimed slave serving NTS (RFC 8915) on loopback, with a CA and a
 # certificate for "localhost" made here: our own `query --nts`, a KE
-# client that speaks no ALPN, chronyd -x as an NTS client authenticating
+# client that speaks no ALPN, bad KE requests and the RFC's error records,
+# chronyd -x as an NTS client authenticating
 # our replies (chronyc authdata), a restart that keeps chronyd's cookies
 # good thanks to the keys file (no NAK, no new KE), and a lost keys file
 # that makes the next request get an NTS NAK.  Slaves run --dry-run.
@@ -58,6 +59,40 @@ try:
     sys.exit(0 if t.recv(100) == b"" else 1)   # closed, no answer
 except (ssl.SSLError, ConnectionError):
     sys.exit(0)
+EOF
+
+log "bad KE requests get the RFC 8915 answers"
+"$PY" - "$K" "$PKI/ca.pem" "$P" <<'EOF' || fail "KE answers"
+import socket, ssl, sys
+def ke(req):
+    ctx = ssl.create_default_context(cafile=sys.argv[2])
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.set_alpn_protocols(["ntske/1"])
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 3)
+    t = ctx.wrap_socket(s, server_hostname="localhost")
+    assert t.selected_alpn_protocol() == "ntske/1"
+    t.sendall(bytes.fromhex(req))
+    out = b""
+    while True:
+        d = t.recv(4096)
+        if not d:
+            return out.hex()
+        out += d
+end = "80000000"
+# No AEAD record: Error 1 (bad request).
+r = ke("800100020000" + end)
+assert r == "800200020001" + end, "bad request: " + r
+# An unknown critical record: Error 0.
+r = ke("800100020000" + "80040002000f" + "80420000" + end)
+assert r == "800200020000" + end, "unknown critical: " + r
+# AEAD 1 only: NTPv4 and an empty AEAD record, no cookies.
+r = ke("800100020000" + "800400020001" + end)
+assert r == "800100020000" + "80040000" + end, "no AEAD in common: " + r
+# A good request: NTPv4, AEAD 15, 8 cookies of 100 bytes, our port.
+r = bytes.fromhex(ke("800100020000" + "80040002000f" + end))
+assert r[:12].hex() == "800100020000" + "80040002000f", r.hex()
+assert r.count(bytes.fromhex("00050064")) == 8, r.hex()
+assert r.hex().endswith("80070002%04x" % int(sys.argv[3]) + end), r.hex()
 EOF
 
 log "chronyd -x as an NTS client of the slave"
