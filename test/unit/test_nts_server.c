@@ -43,7 +43,8 @@ rec(uint8_t *p, unsigned type, const uint8_t *body, size_t n)
 	p[1] = (uint8_t)type;
 	p[2] = 0;
 	p[3] = (uint8_t)n;
-	memcpy(p + 4, body, n);
+	if (n > 0)
+		memcpy(p + 4, body, n);
 	return (4 + n);
 }
 
