@@ -21,8 +21,6 @@
 
 static const char *const verdict_names[NT_SRV_N_VERDICTS] = {
 	[NT_SRV_REPLY] = "replied",
-	[NT_SRV_NTS_REPLY] = "nts-replied",
-	[NT_SRV_NTS_NAK] = "nts-nak",
 	[NT_SRV_KOD_RATE] = "kod-rate",
 	[NT_SRV_KOD_DENY] = "kod-deny",
 	[NT_SRV_DROP_MALFORMED] = "malformed",
@@ -30,6 +28,8 @@ static const char *const verdict_names[NT_SRV_N_VERDICTS] = {
 	[NT_SRV_DROP_EXT] = "extension",
 	[NT_SRV_DROP_DENIED] = "denied",
 	[NT_SRV_DROP_RATE] = "rate-limited",
+	[NT_SRV_NTS_REPLY] = "nts-replied",
+	[NT_SRV_NTS_NAK] = "nts-nak",
 };
 
 const char *

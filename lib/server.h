@@ -38,8 +38,6 @@ struct nts_server;
 /* Why a datagram got the answer it got; also the counter index. */
 enum nt_server_verdict {
 	NT_SRV_REPLY = 0,	/* a normal mode 4 reply */
-	NT_SRV_NTS_REPLY,	/* an NTS-authenticated reply, with cookies */
-	NT_SRV_NTS_NAK,		/* NTS cookie or authenticator bad: NTSN kiss */
 	NT_SRV_KOD_RATE,	/* rate limited, told so */
 	NT_SRV_KOD_DENY,	/* access denied, told so */
 	NT_SRV_DROP_MALFORMED,	/* short, bad version, bad extension fields */
@@ -47,6 +45,9 @@ enum nt_server_verdict {
 	NT_SRV_DROP_EXT,	/* extension fields or a MAC we do not serve */
 	NT_SRV_DROP_DENIED,	/* access denied, no answer */
 	NT_SRV_DROP_RATE,	/* rate limited, no answer */
+	/* Last, so that log lines read before NTS keep their order. */
+	NT_SRV_NTS_REPLY,	/* an NTS-authenticated reply, with cookies */
+	NT_SRV_NTS_NAK,		/* NTS cookie or authenticator bad: NTSN kiss */
 	NT_SRV_N_VERDICTS
 };
 
@@ -55,7 +56,8 @@ const char *nt_server_verdict_str(enum nt_server_verdict v);
 static inline bool
 nt_server_verdict_sends(enum nt_server_verdict v)
 {
-	return (v <= NT_SRV_KOD_DENY);
+	return (v <= NT_SRV_KOD_DENY || v == NT_SRV_NTS_REPLY ||
+	    v == NT_SRV_NTS_NAK);
 }
 
 /*
