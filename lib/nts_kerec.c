@@ -347,7 +347,8 @@ nts_ke_build_response(enum nts_ke_err verdict, const struct nts_cookie *c,
 		f = put_any(buf, cap, REC_NEXT_PROTO | REC_CRITICAL, proto,
 		    verdict == NTS_KE_NO_PROTOCOL ? 0 : 2);
 	else {
-		code[1] = verdict == NTS_KE_UNKNOWN_CRITICAL ? 0 : 1;
+		code[1] = verdict == NTS_KE_UNKNOWN_CRITICAL ? 0 :
+		    verdict == NTS_KE_SERVER_ERROR ? 2 : 1;
 		f = put_any(buf, cap, REC_ERROR | REC_CRITICAL, code, 2);
 	}
 	n += f;

@@ -141,6 +141,11 @@ test_ke_build_response(void **state)
 	assert_int_equal(nts_ke_parse_response(buf, n, &r),
 	    NTS_KE_SERVER_ERROR);
 	assert_int_equal(r.code, 0);		/* unrecognized critical */
+	n = nts_ke_build_response(NTS_KE_SERVER_ERROR, NULL, 0, 0, buf,
+	    sizeof buf);
+	assert_int_equal(nts_ke_parse_response(buf, n, &r),
+	    NTS_KE_SERVER_ERROR);
+	assert_int_equal(r.code, 2);		/* internal server error */
 	n = nts_ke_build_response(NTS_KE_NO_PROTOCOL, NULL, 0, 0, buf,
 	    sizeof buf);
 	assert_int_equal(nts_ke_parse_response(buf, n, &r),
