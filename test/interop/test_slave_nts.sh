@@ -1,7 +1,7 @@
 #!/bin/bash
 # ntimed slave serving NTS (RFC 8915) on loopback, with a CA and a
 # certificate for "localhost" made here: our own `query --nts`, a KE
-# client that speaks no ALPN, bad KE requests and the RFC's error records,
+# client that speaks no ALPN, one that never speaks, bad KE requests and the RFC's error records,
 # chronyd -x as an NTS client authenticating
 # our replies (chronyc authdata), a restart that keeps chronyd's cookies
 # good thanks to the keys file (no NAK, no new KE), and a lost keys file
@@ -59,6 +59,21 @@ try:
     sys.exit(0 if t.recv(100) == b"" else 1)   # closed, no answer
 except (ssl.SSLError, ConnectionError):
     sys.exit(0)
+EOF
+
+log "a client that never speaks is cut off after the 5 s deadline"
+"$PY" - "$K" <<'EOF' || fail "idle KE connection"
+import socket, sys, time
+t0 = time.monotonic()
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 3)
+s.settimeout(15)
+try:
+    d = s.recv(100)
+except ConnectionResetError:
+    d = b""
+dt = time.monotonic() - t0
+assert d == b"" and 4.5 <= dt <= 8, (d, dt)
+print("# closed after %.1f s" % dt, file=sys.stderr)
 EOF
 
 log "bad KE requests get the RFC 8915 answers"
