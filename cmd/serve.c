@@ -330,6 +330,23 @@ log_counters(struct nt_serve *sl, const char *when)
 	    nt_server_counters_str(&c, buf, sizeof buf));
 }
 
+/* Rotate and save the NTS keys; a failing write is said once, not per tick. */
+static void
+maintain_nts(struct nt_serve *sl)
+{
+	char err[NT_CONF_ERRLEN + 64];
+
+	if (nts_ke_server_maintain(sl->ke, err, sizeof err) != 0) {
+		if (!sl->nts_keys_failing)
+			nt_log(NT_LOG_ERR, "NTS keys not saved (clients will "
+			    "need a new key exchange after a restart): %s", err);
+		sl->nts_keys_failing = true;
+	} else if (sl->nts_keys_failing) {
+		nt_log(NT_LOG_NOTICE, "NTS keys saved");
+		sl->nts_keys_failing = false;
+	}
+}
+
 static void
 on_tick(uv_timer_t *t)
 {
@@ -338,9 +355,8 @@ on_tick(uv_timer_t *t)
 	char buf[160];
 
 	publish(sl);
-	if (sl->ke != NULL && nts_ke_server_maintain(sl->ke, buf,
-	    sizeof buf) != 0)
-		nt_log(NT_LOG_ERR, "%s", buf);
+	if (sl->ke != NULL)
+		maintain_nts(sl);
 	if (nt_diff(now, sl->status_sent) >= STATUS_INTERVAL) {
 		nt_sd_notifyf("STATUS=serving: %s", state_str(sl, &sl->shown,
 		    buf, sizeof buf));

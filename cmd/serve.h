@@ -75,6 +75,7 @@ struct nt_serve {
 	struct nt_uvclient *uc;
 	struct nt_uvserver *srv;
 	struct nts_ke_server *ke;	/* NULL: no NTS */
+	bool		nts_keys_failing;	/* said so once */
 	struct nt_acl	acl;
 	int		precision;
 	uv_timer_t	tick, drift;

@@ -277,7 +277,7 @@ load_keys(struct nts_ke_server *s, char *err, size_t errlen)
 	}
 	if (r == 0 && nts_server_keys_parse(&s->nts, text, why,
 	    sizeof why) != 0) {
-		snprintf(err, errlen, "NTS keys: %s:%s", s->keys_file, why);
+		snprintf(err, errlen, "NTS keys: %s: %s", s->keys_file, why);
 		return (-1);
 	}
 	if (nts_server_due(&s->nts, (int64_t)time(NULL))) {
