@@ -181,4 +181,19 @@ kill "$CPID"
 wait "$CPID" 2>/dev/null
 stop_slave nts
 [ "$RC" -eq 0 ] || fail "slave exit $RC"
+
+log "a broken keys file or a missing certificate: one line, no start"
+printf 'ntimed-nts-keys 1\nzz\n' >"$KEYS"
+run_capture "$OUT" "$NTIMED" slave --dry-run -c "$TEST_TMP/slave.yaml" \
+    --socket "$TEST_TMP/x.sock"
+assert_rc 3 "broken keys file"
+assert_grep "$OUT.err" "^ntimed slave: NTS keys: $KEYS: line 2: expected \
+'id time hexkey'$" "keys file error"
+sed "s|$PKI/server.pem|$PKI/missing.pem|" "$TEST_TMP/slave.yaml" \
+    >"$TEST_TMP/nocert.yaml"
+run_capture "$OUT" "$NTIMED" slave --dry-run -c "$TEST_TMP/nocert.yaml" \
+    --socket "$TEST_TMP/x.sock"
+assert_rc 3 "missing certificate"
+assert_grep "$OUT.err" "^ntimed slave: NTS: cannot load certificate \
+.*missing\.pem with key .*server\.key: " "certificate error"
 log "ok"
