@@ -27,8 +27,10 @@
 #include "conf.h"
 #include "control.h"
 #include "daemon.h"
+#include "hostport.h"
 #include "log.h"
 #include "metrics.h"
+#include "ntp_pkt.h"
 #include "sdnotify.h"
 #include "server.h"
 #include "status.h"
@@ -303,9 +305,16 @@ server_counters(void *ctx, struct nt_server_counters *c)
 {
 	struct nt_serve *sl = ctx;
 
+	struct nts_ke_counters ke;
+
 	memset(c, 0, sizeof *c);
 	if (sl->srv != NULL)
 		nt_uvserver_counters(sl->srv, c);
+	if (sl->ke != NULL) {
+		nts_ke_server_counters(sl->ke, &ke);
+		c->nts_ke_served = ke.served;
+		c->nts_ke_failed = ke.failed;
+	}
 }
 
 static void
@@ -321,6 +330,23 @@ log_counters(struct nt_serve *sl, const char *when)
 	    nt_server_counters_str(&c, buf, sizeof buf));
 }
 
+/* Rotate and save the NTS keys; a failing write is said once, not per tick. */
+static void
+maintain_nts(struct nt_serve *sl)
+{
+	char err[NT_CONF_ERRLEN + 64];
+
+	if (nts_ke_server_maintain(sl->ke, err, sizeof err) != 0) {
+		if (!sl->nts_keys_failing)
+			nt_log(NT_LOG_ERR, "NTS keys not saved (clients will "
+			    "need a new key exchange after a restart): %s", err);
+		sl->nts_keys_failing = true;
+	} else if (sl->nts_keys_failing) {
+		nt_log(NT_LOG_NOTICE, "NTS keys saved");
+		sl->nts_keys_failing = false;
+	}
+}
+
 static void
 on_tick(uv_timer_t *t)
 {
@@ -329,6 +355,8 @@ on_tick(uv_timer_t *t)
 	char buf[160];
 
 	publish(sl);
+	if (sl->ke != NULL)
+		maintain_nts(sl);
 	if (nt_diff(now, sl->status_sent) >= STATUS_INTERVAL) {
 		nt_sd_notifyf("STATUS=serving: %s", state_str(sl, &sl->shown,
 		    buf, sizeof buf));
@@ -644,6 +672,56 @@ listen_addrs(const struct nt_conf *c, struct nt_addr *out, bool *dflt)
 	return (n);
 }
 
+static void
+random_bytes(uint8_t *buf, size_t len)
+{
+	arc4random_buf(buf, len);
+}
+
+/*
+ * NTS-KE on server.nts.listen, else on each address NTP is to be served
+ * on (TCP port 4460).  Runs before privileges are dropped: it reads the
+ * certificate, its key and the keys file.
+ */
+static int
+start_nts(struct nt_serve *sl, const struct nt_addr *ntp, size_t n_ntp,
+    bool dflt)
+{
+	const struct nt_nts_serve_conf *nc = &sl->conf.serve.nts;
+	struct nt_addr addrs[NTS_KE_SERVER_MAX_LISTEN];
+	struct nts_ke_server_params p = { 0 };
+	char host[NT_HOSTLEN], err[NT_CONF_ERRLEN];
+	uint16_t port;
+
+	for (size_t i = 0; i < nc->n_listen; i++)
+		/* Checked when the config was read: cannot fail here. */
+		if (nt_parse_hostport(nc->listen[i], host, sizeof host, &port,
+		    NTS_KE_PORT, err, sizeof err) != 0 ||
+		    nt_addr_parse(&addrs[p.n_listen++], host, port) != 0)
+			abort();
+	for (size_t i = 0; nc->n_listen == 0 && i < n_ntp &&
+	    p.n_listen < NTS_KE_SERVER_MAX_LISTEN; i++) {
+		addrs[p.n_listen] = ntp[i];
+		nt_addr_set_port(&addrs[p.n_listen++], NTS_KE_PORT);
+	}
+	p.listen = addrs;
+	p.listen_default = nc->n_listen == 0 && dflt;
+	p.cert = nc->certificate;
+	p.key = nc->key;
+	p.keys_file = nc->keys;
+	p.rotate = nc->rotate;
+	/* Unless told, the port of the first NTP address: 123 is not sent. */
+	p.ntp_port = nc->ntp_port != 0 ? (uint16_t)nc->ntp_port :
+	    n_ntp > 0 ? nt_addr_port(&ntp[0]) : NTP_PORT;
+	if ((sl->ke = nts_ke_server_start(&p, err, sizeof err)) == NULL) {
+		nt_cmd_error(sl->o.role->name, err);
+		if (sl->o.log_level < 0 && sl->conf.log_dest != NT_LOG_STDERR)
+			nt_log(NT_LOG_ERR, "%s", err);
+		return (-1);
+	}
+	return (0);
+}
+
 static int
 start_server(struct nt_serve *sl)
 {
@@ -667,8 +745,16 @@ start_server(struct nt_serve *sl)
 		.entries = (uint32_t)sc->ratelimit.table_size,
 	};
 	make_state(sl, &st);
+	if (sc->nts.enabled) {
+		if (start_nts(sl, addrs, p.n_listen, p.listen_default) != 0)
+			return (-1);
+		p.srv.nts = nts_ke_server_keys(sl->ke);
+		p.srv.rand = random_bytes;
+	}
 	sl->srv = nt_uvserver_start(&p, &st, err, sizeof err);
 	if (sl->srv == NULL) {
+		nts_ke_server_stop(sl->ke);
+		sl->ke = NULL;
 		/* On the terminal whatever the log says; in syslog too. */
 		nt_cmd_error(sl->o.role->name, err);
 		if (sl->o.log_level < 0 && sl->conf.log_dest != NT_LOG_STDERR)
@@ -691,6 +777,10 @@ log_serving(struct nt_serve *sl)
 	for (size_t i = 0; i < nt_uvserver_n_addrs(sl->srv); i++)
 		nt_log(NT_LOG_NOTICE, "serving NTP on %s", nt_addr_format(
 		    nt_uvserver_addr(sl->srv, i), a, sizeof a));
+	for (size_t i = 0; sl->ke != NULL && i < nts_ke_server_n_addrs(sl->ke);
+	    i++)
+		nt_log(NT_LOG_NOTICE, "serving NTS-KE on %s", nt_addr_format(
+		    nts_ke_server_addr(sl->ke, i), a, sizeof a));
 	nt_log(NT_LOG_NOTICE, "%d worker%s, %s, precision 2^%d s",
 	    nt_uvserver_workers(sl->srv), nt_uvserver_workers(sl->srv) > 1 ?
 	    "s" : "", stamps[nt_uvserver_stamping(sl->srv)], sl->precision);
@@ -816,6 +906,7 @@ nt_serve_main(const struct nt_serve_role *r, void *ctx, int argc,
 		free_retired(&sl);
 		if (sl.srv != NULL)
 			nt_uvserver_stop(sl.srv);
+		nts_ke_server_stop(sl.ke);	/* after the workers using it */
 		if (r->free != NULL)
 			r->free(&sl);
 		if (sl.uc != NULL)

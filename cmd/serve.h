@@ -15,6 +15,7 @@
 #include "acl.h"
 #include "clock.h"
 #include "conf.h"
+#include "nts_ke_server.h"
 #include "control.h"
 #include "metrics.h"
 #include "server.h"
@@ -74,6 +75,8 @@ struct nt_serve {
 	uv_loop_t	loop;
 	struct nt_uvclient *uc;
 	struct nt_uvserver *srv;
+	struct nts_ke_server *ke;	/* NULL: no NTS */
+	bool		nts_keys_failing;	/* said so once */
 	struct nt_acl	acl;
 	int		precision;
 	uv_timer_t	tick, drift;

@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "driftfile.h"
 #include "nts.h"
+#include "nts_ke_server.h"
 #include "hostport.h"
 #include "net.h"
 #include "privdrop.h"
@@ -174,6 +175,31 @@ static int
 serve_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base);
 
+static int
+nts_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base);
+
+static const struct nt_yconf_key nts_keys[] = {
+	NT_YCONF_STRING("certificate", struct nt_nts_serve_conf, certificate,
+	    NT_YCONF_NULLABLE, "PEM certificate chain of the NTS-KE server; "
+	    "~: no NTS"),
+	NT_YCONF_STRING("key", struct nt_nts_serve_conf, key,
+	    NT_YCONF_NULLABLE,
+	    "PEM private key of that certificate"),
+	NT_YCONF_SEQ("listen", struct nt_nts_serve_conf, listen, n_listen,
+	    &listen_elem, 0, NTS_KE_SERVER_MAX_LISTEN, "numeric addresses "
+	    "(and TCP ports, default 4460) for NTS-KE; none: the server's"),
+	NT_YCONF_INT("ntp_port", struct nt_nts_serve_conf, ntp_port, 0,
+	    65535, "NTP port advertised to KE clients; 0: the server's"),
+	NT_YCONF_STRBUF("keys", struct nt_nts_serve_conf, keys, 0,
+	    "file keeping the cookie keys across restarts"),
+	NT_YCONF_DOUBLE("rotate", struct nt_nts_serve_conf, rotate, 60,
+	    365 * 86400.0, "seconds between new cookie keys, default 1 week"),
+};
+
+static const struct nt_yconf_schema nts_schema =
+    NT_YCONF_SCHEMA(nts_keys, NULL, nts_check);
+
 static const struct nt_yconf_key serve_keys[] = {
 	NT_YCONF_SEQ("listen", struct nt_serve_conf, listen, n_listen,
 	    &listen_elem, 0, MAX_LISTEN, "numeric addresses (and ports) to "
@@ -192,6 +218,8 @@ static const struct nt_yconf_key serve_keys[] = {
 	    &ratelimit_schema, "per-client token bucket"),
 	NT_YCONF_INT("local_stratum", struct nt_serve_conf, local_stratum,
 	    0, 15, "stratum served while not synchronized; 0: off"),
+	NT_YCONF_MAP("nts", offsetof(struct nt_serve_conf, nts), &nts_schema,
+	    "serve NTS (RFC 8915): NTS-KE over TLS and NTS-authenticated NTP"),
 };
 
 static const struct nt_yconf_schema serve_schema =
@@ -458,7 +486,7 @@ listen_dup(char *const *list, size_t n, uint16_t default_port)
 /* No address listed twice in the file's server.listen. */
 static int
 check_listen_dups(struct nt_yconf_walk *w, const struct nt_yconf_node *seq,
-    const struct nt_serve_conf *sc)
+    uint16_t port)
 {
 	char *list[MAX_LISTEN];
 	const struct nt_yconf_node *n;
@@ -467,7 +495,7 @@ check_listen_dups(struct nt_yconf_walk *w, const struct nt_yconf_node *seq,
 
 	for (n = seq->first; n != NULL && i < MAX_LISTEN; n = n->next, i++) {
 		list[i] = n->str;
-		if ((j = listen_dup(list, i, (uint16_t)sc->port)) >= 0)
+		if ((j = listen_dup(list, i, port)) >= 0)
 			return (nt_yconf_error(w, n, "%s.listen[%zu]: the same "
 			    "address as %s.listen[%d]", w->path, i, w->path,
 			    j));
@@ -478,7 +506,7 @@ check_listen_dups(struct nt_yconf_walk *w, const struct nt_yconf_node *seq,
 /* Each entry of list key k of map, checked by kind. */
 static int
 check_list(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
-    const char *k, const struct nt_serve_conf *sc)
+    const char *k, uint16_t default_port)
 {
 	const struct nt_yconf_node *seq = nt_yconf_map_get(map, k), *n;
 	char host[NT_HOSTLEN], reason[NT_CONF_ERRLEN];
@@ -490,13 +518,14 @@ check_list(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 		return (0);
 	for (n = seq->first; n != NULL; n = n->next, i++) {
 		if (strcmp(k, "listen") == 0 ? listen_split(n->str,
-		    (uint16_t)sc->port, host, sizeof host, &port, reason,
+		    default_port, host, sizeof host, &port, reason,
 		    sizeof reason) : nt_cidr_parse(&cidr, n->str, reason,
 		    sizeof reason))
 			return (nt_yconf_error(w, n, "%s.%s[%zu]: %s", w->path,
 			    k, i, reason));
 	}
-	return (strcmp(k, "listen") == 0 ? check_listen_dups(w, seq, sc) : 0);
+	return (strcmp(k, "listen") == 0 ? check_listen_dups(w, seq,
+	    default_port) : 0);
 }
 
 static int
@@ -504,13 +533,36 @@ serve_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base)
 {
 	const struct nt_serve_conf *sc = base;
+	uint16_t port = (uint16_t)sc->port;
 
 	if (map == NULL)
 		return (0);
-	if (check_list(w, map, "listen", sc) || check_list(w, map, "allow",
-	    sc) || check_list(w, map, "deny", sc))
+	if (check_list(w, map, "listen", port) || check_list(w, map, "allow",
+	    port) || check_list(w, map, "deny", port))
 		return (-1);
 	return (0);
+}
+
+/*
+ * server.nts: on once a certificate is given (a printed configuration
+ * says "certificate: ~" for off), and then its key is a must.
+ */
+static int
+nts_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	struct nt_nts_serve_conf *nc = base;
+
+	if (map == NULL)
+		return (0);
+	nc->enabled = nc->certificate != NULL || nc->key != NULL;
+	if (nc->enabled && (nc->certificate == NULL || nc->key == NULL))
+		return (nt_yconf_error(w, map, "%s needs both 'certificate' "
+		    "and 'key' (PEM files)", w->path));
+	if (nc->keys[0] != '/')
+		return (nt_yconf_error(w, nt_yconf_map_get(map, "keys"),
+		    "'%s.keys' must be an absolute path", w->path));
+	return (check_list(w, map, "listen", NTS_KE_PORT));
 }
 
 static int
@@ -637,6 +689,9 @@ nt_conf_init(struct nt_conf *c)
 	c->serve.ratelimit.loopback = false;
 	c->serve.ratelimit.table_size = 16384;
 	c->serve.local_stratum = 0;
+	strlcpy(c->serve.nts.keys, "/var/lib/ntimed/nts-keys",
+	    sizeof c->serve.nts.keys);
+	c->serve.nts.rotate = 7 * 86400.0;
 }
 
 void

@@ -56,6 +56,18 @@ struct nt_ratelimit_conf {
 	int		table_size;	/* addresses tracked per worker */
 };
 
+/* "server: nts:": serving NTS (RFC 8915). */
+struct nt_nts_serve_conf {
+	bool		enabled;	/* the mapping is there */
+	char		*certificate;	/* PEM */
+	char		*key;		/* PEM */
+	char		**listen;	/* KE "addr[:port]"; none: the server's */
+	size_t		n_listen;
+	int		ntp_port;	/* advertised; 0: server.port */
+	char		keys[4096];	/* default /var/lib/ntimed/nts-keys */
+	double		rotate;		/* s, default 1 week */
+};
+
 /* The "server:" section: serving time (ntimed slave, master). */
 struct nt_serve_conf {
 	char		**listen;	/* "addr", "addr:port", "[v6]:port" */
@@ -69,6 +81,7 @@ struct nt_serve_conf {
 	enum nt_deny_action denied;
 	struct nt_ratelimit_conf ratelimit;
 	int		local_stratum;	/* 1..15 served unsynced; 0: off */
+	struct nt_nts_serve_conf nts;
 };
 
 /*

@@ -62,8 +62,9 @@ parse_drift(const char *text, double *freq, double *skew)
 	return (NULL);
 }
 
-static int
-read_text(const char *path, char *buf, size_t len, char *err, size_t errlen)
+int
+nt_statefile_read(const char *path, char *buf, size_t len, const char *form,
+    char *err, size_t errlen)
 {
 	struct stat sb;
 	size_t n = 0;
@@ -99,14 +100,13 @@ read_text(const char *path, char *buf, size_t len, char *err, size_t errlen)
 	}
 	close(fd);
 	if (n == len - 1) {
-		snprintf(err, errlen, "%s: too long for a drift file "
-		    "(%s)", path, drift_form);
+		snprintf(err, errlen, "%s: too long (%s)", path, form);
 		return (-1);
 	}
 	buf[n] = '\0';
 	if (strlen(buf) != n) {
 		snprintf(err, errlen, "%s: contains a NUL byte (%s)", path,
-		    drift_form);
+		    form);
 		return (-1);
 	}
 	return (0);
@@ -121,7 +121,8 @@ nt_drift_read(const char *path, double *freq_ppm, double *skew_ppm,
 	double f, s;
 	int r;
 
-	if ((r = read_text(path, buf, sizeof(buf), err, errlen)) != 0)
+	if ((r = nt_statefile_read(path, buf, sizeof(buf), drift_form, err,
+	    errlen)) != 0)
 		return (r);
 	if ((why = parse_drift(buf, &f, &s)) != NULL) {
 		snprintf(err, errlen, "%s: malformed drift file: %s", path, why);
@@ -167,18 +168,18 @@ write_all(int fd, const char *buf, size_t len)
 
 /* Create the temporary file; a stale one of a dead process with our pid goes. */
 static int
-open_temp(const char *tmp)
+open_temp(const char *tmp, mode_t mode)
 {
 	int flags = O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOCTTY;
 	int fd;
 
-	fd = open(tmp, flags, 0644);
+	fd = open(tmp, flags, mode);
 	if (fd < 0 && errno == EEXIST) {
 		if (unlink(tmp) != 0) {
 			errno = EEXIST;
 			return (-1);
 		}
-		fd = open(tmp, flags, 0644);
+		fd = open(tmp, flags, mode);
 	}
 	return (fd);
 }
@@ -217,10 +218,9 @@ int
 nt_drift_write(const char *path, double freq_ppm, double skew_ppm,
     char *err, size_t errlen)
 {
-	char tmp[PATH_MAX], line[96];
-	const char *what;
+	char line[96];
 	double f;
-	int fd, n, e;
+	int n;
 
 	if (!isfinite(freq_ppm) || fabs(freq_ppm) > NT_DRIFT_MAX_PPM ||
 	    !isfinite(skew_ppm) || skew_ppm < 0) {
@@ -228,23 +228,34 @@ nt_drift_write(const char *path, double freq_ppm, double skew_ppm,
 		    "skew %g ppm", path, freq_ppm, skew_ppm);
 		return (-1);
 	}
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(ENAMETOOLONG));
-		return (-1);
-	}
 	/* Ours is a correction, the file holds chrony's sign; no "-0.000000". */
 	f = fabs(freq_ppm) < 5e-7 ? 0.0 : -freq_ppm;
 	n = snprintf(line, sizeof(line), "%.6f %.6f\n", f, skew_ppm);
 	/* Bounded values: at most "-100000.000000 " plus a %.6f skew. */
 	assert(n > 0 && (size_t)n < sizeof(line));
-	if ((fd = open_temp(tmp)) < 0) {
+	return (nt_statefile_write(path, line, (size_t)n, 0644, err, errlen));
+}
+
+int
+nt_statefile_write(const char *path, const char *data, size_t len,
+    mode_t mode, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+	const char *what;
+	int fd, n, e;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENAMETOOLONG));
+		return (-1);
+	}
+	if ((fd = open_temp(tmp, mode)) < 0) {
 		snprintf(err, errlen, "%s: cannot create %s: %s", path, tmp,
 		    strerror(errno));
 		return (-1);
 	}
 	what = NULL;
-	if (write_all(fd, line, (size_t)n) != 0)
+	if (write_all(fd, data, len) != 0)
 		what = "write";
 	else if (fsync(fd) != 0)
 		what = "fsync";

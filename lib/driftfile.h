@@ -19,6 +19,7 @@
 #define NTIMED_DRIFTFILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Larger frequencies are refused on read and on write. */
 #define NT_DRIFT_MAX_PPM 100000.0
@@ -36,5 +37,16 @@ int nt_drift_read(const char *path, double *freq_ppm, double *skew_ppm,
 /* Replace the drift file atomically.  0, or -1 with a one-line reason. */
 int nt_drift_write(const char *path, double freq_ppm, double skew_ppm,
     char *err, size_t errlen);
+
+/*
+ * Any small state file (the drift file, the NTS keys): read it whole into
+ * buf (NUL-terminated; 1 if it does not exist, -1 with err naming path
+ * and form, what it should look like), or replace it atomically -- a
+ * temporary file of mode, fsync, rename, fsync of the directory.
+ */
+int nt_statefile_read(const char *path, char *buf, size_t len,
+    const char *form, char *err, size_t errlen);
+int nt_statefile_write(const char *path, const char *data, size_t len,
+    mode_t mode, char *err, size_t errlen);
 
 #endif

@@ -37,9 +37,8 @@ pad4(size_t n)
 	return ((n + 3) & ~(size_t)3);
 }
 
-/* One field of type with body (NULL: zeros), padded; 0 if no room. */
-static size_t
-put_field(uint8_t *p, size_t cap, unsigned type, const uint8_t *body,
+size_t
+nts_ef_put(uint8_t *p, size_t cap, unsigned type, const uint8_t *body,
     size_t len)
 {
 	size_t flen = pad4(EF_HDR_LEN + len);
@@ -92,16 +91,16 @@ nts_build_request(const uint8_t *hdr, const uint8_t *uid,
 		return (0);
 	memcpy(buf, hdr, NTP_HDR_LEN);
 	n = NTP_HDR_LEN;
-	if ((f = put_field(buf + n, cap - n, NTS_EF_UNIQUE_ID, uid,
+	if ((f = nts_ef_put(buf + n, cap - n, NTS_EF_UNIQUE_ID, uid,
 	    NTS_UID_LEN)) == 0)
 		return (0);
 	n += f;
-	if ((f = put_field(buf + n, cap - n, NTS_EF_COOKIE, cookie->data,
+	if ((f = nts_ef_put(buf + n, cap - n, NTS_EF_COOKIE, cookie->data,
 	    cookie->len)) == 0)
 		return (0);
 	n += f;
 	for (int i = 0; i < n_placeholders; i++) {
-		if ((f = put_field(buf + n, cap - n, NTS_EF_PLACEHOLDER, NULL,
+		if ((f = nts_ef_put(buf + n, cap - n, NTS_EF_PLACEHOLDER, NULL,
 		    cookie->len)) == 0)
 			return (0);
 		n += f;
@@ -111,19 +110,8 @@ nts_build_request(const uint8_t *hdr, const uint8_t *uid,
 
 /* ---- replies ---- */
 
-struct ef {
-	uint16_t	type;
-	const uint8_t	*body;
-	size_t		len;		/* body bytes */
-};
-
-/*
- * The next field of p[0..rem) into f; returns its length, or 0 if the
- * header does not fit or its length is below the minimum, not a multiple
- * of 4 or beyond the buffer.
- */
-static size_t
-next_field(const uint8_t *p, size_t rem, struct ef *f)
+size_t
+nts_ef_next(const uint8_t *p, size_t rem, struct nts_ef *f)
 {
 	size_t flen;
 
@@ -143,11 +131,11 @@ static enum nts_verdict
 take_cookies(const uint8_t *p, size_t rem, struct nts_cookie *out, int max,
     int *n_out)
 {
-	struct ef f;
+	struct nts_ef f;
 	size_t flen;
 
 	while (rem > 0) {
-		if ((flen = next_field(p, rem, &f)) == 0)
+		if ((flen = nts_ef_next(p, rem, &f)) == 0)
 			return (NTS_BAD_ENCRYPTED);
 		if (f.type == NTS_EF_COOKIE && f.len > NTS_COOKIE_MAX_LEN)
 			return (NTS_BAD_ENCRYPTED);
@@ -164,7 +152,7 @@ take_cookies(const uint8_t *p, size_t rem, struct nts_cookie *out, int max,
 
 /* Decrypt the Authenticator at f; buf[0..ad_len) is what it covers. */
 static enum nts_verdict
-open_auth(const struct ef *f, const uint8_t *buf, size_t ad_len,
+open_auth(const struct nts_ef *f, const uint8_t *buf, size_t ad_len,
     const struct nts_aead *s2c, struct nts_cookie *out, int max, int *n_out)
 {
 	uint8_t pt[NTP_MAX_PKT];
@@ -187,7 +175,7 @@ open_auth(const struct ef *f, const uint8_t *buf, size_t ad_len,
 /* Where the fields of a reply are, and which of them matter. */
 struct reply_fields {
 	bool		uid_ok, uid_seen;
-	struct ef	auth;
+	struct nts_ef	auth;
 	size_t		auth_off;	/* 0: none */
 };
 
@@ -196,11 +184,11 @@ scan_reply(const uint8_t *buf, size_t len, const uint8_t *uid,
     struct reply_fields *rf)
 {
 	size_t off = NTP_HDR_LEN, flen;
-	struct ef f;
+	struct nts_ef f;
 
 	memset(rf, 0, sizeof *rf);
 	while (off < len) {
-		if ((flen = next_field(buf + off, len - off, &f)) == 0)
+		if ((flen = nts_ef_next(buf + off, len - off, &f)) == 0)
 			return (NTS_MALFORMED);
 		if (rf->auth_off != 0)
 			return (NTS_AUTH_NOT_LAST);

@@ -75,7 +75,46 @@ enum nts_ke_err nts_ke_parse_response(const uint8_t *buf, size_t len,
 const char *nts_ke_describe(enum nts_ke_err e, const struct nts_ke_reply *r,
     char *buf, size_t len);
 
+/* ---- NTS-KE, the server's side ---- */
+
+#define NTS_KE_MAX_REQUEST 1024	/* a request is about 16 bytes */
+
+/*
+ * A client's request: NTS_KE_OK when it offers NTPv4 and AES-SIV-CMAC-256,
+ * NTS_KE_INCOMPLETE until End of Message came, NTS_KE_NO_PROTOCOL or
+ * NTS_KE_NO_AEAD when it offers neither, else why it is malformed.
+ */
+enum nts_ke_err nts_ke_parse_request(const uint8_t *buf, size_t len);
+/*
+ * The answer to a request judged verdict: for NTS_KE_OK next protocol
+ * NTPv4, AEAD 15, the cookies, a Port record if port is not 0 or 123,
+ * End of Message; for NTS_KE_NO_PROTOCOL / NTS_KE_NO_AEAD the empty
+ * negotiation record RFC 8915 asks for; NTS_KE_SERVER_ERROR: Error 2
+ * (internal server error); else Error 0 (unrecognized critical record)
+ * or 1 (bad request).  Returns the length, 0 if no room.
+ */
+size_t nts_ke_build_response(enum nts_ke_err verdict,
+    const struct nts_cookie *cookies, int n_cookies, uint16_t port,
+    uint8_t *buf, size_t cap);
+
 /* ---- NTP extension fields ---- */
+
+/* One extension field, as found in a packet. */
+struct nts_ef {
+	uint16_t	type;
+	const uint8_t	*body;
+	size_t		len;		/* body bytes */
+};
+
+/* One field of type with body (NULL: zeros), padded; 0 if no room. */
+size_t nts_ef_put(uint8_t *p, size_t cap, unsigned type, const uint8_t *body,
+    size_t len);
+/*
+ * The next field of p[0..rem) into f; returns its length, or 0 if the
+ * header does not fit or its length is below the minimum (16), not a
+ * multiple of 4 or beyond the buffer.
+ */
+size_t nts_ef_next(const uint8_t *p, size_t rem, struct nts_ef *f);
 
 enum nts_verdict {
 	NTS_OK = 0,

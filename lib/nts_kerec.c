@@ -184,18 +184,22 @@ judge(const struct ke_state *s)
 	return (NTS_KE_OK);
 }
 
-enum nts_ke_err
-nts_ke_parse_response(const uint8_t *buf, size_t len, struct nts_ke_reply *r)
+/*
+ * Walk the records of buf[0..len): take() sees each one before End of
+ * Message, end() judges what they said.  Both sides use this loop.
+ */
+typedef enum nts_ke_err take_fn(void *ctx, unsigned type, bool critical,
+    const uint8_t *body, uint16_t len);
+typedef enum nts_ke_err end_fn(void *ctx);
+
+static enum nts_ke_err
+walk_records(const uint8_t *buf, size_t len, size_t max, take_fn *take,
+    end_fn *end, void *ctx)
 {
-	struct ke_state s;
 	enum nts_ke_err e;
 	size_t off = 0;
 	uint16_t hdr, blen;
 
-	assert(r != NULL && (buf != NULL || len == 0));
-	memset(r, 0, sizeof *r);
-	memset(&s, 0, sizeof s);
-	s.r = r;
 	while (len - off >= REC_HDR_LEN) {
 		hdr = get16(buf + off);
 		blen = get16(buf + off + 2);
@@ -205,16 +209,163 @@ nts_ke_parse_response(const uint8_t *buf, size_t len, struct nts_ke_reply *r)
 		if ((hdr & ~REC_CRITICAL) == REC_END) {
 			if (blen != 0)
 				return (NTS_KE_BAD_RECORD);
-			return (off != len ? NTS_KE_AFTER_END : judge(&s));
+			return (off != len ? NTS_KE_AFTER_END : end(ctx));
 		}
-		e = take_record(&s, hdr & ~REC_CRITICAL,
-		    (hdr & REC_CRITICAL) != 0, buf + off, blen);
+		e = take(ctx, hdr & ~REC_CRITICAL, (hdr & REC_CRITICAL) != 0,
+		    buf + off, blen);
 		if (e != NTS_KE_OK)
 			return (e);
 		off += blen;
 	}
-	return (len >= NTS_KE_MAX_RESPONSE ? NTS_KE_TOO_LONG :
-	    NTS_KE_INCOMPLETE);
+	return (len >= max ? NTS_KE_TOO_LONG : NTS_KE_INCOMPLETE);
+}
+
+static enum nts_ke_err
+take_response(void *ctx, unsigned type, bool critical, const uint8_t *body,
+    uint16_t len)
+{
+	return (take_record(ctx, type, critical, body, len));
+}
+
+static enum nts_ke_err
+judge_response(void *ctx)
+{
+	return (judge(ctx));
+}
+
+enum nts_ke_err
+nts_ke_parse_response(const uint8_t *buf, size_t len, struct nts_ke_reply *r)
+{
+	struct ke_state s;
+
+	assert(r != NULL && (buf != NULL || len == 0));
+	memset(r, 0, sizeof *r);
+	memset(&s, 0, sizeof s);
+	s.r = r;
+	return (walk_records(buf, len, NTS_KE_MAX_RESPONSE, take_response,
+	    judge_response, &s));
+}
+
+/* ---- the server's side ---- */
+
+/* What a client's request asked for. */
+struct req_state {
+	bool	proto_seen, proto_ok, aead_seen, aead_ok;
+};
+
+/* A list of 16-bit ids that must contain want. */
+static enum nts_ke_err
+offers(const uint8_t *body, uint16_t len, bool *seen, bool *ok, uint16_t want)
+{
+	if (len % 2 != 0)
+		return (NTS_KE_BAD_RECORD);
+	if (*seen)
+		return (NTS_KE_DUPLICATE);
+	*seen = true;
+	for (uint16_t i = 0; i < len; i += 2)
+		if (get16(body + i) == want)
+			*ok = true;
+	return (NTS_KE_OK);
+}
+
+static enum nts_ke_err
+take_request(void *ctx, unsigned type, bool critical, const uint8_t *body,
+    uint16_t len)
+{
+	struct req_state *s = ctx;
+
+	switch (type) {
+	case REC_NEXT_PROTO:
+		return (offers(body, len, &s->proto_seen, &s->proto_ok,
+		    NTS_PROTO_NTPV4));
+	case REC_AEAD:
+		return (offers(body, len, &s->aead_seen, &s->aead_ok,
+		    NTS_AEAD_ID));
+	case REC_ERROR:
+	case REC_WARNING:
+	case REC_COOKIE:
+		/* Only a server sends these (RFC 8915 section 4.1). */
+		return (NTS_KE_BAD_RECORD);
+	case REC_SERVER:
+	case REC_PORT:
+		return (NTS_KE_OK);	/* a preference we may ignore */
+	default:
+		return (critical ? NTS_KE_UNKNOWN_CRITICAL : NTS_KE_OK);
+	}
+}
+
+static enum nts_ke_err
+judge_request(void *ctx)
+{
+	const struct req_state *s = ctx;
+
+	if (!s->proto_seen)
+		return (NTS_KE_BAD_RECORD);
+	if (!s->proto_ok)
+		return (NTS_KE_NO_PROTOCOL);
+	if (!s->aead_seen)
+		return (NTS_KE_BAD_RECORD);
+	return (s->aead_ok ? NTS_KE_OK : NTS_KE_NO_AEAD);
+}
+
+enum nts_ke_err
+nts_ke_parse_request(const uint8_t *buf, size_t len)
+{
+	struct req_state s;
+
+	assert(buf != NULL || len == 0);
+	memset(&s, 0, sizeof s);
+	return (walk_records(buf, len, NTS_KE_MAX_REQUEST, take_request,
+	    judge_request, &s));
+}
+
+/* A record of type with body (n bytes); 0 if it does not fit. */
+static size_t
+put_any(uint8_t *p, size_t cap, unsigned type, const uint8_t *body, size_t n)
+{
+	if (cap < REC_HDR_LEN + n)
+		return (0);
+	put16(p, type);
+	put16(p + 2, (unsigned)n);
+	if (n > 0)
+		memcpy(p + REC_HDR_LEN, body, n);
+	return (REC_HDR_LEN + n);
+}
+
+size_t
+nts_ke_build_response(enum nts_ke_err verdict, const struct nts_cookie *c,
+    int n_cookies, uint16_t port, uint8_t *buf, size_t cap)
+{
+	uint8_t proto[2] = { 0, NTS_PROTO_NTPV4 }, aead[2] = {
+	    NTS_AEAD_ID >> 8, NTS_AEAD_ID & 0xff }, code[2] = { 0, 1 }, pb[2];
+	size_t n = 0, f = 1;
+
+	assert(buf != NULL && n_cookies >= 0 && (c != NULL || !n_cookies));
+	if (verdict == NTS_KE_OK || verdict == NTS_KE_NO_AEAD ||
+	    verdict == NTS_KE_NO_PROTOCOL)
+		/* No protocol or AEAD in common: an empty list says so. */
+		f = put_any(buf, cap, REC_NEXT_PROTO | REC_CRITICAL, proto,
+		    verdict == NTS_KE_NO_PROTOCOL ? 0 : 2);
+	else {
+		code[1] = verdict == NTS_KE_UNKNOWN_CRITICAL ? 0 :
+		    verdict == NTS_KE_SERVER_ERROR ? 2 : 1;
+		f = put_any(buf, cap, REC_ERROR | REC_CRITICAL, code, 2);
+	}
+	n += f;
+	if (f != 0 && (verdict == NTS_KE_OK || verdict == NTS_KE_NO_AEAD))
+		n += (f = put_any(buf + n, cap - n, REC_AEAD | REC_CRITICAL,
+		    aead, verdict == NTS_KE_OK ? 2 : 0));
+	for (int i = 0; f != 0 && verdict == NTS_KE_OK && i < n_cookies; i++)
+		n += (f = put_any(buf + n, cap - n, REC_COOKIE, c[i].data,
+		    c[i].len));
+	if (f != 0 && verdict == NTS_KE_OK && port != 0 && port != 123) {
+		put16(pb, port);
+		n += (f = put_any(buf + n, cap - n, REC_PORT | REC_CRITICAL,
+		    pb, 2));
+	}
+	if (f != 0)
+		f = put_any(buf + n, cap - n, REC_END | REC_CRITICAL, NULL, 0);
+	return (f == 0 ? 0 : n + f);
 }
 
 static const char *

@@ -25,7 +25,6 @@
 #include "hostport.h"
 #include "nts_tls.h"
 
-#define KE_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 
 struct nts_trust {
 	gnutls_certificate_credentials_t cred;
@@ -95,8 +94,8 @@ nts_trust_free(struct nts_trust *t)
 	free(t);
 }
 
-static double
-mono_now(void)
+double
+nts_tls_mono_now(void)
 {
 	struct timespec ts;
 
@@ -105,17 +104,18 @@ mono_now(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
 }
 
-/*
- * What is left of the deadline in ms, at least 1 while any is left.  A
- * timeout of 0 means "none" to GnuTLS and SO_SNDTIMEO: callers check
- * for 0 first.
- */
+unsigned
+nts_tls_left_ms(double deadline)
+{
+	double left = deadline - nts_tls_mono_now();
+
+	return (left <= 0 ? 0 : (unsigned)(left * 1e3) + 1);
+}
+
 static int
 left_ms(const struct ke *k)
 {
-	double left = k->deadline - mono_now();
-
-	return (left <= 0 ? 0 : (int)(left * 1e3) + 1);
+	return ((int)nts_tls_left_ms(k->deadline));
 }
 
 /*
@@ -187,7 +187,7 @@ ke_session(struct ke *k, const struct nts_trust *trust, const char *name)
 		k->s = NULL;
 		return (ke_fail(k, "TLS: %s", gnutls_strerror(r)));
 	}
-	if ((r = gnutls_priority_set_direct(k->s, KE_PRIORITY, NULL)) != 0 ||
+	if ((r = gnutls_priority_set_direct(k->s, NTS_TLS_PRIORITY, NULL)) != 0 ||
 	    (r = gnutls_credentials_set(k->s, GNUTLS_CRD_CERTIFICATE,
 	    trust->cred)) != 0 ||
 	    (r = gnutls_alpn_set_protocols(k->s, &alpn, 1,
@@ -318,21 +318,29 @@ ke_read_response(struct ke *k, struct nts_ke_reply *reply)
 }
 
 /* RFC 8915 section 5.1: context is protocol, AEAD, then 0 c2s / 1 s2c. */
-static int
-ke_export(struct ke *k, struct nts_ke_result *res)
+int
+nts_tls_export(gnutls_session_t s, uint8_t *c2s, uint8_t *s2c)
 {
 	uint8_t ctx[5] = { 0, NTS_PROTO_NTPV4, NTS_AEAD_ID >> 8,
 	    NTS_AEAD_ID & 0xff, 0 };
 	int r;
 
-	r = gnutls_prf_rfc5705(k->s, sizeof NTS_EXPORTER_LABEL - 1,
+	r = gnutls_prf_rfc5705(s, sizeof NTS_EXPORTER_LABEL - 1,
 	    NTS_EXPORTER_LABEL, sizeof ctx, (const char *)ctx,
-	    sizeof res->c2s, (char *)res->c2s);
+	    NTS_AEAD_KEY_LEN, (char *)c2s);
 	ctx[4] = 1;
 	if (r == 0)
-		r = gnutls_prf_rfc5705(k->s, sizeof NTS_EXPORTER_LABEL - 1,
+		r = gnutls_prf_rfc5705(s, sizeof NTS_EXPORTER_LABEL - 1,
 		    NTS_EXPORTER_LABEL, sizeof ctx, (const char *)ctx,
-		    sizeof res->s2c, (char *)res->s2c);
+		    NTS_AEAD_KEY_LEN, (char *)s2c);
+	return (r);
+}
+
+static int
+ke_export(struct ke *k, struct nts_ke_result *res)
+{
+	int r = nts_tls_export(k->s, res->c2s, res->s2c);
+
 	return (r == 0 ? 0 : ke_fail(k, "key export failed: %s",
 	    gnutls_strerror(r)));
 }
@@ -353,7 +361,7 @@ nts_ke_run(const struct nts_trust *trust, const struct nt_addr *addr,
 	k.fd = -1;
 	k.err = err;
 	k.errlen = errlen;
-	k.deadline = mono_now() + timeout;
+	k.deadline = nts_tls_mono_now() + timeout;
 	snprintf(k.peer, sizeof k.peer, "%s:%u (%s)", nt_printable(name,
 	    pname, sizeof pname), nt_addr_port(addr),
 	    nt_addr_format(addr, a, sizeof a));

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gnutls/gnutls.h>
+
 #include "net.h"
 #include "nts.h"
 
@@ -41,5 +43,19 @@ struct nts_ke_result {
 int nts_ke_run(const struct nts_trust *trust, const struct nt_addr *addr,
     const char *name, double timeout, struct nts_ke_result *res, char *err,
     size_t errlen);
+
+/* TLS 1.3 only, both sides. */
+#define NTS_TLS_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+
+/*
+ * Deadlines, on CLOCK_MONOTONIC in seconds: what is left in ms, at least
+ * 1 while any is left (a timeout of 0 means "none" to GnuTLS and
+ * SO_SNDTIMEO: callers check for 0 first).
+ */
+double nts_tls_mono_now(void);
+unsigned nts_tls_left_ms(double deadline);
+
+/* The two AEAD keys of an NTS-KE session (either side); GnuTLS's code. */
+int nts_tls_export(gnutls_session_t s, uint8_t *c2s, uint8_t *s2c);
 
 #endif

@@ -3,12 +3,11 @@
  *
  * A request is answered when it is a client request (mode 3, or mode 0
  * of NTPv1 as chrony and ntpd do) of version 1 to 4 with nothing after
- * the header: extension fields and MACs are answered only once we
- * understand one, and today we understand none (no symmetric keys, no
- * NTS), so such requests are dropped and counted.  Everything else --
- * modes 1, 2, 4-7, short or malformed datagrams -- is dropped silently and
- * counted.  A reply is the 48-byte header, so never longer than the
- * request.
+ * the header, or, when NTS is on, with NTS extension fields
+ * (nts_server.c decides those).  Other extension fields and MACs are
+ * dropped and counted, and so is everything else -- modes 1, 2, 4-7,
+ * short or malformed datagrams.  A plain reply is the 48-byte header; an
+ * NTS reply is never longer than its request either.
  */
 #include <assert.h>
 #include <math.h>
@@ -16,6 +15,7 @@
 #include <string.h>
 
 #include "ntp_pkt.h"
+#include "nts_server.h"
 #include "server.h"
 #include "source.h"
 
@@ -28,6 +28,8 @@ static const char *const verdict_names[NT_SRV_N_VERDICTS] = {
 	[NT_SRV_DROP_EXT] = "extension",
 	[NT_SRV_DROP_DENIED] = "denied",
 	[NT_SRV_DROP_RATE] = "rate-limited",
+	[NT_SRV_NTS_REPLY] = "nts-replied",
+	[NT_SRV_NTS_NAK] = "nts-nak",
 };
 
 const char *
@@ -139,17 +141,13 @@ root_disp_at(const struct nt_server_state *st, nt_time rx)
 	return (fmin(d, NT_SERVER_MAX_DISP));
 }
 
-size_t
-nt_server_reply(const struct nt_server_state *st, const uint8_t *req,
-    size_t len, nt_time rx, nt_time tx, uint8_t *out, size_t cap,
-    enum nt_server_verdict *why)
+/* The mode 4 header for a request already checked. */
+static size_t
+build_reply(const struct nt_server_state *st, const uint8_t *req,
+    nt_time rx, nt_time tx, uint8_t *out, size_t cap)
 {
 	struct ntp_pkt p;
 
-	assert(cap >= NTP_HDR_LEN);
-	*why = check_request(req, len);
-	if (*why != NT_SRV_REPLY)
-		return (0);
 	answer_common(&p, st, req, rx, tx);
 	p.leap = st->leap;
 	p.stratum = st->stratum;
@@ -162,15 +160,25 @@ nt_server_reply(const struct nt_server_state *st, const uint8_t *req,
 }
 
 size_t
-nt_server_kod(const struct nt_server_state *st, const uint8_t *req,
-    size_t len, uint32_t code, int poll, nt_time rx, nt_time tx,
-    uint8_t *out, size_t cap)
+nt_server_reply(const struct nt_server_state *st, const uint8_t *req,
+    size_t len, nt_time rx, nt_time tx, uint8_t *out, size_t cap,
+    enum nt_server_verdict *why)
+{
+	assert(cap >= NTP_HDR_LEN);
+	*why = check_request(req, len);
+	if (*why != NT_SRV_REPLY)
+		return (0);
+	return (build_reply(st, req, rx, tx, out, cap));
+}
+
+/* A kiss header for a request already checked. */
+static size_t
+build_kod(const struct nt_server_state *st, const uint8_t *req,
+    uint32_t code, int poll, nt_time rx, nt_time tx, uint8_t *out,
+    size_t cap)
 {
 	struct ntp_pkt p;
 
-	assert(cap >= NTP_HDR_LEN);
-	if (check_request(req, len) != NT_SRV_REPLY)
-		return (0);
 	answer_common(&p, st, req, rx, tx);
 	p.leap = NTP_LEAP_UNSYNC;
 	p.stratum = 0;
@@ -178,6 +186,50 @@ nt_server_kod(const struct nt_server_state *st, const uint8_t *req,
 	p.poll = (int8_t)clamp_poll(poll > (int8_t)req[2] ? poll :
 	    (int8_t)req[2]);
 	return (ntp_encode(&p, out, cap));
+}
+
+size_t
+nt_server_kod(const struct nt_server_state *st, const uint8_t *req,
+    size_t len, uint32_t code, int poll, nt_time rx, nt_time tx,
+    uint8_t *out, size_t cap)
+{
+	assert(cap >= NTP_HDR_LEN);
+	if (check_request(req, len) != NT_SRV_REPLY)
+		return (0);
+	return (build_kod(st, req, code, poll, rx, tx, out, cap));
+}
+
+/*
+ * A request with extension fields, when NTS is on.  The Authenticator
+ * covers the transmit time, so it is stamped here (tx 0: rx), not later.
+ */
+static size_t
+nts_answer(struct nt_server *s, const struct nt_server_state *st,
+    const uint8_t *req, size_t len, nt_time rx, nt_time tx, uint8_t *out,
+    size_t cap, enum nt_server_verdict *why)
+{
+	uint8_t hdr[NTP_HDR_LEN], kod[NTP_HDR_LEN], rnd[NTS_REPLY_RAND];
+	size_t n;
+
+	if (tx == 0)
+		tx = rx;
+	build_reply(st, req, rx, tx, hdr, sizeof hdr);
+	build_kod(st, req, NTP_CODE("NTSN"), s->kod_poll, rx, tx, kod,
+	    sizeof kod);
+	s->rand(rnd, sizeof rnd);
+	switch (nts_server_answer(s->nts, req, len, hdr, kod, rnd, out, cap,
+	    &n)) {
+	case NTS_SRV_OK:
+		*why = NT_SRV_NTS_REPLY;
+		return (n);
+	case NTS_SRV_NAK:
+		*why = NT_SRV_NTS_NAK;
+		return (n);
+	case NTS_SRV_DROP:
+		break;
+	}
+	*why = NT_SRV_DROP_EXT;
+	return (0);
 }
 
 void
@@ -200,6 +252,8 @@ nt_server_counters_add(struct nt_server_counters *sum,
 		sum->n[i] += c->n[i];
 	sum->send_errors += c->send_errors;
 	sum->no_rx_stamp += c->no_rx_stamp;
+	sum->nts_ke_served += c->nts_ke_served;
+	sum->nts_ke_failed += c->nts_ke_failed;
 }
 
 const char *
@@ -215,9 +269,11 @@ nt_server_counters_str(const struct nt_server_counters *c, char *buf,
 		    verdict_names[i], (unsigned long long)c->n[i]);
 	if (off < len)
 		snprintf(buf + off, len - off, ", send errors %llu, "
-		    "no kernel rx stamp %llu",
+		    "no kernel rx stamp %llu, nts-ke served %llu failed %llu",
 		    (unsigned long long)c->send_errors,
-		    (unsigned long long)c->no_rx_stamp);
+		    (unsigned long long)c->no_rx_stamp,
+		    (unsigned long long)c->nts_ke_served,
+		    (unsigned long long)c->nts_ke_failed);
 	return (buf);
 }
 
@@ -230,6 +286,9 @@ nt_server_init(struct nt_server *s, const struct nt_server_params *p,
 	s->acl = p->acl;
 	s->deny_kod = p->deny_kod;
 	s->kod_poll = nt_ratelimit_poll(&p->rl);
+	s->nts = p->nts;
+	s->rand = p->rand;
+	assert(s->nts == NULL || s->rand != NULL);
 	return (nt_ratelimit_init(&s->rl, &p->rl, key));
 }
 
@@ -263,16 +322,22 @@ handle_allowed(struct nt_server *s, const struct nt_server_state *st,
     const struct nt_ipaddr *from, const uint8_t *req, size_t len, nt_time rx,
     nt_time tx, uint8_t *out, size_t cap, enum nt_server_verdict *why)
 {
+	bool nts;
+
 	*why = check_request(req, len);
-	if (*why != NT_SRV_REPLY)
+	nts = *why == NT_SRV_DROP_EXT && s->nts != NULL;
+	if (*why != NT_SRV_REPLY && !nts)
 		return (0);
 	switch (nt_ratelimit_check(&s->rl, from, rx)) {
 	case NT_RL_PASS:
+		if (nts)
+			return (nts_answer(s, st, req, len, rx, tx, out, cap,
+			    why));
 		return (nt_server_reply(st, req, len, rx, tx, out, cap, why));
 	case NT_RL_KOD:
 		*why = NT_SRV_KOD_RATE;
-		return (nt_server_kod(st, req, len, NTP_CODE("RATE"),
-		    s->kod_poll, rx, tx, out, cap));
+		return (build_kod(st, req, NTP_CODE("RATE"), s->kod_poll, rx,
+		    tx, out, cap));
 	case NT_RL_DROP:
 		break;
 	}

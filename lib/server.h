@@ -11,8 +11,9 @@
  *   nt_server_handle()      the same behind access control and rate
  *                           limiting, with counters: one call per datagram
  *
- * Replies are always NTP_HDR_LEN bytes and never longer than the request,
- * so the server cannot be used to amplify a spoofed flood.
+ * Plain replies are NTP_HDR_LEN bytes, NTS replies (params.nts) carry
+ * cookies; neither is ever longer than the request, so the server cannot
+ * be used to amplify a spoofed flood.
  */
 #ifndef NTIMED_SERVER_H
 #define NTIMED_SERVER_H
@@ -26,6 +27,8 @@
 #include "engine.h"
 #include "ratelimit.h"
 #include "timeutil.h"
+
+struct nts_server;
 
 #define NT_SERVER_MIN_POLL	(-6)	/* poll echoed in replies, clamped */
 #define NT_SERVER_MAX_POLL	17
@@ -42,6 +45,9 @@ enum nt_server_verdict {
 	NT_SRV_DROP_EXT,	/* extension fields or a MAC we do not serve */
 	NT_SRV_DROP_DENIED,	/* access denied, no answer */
 	NT_SRV_DROP_RATE,	/* rate limited, no answer */
+	/* Last, so that log lines read before NTS keep their order. */
+	NT_SRV_NTS_REPLY,	/* an NTS-authenticated reply, with cookies */
+	NT_SRV_NTS_NAK,		/* NTS cookie or authenticator bad: NTSN kiss */
 	NT_SRV_N_VERDICTS
 };
 
@@ -50,7 +56,8 @@ const char *nt_server_verdict_str(enum nt_server_verdict v);
 static inline bool
 nt_server_verdict_sends(enum nt_server_verdict v)
 {
-	return (v <= NT_SRV_KOD_DENY);
+	return (v <= NT_SRV_KOD_DENY || v == NT_SRV_NTS_REPLY ||
+	    v == NT_SRV_NTS_NAK);
 }
 
 /*
@@ -85,6 +92,7 @@ void nt_server_state_make(struct nt_server_state *st,
  * the caller stamps it later with nt_server_set_tx).  Returns the reply
  * length (NTP_HDR_LEN) or 0 when there is no answer; why says which.
  * Never writes more than NTP_HDR_LEN bytes; cap must be at least that.
+ * (NTS requests are nt_server_handle's: they need the keys.)
  */
 size_t nt_server_reply(const struct nt_server_state *st, const uint8_t *req,
     size_t len, nt_time rx, nt_time tx, uint8_t *out, size_t cap,
@@ -102,6 +110,8 @@ struct nt_server_counters {
 	uint64_t	n[NT_SRV_N_VERDICTS];
 	uint64_t	send_errors;
 	uint64_t	no_rx_stamp;	/* receive time read after the fact */
+	uint64_t	nts_ke_served;	/* NTS-KE sessions that gave cookies */
+	uint64_t	nts_ke_failed;	/* refused, cut short or timed out */
 };
 
 void nt_server_counters_add(struct nt_server_counters *sum,
@@ -115,6 +125,8 @@ struct nt_server_params {
 	const struct nt_acl *acl;		/* shared, read-only */
 	bool		deny_kod;		/* KoD DENY rather than silence */
 	struct nt_ratelimit_params rl;
+	struct nts_server *nts;			/* shared; NULL: no NTS */
+	void		(*rand)(uint8_t *, size_t);	/* with nts */
 };
 
 struct nt_server {
@@ -122,6 +134,8 @@ struct nt_server {
 	bool		deny_kod;
 	int		kod_poll;
 	struct nt_ratelimit rl;
+	struct nts_server *nts;
+	void		(*rand)(uint8_t *, size_t);
 	struct nt_server_counters cnt;
 };
 
@@ -132,7 +146,10 @@ void nt_server_free(struct nt_server *s);
 
 /*
  * One datagram from `from`: access control, request checks, rate limit,
- * reply.  Counts it.  Returns the reply length or 0 (drop).
+ * reply.  Counts it.  Returns the reply length or 0 (drop).  With NTS,
+ * cap should be NTP_MAX_PKT, and a reply with extension fields is
+ * stamped with tx (0: rx) before it is sealed: nt_server_set_tx must not
+ * touch it (verdicts NT_SRV_NTS_*).
  */
 size_t nt_server_handle(struct nt_server *s, const struct nt_server_state *st,
     const struct nt_ipaddr *from, const uint8_t *req, size_t len, nt_time rx,

@@ -1002,7 +1002,10 @@ verdict_class(enum nt_server_verdict v)
 {
 	switch (v) {
 	case NT_SRV_REPLY:
+	case NT_SRV_NTS_REPLY:
 		return ("replied");
+	case NT_SRV_NTS_NAK:
+		return ("denied");
 	case NT_SRV_KOD_RATE:
 	case NT_SRV_DROP_RATE:
 		return ("ratelimited");
@@ -1060,6 +1063,10 @@ server_json(void *ctx, struct nt_json *j, nt_time now)
 	nt_json_int(j, (int64_t)c.send_errors);
 	nt_json_key(j, "no_rx_timestamp");
 	nt_json_int(j, (int64_t)c.no_rx_stamp);
+	nt_json_key(j, "nts_ke_served");
+	nt_json_int(j, (int64_t)c.nts_ke_served);
+	nt_json_key(j, "nts_ke_failed");
+	nt_json_int(j, (int64_t)c.nts_ke_failed);
 	nt_json_end_object(j);
 }
 
@@ -1091,6 +1098,10 @@ server_prom(void *ctx, struct nt_prom *p, nt_time now)
 	nt_prom_family(p, "ntimed_server_no_rx_timestamp_total", "counter",
 	    "Requests without a kernel receive timestamp");
 	nt_prom_sample_u64(p, c.no_rx_stamp, NULL);
+	nt_prom_family(p, "ntimed_server_nts_ke_total", "counter",
+	    "NTS-KE connections by result");
+	nt_prom_sample_u64(p, c.nts_ke_served, "result", "served", NULL);
+	nt_prom_sample_u64(p, c.nts_ke_failed, "result", "failed", NULL);
 }
 
 void

@@ -90,7 +90,9 @@ struct worker {
 	union ctrl	rctrl[BATCH];
 	union ctrl_out	sctrl[BATCH];
 	nt_time		rx[BATCH];
-	uint8_t		out[BATCH][NTP_HDR_LEN];
+	bool		sealed[BATCH];	/* NTS: stamped before sealing */
+	/* NTS replies carry cookies; plain ones touch the first page only */
+	uint8_t		out[BATCH][NTP_MAX_PKT];
 	/*
 	 * Datagrams land in head, and only what is longer than HEAD_LEN
 	 * spills into tail: the pages of tail (and of whole, where a long
@@ -321,7 +323,7 @@ answer_one(struct worker *w, struct wsock *ws, int i, int k, nt_time *late)
 	struct msghdr *m = &w->rmsg[i].msg_hdr, *r = &w->smsg[k].msg_hdr;
 	enum nt_server_verdict why;
 	struct nt_ipaddr from;
-	size_t len = w->rmsg[i].msg_len;
+	size_t len = w->rmsg[i].msg_len, n;
 	nt_time kt;
 
 	memset(r, 0, sizeof *r);
@@ -341,15 +343,19 @@ answer_one(struct worker *w, struct wsock *ws, int i, int k, nt_time *late)
 	nt_ipaddr_from_sockaddr(&from, (struct sockaddr *)&w->from[i]);
 	if (m->msg_flags & MSG_TRUNC)
 		len = 0;		/* over NTP_MAX_PKT: malformed */
-	if (nt_server_handle(&w->core, &w->st, &from, datagram(w, i, len),
-	    len, w->rx[k], 0, w->out[k], sizeof w->out[k], &why) == 0)
+	/* Only NTS replies (longer requests) need the time before sealing. */
+	n = nt_server_handle(&w->core, &w->st, &from, datagram(w, i, len),
+	    len, w->rx[k], len > NTP_HDR_LEN && w->core.nts != NULL ?
+	    nt_clock_now(clk) : 0, w->out[k], sizeof w->out[k], &why);
+	if (n == 0)
 		return (false);
+	w->sealed[k] = why == NT_SRV_NTS_REPLY || why == NT_SRV_NTS_NAK;
 	r->msg_name = &w->from[i];
 	r->msg_namelen = m->msg_namelen;
 	r->msg_iov = &w->siov[k];
 	r->msg_iovlen = 1;
 	w->siov[k].iov_base = w->out[k];
-	w->siov[k].iov_len = NTP_HDR_LEN;
+	w->siov[k].iov_len = n;
 	return (true);
 }
 
@@ -367,7 +373,9 @@ flush(struct worker *w, struct wsock *ws, int first, int k)
 		return;
 	tx = nt_clock_now(w->srv->p.clk);
 	for (int i = first; i < k; i++)
-		nt_server_set_tx(w->out[i], tx > w->rx[i] ? tx : w->rx[i]);
+		if (!w->sealed[i])
+			nt_server_set_tx(w->out[i], tx > w->rx[i] ? tx :
+			    w->rx[i]);
 	send_batch(w, ws, first, k - first);
 }
 

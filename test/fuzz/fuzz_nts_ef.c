@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "../unit/nts_server.h"
+#include "../unit/nts_fake_server.h"
 #include "fuzz.h"
 #include "ntp_pkt.h"
 #include "nts.h"

@@ -1461,6 +1461,37 @@ test_server_listen_args(void **state)
 }
 
 static void
+test_server_nts(void **state)
+{
+	struct nt_conf c;
+
+	(void)state;
+	load_ok(&c, "server:\n  nts:\n    certificate: /c.pem\n"
+	    "    key: /k.pem\n    listen: [\"127.0.0.1\", \"[::1]:4461\"]\n");
+	assert_true(c.serve.nts.enabled);
+	assert_string_equal(c.serve.nts.certificate, "/c.pem");
+	assert_int_equal(c.serve.nts.n_listen, 2);
+	assert_string_equal(c.serve.nts.keys, "/var/lib/ntimed/nts-keys");
+	assert_true(c.serve.nts.rotate == 7 * 86400.0);
+	nt_conf_free(&c);
+	load_ok(&c, "server:\n  nts: { certificate: ~, key: ~ }\n");
+	assert_false(c.serve.nts.enabled);
+	nt_conf_free(&c);
+	expect_error("server:\n  nts:\n    certificate: /c.pem\n",
+	    "t.yaml:3:5: server.nts needs both 'certificate' and 'key' "
+	    "(PEM files)");
+	expect_error("server:\n  nts: { certificate: /c, key: /k, "
+	    "keys: rel }\n", "t.yaml:2:42: 'server.nts.keys' must be an "
+	    "absolute path");
+	expect_error("server:\n  nts: { certificate: /c, key: /k, "
+	    "listen: [ke.example] }\n", "t.yaml:2:45: server.nts.listen[0]: "
+	    "'ke.example' is not a numeric IPv4 or IPv6 address");
+	expect_error("server:\n  nts: { certificate: /c, key: /k, rotate: 1 }"
+	    "\n", "t.yaml:2:44: 'rotate' out of range: 1 (allowed "
+	    "60..3.1536e+07)");
+}
+
+static void
 test_err_server(void **state)
 {
 	(void)state;
@@ -1674,6 +1705,7 @@ main(void)
 		cmocka_unit_test(test_server_listen_split),
 		cmocka_unit_test(test_server_listen_args),
 		cmocka_unit_test(test_err_server),
+		cmocka_unit_test(test_server_nts),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_server_forms),

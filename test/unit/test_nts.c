@@ -17,7 +17,7 @@
 #include "ntp_pkt.h"
 #include "nts.h"
 #include "nts_aead.h"
-#include "nts_server.h"
+#include "nts_fake_server.h"
 
 static size_t
 unhex(const char *s, uint8_t *out, size_t cap)

@@ -445,7 +445,8 @@ test_handle_acl_and_rate(void **state_)
 	assert_string_equal(nt_server_counters_str(&s.cnt, buf, sizeof buf),
 	    "received 8, replied 2, kod-rate 1, kod-deny 1, malformed 1, "
 	    "unsupported 0, extension 0, denied 2, rate-limited 1, "
-	    "send errors 0, no kernel rx stamp 0");
+	    "nts-replied 0, nts-nak 0, send errors 0, no kernel rx stamp 0, "
+	    "nts-ke served 0 failed 0");
 	nt_server_free(&s);
 	nt_acl_free(&acl);
 }

@@ -2,10 +2,10 @@
  * The server's half of an NTS exchange, just enough to test the client's
  * half: a reply with a Unique Identifier and an Authenticator whose
  * encrypted part is the caller's bytes.  Shared by the unit tests and the
- * extension-field fuzz target (server-side NTS is not part of ntimed).
+ * extension-field fuzz target (lib/nts_server.c is the real server; this one stays minimal).
  */
-#ifndef NTIMED_TEST_NTS_SERVER_H
-#define NTIMED_TEST_NTS_SERVER_H
+#ifndef NTIMED_TEST_NTS_FAKE_SERVER_H
+#define NTIMED_TEST_NTS_FAKE_SERVER_H
 
 #include <string.h>
 

@@ -1,0 +1,455 @@
+/*
+ * NTS-KE over TLS for servers, and the keys file (see nts_ke_server.h).
+ * All a client can reach here is nts_ke_parse_request() with a buffer of
+ * NTS_KE_MAX_REQUEST bytes, after a TLS 1.3 handshake that agreed on
+ * ALPN ntske/1; everything else is GnuTLS's.  Each thread waits in poll()
+ * on the listening sockets and a stop pipe, takes one connection, serves
+ * it to the end or to its deadline, and goes back to waiting.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+
+#include "driftfile.h"
+#include "log.h"
+#include "nts_ke_server.h"
+#include "nts_tls.h"
+
+#define KEYS_FORM "'ntimed-nts-keys 1', then 'id time hexkey' lines"
+#define RESPONSE_MAX 2048	/* 8 cookies of 100 bytes and a few records */
+
+struct nts_ke_server {
+	struct nts_ke_server_params p;
+	char		keys_file[4096];
+	struct nts_server nts;
+	bool		dirty;		/* keys changed since last written */
+	gnutls_certificate_credentials_t cred;
+	int		fds[NTS_KE_SERVER_MAX_LISTEN];
+	struct nt_addr	addrs[NTS_KE_SERVER_MAX_LISTEN];
+	size_t		n_fds;
+	int		stop[2];	/* a pipe: closing [1] stops threads */
+	pthread_t	tid[NTS_KE_SERVER_THREADS];
+	int		n_threads;
+	_Atomic uint64_t served, failed;
+};
+
+/* One connection being served. */
+struct conn {
+	struct nts_ke_server *s;
+	char		peer[NT_ADDRSTRLEN];
+	int		fd;
+	double		deadline;	/* CLOCK_MONOTONIC s */
+	gnutls_session_t tls;
+};
+
+static unsigned
+left_ms(const struct conn *c)
+{
+	return (nts_tls_left_ms(c->deadline));
+}
+
+static int conn_fail(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One line naming the client; counts the failure; returns -1. */
+static int
+conn_fail(struct conn *c, const char *fmt, ...)
+{
+	char why[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	nt_log(NT_LOG_INFO, "NTS-KE client %s: %s", c->peer, why);
+	atomic_fetch_add(&c->s->failed, 1);
+	return (-1);
+}
+
+static int
+conn_tls(struct conn *c)
+{
+	gnutls_datum_t alpn = { (unsigned char *)(uintptr_t)NTS_KE_ALPN,
+	    sizeof NTS_KE_ALPN - 1 }, proto;
+	struct timeval tv = { (time_t)NTS_KE_SERVER_TIMEOUT, 0 };
+	int r;
+
+	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
+		return (conn_fail(c, "socket: %s", strerror(errno)));
+	if ((r = gnutls_init(&c->tls, GNUTLS_SERVER)) != 0) {
+		c->tls = NULL;
+		return (conn_fail(c, "TLS: %s", gnutls_strerror(r)));
+	}
+	if ((r = gnutls_priority_set_direct(c->tls, NTS_TLS_PRIORITY,
+	    NULL)) != 0 || (r = gnutls_credentials_set(c->tls,
+	    GNUTLS_CRD_CERTIFICATE, c->s->cred)) != 0 ||
+	    (r = gnutls_alpn_set_protocols(c->tls, &alpn, 1,
+	    GNUTLS_ALPN_MANDATORY)) != 0)
+		return (conn_fail(c, "TLS: %s", gnutls_strerror(r)));
+	gnutls_transport_set_int(c->tls, c->fd);
+	gnutls_handshake_set_timeout(c->tls, left_ms(c));
+	do
+		r = gnutls_handshake(c->tls);
+	while (r < 0 && gnutls_error_is_fatal(r) == 0 && left_ms(c) > 0);
+	if (r < 0)
+		return (conn_fail(c, "TLS handshake failed: %s",
+		    gnutls_strerror(r)));
+	if (gnutls_protocol_get_version(c->tls) != GNUTLS_TLS1_3 ||
+	    gnutls_alpn_get_selected_protocol(c->tls, &proto) != 0 ||
+	    proto.size != sizeof NTS_KE_ALPN - 1 ||
+	    memcmp(proto.data, NTS_KE_ALPN, proto.size) != 0)
+		return (conn_fail(c, "not TLS 1.3 with ALPN %s", NTS_KE_ALPN));
+	return (0);
+}
+
+/* Read until the request is whole (or bad): its verdict, or -1. */
+static int
+conn_read(struct conn *c, enum nts_ke_err *verdict)
+{
+	uint8_t buf[NTS_KE_MAX_REQUEST];
+	size_t len = 0;
+	ssize_t r;
+
+	*verdict = NTS_KE_INCOMPLETE;
+	while (*verdict == NTS_KE_INCOMPLETE) {
+		if (left_ms(c) == 0)
+			return (conn_fail(c, "timed out reading the request"));
+		gnutls_record_set_timeout(c->tls, left_ms(c));
+		r = gnutls_record_recv(c->tls, buf + len, sizeof buf - len);
+		if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN)
+			continue;
+		if (r <= 0)
+			return (conn_fail(c, "%s before End of Message", r == 0 ?
+			    "connection closed" : gnutls_strerror((int)r)));
+		len += (size_t)r;
+		*verdict = nts_ke_parse_request(buf, len);
+	}
+	return (0);
+}
+
+/* The answer to a request judged v: cookies only for a good one. */
+static size_t
+conn_answer(struct conn *c, enum nts_ke_err v, uint8_t *out, size_t cap)
+{
+	uint8_t c2s[NTS_AEAD_KEY_LEN], s2c[NTS_AEAD_KEY_LEN];
+	uint8_t nonce[NTS_NONCE_LEN];
+	struct nts_cookie ck[NTS_COOKIE_MAX];
+	int r = 0;
+
+	if (v == NTS_KE_OK && (r = nts_tls_export(c->tls, c2s, s2c)) != 0) {
+		conn_fail(c, "key export failed: %s", gnutls_strerror(r));
+		v = NTS_KE_SERVER_ERROR;
+	}
+	for (int i = 0; v == NTS_KE_OK && i < NTS_COOKIE_MAX; i++) {
+		arc4random_buf(nonce, sizeof nonce);
+		if (nts_server_cookie(&c->s->nts, c2s, s2c, nonce, &ck[i]) !=
+		    0) {
+			conn_fail(c, "cannot make a cookie");
+			v = NTS_KE_SERVER_ERROR;
+		}
+	}
+	memset(c2s, 0, sizeof c2s);
+	memset(s2c, 0, sizeof s2c);
+	return (nts_ke_build_response(v, ck, NTS_COOKIE_MAX, c->s->p.ntp_port,
+	    out, cap));
+}
+
+static int
+conn_send(struct conn *c, const uint8_t *buf, size_t n)
+{
+	size_t off = 0;
+	ssize_t r;
+
+	while (off < n) {
+		r = gnutls_record_send(c->tls, buf + off, n - off);
+		if (r == GNUTLS_E_INTERRUPTED || (r == GNUTLS_E_AGAIN &&
+		    left_ms(c) > 0))
+			continue;
+		if (r < 0)
+			return (conn_fail(c, "cannot send the response: %s",
+			    gnutls_strerror((int)r)));
+		off += (size_t)r;
+	}
+	return (0);
+}
+
+static void
+serve_conn(struct conn *c)
+{
+	uint8_t out[RESPONSE_MAX];
+	enum nts_ke_err v;
+	size_t n;
+	char why[160];
+
+	if (conn_tls(c) != 0 || conn_read(c, &v) != 0)
+		return;
+	n = conn_answer(c, v, out, sizeof out);
+	assert(n > 0);
+	if (conn_send(c, out, n) != 0)
+		return;
+	gnutls_bye(c->tls, GNUTLS_SHUT_WR);
+	if (v == NTS_KE_OK)
+		atomic_fetch_add(&c->s->served, 1);
+	else if (v != NTS_KE_SERVER_ERROR)
+		conn_fail(c, "refused: %s", nts_ke_describe(v, NULL, why,
+		    sizeof why));
+}
+
+static void
+accept_one(struct nts_ke_server *s, int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	struct nt_addr a;
+	struct conn c;
+
+	memset(&c, 0, sizeof c);
+	c.s = s;
+	if ((c.fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+	    SOCK_CLOEXEC)) < 0)
+		return;		/* another thread took it, or it went away */
+	c.deadline = nts_tls_mono_now() + NTS_KE_SERVER_TIMEOUT;
+	if (nt_addr_from_sockaddr(&a, (struct sockaddr *)&ss, sl) == 0)
+		nt_addr_format(&a, c.peer, sizeof c.peer);
+	else
+		snprintf(c.peer, sizeof c.peer, "(unknown)");
+	serve_conn(&c);
+	if (c.tls != NULL)
+		gnutls_deinit(c.tls);
+	close(c.fd);
+}
+
+static void *
+ke_thread(void *arg)
+{
+	struct nts_ke_server *s = arg;
+	struct pollfd pfd[NTS_KE_SERVER_MAX_LISTEN + 1];
+
+	for (;;) {
+		for (size_t i = 0; i < s->n_fds; i++) {
+			pfd[i].fd = s->fds[i];
+			pfd[i].events = POLLIN;
+		}
+		pfd[s->n_fds].fd = s->stop[0];
+		pfd[s->n_fds].events = POLLIN;
+		if (poll(pfd, (nfds_t)s->n_fds + 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			nt_log(NT_LOG_ERR, "NTS-KE: poll: %s", strerror(errno));
+			return (NULL);
+		}
+		if (pfd[s->n_fds].revents != 0)
+			return (NULL);
+		for (size_t i = 0; i < s->n_fds; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_one(s, s->fds[i]);
+	}
+}
+
+/* ---- start, keys, stop ---- */
+
+static int
+load_keys(struct nts_ke_server *s, char *err, size_t errlen)
+{
+	char text[NTS_KEYS_TEXT_MAX], why[160];
+	uint8_t rnd[NTS_SKEY_RAND];
+	int r;
+
+	r = nt_statefile_read(s->keys_file, text, sizeof text, KEYS_FORM, why,
+	    sizeof why);
+	if (r < 0) {
+		snprintf(err, errlen, "NTS keys: %s", why);
+		return (-1);
+	}
+	if (r == 0 && nts_server_keys_parse(&s->nts, text, why,
+	    sizeof why) != 0) {
+		snprintf(err, errlen, "NTS keys: %s: %s", s->keys_file, why);
+		return (-1);
+	}
+	if (nts_server_due(&s->nts, (int64_t)time(NULL))) {
+		arc4random_buf(rnd, sizeof rnd);
+		if (nts_server_new_key(&s->nts, rnd, (int64_t)time(NULL)) != 0) {
+			snprintf(err, errlen, "NTS keys: the cipher refused "
+			    "a new key");
+			return (-1);
+		}
+		s->dirty = true;	/* written after privileges are dropped */
+	}
+	return (0);
+}
+
+static int
+load_cert(struct nts_ke_server *s, char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = gnutls_certificate_allocate_credentials(&s->cred)) != 0) {
+		s->cred = NULL;
+		snprintf(err, errlen, "NTS: %s", gnutls_strerror(r));
+		return (-1);
+	}
+	r = gnutls_certificate_set_x509_key_file(s->cred, s->p.cert, s->p.key,
+	    GNUTLS_X509_FMT_PEM);
+	if (r < 0) {
+		snprintf(err, errlen, "NTS: cannot load certificate %s with "
+		    "key %s: %s", s->p.cert, s->p.key, gnutls_strerror(r));
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+listen_on(struct nts_ke_server *s, const struct nt_addr *a, char *err,
+    size_t errlen)
+{
+	char b[NT_ADDRSTRLEN];
+	socklen_t len = sizeof a->ss;
+	int fd, one = 1;
+
+	fd = socket(nt_addr_family(a), SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd < 0 && s->p.listen_default && (errno == EAFNOSUPPORT ||
+	    errno == EADDRNOTAVAIL))
+		return (0);	/* no IPv6 here: the other wildcard serves */
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof one) != 0 || (nt_addr_family(a) == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+	    bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 ||
+	    listen(fd, 64) != 0) {
+		snprintf(err, errlen, "NTS-KE %s: %s", nt_addr_format(a, b,
+		    sizeof b), strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return (-1);
+	}
+	s->fds[s->n_fds] = fd;
+	s->addrs[s->n_fds] = *a;
+	if (getsockname(fd, (struct sockaddr *)&s->addrs[s->n_fds].ss,
+	    &len) == 0)
+		s->addrs[s->n_fds].len = len;
+	s->n_fds++;
+	return (0);
+}
+
+struct nts_ke_server *
+nts_ke_server_start(const struct nts_ke_server_params *p, char *err,
+    size_t errlen)
+{
+	struct nts_ke_server *s = calloc(1, sizeof *s);
+
+	assert(p->n_listen >= 1 && p->n_listen <= NTS_KE_SERVER_MAX_LISTEN);
+	if (s == NULL || nts_server_init(&s->nts, p->rotate) != 0) {
+		free(s);
+		snprintf(err, errlen, "NTS: %s", strerror(ENOMEM));
+		return (NULL);
+	}
+	s->p = *p;
+	s->stop[0] = s->stop[1] = -1;
+	snprintf(s->keys_file, sizeof s->keys_file, "%s", p->keys_file);
+	if (load_cert(s, err, errlen) != 0 || load_keys(s, err, errlen) != 0)
+		goto fail;
+	for (size_t i = 0; i < p->n_listen; i++)
+		if (listen_on(s, &p->listen[i], err, errlen) != 0)
+			goto fail;
+	if (s->n_fds == 0) {
+		snprintf(err, errlen, "NTS-KE: no address to listen on");
+		goto fail;
+	}
+	if (pipe2(s->stop, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "NTS-KE: pipe: %s", strerror(errno));
+		goto fail;
+	}
+	for (; s->n_threads < NTS_KE_SERVER_THREADS; s->n_threads++)
+		if (pthread_create(&s->tid[s->n_threads], NULL, ke_thread,
+		    s) != 0) {
+			snprintf(err, errlen, "NTS-KE: cannot start a thread");
+			goto fail;
+		}
+	return (s);
+fail:
+	nts_ke_server_stop(s);
+	return (NULL);
+}
+
+struct nts_server *
+nts_ke_server_keys(struct nts_ke_server *s)
+{
+	return (&s->nts);
+}
+
+int
+nts_ke_server_maintain(struct nts_ke_server *s, char *err, size_t errlen)
+{
+	char text[NTS_KEYS_TEXT_MAX];
+	uint8_t rnd[NTS_SKEY_RAND];
+	int64_t now = (int64_t)time(NULL);
+	size_t n;
+
+	if (nts_server_due(&s->nts, now)) {
+		arc4random_buf(rnd, sizeof rnd);
+		if (nts_server_new_key(&s->nts, rnd, now) == 0) {
+			s->dirty = true;
+			nt_log(NT_LOG_NOTICE, "NTS: new server key");
+		}
+	}
+	if (!s->dirty)
+		return (0);
+	n = nts_server_keys_format(&s->nts, text, sizeof text);
+	if (nt_statefile_write(s->keys_file, text, n, 0600, err, errlen) != 0)
+		return (-1);
+	s->dirty = false;
+	return (0);
+}
+
+void
+nts_ke_server_counters(struct nts_ke_server *s, struct nts_ke_counters *c)
+{
+	c->served = atomic_load(&s->served);
+	c->failed = atomic_load(&s->failed);
+}
+
+size_t
+nts_ke_server_n_addrs(const struct nts_ke_server *s)
+{
+	return (s->n_fds);
+}
+
+const struct nt_addr *
+nts_ke_server_addr(const struct nts_ke_server *s, size_t i)
+{
+	assert(i < s->n_fds);
+	return (&s->addrs[i]);
+}
+
+void
+nts_ke_server_stop(struct nts_ke_server *s)
+{
+	if (s == NULL)
+		return;
+	if (s->stop[1] >= 0)
+		close(s->stop[1]);	/* every poll() sees the hangup */
+	for (int i = 0; i < s->n_threads; i++)
+		pthread_join(s->tid[i], NULL);
+	if (s->stop[0] >= 0)
+		close(s->stop[0]);
+	for (size_t i = 0; i < s->n_fds; i++)
+		close(s->fds[i]);
+	if (s->cred != NULL)
+		gnutls_certificate_free_credentials(s->cred);
+	nts_server_free(&s->nts);
+	free(s);
+}

@@ -1,0 +1,199 @@
+#!/bin/bash
+# ntimed slave serving NTS (RFC 8915) on loopback, with a CA and a
+# certificate for "localhost" made here: our own `query --nts`, a KE
+# client that speaks no ALPN, one that never speaks, bad KE requests and the RFC's error records,
+# chronyd -x as an NTS client authenticating
+# our replies (chronyc authdata), a restart that keeps chronyd's cookies
+# good thanks to the keys file (no NAK, no new KE), and a lost keys file
+# that makes the next request get an NTS NAK.  Slaves run --dry-run.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nts_lib.sh"
+require_cmd chronyc
+OUT="$TEST_TMP/out"
+pick_port P
+pick_port K
+KEYS="$TEST_TMP/state/nts-keys"
+mkdir -p "$TEST_TMP/state"
+cat >"$TEST_TMP/slave.yaml" <<EOF
+server:
+  listen: ["127.0.0.1:$P"]
+  local_stratum: 8
+  workers: 2
+  nts:
+    certificate: $PKI/server.pem
+    key: $PKI/server.key
+    listen: ["127.0.0.1:$K"]
+    keys: $KEYS
+log: { level: info }
+EOF
+start_slave nts 127.0.0.1 "$P" -c "$TEST_TMP/slave.yaml"
+wait_tcp "$K"
+assert_grep "$TEST_TMP/slave-nts.log" "serving NTS-KE on 127\.0\.0\.1:$K" \
+    "KE address logged"
+
+log "our query --nts: KE, then authenticated samples at the slave's port"
+run_capture "$OUT" "$NTIMED" query --nts --nts-ca "$PKI/ca.pem" --fast \
+    --json -n 3 "localhost:$K"
+assert_rc 0 "NTS query of the slave"
+json_assert "$OUT" "d[0]['ok'] and d[0]['nts'] is True and
+    d[0]['address'] == '127.0.0.1:$P' and len(d[0]['samples']) == 3 and
+    d[0]['stratum'] == 8" "authenticated, port advertised"
+for _ in $(seq 30); do [ -s "$KEYS" ] && break; sleep 0.1; done
+[ "$(stat -c %a "$KEYS")" = 600 ] || fail "keys file is not mode 0600"
+assert_grep "$KEYS" "^ntimed-nts-keys 1$" "keys file written"
+
+log "plain NTP is served as before"
+run_capture "$OUT" "$NTIMED" query --fast --json -n 1 "127.0.0.1:$P"
+assert_rc 0 "plain query"
+json_assert "$OUT" "d[0]['ok'] and d[0]['nts'] is False" "not NTS"
+
+log "a TLS client without ALPN ntske/1 is refused"
+"$PY" - "$K" "$PKI/ca.pem" <<'EOF' || fail "KE without ALPN was not refused"
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 3)
+req = bytes.fromhex("80010002000080040002000f80000000")
+try:
+    t = ctx.wrap_socket(s, server_hostname="localhost")
+    t.sendall(req)
+    sys.exit(0 if t.recv(100) == b"" else 1)   # closed, no answer
+except (ssl.SSLError, ConnectionError):
+    sys.exit(0)
+EOF
+
+log "a client that never speaks is cut off after the 5 s deadline"
+"$PY" - "$K" <<'EOF' || fail "idle KE connection"
+import socket, sys, time
+t0 = time.monotonic()
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 3)
+s.settimeout(15)
+try:
+    d = s.recv(100)
+except ConnectionResetError:
+    d = b""
+dt = time.monotonic() - t0
+assert d == b"" and 4.5 <= dt <= 8, (d, dt)
+print("# closed after %.1f s" % dt, file=sys.stderr)
+EOF
+
+log "bad KE requests get the RFC 8915 answers"
+"$PY" - "$K" "$PKI/ca.pem" "$P" <<'EOF' || fail "KE answers"
+import socket, ssl, sys
+def ke(req):
+    ctx = ssl.create_default_context(cafile=sys.argv[2])
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.set_alpn_protocols(["ntske/1"])
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 3)
+    t = ctx.wrap_socket(s, server_hostname="localhost")
+    assert t.selected_alpn_protocol() == "ntske/1"
+    t.sendall(bytes.fromhex(req))
+    out = b""
+    while True:
+        d = t.recv(4096)
+        if not d:
+            return out.hex()
+        out += d
+end = "80000000"
+# No AEAD record: Error 1 (bad request).
+r = ke("800100020000" + end)
+assert r == "800200020001" + end, "bad request: " + r
+# An unknown critical record: Error 0.
+r = ke("800100020000" + "80040002000f" + "80420000" + end)
+assert r == "800200020000" + end, "unknown critical: " + r
+# AEAD 1 only: NTPv4 and an empty AEAD record, no cookies.
+r = ke("800100020000" + "800400020001" + end)
+assert r == "800100020000" + "80040000" + end, "no AEAD in common: " + r
+# A good request: NTPv4, AEAD 15, 8 cookies of 100 bytes, our port.
+r = bytes.fromhex(ke("800100020000" + "80040002000f" + end))
+assert r[:12].hex() == "800100020000" + "80040002000f", r.hex()
+assert r.count(bytes.fromhex("00050064")) == 8, r.hex()
+assert r.hex().endswith("80070002%04x" % int(sys.argv[3]) + end), r.hex()
+EOF
+
+log "chronyd -x as an NTS client of the slave"
+CD="$TEST_TMP/chrony-client"
+mkdir -p "$CD"
+# chronyd wants its command socket's directory closed to others.
+chown _chrony: "$CD" && chmod 770 "$CD" || skip "cannot give $CD to _chrony"
+cat >"$CD/chrony.conf" <<EOF
+server localhost port $P iburst minpoll 0 maxpoll 0 nts ntsport $K
+ntstrustedcerts $PKI/ca.pem
+port 0
+cmdport 0
+bindcmdaddress $CD/chronyd.sock
+pidfile $CD/chronyd.pid
+driftfile $CD/drift
+EOF
+chronyd -x -4 -d -f "$CD/chrony.conf" >"$CD/log" 2>&1 &
+CPID=$!
+STARTED_PIDS+=("$CPID")
+# wait_auth WHAT PYEXPR: until the CSV line (as list a) satisfies it (20 s).
+wait_auth() {
+	local _ line
+	for _ in $(seq 40); do
+		line=$(chronyc -n -c -h "$CD/chronyd.sock" authdata 2>/dev/null)
+		"$PY" -c "import sys; a=sys.argv[1].strip().split(',')
+sys.exit(0 if len(a) >= 10 and ($2) else 1)" "$line" && return 0
+		sleep 0.5
+	done
+	echo "authdata: $line" >&2
+	cat "$CD/log" >&2
+	fail "$1"
+}
+# Columns: name, mode, key id, type, key length, last KE (s), attempts,
+# NAKs, cookies, cookie length.
+wait_auth "chronyd got our cookies" "a[1] == 'NTS' and int(a[8]) >= 7 and
+    int(a[9]) == 100 and int(a[7]) == 0"
+for _ in $(seq 40); do
+	chronyc -n -c -h "$CD/chronyd.sock" sources 2>/dev/null |
+	    grep -q '^\^,\*' && break
+	sleep 0.5
+done
+chronyc -n -c -h "$CD/chronyd.sock" sources >"$OUT" 2>&1
+assert_grep "$OUT" '^\^,\*,127\.0\.0\.1' "chronyd selected the NTS slave"
+log "authdata: $(chronyc -n -c -h "$CD/chronyd.sock" authdata)"
+
+log "restart the slave: the keys file keeps chronyd's cookies good"
+cp "$KEYS" "$TEST_TMP/keys.before"
+stop_slave nts
+start_slave nts 127.0.0.1 "$P" -c "$TEST_TMP/slave.yaml"
+cmp -s "$KEYS" "$TEST_TMP/keys.before" || fail "restart changed the keys"
+RESTART=$(date +%s)
+sleep 5
+wait_auth "no NAK and no new KE after the restart" "int(a[7]) == 0 and
+    int(a[5]) >= $(($(date +%s) - RESTART)) and int(a[8]) >= 7"
+kill -USR1 "${SLAVE_PID[nts]}"
+for _ in $(seq 20); do
+	grep -q "nts-replied [1-9]" "$TEST_TMP/slave-nts.log" && break
+	sleep 0.1
+done
+assert_grep "$TEST_TMP/slave-nts.log" "nts-replied [1-9][0-9]*, nts-nak 0, \
+.*nts-ke served 0 failed 0" "the restarted slave answered chronyd's old \
+cookies, with no key exchange"
+
+log "keys file lost: chronyd's cookies get an NTS NAK, then a new KE"
+stop_slave nts
+rm -f "$KEYS"
+start_slave nts 127.0.0.1 "$P" -c "$TEST_TMP/slave.yaml"
+wait_auth "NAK counted by chronyd" "int(a[7]) >= 1"
+wait_auth "a new KE after the NAK" "int(a[5]) < 10 and int(a[8]) >= 7"
+kill "$CPID"
+wait "$CPID" 2>/dev/null
+stop_slave nts
+[ "$RC" -eq 0 ] || fail "slave exit $RC"
+
+log "a broken keys file or a missing certificate: one line, no start"
+printf 'ntimed-nts-keys 1\nzz\n' >"$KEYS"
+run_capture "$OUT" "$NTIMED" slave --dry-run -c "$TEST_TMP/slave.yaml" \
+    --socket "$TEST_TMP/x.sock"
+assert_rc 3 "broken keys file"
+assert_grep "$OUT.err" "^ntimed slave: NTS keys: $KEYS: line 2: expected \
+'id time hexkey'$" "keys file error"
+sed "s|$PKI/server.pem|$PKI/missing.pem|" "$TEST_TMP/slave.yaml" \
+    >"$TEST_TMP/nocert.yaml"
+run_capture "$OUT" "$NTIMED" slave --dry-run -c "$TEST_TMP/nocert.yaml" \
+    --socket "$TEST_TMP/x.sock"
+assert_rc 3 "missing certificate"
+assert_grep "$OUT.err" "^ntimed slave: NTS: cannot load certificate \
+.*missing\.pem with key .*server\.key: " "certificate error"
+log "ok"
