@@ -275,11 +275,15 @@ load_keys(struct nts_ke_server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "NTS keys: %s", why);
 		return (-1);
 	}
+	/*
+	 * A broken file (a crash mid-edit by hand, a disk fault) must not
+	 * keep the server down: new keys replace it, and the clients' old
+	 * cookies get an NTS NAK, as after a lost file.
+	 */
 	if (r == 0 && nts_server_keys_parse(&s->nts, text, why,
-	    sizeof why) != 0) {
-		snprintf(err, errlen, "NTS keys: %s: %s", s->keys_file, why);
-		return (-1);
-	}
+	    sizeof why) != 0)
+		nt_log(NT_LOG_WARNING, "NTS keys: %s: %s: starting with new "
+		    "keys (clients' cookies become invalid)", s->keys_file, why);
 	if (nts_server_due(&s->nts, (int64_t)time(NULL))) {
 		arc4random_buf(rnd, sizeof rnd);
 		if (nts_server_new_key(&s->nts, rnd, (int64_t)time(NULL)) != 0) {

@@ -1,11 +1,13 @@
 #!/bin/bash
 # ntimed slave serving NTS (RFC 8915) on loopback, with a CA and a
 # certificate for "localhost" made here: our own `query --nts`, a KE
-# client that speaks no ALPN, one that never speaks, bad KE requests and the RFC's error records,
-# chronyd -x as an NTS client authenticating
-# our replies (chronyc authdata), a restart that keeps chronyd's cookies
-# good thanks to the keys file (no NAK, no new KE), and a lost keys file
-# that makes the next request get an NTS NAK.  Slaves run --dry-run.
+# client that speaks no ALPN, one that never speaks, bad KE requests and
+# the RFC's error records, chronyd -x as an NTS client authenticating our
+# replies (chronyc authdata), a restart that keeps chronyd's cookies good
+# thanks to the keys file (no NAK, no new KE), a lost keys file that makes
+# the next request get an NTS NAK, a broken keys file replaced with new
+# keys, and a missing certificate that stops the start.  Slaves run
+# --dry-run.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nts_lib.sh"
 require_cmd chronyc
@@ -182,13 +184,23 @@ wait "$CPID" 2>/dev/null
 stop_slave nts
 [ "$RC" -eq 0 ] || fail "slave exit $RC"
 
-log "a broken keys file or a missing certificate: one line, no start"
+log "a broken keys file: one line, new keys, the slave serves on"
 printf 'ntimed-nts-keys 1\nzz\n' >"$KEYS"
-run_capture "$OUT" "$NTIMED" slave --dry-run -c "$TEST_TMP/slave.yaml" \
-    --socket "$TEST_TMP/x.sock"
-assert_rc 3 "broken keys file"
-assert_grep "$OUT.err" "^ntimed slave: NTS keys: $KEYS: line 2: expected \
-'id time hexkey'$" "keys file error"
+start_slave nts 127.0.0.1 "$P" -c "$TEST_TMP/slave.yaml"
+wait_tcp "$K"
+assert_grep "$TEST_TMP/slave-nts.log" "warning: NTS keys: $KEYS: line 2: \
+expected 'id time hexkey': starting with new keys" "keys file warning"
+run_capture "$OUT" "$NTIMED" query --nts --nts-ca "$PKI/ca.pem" --fast \
+    --json -n 1 "localhost:$K"
+assert_rc 0 "NTS query after a broken keys file"
+for _ in $(seq 30); do
+	grep -q "^[0-9a-f]* [0-9]* [0-9a-f]*$" "$KEYS" && break
+	sleep 0.1
+done
+assert_grep "$KEYS" "^[0-9a-f]* [0-9]* [0-9a-f]*$" "keys file rewritten"
+stop_slave nts
+
+log "a missing certificate: one line, no start"
 sed "s|$PKI/server.pem|$PKI/missing.pem|" "$TEST_TMP/slave.yaml" \
     >"$TEST_TMP/nocert.yaml"
 run_capture "$OUT" "$NTIMED" slave --dry-run -c "$TEST_TMP/nocert.yaml" \
