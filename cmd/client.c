@@ -107,7 +107,8 @@ usage(FILE *f)
 	    "reloads the file, SIGUSR1 logs the status; 'ntimed query' shows\n"
 	    "what the daemon does.\n"
 	    "Exit status: 0 synchronized (or, --once, measured), 1 no usable\n"
-	    "servers, 2 usage or configuration error, 3 system error.\n",
+	    "servers, 2 usage or configuration error, 3 system error, 4 gave\n"
+	    "up: offsets beyond max_change came too often.\n",
 	    NT_CONF_DEFAULT_PATH, ONCE_TIMEOUT, NT_CTL_DEFAULT_PATH);
 }
 

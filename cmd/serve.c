@@ -68,7 +68,8 @@ usage(FILE *f, const struct nt_serve_role *r)
 	    "  -d, --debug            log everything, to standard error\n"
 	    "  -h, --help             this text\n\n%s"
 	    "Exit status: 0 stopped by a signal, 2 usage or configuration "
-	    "error,\n3 system error (cannot bind the port, no permission).\n",
+	    "error,\n3 system error (cannot bind the port, no permission), 4 "
+	    "gave up:\noffsets beyond max_change came too often.\n",
 	    NT_CONF_DEFAULT_PATH, NT_CTL_DEFAULT_PATH, r->notes);
 }
 
