@@ -101,22 +101,6 @@ io_send(void *ctx, int src, const uint8_t *buf, size_t len)
 	return (nt_udp_send(u->fd, pkt, n, NULL));
 }
 
-/* A key exchange is done: NTP goes to the port the server asked for. */
-static void
-on_nts_ready(void *ctx, uint16_t ntp_port)
-{
-	struct uvsource *u = ctx;
-	const char *name = nt_engine_source(u->c->e, (size_t)u->src)->name;
-	int r;
-
-	if (ntp_port == nt_addr_port(&u->addr))
-		return;
-	nt_addr_set_port(&u->addr, ntp_port);
-	if ((r = nt_udp_reconnect(u->fd, &u->addr)) != 0)
-		nt_log(NT_LOG_ERR, "%s: NTP port %u from NTS-KE: %s", name,
-		    ntp_port, strerror(-r));
-}
-
 static uint64_t
 io_random(void *ctx)
 {
@@ -250,6 +234,35 @@ polled_by(const struct nt_uvclient *c, const struct nt_addr *a)
 		if (c->us[i] != NULL && nt_addr_cmp(&c->us[i]->addr, a) == 0)
 			return (nt_engine_source(c->e, i)->name);
 	return (NULL);
+}
+
+/*
+ * A key exchange is done: NTP goes where it said, unless another source
+ * polls that server already (it would vote twice).
+ */
+static int
+on_nts_ready(void *ctx, const struct nt_addr *a, char *why, size_t len)
+{
+	struct uvsource *u = ctx;
+	char b[NT_ADDRSTRLEN];
+	const char *other;
+	int r;
+
+	if (nt_addr_cmp(a, &u->addr) == 0)
+		return (0);
+	nt_addr_format(a, b, sizeof b);
+	if ((other = polled_by(u->c, a)) != NULL) {
+		snprintf(why, len, "NTS-KE names NTP server %s, which source "
+		    "%s polls already (it would vote twice)", b, other);
+		return (-1);
+	}
+	if ((r = nt_udp_reconnect(u->fd, a)) != 0) {
+		snprintf(why, len, "NTP server %s from NTS-KE: %s", b,
+		    strerror(-r));
+		return (-1);
+	}
+	u->addr = *a;
+	return (0);
 }
 
 /* The KE server is the source's name, at its address, port nts_port. */

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "log.h"
 #include "ntp_pkt.h"
 #include "nts.h"
 #include "nts_tls.h"
+#include "resolve.h"
 #include "source.h"
 #include "uvnts.h"
 
@@ -37,6 +39,7 @@ struct nt_uvnts {
 	bool		have_keys;
 	uv_work_t	work;
 	bool		running;	/* a key exchange is in flight */
+	bool		resolving;	/* looking up the NTP server it named */
 	bool		closed;		/* free when it returns */
 	struct nts_ke_result result;
 	char		err[NT_ADDRSTRLEN + 400];
@@ -108,7 +111,7 @@ nt_uvnts_close(struct nt_uvnts *n)
 {
 	if (n == NULL)
 		return;
-	if (n->running)
+	if (n->running || n->resolving)
 		n->closed = true;
 	else
 		uvnts_free(n);
@@ -125,25 +128,6 @@ ke_work(uv_work_t *w)
 		assert(n->err[0] != '\0');
 }
 
-/*
- * Cookies are only good at the server the KE names: one elsewhere would
- * need its own socket, which a source does not have (yet).
- */
-static bool
-names_other_server(const struct nt_uvnts *n, char *why, size_t len)
-{
-	const char *server = n->result.reply.server;
-	struct nt_addr a;
-
-	if (server[0] == '\0' || (nt_addr_parse(&a, server,
-	    nt_addr_port(&n->ke_addr)) == 0 && nt_addr_cmp(&a,
-	    &n->ke_addr) == 0))
-		return (false);
-	snprintf(why, len, "NTS-KE %s: names another NTP server (%s), which "
-	    "ntimed does not follow yet", n->name, server);
-	return (true);
-}
-
 static void
 ke_failed(struct nt_uvnts *n, const char *why)
 {
@@ -153,12 +137,74 @@ ke_failed(struct nt_uvnts *n, const char *why)
 	n->retry = n->retry * 2 > KE_RETRY_MAX ? KE_RETRY_MAX : n->retry * 2;
 }
 
+/* The keys are good for the NTP server at a, if the source takes it. */
+static void
+use_server(struct nt_uvnts *n, const struct nt_addr *a)
+{
+	char b[NT_ADDRSTRLEN], why[NT_ADDRSTRLEN + 160];
+
+	why[0] = '\0';
+	if (n->ready(n->ctx, a, why, sizeof why) != 0) {
+		assert(why[0] != '\0');
+		ke_failed(n, why);
+		return;
+	}
+	n->have_keys = true;
+	n->retry = KE_RETRY_MIN;
+	nt_log(NT_LOG_INFO, "%s: NTS-KE with %s done: %d cookies, NTP server "
+	    "%s", n->label, n->name, n->result.reply.n_cookies,
+	    nt_addr_format(a, b, sizeof b));
+}
+
+static void
+on_server(void *ctx, const struct nt_addr *addrs, size_t n_addrs,
+    const char *err)
+{
+	struct nt_uvnts *n = ctx;
+	char why[2 * NT_HOSTLEN + 160];
+
+	assert(n->resolving);
+	n->resolving = false;
+	if (n->closed) {
+		uvnts_free(n);
+		return;
+	}
+	if (n_addrs > 0) {
+		use_server(n, &addrs[0]);
+		return;
+	}
+	snprintf(why, sizeof why, "NTS-KE %s names NTP server %s: %s",
+	    n->name, n->result.reply.server, err);
+	ke_failed(n, why);
+}
+
+/*
+ * NTP goes to the server the KE named (RFC 8915 section 4.1.7), looked
+ * up in the KE address's family (the source's socket is of that family),
+ * or to the KE server's own address; to the port it named, or the
+ * configured one.
+ */
+static void
+find_server(struct nt_uvnts *n)
+{
+	const struct nts_ke_reply *r = &n->result.reply;
+	uint16_t port = r->port != 0 ? r->port : n->ntp_port;
+	struct nt_addr a = n->ke_addr;
+
+	if (r->server[0] == '\0') {
+		nt_addr_set_port(&a, port);
+		use_server(n, &a);
+		return;
+	}
+	n->resolving = true;
+	nt_resolve(n->loop, r->server, port, nt_addr_family(&n->ke_addr) ==
+	    AF_INET6 ? NT_FAMILY_V6 : NT_FAMILY_V4, on_server, n);
+}
+
 static void
 ke_after(uv_work_t *w, int status)
 {
 	struct nt_uvnts *n = w->data;
-	struct nts_ke_reply *r = &n->result.reply;
-	char why[2 * NT_HOSTLEN + 160];
 
 	assert(status == 0 && n->running);
 	n->running = false;
@@ -170,19 +216,11 @@ ke_after(uv_work_t *w, int status)
 	n->have_keys = false;
 	if (n->err[0] != '\0')
 		ke_failed(n, n->err);
-	else if (names_other_server(n, why, sizeof why))
-		ke_failed(n, why);
 	else if (nts_client_init(&n->client, n->result.c2s, n->result.s2c,
-	    r) != 0)
+	    &n->result.reply) != 0)
 		ke_failed(n, "NTS: cannot set up AES-SIV");
-	else {
-		n->have_keys = true;
-		n->retry = KE_RETRY_MIN;
-		nt_log(NT_LOG_INFO, "%s: NTS-KE with %s done: %d cookies, NTP "
-		    "port %u", n->label, n->name, r->n_cookies, r->port != 0 ?
-		    r->port : n->ntp_port);
-		n->ready(n->ctx, r->port != 0 ? r->port : n->ntp_port);
-	}
+	else
+		find_server(n);
 	forget_keys(n);
 }
 
@@ -191,7 +229,7 @@ start_ke(struct nt_uvnts *n)
 {
 	int r;
 
-	if (n->running || uv_now(n->loop) < n->not_before)
+	if (n->running || n->resolving || uv_now(n->loop) < n->not_before)
 		return;
 	if ((r = uv_queue_work(n->loop, &n->work, ke_work, ke_after)) != 0) {
 		ke_failed(n, uv_strerror(r));

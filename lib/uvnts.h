@@ -24,8 +24,14 @@ bool nt_uvnts_trusted(void);
 
 struct nt_uvnts;
 
-/* After each key exchange: the port the server wants NTP on. */
-typedef void nt_uvnts_ready_cb(void *ctx, uint16_t ntp_port);
+/*
+ * After each key exchange: where NTP goes now (the server and port the
+ * KE named, or the KE server's address at the NTP port).  0 to use it;
+ * nonzero refuses it, with why (the exchange then counts as failed, and
+ * is retried after the back-off).
+ */
+typedef int nt_uvnts_ready_cb(void *ctx, const struct nt_addr *ntp_addr,
+    char *why, size_t len);
 
 /*
  * A source whose NTS-KE server is ke_name (checked against its
@@ -35,7 +41,7 @@ typedef void nt_uvnts_ready_cb(void *ctx, uint16_t ntp_port);
 struct nt_uvnts *nt_uvnts_new(uv_loop_t *loop, const char *ke_name,
     const struct nt_addr *ke_addr, uint16_t ntp_port, const char *label,
     nt_uvnts_ready_cb *ready, void *ctx);
-/* Frees it now, or when a key exchange in flight returns. */
+/* Frees it now, or when a key exchange or lookup in flight returns. */
 void nt_uvnts_close(struct nt_uvnts *n);
 
 /*

@@ -17,18 +17,20 @@ make_ca() {
 	    { cat "$PKI/err" >&2; fail "openssl: cannot make CA $1"; }
 }
 
-# The server's certificate covers the name localhost only: 127.0.0.1
-# must then fail the name check.
+# make_server_cert [NAME SAN]: $PKI/NAME.pem and .key, signed by ca, for
+# SAN (default: server, DNS:localhost).  The default covers the name
+# localhost only: 127.0.0.1 must then fail the name check.
 make_server_cert() {
+	local n=${1:-server} san=${2:-DNS:localhost}
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$PKI/server.key" -out "$PKI/server.csr" \
-	    -subj "/CN=localhost" 2>"$PKI/err" &&
-	printf '%s\n' "subjectAltName=DNS:localhost" "basicConstraints=CA:FALSE" \
+	    -keyout "$PKI/$n.key" -out "$PKI/$n.csr" \
+	    -subj "/CN=${san#*:}" 2>"$PKI/err" &&
+	printf '%s\n' "subjectAltName=$san" "basicConstraints=CA:FALSE" \
 	    "extendedKeyUsage=serverAuth" >"$PKI/ext" &&
-	openssl x509 -req -in "$PKI/server.csr" -CA "$PKI/ca.pem" \
-	    -CAkey "$PKI/ca.key" -CAcreateserial -out "$PKI/server.pem" \
+	openssl x509 -req -in "$PKI/$n.csr" -CA "$PKI/ca.pem" \
+	    -CAkey "$PKI/ca.key" -CAcreateserial -out "$PKI/$n.pem" \
 	    -days 2 -extfile "$PKI/ext" 2>"$PKI/err" ||
-	    { cat "$PKI/err" >&2; fail "openssl: cannot make the server cert"; }
+	    { cat "$PKI/err" >&2; fail "openssl: cannot make the $n cert"; }
 	chmod 644 "$PKI"/*.key		# chronyd reads it as _chrony
 	chmod 755 "$PKI"
 }
@@ -37,18 +39,20 @@ make_ca ca
 make_ca other
 make_server_cert
 
-# wait_tcp PORT: until something accepts on 127.0.0.1 PORT (5 s).
+# wait_tcp PORT [ADDR]: until something accepts on ADDR (127.0.0.1) PORT
+# (5 s).
 wait_tcp() {
-	"$PY" - "$1" <<-'EOF' || fail "nothing listens on TCP port $1"
+	"$PY" - "$1" "${2:-127.0.0.1}" <<-'EOF' ||
 	import socket, sys, time
 	for _ in range(50):
 	    try:
-	        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+	        socket.create_connection((sys.argv[2], int(sys.argv[1])), 1).close()
 	        sys.exit(0)
 	    except OSError:
 	        time.sleep(0.1)
 	sys.exit(1)
 	EOF
+	    fail "nothing listens on TCP port ${2:-127.0.0.1}:$1"
 }
 
 # start_nts_chronyd NAME PORT KEPORT [extra config lines...]: chronyd

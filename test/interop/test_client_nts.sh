@@ -5,7 +5,9 @@
 # CA that did not sign the server's certificate leaves the source
 # unreachable with the reason logged, an unreadable nts_ca is a
 # configuration error, and the daemon makes a new key exchange when the
-# restarted server (new keys) answers its old cookies with an NTS NAK.
+# restarted server (new keys) answers its old cookies with an NTS NAK,
+# and follows a KE server that names another NTP server (chrony's
+# ntsntpserver) which shares its keys.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nts_lib.sh"
 OUT="$TEST_TMP/out"
@@ -31,8 +33,8 @@ assert_rc 0 "client --once with an NTS server"
 json_assert "$OUT" "d['error'] is None and abs(d['offset']) < 1e-3 and
     d['sources'][0]['selected'] and d['sources'][0]['samples'] >= 2" \
     "measured through NTS"
-assert_grep "$OUT.err" "NTS-KE with localhost done: 8 cookies, NTP port $P$" \
-    "key exchange logged, NTP port negotiated"
+assert_grep "$OUT.err" "NTS-KE with localhost done: 8 cookies, NTP server \
+127\.0\.0\.1:$P$" "key exchange logged, NTP port negotiated"
 if grep -q "sandbox: seccomp filter" "$OUT.err"; then
 	log "the key exchange ran under the seccomp filter"
 fi
@@ -85,6 +87,38 @@ wait_log 1 "NTS NAK"
 wait_log 2 "NTS-KE with localhost done"
 n=$(grep -cE "offset [-+]" "$TEST_TMP/daemon.log")
 wait_log $((n + 2)) "offset [-+]"
+kill -TERM "$DPID"
+RC=0
+wait "$DPID" || RC=$?
+[ "$RC" -eq 0 ] || { cat "$TEST_TMP/daemon.log" >&2; fail "daemon exit $RC"; }
+
+log "the daemon follows the NTP server a KE server names"
+# A KE front on 127.0.0.2 with nts's keys, naming 127.0.0.1 (nts) as the
+# NTP server: once the front is gone, only nts can answer.
+make_server_cert front IP:127.0.0.2
+pick_port K2
+CHRONY_BIND=127.0.0.2 start_chronyd front "$P" "ntsserverkey $PKI/front.key" \
+    "ntsservercert $PKI/front.pem" "ntsport $K2" \
+    "ntsdumpdir $TEST_TMP/chrony-nts" "ntsntpserver 127.0.0.1" \
+    "allow 127.0.0.1"
+wait_tcp "$K2" 127.0.0.2
+cat >"$TEST_TMP/front.yaml" <<-EOC
+servers:
+  - { address: 127.0.0.2, nts: true, nts_port: $K2, minpoll: 0, maxpoll: 0 }
+nts_ca: $PKI/ca.pem
+driftfile: ~
+control: { enabled: false }
+log: { level: info }
+EOC
+"$NTIMED" client --dry-run -c "$TEST_TMP/front.yaml" \
+    >"$TEST_TMP/daemon.out" 2>"$TEST_TMP/daemon.log" &
+DPID=$!
+STARTED_PIDS+=("$DPID")
+wait_log 1 "NTS-KE with 127\.0\.0\.2 done: 8 cookies, NTP server \
+127\.0\.0\.1:$P$"
+stop_chronyd front
+n=$(grep -cE "offset [-+]" "$TEST_TMP/daemon.log")
+wait_log $((n + 3)) "offset [-+]"
 kill -TERM "$DPID"
 RC=0
 wait "$DPID" || RC=$?
