@@ -517,11 +517,37 @@ replace_engine(struct nt_serve *sl)
 }
 
 /*
+ * A renewed NTS certificate takes effect on reload (certbot's deploy
+ * hook, say): the same files, read again.  0, or -1 if the old ones stay,
+ * with why appended to msg.
+ */
+static int
+reload_cert(struct nt_serve *sl, char *msg, size_t len)
+{
+	char err[NT_CONF_ERRLEN];
+	size_t n = strlen(msg);
+
+	if (sl->ke == NULL)
+		return (0);
+	if (nts_ke_server_reload_cert(sl->ke, err, sizeof err) == 0) {
+		snprintf(msg + n, len - n, "; NTS certificate re-read");
+		return (0);
+	}
+	/* Not root: the start-up's switch to conf.user was made. */
+	snprintf(msg + n, len - n, "; NTS certificate not re-read, the old "
+	    "one stays in use%s%s%s: %s", geteuid() != 0 ? " (read as user " :
+	    "", geteuid() != 0 ? sl->conf.user : "", geteuid() != 0 ? ")" : "",
+	    err);
+	return (-1);
+}
+
+/*
  * SIGHUP and the control socket's reload: re-read the file.  The log
  * level, the upstream sources and the engine's settings apply at once (a
  * new engine, with the frequency learnt so far); the server:, control:
- * and metrics: sections, refclocks, the log destination, the user and
- * the sandbox need a restart, and the log says so rather than
+ * and metrics: sections (but for the NTS certificate's contents),
+ * refclocks, the log destination, the user and the sandbox need a
+ * restart, and the log says so rather than
  * half-applying them.  A broken file changes nothing.  Returns 0 (all
  * applied), 1 (applied, but some needs a restart), -1 (busy) or
  * NT_CTL_VERB_INVALID (the file is broken), with msg.
@@ -558,6 +584,8 @@ do_reload(struct nt_serve *sl, char *msg, size_t len)
 		replace_engine(sl);
 	snprintf(msg, len, "reloaded %s: %s", path, same_src ?
 	    "sources unchanged" : "sources restarted");
+	if (reload_cert(sl, msg, len) != 0)
+		return (1);
 	if (same_rest)
 		return (0);
 	snprintf(msg + strlen(msg), len - strlen(msg), "; changes to "

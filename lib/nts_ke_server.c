@@ -32,12 +32,23 @@
 #define KEYS_FORM "'ntimed-nts-keys 1', then 'id time hexkey' lines"
 #define RESPONSE_MAX 2048	/* 8 cookies of 100 bytes and a few records */
 
+/*
+ * The certificate and key in use.  A reload swaps in new ones while
+ * connections may still use the old: each holds a reference.
+ */
+struct cred {
+	gnutls_certificate_credentials_t gc;
+	int		refs;		/* under nts_ke_server.cred_lock */
+};
+
 struct nts_ke_server {
 	struct nts_ke_server_params p;
 	char		keys_file[4096];
+	char		cert[4096], key[4096];
 	struct nts_server nts;
 	bool		dirty;		/* keys changed since last written */
-	gnutls_certificate_credentials_t cred;
+	pthread_mutex_t	cred_lock;
+	struct cred	*cred;		/* holds a reference */
 	int		fds[NTS_KE_SERVER_MAX_LISTEN];
 	struct nt_addr	addrs[NTS_KE_SERVER_MAX_LISTEN];
 	size_t		n_fds;
@@ -50,6 +61,7 @@ struct nts_ke_server {
 /* One connection being served. */
 struct conn {
 	struct nts_ke_server *s;
+	struct cred	*cred;		/* a reference */
 	char		peer[NT_ADDRSTRLEN];
 	int		fd;
 	double		deadline;	/* CLOCK_MONOTONIC s */
@@ -96,7 +108,7 @@ conn_tls(struct conn *c)
 	}
 	if ((r = gnutls_priority_set_direct(c->tls, NTS_TLS_PRIORITY,
 	    NULL)) != 0 || (r = gnutls_credentials_set(c->tls,
-	    GNUTLS_CRD_CERTIFICATE, c->s->cred)) != 0 ||
+	    GNUTLS_CRD_CERTIFICATE, c->cred->gc)) != 0 ||
 	    (r = gnutls_alpn_set_protocols(c->tls, &alpn, 1,
 	    GNUTLS_ALPN_MANDATORY)) != 0)
 		return (conn_fail(c, "TLS: %s", gnutls_strerror(r)));
@@ -209,6 +221,36 @@ serve_conn(struct conn *c)
 		    sizeof why));
 }
 
+static struct cred *
+cred_get(struct nts_ke_server *s)
+{
+	struct cred *c;
+
+	pthread_mutex_lock(&s->cred_lock);
+	c = s->cred;
+	assert(c != NULL && c->refs > 0);
+	c->refs++;
+	pthread_mutex_unlock(&s->cred_lock);
+	return (c);
+}
+
+static void
+cred_put(struct nts_ke_server *s, struct cred *c)
+{
+	bool last;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&s->cred_lock);
+	assert(c->refs > 0);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&s->cred_lock);
+	if (last) {
+		gnutls_certificate_free_credentials(c->gc);
+		free(c);
+	}
+}
+
 static void
 accept_one(struct nts_ke_server *s, int lfd)
 {
@@ -223,6 +265,7 @@ accept_one(struct nts_ke_server *s, int lfd)
 	    SOCK_CLOEXEC)) < 0)
 		return;		/* another thread took it, or it went away */
 	c.deadline = nts_tls_mono_now() + NTS_KE_SERVER_TIMEOUT;
+	c.cred = cred_get(s);
 	if (nt_addr_from_sockaddr(&a, (struct sockaddr *)&ss, sl) == 0)
 		nt_addr_format(&a, c.peer, sizeof c.peer);
 	else
@@ -230,6 +273,7 @@ accept_one(struct nts_ke_server *s, int lfd)
 	serve_conn(&c);
 	if (c.tls != NULL)
 		gnutls_deinit(c.tls);
+	cred_put(s, c.cred);
 	close(c.fd);
 }
 
@@ -296,24 +340,33 @@ load_keys(struct nts_ke_server *s, char *err, size_t errlen)
 	return (0);
 }
 
-static int
-load_cert(struct nts_ke_server *s, char *err, size_t errlen)
+/* The PEM files into a new struct cred (one reference), or NULL. */
+static struct cred *
+load_cert(const char *cert, const char *key, char *err, size_t errlen)
 {
+	struct cred *c = calloc(1, sizeof *c);
 	int r;
 
-	if ((r = gnutls_certificate_allocate_credentials(&s->cred)) != 0) {
-		s->cred = NULL;
-		snprintf(err, errlen, "NTS: %s", gnutls_strerror(r));
-		return (-1);
+	if (c == NULL) {
+		snprintf(err, errlen, "NTS: %s", strerror(ENOMEM));
+		return (NULL);
 	}
-	r = gnutls_certificate_set_x509_key_file(s->cred, s->p.cert, s->p.key,
+	if ((r = gnutls_certificate_allocate_credentials(&c->gc)) != 0) {
+		free(c);
+		snprintf(err, errlen, "NTS: %s", gnutls_strerror(r));
+		return (NULL);
+	}
+	r = gnutls_certificate_set_x509_key_file(c->gc, cert, key,
 	    GNUTLS_X509_FMT_PEM);
 	if (r < 0) {
 		snprintf(err, errlen, "NTS: cannot load certificate %s with "
-		    "key %s: %s", s->p.cert, s->p.key, gnutls_strerror(r));
-		return (-1);
+		    "key %s: %s", cert, key, gnutls_strerror(r));
+		gnutls_certificate_free_credentials(c->gc);
+		free(c);
+		return (NULL);
 	}
-	return (0);
+	c->refs = 1;
+	return (c);
 }
 
 static int
@@ -364,7 +417,19 @@ nts_ke_server_start(const struct nts_ke_server_params *p, char *err,
 	s->p = *p;
 	s->stop[0] = s->stop[1] = -1;
 	snprintf(s->keys_file, sizeof s->keys_file, "%s", p->keys_file);
-	if (load_cert(s, err, errlen) != 0 || load_keys(s, err, errlen) != 0)
+	snprintf(s->cert, sizeof s->cert, "%s", p->cert);
+	snprintf(s->key, sizeof s->key, "%s", p->key);
+	s->p.cert = s->cert;	/* the caller's strings may not outlive us */
+	s->p.key = s->key;
+	s->p.keys_file = s->keys_file;
+	if (pthread_mutex_init(&s->cred_lock, NULL) != 0) {
+		nts_server_free(&s->nts);
+		free(s);
+		snprintf(err, errlen, "NTS: %s", strerror(ENOMEM));
+		return (NULL);
+	}
+	if ((s->cred = load_cert(s->cert, s->key, err, errlen)) == NULL ||
+	    load_keys(s, err, errlen) != 0)
 		goto fail;
 	for (size_t i = 0; i < p->n_listen; i++)
 		if (listen_on(s, &p->listen[i], err, errlen) != 0)
@@ -419,6 +484,21 @@ nts_ke_server_maintain(struct nts_ke_server *s, char *err, size_t errlen)
 	return (0);
 }
 
+int
+nts_ke_server_reload_cert(struct nts_ke_server *s, char *err, size_t errlen)
+{
+	struct cred *c, *old;
+
+	if ((c = load_cert(s->cert, s->key, err, errlen)) == NULL)
+		return (-1);
+	pthread_mutex_lock(&s->cred_lock);
+	old = s->cred;
+	s->cred = c;
+	pthread_mutex_unlock(&s->cred_lock);
+	cred_put(s, old);	/* freed when its last connection ends */
+	return (0);
+}
+
 void
 nts_ke_server_counters(struct nts_ke_server *s, struct nts_ke_counters *c)
 {
@@ -452,8 +532,8 @@ nts_ke_server_stop(struct nts_ke_server *s)
 		close(s->stop[0]);
 	for (size_t i = 0; i < s->n_fds; i++)
 		close(s->fds[i]);
-	if (s->cred != NULL)
-		gnutls_certificate_free_credentials(s->cred);
+	cred_put(s, s->cred);	/* the threads have let go of theirs */
+	pthread_mutex_destroy(&s->cred_lock);
 	nts_server_free(&s->nts);
 	free(s);
 }

@@ -26,7 +26,7 @@ struct nts_ke_server_params {
 	const struct nt_addr *listen;	/* TCP addresses for the KE */
 	size_t		n_listen;
 	bool		listen_default;	/* wildcards: skip a missing family */
-	const char	*cert, *key;	/* PEM files, read at start */
+	const char	*cert, *key;	/* PEM files: at start, and reload */
 	const char	*keys_file;	/* server cookie keys */
 	double		rotate;		/* s between server keys */
 	uint16_t	ntp_port;	/* advertised if not 123 */
@@ -53,6 +53,15 @@ struct nts_server *nts_ke_server_keys(struct nts_ke_server *s);
  * with err (the old file stays).
  */
 int nts_ke_server_maintain(struct nts_ke_server *s, char *err,
+    size_t errlen);
+/*
+ * Read the certificate and key files again (a renewed certificate):
+ * connections from now on use the new ones, those in progress finish
+ * with the old.  0, or -1 with err (the old ones stay in use).  Runs with
+ * the daemon's privileges of the moment: after the switch to an
+ * unprivileged user, the files must be readable by it.
+ */
+int nts_ke_server_reload_cert(struct nts_ke_server *s, char *err,
     size_t errlen);
 void nts_ke_server_counters(struct nts_ke_server *s,
     struct nts_ke_counters *c);

@@ -6,8 +6,9 @@
 # replies (chronyc authdata), a restart that keeps chronyd's cookies good
 # thanks to the keys file (no NAK, no new KE), a lost keys file that makes
 # the next request get an NTS NAK, a broken keys file replaced with new
-# keys, and a missing certificate that stops the start.  Slaves run
-# --dry-run.
+# keys, a renewed certificate read on SIGHUP (a broken one is refused,
+# the old one kept), and a missing certificate that stops the start.
+# Slaves run --dry-run.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nts_lib.sh"
 require_cmd chronyc
@@ -198,6 +199,68 @@ for _ in $(seq 30); do
 	sleep 0.1
 done
 assert_grep "$KEYS" "^[0-9a-f]* [0-9]* [0-9a-f]*$" "keys file rewritten"
+stop_slave nts
+
+log "a renewed certificate takes effect on SIGHUP; a broken one does not"
+# fingerprint FILE: the SHA-256 of a PEM certificate; served: the KE's.
+fingerprint() {
+	openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1
+}
+served() {
+	"$PY" - "$K" <<-'EOF'
+	import hashlib, socket, ssl, sys
+	ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+	ctx.check_hostname = False
+	ctx.verify_mode = ssl.CERT_NONE
+	ctx.set_alpn_protocols(["ntske/1"])
+	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 3)
+	with ctx.wrap_socket(s) as t:
+	    print(hashlib.sha256(t.getpeercert(binary_form=True)).hexdigest())
+	EOF
+}
+# wait_served FILE: until the KE server presents FILE's certificate (5 s).
+wait_served() {
+	local want _ got
+	want=$(fingerprint "$1")
+	for _ in $(seq 50); do
+		got=$(served) && [ "$got" = "$want" ] && return 0
+		sleep 0.1
+	done
+	fail "the KE server does not present $1"
+}
+LIVE="$TEST_TMP/live"
+mkdir -p "$LIVE"
+chmod 755 "$LIVE"
+cp -p "$PKI/server.pem" "$PKI/server.key" "$LIVE/"
+sed "s|$PKI/server\.|$LIVE/server.|" "$TEST_TMP/slave.yaml" \
+    >"$TEST_TMP/live.yaml"
+start_slave nts 127.0.0.1 "$P" -c "$TEST_TMP/live.yaml"
+wait_tcp "$K"
+wait_served "$PKI/server.pem"
+make_server_cert renewed DNS:localhost
+cp -p "$PKI/renewed.pem" "$LIVE/server.pem"
+cp -p "$PKI/renewed.key" "$LIVE/server.key"
+kill -HUP "${SLAVE_PID[nts]}"
+wait_served "$PKI/renewed.pem"
+assert_grep "$TEST_TMP/slave-nts.log" "reloaded .*; NTS certificate re-read" \
+    "certificate reload logged"
+run_capture "$OUT" "$NTIMED" query --nts --nts-ca "$PKI/ca.pem" --fast \
+    --json -n 1 "localhost:$K"
+assert_rc 0 "NTS query with the renewed certificate"
+echo "not a key" >"$LIVE/server.key"
+kill -HUP "${SLAVE_PID[nts]}"
+for _ in $(seq 50); do
+	grep -q "the old one stays in use" "$TEST_TMP/slave-nts.log" && break
+	sleep 0.1
+done
+assert_grep "$TEST_TMP/slave-nts.log" "warning: reloaded .*; NTS certificate \
+not re-read, the old one stays in use.*: NTS: cannot load certificate \
+$LIVE/server\.pem with key $LIVE/server\.key: " \
+    "a broken key is named, the old certificate kept"
+wait_served "$PKI/renewed.pem"
+run_capture "$OUT" "$NTIMED" query --nts --nts-ca "$PKI/ca.pem" --fast \
+    --json -n 1 "localhost:$K"
+assert_rc 0 "NTS query after a failed certificate reload"
 stop_slave nts
 
 log "a missing certificate: one line, no start"
