@@ -369,14 +369,24 @@ mark_states(struct nt_engine *e, const struct nt_candidate *c,
 	}
 }
 
+/*
+ * The leap indicator a majority of the voters announce.  The vote follows
+ * selection: the combined sources vote, unless trusted ones are among the
+ * truechimers: those decided the time, and they alone say the leap
+ * (combined or not: they are taken to be right).  Noselect sources are
+ * never candidates, so never vote.
+ */
 static int
 leap_vote(const struct nt_engine *e, const struct nt_candidate *c,
     const int *map, size_t n)
 {
 	int ins = 0, del = 0, voters = 0;
+	bool trusted = false;
 
+	for (size_t k = 0; k < n; k++)
+		trusted |= c[k].truechimer && c[k].trust;
 	for (size_t k = 0; k < n; k++) {
-		if (!c[k].combined)
+		if (trusted ? !(c[k].truechimer && c[k].trust) : !c[k].combined)
 			continue;
 		voters++;
 		ins += e->src[map[k]].last.leap == NTP_LEAP_INSERT;
