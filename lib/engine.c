@@ -652,7 +652,8 @@ need_required(const struct nt_engine *e)
 }
 
 /*
- * chrony's maxchange: after the first max_change.start updates, an offset
+ * chrony's maxchange: after the first max_change.start updates (since the
+ * daemon started: the engines this one replaced made some), an offset
  * above max_change.offset is not corrected; max_change.ignore such
  * offsets are ignored (-1: all), then the engine gives up for good.
  */
@@ -665,7 +666,8 @@ change_refused(struct nt_engine *e, double offset)
 	if (e->gave_up)
 		return (true);
 	if (mc->offset <= 0 || e->p.measure_only ||
-	    e->n_updates < mc->start || fabs(offset) <= mc->offset)
+	    (int64_t)e->p.updates_before + e->n_updates < mc->start ||
+	    fabs(offset) <= mc->offset)
 		return (false);
 	nt_format_dur(offset, b, sizeof b);
 	if (mc->ignore < 0 || e->n_ignored < mc->ignore) {
