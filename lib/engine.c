@@ -842,6 +842,8 @@ nt_engine_add_refclock(struct nt_engine *e, const struct nt_refclock_conf *rc,
 	strlcpy(sc.address, name, sizeof sc.address);
 	sc.prefer = rc->prefer;
 	sc.noselect = rc->noselect;
+	sc.trust = rc->trust;
+	sc.require = rc->require;
 	sc.iburst = false;
 	sc.minpoll = sc.maxpoll = rc->poll;
 	i = nt_engine_add_source(e, &sc, name, refid);
