@@ -24,21 +24,11 @@
 #include "log.h"
 #include "sim.h"
 #include "simscen.h"
+#include "sim_text.h"
 #include "source.h"
 
 #define NET "    network: { out: { delay: 100us, jitter: 100us }, " \
 	"in: { delay: 100us, jitter: 100us } }\n"
-
-static void
-load_text(struct nt_sim_scenario *sc, const char *text)
-{
-	char err[NT_CONF_ERRLEN];
-
-	nt_sim_scenario_init(sc);
-	if (nt_sim_scenario_load_buf(sc, "t.yaml", text, strlen(text), err,
-	    sizeof err) != 0)
-		fail_msg("%s", err);
-}
 
 /*
  * Three servers a, b, c (offsets oa, ob, oc; a silent in silent_a, a
@@ -67,7 +57,7 @@ load_ext(struct nt_sim_scenario *sc, const char *client_extra,
 	    client_extra, ca, cb, cc, oa, silent_a, server_extra, ob,
 	    server_extra, oc, server_extra);
 	assert_true(n > 0 && (size_t)n < sizeof text);
-	load_text(sc, text);
+	sim_load_text(sc, text);
 }
 
 static void
@@ -336,7 +326,7 @@ leap_run(const char *ca, const char *delay_a, const char *leap_a,
 	    "  - name: c\n    leap: %s\n" NET,
 	    ca, leap_a, delay_a, delay_a, leap_b, leap_c);
 	assert_true(n > 0 && (size_t)n < sizeof text);
-	load_text(&sc, text);
+	sim_load_text(&sc, text);
 	run(&sc, NULL, NULL, &r);
 	nt_sim_scenario_free(&sc);
 	return (r.m[NT_SIM_LEAPS]);
