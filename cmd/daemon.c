@@ -187,6 +187,7 @@ nt_daemon_restart_params(struct nt_engine_params *p, const struct nt_conf *c,
 	    nt_disc_skew_ppm(d));
 	if (c->step_limit >= 0)
 		p->disc.step_limit = left > 0 ? left : 0;
+	p->updates_before = updates_before;
 }
 
 /* The whole configuration as text, with the log level of ref. */

@@ -94,7 +94,8 @@ struct nt_uvclient *nt_daemon_client_with(uv_loop_t *loop,
 /*
  * Params for an engine that replaces one whose discipline is d (when the
  * sources changed): the frequency d learnt, and of c's step_limit what
- * the updates_before made by earlier engines left.
+ * the updates_before made by earlier engines left (max_change.start
+ * counts them too).
  */
 void nt_daemon_restart_params(struct nt_engine_params *p,
     const struct nt_conf *c, struct nt_clock *clk,

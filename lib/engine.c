@@ -369,14 +369,24 @@ mark_states(struct nt_engine *e, const struct nt_candidate *c,
 	}
 }
 
+/*
+ * The leap indicator a majority of the voters announce.  The vote follows
+ * selection: the combined sources vote, unless trusted ones are among the
+ * truechimers: those decided the time, and they alone say the leap
+ * (combined or not: they are taken to be right).  Noselect sources are
+ * never candidates, so never vote.
+ */
 static int
 leap_vote(const struct nt_engine *e, const struct nt_candidate *c,
     const int *map, size_t n)
 {
 	int ins = 0, del = 0, voters = 0;
+	bool trusted = false;
 
+	for (size_t k = 0; k < n; k++)
+		trusted |= c[k].truechimer && c[k].trust;
 	for (size_t k = 0; k < n; k++) {
-		if (!c[k].combined)
+		if (trusted ? !(c[k].truechimer && c[k].trust) : !c[k].combined)
 			continue;
 		voters++;
 		ins += e->src[map[k]].last.leap == NTP_LEAP_INSERT;
@@ -642,7 +652,8 @@ need_required(const struct nt_engine *e)
 }
 
 /*
- * chrony's maxchange: after the first max_change.start updates, an offset
+ * chrony's maxchange: after the first max_change.start updates (since the
+ * daemon started: the engines this one replaced made some), an offset
  * above max_change.offset is not corrected; max_change.ignore such
  * offsets are ignored (-1: all), then the engine gives up for good.
  */
@@ -655,7 +666,8 @@ change_refused(struct nt_engine *e, double offset)
 	if (e->gave_up)
 		return (true);
 	if (mc->offset <= 0 || e->p.measure_only ||
-	    e->n_updates < mc->start || fabs(offset) <= mc->offset)
+	    (int64_t)e->p.updates_before + e->n_updates < mc->start ||
+	    fabs(offset) <= mc->offset)
 		return (false);
 	nt_format_dur(offset, b, sizeof b);
 	if (mc->ignore < 0 || e->n_ignored < mc->ignore) {
@@ -830,6 +842,8 @@ nt_engine_add_refclock(struct nt_engine *e, const struct nt_refclock_conf *rc,
 	strlcpy(sc.address, name, sizeof sc.address);
 	sc.prefer = rc->prefer;
 	sc.noselect = rc->noselect;
+	sc.trust = rc->trust;
+	sc.require = rc->require;
 	sc.iburst = false;
 	sc.minpoll = sc.maxpoll = rc->poll;
 	i = nt_engine_add_source(e, &sc, name, refid);

@@ -56,6 +56,11 @@ struct nt_engine_params {
 	double	holdover;	/* s: synced this long after an update */
 	bool	measure_only;	/* select and report, never touch the clock */
 	struct nt_max_change_conf max_change;	/* offset 0: off */
+	/*
+	 * Clock updates made by the engines this one replaces (a reload, a
+	 * new server): max_change.start counts from the daemon's start.
+	 */
+	int	updates_before;
 };
 
 struct nt_engine;

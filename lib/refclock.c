@@ -104,6 +104,11 @@ static const struct nt_yconf_key rc_keys[] = {
 	    "least error of a sample, seconds"),
 	NT_YCONF_BOOL("prefer", T, prefer, "prefer this source"),
 	NT_YCONF_BOOL("noselect", T, noselect, "measure, never select"),
+	NT_YCONF_BOOL("trust", T, trust,
+	    "only other trusted sources can outvote it, default false"),
+	NT_YCONF_BOOL("require", T, require,
+	    "no update unless a required source is selectable, "
+	    "default false"),
 	NT_YCONF_STRBUF("refid", T, refid, 0,
 	    "reference id (1-4 characters), also its name for 'pps:'"),
 	NT_YCONF_STRING("pps", T, pps, NT_YCONF_NULLABLE,
@@ -329,6 +334,11 @@ rc_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	d = nt_refclock_driver((size_t)c->driver);
 	if (check_options(w, map, c, d) || check_values(w, map, c, d))
 		return (-1);
+	/* As for servers: it would stop every update for good. */
+	if (c->require && c->noselect)
+		return (nt_yconf_error(w, nt_yconf_map_key(map, "require"),
+		    "%s: 'require' with 'noselect' would never let the clock "
+		    "be updated", w->path));
 	rc_defaults(c, d);
 	return (0);
 }

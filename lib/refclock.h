@@ -67,6 +67,8 @@ struct nt_refclock_conf {
 	double	precision;	/* s, least dispersion of a sample */
 	bool	prefer;
 	bool	noselect;	/* measured and shown, never selected */
+	bool	trust;		/* only trusted sources can outvote it */
+	bool	require;	/* as a server's: one such selectable */
 	char	refid[NT_REFID_LEN];	/* also the name 'pps:' refers to */
 	char	*pps;		/* refid of the pps refclock this one labels */
 	int	baud;		/* nmea: line speed; 0 leaves the tty alone */

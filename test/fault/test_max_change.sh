@@ -4,29 +4,50 @@
 # start: 0 the first two offsets beyond 1 s are ignored with a warning
 # each, the one after that makes the daemon give up with one error line
 # and exit 4.  Without max_change the same client keeps running.
+# 'start' counts the updates since the daemon started: a reload that
+# restarts the sources (a new engine) does not count them again, so the
+# first 5 s offset after it is beyond max_change.
 # (test_engine_select.c has start: 1 against servers that step.)
 . "$(dirname "$0")/lib.sh"
 
-pick_port P1; pick_port P2; pick_port PS
+pick_port P1; pick_port P2; pick_port P3; pick_port PS
 start_fake_ntp a 127.0.0.1 "$P1" offset:5
 start_fake_ntp b 127.0.0.1 "$P2" offset:5
-cat >"$TEST_TMP/d.yaml" <<EOC
-servers:
-  - { address: 127.0.0.1, port: $P1, minpoll: 0, maxpoll: 0, iburst: false }
-  - { address: 127.0.0.1, port: $P2, minpoll: 0, maxpoll: 0, iburst: false }
-step_threshold: 0
-max_change: { offset: 1, start: 0, ignore: 2 }
-EOC
+start_fake_ntp good 127.0.0.1 "$P3" good
+
+# conf FILE START IGNORE PORT...: servers on PORT..., never stepping,
+# max_change 1 s with START and IGNORE.
+conf() {
+	local f=$1 start=$2 ignore=$3 p
+	shift 3
+	{
+		echo "servers:"
+		for p in "$@"; do
+			echo "  - { address: 127.0.0.1, port: $p, minpoll: 0," \
+			    "maxpoll: 0, iburst: false }"
+		done
+		echo "step_threshold: 0"
+		echo "max_change: { offset: 1, start: $start, ignore: $ignore }"
+	} >"$f"
+}
+
+# gave_up NAME SECONDS WHEN: daemon NAME exits with status 4 within
+# SECONDS (WHEN, for the messages); its log is $L.
+gave_up() {
+	local rc=0
+	L=$TEST_TMP/$1.log
+	timeout "$2" tail --pid="${DPIDS[$1]}" -f /dev/null || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$L" >&2; fail "$1: still running $2 s $3"; }
+	rc=0
+	wait "${DPIDS[$1]}" || rc=$?
+	[ "$rc" -eq 4 ] || { cat "$L" >&2; fail "$1: exit $rc $3, expected 4"; }
+}
+
+conf "$TEST_TMP/d.yaml" 0 2 "$P1" "$P2"
 fdaemon client client -c "$TEST_TMP/d.yaml"
 fdaemon slave slave -c "$TEST_TMP/d.yaml" --listen "127.0.0.1:$PS" -w 1
 for n in client slave; do
-	rc=0
-	timeout 30 tail --pid="${DPIDS[$n]}" -f /dev/null || rc=$?
-	[ "$rc" -eq 0 ] || { cat "$TEST_TMP/$n.log" >&2; fail "$n: still running after 30 s"; }
-	rc=0
-	wait "${DPIDS[$n]}" || rc=$?
-	L=$TEST_TMP/$n.log
-	[ "$rc" -eq 4 ] || { cat "$L" >&2; fail "$n: exit $rc, expected 4"; }
+	gave_up "$n" 30 "after the start"
 	[ "$(grep -c "beyond max_change (1 s): not corrected" "$L")" -eq 2 ] ||
 	    { cat "$L" >&2; fail "$n: not two offsets ignored"; }
 	grep -Eq "error: offset \+5\.[0-9]+s is beyond max_change \(1 s\) again, after 2 ignored: giving up$" "$L" ||
@@ -35,9 +56,29 @@ for n in client slave; do
 	    fail "$n: control socket left behind"
 done
 
+# start: 3 with a good server; 4 updates, then a reload to the two 5 s
+# ahead: the count goes on, so the first of their offsets makes the
+# client and the slave give up (before, a new engine counted from 0 and
+# slewed the 5 s).
+conf "$TEST_TMP/r.yaml" 3 0 "$P3"
+fdaemon client client -c "$TEST_TMP/r.yaml"
+fdaemon slave slave -c "$TEST_TMP/r.yaml" --listen "127.0.0.1:$PS" -w 1
+for n in client slave; do
+	fwait "$n" 20 tracking 'd["updates"] >= 4'
+done
+conf "$TEST_TMP/r.yaml" 3 0 "$P1" "$P2"
+for n in client slave; do
+	kill -HUP "${DPIDS[$n]}"
+	gave_up "$n" 20 "after the reload"
+	grep -q "sources restarted" "$L" ||
+	    { cat "$L" >&2; fail "$n: the reload did not restart the sources"; }
+	grep -Eq "error: offset \+5\.[0-9]+s is beyond max_change \(1 s\) again, after 0 ignored: giving up$" "$L" ||
+	    { cat "$L" >&2; fail "$n: did not give up at the first offset after the reload"; }
+done
+
 # The same without max_change: it corrects (slews) and runs on.
 sed -i '/^max_change:/d' "$TEST_TMP/d.yaml"
 fdaemon client client -c "$TEST_TMP/d.yaml"
 fwait client 20 tracking 'd["updates"] >= 4'
 fstop client
-echo "ok: client and slave gave up after 2 ignored offsets (exit 4)"
+echo "ok: client and slave gave up after 2 ignored offsets (exit 4), and at once after a reload past start"

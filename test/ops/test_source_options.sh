@@ -5,6 +5,7 @@
 # JSON (with trust, require and maxdelay) and the metrics, and is never
 # selected; "client --once" shows it the same way, and a server whose
 # every round trip is above its maxdelay as having no sample within it.
+# A master's refclocks show their trust and require the same way.
 . "$(dirname "$0")/lib.sh"
 require_cmd curl
 
@@ -64,4 +65,24 @@ assert_rc 1 "--once with nothing usable"
 json_assert "$OUT" 'd["sources"][1]["state"] == "no sample within maxdelay"
     and d["sources"][1]["samples"] == 0 and d["offset"] is None' \
     "--once: a server above its maxdelay"
-echo "ok: noselect shown in sources, JSON, metrics and --once; maxdelay"
+
+# 4. A master's refclocks: trust and require in the sources JSON, as for
+# servers (the local clock, poll -2: a sample every 0.25 s).
+kill -TERM "$DPID"
+wait "$DPID" || fail "client: exit $? on SIGTERM"
+pick_port PN
+cat >"$TEST_TMP/master.yaml" <<EOC
+refclocks:
+  - { driver: local, poll: -2, trust: true, require: true }
+  - { driver: sock, path: $TEST_TMP/gpsd.sock, noselect: true }
+EOC
+start_daemon master -c "$TEST_TMP/master.yaml" --listen "127.0.0.1:$PN" -w 1
+wait_json 15 sources 'd[0]["selected"]'
+run_capture "$OUT" "$NTIMED" query --socket "$SOCK" --json sources
+json_assert "$OUT" 'd[0]["refclock"] and d[0]["trust"] and d[0]["require"]
+    and d[1]["refclock"] and d[1]["noselect"] and not d[1]["trust"] and
+    not d[1]["require"]' "the refclocks' options in the sources JSON"
+kill -TERM "$DPID"
+wait "$DPID" || fail "master: exit $? on SIGTERM"
+echo "ok: noselect shown in sources, JSON, metrics and --once; maxdelay;" \
+    "refclocks' trust and require"

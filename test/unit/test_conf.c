@@ -529,6 +529,44 @@ test_err_source_options(void **state)
 	    "let the clock be updated");
 }
 
+/*
+ * The same selection options on refclocks (chrony has trust and require
+ * there too), checked the same way; maxdelay is no refclock key.
+ */
+static void
+test_refclock_source_options(void **state)
+{
+	struct nt_conf c;
+
+	(void)state;
+	load_ok(&c, "refclocks:\n"
+	    "  - { driver: pps, device: /dev/pps0, trust: true }\n"
+	    "  - { driver: shm, unit: 1, require: yes, prefer: true }\n"
+	    "  - { driver: local }\n");
+	assert_true(c.refclocks[0].trust && !c.refclocks[0].require);
+	assert_true(!c.refclocks[1].trust && c.refclocks[1].require &&
+	    c.refclocks[1].prefer);
+	assert_true(!c.refclocks[2].trust && !c.refclocks[2].require &&
+	    !c.refclocks[2].noselect);
+	nt_conf_free(&c);
+	expect_error("refclocks:\n  - driver: shm\n    trust: always\n",
+	    "t.yaml:3:12: 'trust' must be true or false, got 'always'");
+	expect_error("refclocks:\n  - driver: shm\n    noselect: true\n"
+	    "    require: true\n",
+	    "t.yaml:4:5: refclocks[0]: 'require' with 'noselect' would never "
+	    "let the clock be updated");
+	expect_error("refclocks:\n  - { driver: local }\n"
+	    "  - { driver: pps, device: /dev/pps0, require: true, "
+	    "noselect: true }\n",
+	    "t.yaml:3:39: refclocks[1]: 'require' with 'noselect' would never "
+	    "let the clock be updated");
+	expect_error("refclocks:\n  - { driver: shm, maxdelay: 0.1 }\n",
+	    "t.yaml:2:20: unknown key 'maxdelay' in refclocks[0] (expected "
+	    "one of: driver, device, path, unit, offset, delay, poll, "
+	    "precision, prefer, noselect, trust, require, refid, pps, baud, "
+	    "edge, stratum)");
+}
+
 /* chrony's maxchange: off by default, its three values, their ranges. */
 static void
 test_max_change(void **state)
@@ -1653,7 +1691,7 @@ test_refclocks(void **state)
 	    "  - { driver: nmea, device: /dev/ttyS0, offset: 0.35, pps: PPS }\n"
 	    "  - { driver: pps, device: /dev/pps0, prefer: true }\n"
 	    "  - { driver: shm, unit: 2, noselect: true, poll: 3 }\n"
-	    "  - { driver: local, stratum: 8 }\n";
+	    "  - { driver: local, stratum: 8, trust: true, require: true }\n";
 	char *text = NULL, err[NT_CONF_ERRLEN] = "";
 	struct nt_conf c, back;
 	size_t len = 0;
@@ -1688,6 +1726,9 @@ test_refclocks(void **state)
 		assert_true(back.refclocks[i].offset == c.refclocks[i].offset);
 		assert_int_equal(back.refclocks[i].prefer,
 		    c.refclocks[i].prefer);
+		assert_int_equal(back.refclocks[i].trust, c.refclocks[i].trust);
+		assert_int_equal(back.refclocks[i].require,
+		    c.refclocks[i].require);
 	}
 	free(text);
 	nt_conf_free(&back);
@@ -1715,6 +1756,7 @@ main(void)
 		cmocka_unit_test(test_print_round_trip),
 		cmocka_unit_test(test_source_options),
 		cmocka_unit_test(test_err_source_options),
+		cmocka_unit_test(test_refclock_source_options),
 		cmocka_unit_test(test_max_change),
 		cmocka_unit_test(test_add_server_arg),
 		cmocka_unit_test(test_clear_sources_and_replace),

@@ -4,7 +4,10 @@
  * samples steer the clock like replies do and we serve stratum 1 with
  * its refid and leap; the local driver is a last resort only, serving
  * its configured stratum; a noselect refclock is never selected; a
- * silent refclock stops being selectable.
+ * silent refclock stops being selectable; a trusted refclock is not
+ * outvoted by two that agree on another time, and while a required one
+ * is silent the clock is not updated (chrony's trust and require, as for
+ * servers).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -26,15 +29,16 @@ struct world {
 	struct nt_engine *e;
 	struct nt_refclock_conf rc[3];	/* GPS, LOCL, noselect SHM0 */
 	int	src[3];
+	double	bias[3];	/* s: what refclock i reads - true time */
 	uint64_t rnd;
 };
 
+/* The engine, and refclock confs of drivers drv (poll 0), not added. */
 static void
-world_init(struct world *w)
+world_confs(struct world *w, const char *const drv[3])
 {
 	struct nt_simclock_model m = { .offset = 0.03, .freq_ppm = 7,
 	    .max_freq_ppm = 500, .slew_ppm = 500, .can_step = true };
-	static const char *const drv[] = { "nmea", "local", "shm" };
 	struct nt_conf conf;
 
 	memset(w, 0, sizeof *w);
@@ -47,24 +51,41 @@ world_init(struct world *w)
 		    drv[i]));
 		w->rc[i].poll = 0;
 	}
-	w->rc[2].noselect = true;
+}
+
+/* The refclocks as the engine's sources 0, 1 and 2. */
+static void
+world_add(struct world *w)
+{
 	for (int i = 0; i < 3; i++) {
-		w->src[i] = nt_engine_add_refclock(w->e, &w->rc[i], drv[i],
+		w->src[i] = nt_engine_add_refclock(w->e, &w->rc[i],
+		    nt_refclock_driver((size_t)w->rc[i].driver)->name,
 		    nt_refclock_refid(&w->rc[i]));
 		assert_int_equal(w->src[i], i);
 	}
 }
 
+static void
+world_init(struct world *w)
+{
+	static const char *const drv[] = { "nmea", "local", "shm" };
+
+	world_confs(w, drv);
+	w->rc[2].noselect = true;
+	world_add(w);
+}
+
 /*
- * One sample from refclock i, now: the true offset, or for the local
- * driver 0 (its reference is our own clock).
+ * One sample from refclock i, now: the true offset and its bias, or for
+ * the local driver 0 (its reference is our own clock).
  */
 static void
 feed(struct world *w, int i, int leap)
 {
+	bool local = w->rc[i].driver == nt_refclock_find_driver("local");
 	struct nt_refclock_sample s = { .local = nt_clock_now(&w->clk.base),
-	    .offset = i == 1 ? 0 : -nt_simclock_error(&w->clk), .disp = 1e-6,
-	    .leap = leap, .n = 1 };
+	    .offset = local ? 0 : w->bias[i] - nt_simclock_error(&w->clk),
+	    .disp = 1e-6, .leap = leap, .n = 1 };
 
 	nt_engine_refclock_sample(w->e, w->src[i], &s);
 }
@@ -160,6 +181,73 @@ test_unsynced_sample_unusable(void **state)
 	nt_engine_free(w.e);
 }
 
+/*
+ * Three receivers (shm, sock, phc); the last two agree on a time 50 ms
+ * ahead.  trust0: the first is trusted.
+ */
+static void
+three_init(struct world *w, bool trust0)
+{
+	static const char *const drv[] = { "shm", "sock", "phc" };
+
+	world_confs(w, drv);
+	w->rc[0].trust = trust0;
+	w->bias[1] = w->bias[2] = 0.05;
+	world_add(w);
+}
+
+static void
+test_trusted_refclock_wins(void **state)
+{
+	struct world w;
+
+	(void)state;
+	three_init(&w, true);
+	assert_true(nt_engine_source(w.e, 0)->conf.trust);	/* shown */
+	assert_false(nt_engine_source(w.e, 1)->conf.trust);
+	run(&w, 150, 0x7, NTP_LEAP_NONE);
+	assert_int_equal(nt_engine_last_update(w.e)->selected, 0);
+	assert_int_equal(nt_engine_source(w.e, 0)->state, NT_SRC_SELECTED);
+	assert_int_equal(nt_engine_source(w.e, 1)->state, NT_SRC_FALSETICKER);
+	assert_int_equal(nt_engine_source(w.e, 2)->state, NT_SRC_FALSETICKER);
+	assert_true(fabs(nt_simclock_error(&w.clk)) < 1e-3);
+	nt_engine_free(w.e);
+	/* Untrusted, it is the one outvoted. */
+	three_init(&w, false);
+	run(&w, 150, 0x7, NTP_LEAP_NONE);
+	assert_int_equal(nt_engine_source(w.e, 0)->state, NT_SRC_FALSETICKER);
+	assert_true(fabs(nt_simclock_error(&w.clk) - 0.05) < 1e-3);
+	nt_engine_free(w.e);
+}
+
+static void
+test_required_refclock_holds(void **state)
+{
+	static const char *const drv[] = { "shm", "sock", "phc" };
+	struct world w;
+	struct nt_sysinfo si;
+
+	(void)state;
+	for (int req = 1; req >= 0; req--) {
+		world_confs(&w, drv);
+		w.rc[0].require = req;
+		world_add(&w);
+		assert_int_equal(nt_engine_source(w.e, 0)->conf.require, req);
+		/* The required one silent, the other two agree. */
+		run(&w, 150, 0x6, NTP_LEAP_NONE);
+		nt_engine_sysinfo(w.e, nt_clock_now(&w.clk.base), &si);
+		assert_int_equal(si.synced, !req);
+		assert_true(req ? nt_engine_last_update(w.e) == NULL :
+		    fabs(nt_simclock_error(&w.clk)) < 1e-3);
+		/* It comes: updates. */
+		run(&w, 150, 0x7, NTP_LEAP_NONE);
+		nt_engine_sysinfo(w.e, nt_clock_now(&w.clk.base), &si);
+		assert_true(si.synced);
+		assert_true(fabs(nt_simclock_error(&w.clk)) < 1e-3);
+		nt_engine_free(w.e);
+	}
+}
+
 int
 main(void)
 {
@@ -167,6 +255,8 @@ main(void)
 		cmocka_unit_test(test_refclock_serves_stratum1),
 		cmocka_unit_test(test_local_is_last_resort),
 		cmocka_unit_test(test_unsynced_sample_unusable),
+		cmocka_unit_test(test_trusted_refclock_wins),
+		cmocka_unit_test(test_required_refclock_holds),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -6,8 +6,10 @@
  * but neither selected nor counted, so the two left may have no
  * majority; and with maxdelay no sample with a longer round trip reaches
  * the history; with max_change (chrony's maxchange) the servers' step
- * is not followed, and the engine gives up.  Each case also runs without
- * the option, to show it is the option that makes the difference.
+ * is not followed, and the engine gives up; a trusted server alone says
+ * whether a leap second comes, and a noselect one has no say.  Each case
+ * also runs without the option, to show it is the option that makes the
+ * difference.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -22,6 +24,7 @@
 #include "log.h"
 #include "sim.h"
 #include "simscen.h"
+#include "sim_text.h"
 #include "source.h"
 
 #define NET "    network: { out: { delay: 100us, jitter: 100us }, " \
@@ -39,7 +42,7 @@ load_ext(struct nt_sim_scenario *sc, const char *client_extra,
     const char *cc, const char *oa, const char *ob, const char *oc,
     const char *silent_a)
 {
-	char text[2048], err[NT_CONF_ERRLEN];
+	char text[2048];
 	int n;
 
 	n = snprintf(text, sizeof text,
@@ -54,10 +57,7 @@ load_ext(struct nt_sim_scenario *sc, const char *client_extra,
 	    client_extra, ca, cb, cc, oa, silent_a, server_extra, ob,
 	    server_extra, oc, server_extra);
 	assert_true(n > 0 && (size_t)n < sizeof text);
-	nt_sim_scenario_init(sc);
-	if (nt_sim_scenario_load_buf(sc, "t.yaml", text, strlen(text), err,
-	    sizeof err) != 0)
-		fail_msg("%s", err);
+	sim_load_text(sc, text);
 }
 
 static void
@@ -300,6 +300,60 @@ max_change_gives_up(void **state)
 	nt_sim_scenario_free(&sc);
 }
 
+/*
+ * The leap second of 2016-12-31, which servers announce when leap_x is
+ * true; ca is the client's entry for a, and a's path is delay_a each
+ * way (b's and c's 100 us).  Returns the leap seconds the kernel made.
+ */
+static double
+leap_run(const char *ca, const char *delay_a, const char *leap_a,
+    const char *leap_b, const char *leap_c)
+{
+	struct nt_sim_scenario sc;
+	struct nt_sim_result r;
+	char text[2048];
+	int n;
+
+	n = snprintf(text, sizeof text,
+	    "name: t\nstart: 2016-12-31T22:00:00Z\nleap: insert\n"
+	    "duration: 4h\nsettle: 1000\n"
+	    "clock: { offset: 0.1, freq_ppm: 100, wander: 1e-9 }\n"
+	    "client:\n  step_threshold: 0.01\n  servers: [ %s, b, c ]\n"
+	    "servers:\n"
+	    "  - name: a\n    leap: %s\n    network: { out: { delay: %s, "
+	    "jitter: 100us }, in: { delay: %s, jitter: 100us } }\n"
+	    "  - name: b\n    leap: %s\n" NET
+	    "  - name: c\n    leap: %s\n" NET,
+	    ca, leap_a, delay_a, delay_a, leap_b, leap_c);
+	assert_true(n > 0 && (size_t)n < sizeof text);
+	sim_load_text(&sc, text);
+	run(&sc, NULL, NULL, &r);
+	nt_sim_scenario_free(&sc);
+	return (r.m[NT_SIM_LEAPS]);
+}
+
+/*
+ * The leap vote follows selection.  Trusted a, on a longer path (so
+ * that b and c, whose intervals lie within its own, are the ones
+ * combined), alone decides the leap whether b and c announce it or not;
+ * untrusted, b and c outvote it.  A noselect server never votes: with b
+ * announcing and c not, its announcement would make a majority.
+ */
+static void
+leap_vote_follows_trust(void **state)
+{
+	(void)state;
+	assert_true(leap_run("{ address: a, trust: true }", "1ms", "false",
+	    "true", "true") == 0);
+	assert_true(leap_run("{ address: a, trust: true }", "1ms", "true",
+	    "false", "false") == 1);
+	assert_true(leap_run("a", "1ms", "false", "true", "true") == 1);
+	assert_true(leap_run("a", "1ms", "true", "false", "false") == 0);
+	assert_true(leap_run("{ address: a, noselect: true }", "100us",
+	    "true", "true", "false") == 0);
+	assert_true(leap_run("a", "100us", "true", "true", "false") == 1);
+}
+
 int
 main(void)
 {
@@ -309,6 +363,7 @@ main(void)
 		cmocka_unit_test(noselect_measured_never_counted),
 		cmocka_unit_test(maxdelay_keeps_short_round_trips),
 		cmocka_unit_test(max_change_gives_up),
+		cmocka_unit_test(leap_vote_follows_trust),
 	};
 
 	nt_log_setup(NT_LOG_NONE, NT_LOG_ERR, "test");

@@ -30,6 +30,7 @@
 #include "sim.h"
 #include "sim_report.h"
 #include "simscen.h"
+#include "sim_text.h"
 #include "source.h"
 
 /* One server per offset; path delays each way, exponential jitter. */
@@ -252,17 +253,6 @@ outage_unreachable_then_back(void **state)
 	nt_sim_scenario_free(&sc);
 }
 
-static void
-load_text(struct nt_sim_scenario *sc, const char *text)
-{
-	char err[NT_CONF_ERRLEN];
-
-	nt_sim_scenario_init(sc);
-	if (nt_sim_scenario_load_buf(sc, "t.yaml", text, strlen(text), err,
-	    sizeof err) != 0)
-		fail_msg("%s", err);
-}
-
 #define GPS_PAIR \
 	"refclocks:\n" \
 	"  - { name: PPS, driver: pps, silent: [ %s ] }\n" \
@@ -286,7 +276,7 @@ refclock_pps_numbered_by_nmea(void **state)
 	snprintf(text, sizeof text, "duration: 2000\nsettle: 500\n"
 	    "clock: { offset: 0.05, freq_ppm: 50 }\n" GPS_PAIR, "", "",
 	    "pps: PPS,");
-	load_text(&sc, text);
+	sim_load_text(&sc, text);
 	run(&sc, 1, NULL, NULL, &r);
 	assert_int_equal(r.n_servers, 0);
 	assert_int_equal(r.n_refclocks, 2);
@@ -308,7 +298,7 @@ refclock_pps_unpaired_unused(void **state)
 	(void)state;
 	snprintf(text, sizeof text, "duration: 600\nsettle: 300\n"
 	    "clock: { offset: 0.05 }\n" GPS_PAIR, "", "", "");
-	load_text(&sc, text);
+	sim_load_text(&sc, text);
 	run(&sc, 1, NULL, NULL, &r);
 	assert_true(r.m[NT_SIM_UPDATES] == 0);
 	assert_true(fabs(r.final_err - 0.05) < 1e-3);
@@ -334,7 +324,7 @@ gpsd_sock_max(const char *lat, int poll, double *mean)
 	char text[1024];
 
 	snprintf(text, sizeof text, GPSD_SOCK, lat, poll);
-	load_text(&sc, text);
+	sim_load_text(&sc, text);
 	run(&sc, 1, NULL, NULL, &r);
 	*mean = r.m[NT_SIM_MEAN];
 	nt_sim_scenario_free(&sc);
@@ -411,7 +401,7 @@ refclock_fallback_and_hysteresis(void **state)
 	    "jitter: 100us }, in: { delay: 1ms, jitter: 100us } } }\n"
 	    GPS_PAIR "  servers: [ { address: ntp1, minpoll: 4, "
 	    "maxpoll: 4 } ]\n", off, off, "pps: PPS,");
-	load_text(&sc, text);
+	sim_load_text(&sc, text);
 	run(&sc, 1, watch_peer, &w, &r);
 	assert_true(w.pps_before > 790);
 	assert_int_equal(w.pps_during, 0);
