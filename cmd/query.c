@@ -849,8 +849,9 @@ print_header(FILE *f, const struct ntp_pkt *p, nt_time pivot)
 	    dur(nt_from_ntp32(p->root_delay), b1, sizeof b1));
 	fprintf(f, "  root dispersion  %s\n",
 	    dur(nt_from_ntp32(p->root_disp), b2, sizeof b2));
+	/* To the second, as the other times we show; --json has it all. */
 	fprintf(f, "  reference time   %s\n", p->ref == 0 ? "(never synced)" :
-	    nt_format_utc(nt_from_ntp64(p->ref, pivot), ts, sizeof ts));
+	    nt_format_utc_sec(nt_from_ntp64(p->ref, pivot), ts, sizeof ts));
 }
 
 static void
