@@ -84,7 +84,8 @@ usage(FILE *f)
 	    "Offsets are the server's time minus ours (chronyc shows the "
 	    "opposite sign).\n"
 	    "Exit status: 0 all hosts answered, 1 some did not, "
-	    "2 usage error, 3 system error.\n");
+	    "2 usage error, 3 system\nerror (also output that cannot be "
+	    "written).\n");
 }
 
 #define usage_error(...) nt_cmd_usage("query", __VA_ARGS__)

@@ -64,7 +64,8 @@ usage(FILE *f)
 	    "  -h, --help         this text\n\n"
 	    "Exit status: 0 done, 1 the daemon could not do it, 2 usage "
 	    "error\n(also an invalid HOST, or a broken file to reload), 3 no "
-	    "daemon, no\npermission or a broken answer.\n",
+	    "daemon, no\npermission, a broken answer or output that cannot be "
+	    "written.\n",
 	    NT_CTL_DEFAULT_PATH);
 }
 
