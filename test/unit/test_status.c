@@ -83,6 +83,21 @@ held_locl(void *ctx, struct nt_server_state *st)
 	st->leap = NTP_LEAP_NONE;
 }
 
+/* A view as JSON text (freed by the caller). */
+static char *
+view_text(struct nt_status *st, const char *view)
+{
+	struct nt_json j;
+	char *text;
+
+	nt_json_init_buf(&j, false);
+	assert_int_equal(nt_status_json(st, view, &j), 0);
+	assert_int_equal(nt_json_finish(&j), 0);
+	text = strdup(nt_json_text(&j, NULL));
+	nt_json_free(&j);
+	return (text);
+}
+
 /* The "tracking" view as JSON text (freed by the caller). */
 static char *
 tracking_served(struct world *w, nt_status_served_fn *served)
@@ -90,17 +105,10 @@ tracking_served(struct world *w, nt_status_served_fn *served)
 	struct nt_status_engine se = { .e = w->e, .clk = &w->clk.base,
 	    .served = served };
 	struct nt_status st;
-	struct nt_json j;
-	char *text;
 
 	nt_status_init(&st, "master", &w->clk.base);
 	nt_status_add_engine(&st, &se);
-	nt_json_init_buf(&j, false);
-	assert_int_equal(nt_status_json(&st, "tracking", &j), 0);
-	assert_int_equal(nt_json_finish(&j), 0);
-	text = strdup(nt_json_text(&j, NULL));
-	nt_json_free(&j);
-	return (text);
+	return (view_text(&st, "tracking"));
 }
 
 static char *
@@ -197,20 +205,6 @@ two_unresolved(void *ctx, size_t i, struct nt_status_unresolved *u)
 	u->state = i == 0 ? "cannot resolve" : "not used";
 	u->why = i == 0 ? "Name or service not known" : "IPv6, but -4";
 	return (true);
-}
-
-static char *
-view_text(struct nt_status *st, const char *view)
-{
-	struct nt_json j;
-	char *text;
-
-	nt_json_init_buf(&j, false);
-	assert_int_equal(nt_status_json(st, view, &j), 0);
-	assert_int_equal(nt_json_finish(&j), 0);
-	text = strdup(nt_json_text(&j, NULL));
-	nt_json_free(&j);
-	return (text);
 }
 
 static int
