@@ -582,6 +582,15 @@ start_control(struct client *cl)
 	return (0);
 }
 
+/* Configured servers without a source, for "ntimed query sources". */
+static bool
+client_unresolved(void *ctx, size_t i, struct nt_status_unresolved *u)
+{
+	struct client *cl = ctx;
+
+	return (nt_daemon_unresolved(&cl->conf, cl->uc, i, u));
+}
+
 static int
 start_ops(struct client *cl)
 {
@@ -590,6 +599,8 @@ start_ops(struct client *cl)
 	nt_status_init(&cl->st, "client", cl->clk);
 	cl->se.e = nt_uvclient_engine(cl->uc);
 	cl->se.clk = cl->clk;
+	cl->se.unresolved = client_unresolved;
+	cl->se.unresolved_ctx = cl;
 	nt_status_add_engine(&cl->st, &cl->se);
 	cl->shown_selected = -1;
 	if (start_control(cl) != 0)
@@ -754,25 +765,13 @@ print_source_json(struct nt_json *j, const struct nt_engine *e,
 	nt_json_end_object(j);
 }
 
-/* The i-th server or pool of the configuration, NULL after the last. */
-static const struct nt_server_conf *
-conf_entry(const struct nt_conf *c, size_t i)
-{
-	if (i < c->n_servers)
-		return (&c->servers[i]);
-	if (i - c->n_servers < c->n_pools)
-		return (&c->pools[i - c->n_servers].server);
-	return (NULL);
-}
-
 /* A server or pool with no source: its lookup failed (state, why). */
 static void
-print_unresolved_json(struct nt_json *j, const struct nt_server_conf *sc,
-    const char *state, const char *why)
+print_unresolved_json(struct nt_json *j, const struct nt_status_unresolved *u)
 {
 	nt_json_begin_object(j);
 	nt_json_key(j, "host");
-	nt_json_string(j, sc->address);
+	nt_json_string(j, u->host);
 	nt_json_key(j, "address");
 	nt_json_null(j);
 	nt_json_key(j, "offset");
@@ -786,11 +785,11 @@ print_unresolved_json(struct nt_json *j, const struct nt_server_conf *sc,
 	nt_json_key(j, "selected");
 	nt_json_bool(j, false);
 	nt_json_key(j, "state");
-	nt_json_string(j, state);
+	nt_json_string(j, u->state);
 	nt_json_key(j, "reason");
-	nt_json_string(j, state);
+	nt_json_string(j, u->state);
 	nt_json_key(j, "error");
-	nt_json_string(j, why);
+	nt_json_string(j, u->why);
 	nt_json_end_object(j);
 }
 
@@ -799,8 +798,7 @@ print_once_json(struct client *cl, const struct nt_update *u, double applied,
     bool stepped, const char *error)
 {
 	struct nt_engine *e = nt_uvclient_engine(cl->uc);
-	const struct nt_server_conf *sc;
-	const char *why, *state;
+	struct nt_status_unresolved un;
 	struct nt_json j;
 
 	nt_json_init_file(&j, stdout, true);
@@ -821,9 +819,8 @@ print_once_json(struct client *cl, const struct nt_update *u, double applied,
 	nt_json_begin_array(&j);
 	for (size_t i = 0; i < nt_engine_n_sources(e); i++)
 		print_source_json(&j, e, nt_engine_source(e, i));
-	for (size_t i = 0; (sc = conf_entry(&cl->conf, i)) != NULL; i++)
-		if ((why = nt_uvclient_unresolved(cl->uc, sc, &state)) != NULL)
-			print_unresolved_json(&j, sc, state, why);
+	for (size_t i = 0; nt_daemon_unresolved(&cl->conf, cl->uc, i, &un); i++)
+		print_unresolved_json(&j, &un);
 	nt_json_end_array(&j);
 	nt_json_key(&j, "error");
 	nt_json_string(&j, error);
@@ -838,8 +835,7 @@ print_once_text(struct client *cl, const struct nt_update *u, double applied,
 {
 	struct nt_engine *e = nt_uvclient_engine(cl->uc);
 	char b1[NT_DURSTR_LEN], b2[NT_DURSTR_LEN];
-	const struct nt_server_conf *sc;
-	const char *why, *state;
+	struct nt_status_unresolved un;
 
 	for (size_t i = 0; i < nt_engine_n_sources(e); i++) {
 		const struct nt_source *s = nt_engine_source(e, i);
@@ -852,9 +848,8 @@ print_once_text(struct client *cl, const struct nt_update *u, double applied,
 		    source_why(s), nt_format_dur(s->est_offset, b1, sizeof b1),
 		    nt_format_mag(s->min_delay, b2, sizeof b2));
 	}
-	for (size_t i = 0; (sc = conf_entry(&cl->conf, i)) != NULL; i++)
-		if ((why = nt_uvclient_unresolved(cl->uc, sc, &state)) != NULL)
-			printf("%-40s %-14s %s\n", sc->address, state, why);
+	for (size_t i = 0; nt_daemon_unresolved(&cl->conf, cl->uc, i, &un); i++)
+		printf("%-40s %-14s %s\n", un.host, un.state, un.why);
 	if (u == NULL) {
 		printf("no update: %s\n", error);
 		return;

@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "driftfile.h"
 #include "log.h"
+#include "ntp_pkt.h"
 #include "privdrop.h"
 #include "sdnotify.h"
 #include "sandbox.h"
@@ -175,6 +176,50 @@ nt_daemon_adopt_sources(struct nt_uvclient *uc, const struct nt_engine *old,
 {
 	return (nt_uvclient_inherit(uc, old, nt_disc_remaining(
 	    nt_engine_disc(old), nt_clock_now(clk))));
+}
+
+/* The i-th server or pool of c, NULL after the last. */
+static const struct nt_server_conf *
+conf_entry(const struct nt_conf *c, size_t i)
+{
+	if (i < c->n_servers)
+		return (&c->servers[i]);
+	if (i - c->n_servers < c->n_pools)
+		return (&c->pools[i - c->n_servers].server);
+	return (NULL);
+}
+
+/* host, or host:port ([v6]:port) when the port is not NTP's. */
+static void
+unresolved_name(const struct nt_server_conf *sc, char *buf, size_t len)
+{
+	bool v6 = strchr(sc->address, ':') != NULL;
+
+	if (sc->port == NTP_PORT)
+		strlcpy(buf, sc->address, len);
+	else
+		snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", sc->address,
+		    v6 ? "]" : "", sc->port);
+}
+
+bool
+nt_daemon_unresolved(const struct nt_conf *c, struct nt_uvclient *uc,
+    size_t i, struct nt_status_unresolved *u)
+{
+	const struct nt_server_conf *sc;
+	size_t seen = 0;
+
+	if (uc == NULL)		/* between two engines (a restart) */
+		return (false);
+	for (size_t k = 0; (sc = conf_entry(c, k)) != NULL; k++) {
+		if ((u->why = nt_uvclient_unresolved(uc, sc, &u->state)) ==
+		    NULL || seen++ != i)
+			continue;
+		u->host = sc->address;
+		unresolved_name(sc, u->name, sizeof u->name);
+		return (true);
+	}
+	return (false);
 }
 
 void

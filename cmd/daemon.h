@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "conf.h"
+#include "status.h"
 #include "uvclient.h"
 
 #define NT_DRIFT_SAVE_INTERVAL 3600.0	/* s */
@@ -110,6 +111,14 @@ void nt_daemon_restart_params(struct nt_engine_params *p,
  */
 int nt_daemon_adopt_sources(struct nt_uvclient *uc,
     const struct nt_engine *old, struct nt_clock *clk);
+
+/*
+ * The i-th server or pool of c that has no source in uc (its name did
+ * not resolve, or -4/-6 ruled it out; see nt_uvclient_unresolved()),
+ * for "ntimed query sources" and --once.  False after the last.
+ */
+bool nt_daemon_unresolved(const struct nt_conf *c, struct nt_uvclient *uc,
+    size_t i, struct nt_status_unresolved *u);
 
 /*
  * A reload: whether nc and old differ only in what a reload applies

@@ -10,9 +10,9 @@
  * requests carry a random transmit timestamp, which the server echoes and
  * we match, so that the real send time never leaves this machine.
  *
- * With --nts each host is first an NTS-KE server (RFC 8915): the key
- * exchange runs on libuv's thread pool (lib/nts_tls.c), then every request
- * carries a cookie and only replies that authenticate count.
+ * With --nts each host is first an NTS-KE server (RFC 8915): that part,
+ * the key exchange and the cookies, is cmd/query_nts.c; this file calls
+ * it where a request is built and a reply is taken.
  */
 #include <assert.h>
 #include <errno.h>
@@ -32,84 +32,13 @@
 #include "hostport.h"
 #include "json.h"
 #include "log.h"
-#include "net.h"
-#include "ntp_pkt.h"
-#include "nts.h"
-#include "nts_tls.h"
-#include "resolve.h"
-#include "timeutil.h"
+#include "query.h"
 
 #define QUERY_MAX_COUNT 1000
 #define QUERY_MAX_TIMEOUT 3600.0
 #define QUERY_MAX_DISTANCE 16.0		/* seconds of root distance */
 #define QUERY_INTERVAL 2.0
 #define QUERY_FAST_INTERVAL 0.2
-
-struct query_opts {
-	enum nt_family_filter family;
-	int		count;
-	double		timeout;	/* seconds per reply */
-	double		interval;	/* seconds between requests */
-	uint16_t	port;
-	bool		port_set;	/* -p given */
-	bool		json;
-	bool		nts;		/* --nts: HOST is an NTS-KE server */
-	const char	*nts_ca;	/* --nts-ca FILE, else the system's */
-};
-
-/* A host's NTS state: the key exchange, then the cookie jar. */
-struct host_nts {
-	uv_work_t	work;
-	struct nts_ke_result *ke;	/* while the KE runs */
-	struct nt_addr	ke_addr;
-	char		ke_err[NT_ADDRSTRLEN + 300];
-	bool		ke_done;
-	struct nts_client client;
-	bool		authenticated;	/* a sample came from an NTS reply */
-};
-
-struct sample {
-	double	offset;
-	double	delay;
-	nt_time	t;			/* local receive time (T4) */
-};
-
-struct host {
-	struct query	*q;
-	const char	*arg;		/* as given on the command line */
-	char		name[NT_HOSTLEN];
-	uint16_t	port;
-	struct nt_addr	addr;		/* len 0 until resolved */
-	int		fd;		/* -1: no socket */
-	uv_poll_t	poll;
-	uv_timer_t	timer;
-	int		sent;
-	bool		waiting;	/* a request is outstanding */
-	uint64_t	xmt;		/* its random transmit timestamp */
-	nt_time		t1;		/* its real send time (T1) */
-	uint64_t	sent_ms;	/* and the loop time then */
-	struct sample	*samples;
-	int		n_samples;
-	struct ntp_pkt	hdr;		/* last valid reply */
-	nt_time		hdr_pivot;	/* T1 of that reply */
-	bool		have_hdr;
-	const char	*soft_error;	/* ICMP error seen while waiting */
-	const char	*ignored;	/* why the last reply was not taken */
-	bool		started;	/* timer initialised */
-	bool		done;
-	char		error[NT_ADDRSTRLEN + 360];	/* "" while all is well */
-	struct host_nts	nts;
-};
-
-struct query {
-	uv_loop_t	*loop;
-	struct query_opts opt;
-	struct nt_clock	*clock;
-	struct host	*hosts;
-	int		n_hosts;
-	struct nts_trust *trust;	/* --nts */
-	bool		sys_error;	/* exit 3 */
-};
 
 static const struct option long_opts[] = {
 	{ "count", required_argument, NULL, 'n' },
@@ -155,7 +84,8 @@ usage(FILE *f)
 	    "Offsets are the server's time minus ours (chronyc shows the "
 	    "opposite sign).\n"
 	    "Exit status: 0 all hosts answered, 1 some did not, "
-	    "2 usage error, 3 system error.\n");
+	    "2 usage error, 3 system\nerror (also output that cannot be "
+	    "written).\n");
 }
 
 #define usage_error(...) nt_cmd_usage("query", __VA_ARGS__)
@@ -206,10 +136,8 @@ parse_opt(struct query_opts *o, int ch, const char *arg)
 		o->port_set = true;
 		break;
 	case 'N':
-		o->nts = true;
-		break;
 	case 'C':
-		o->nts_ca = arg;
+		query_nts_option(o, ch, arg);
 		break;
 	case 'f':
 		o->interval = QUERY_FAST_INTERVAL;
@@ -247,11 +175,7 @@ parse_args(struct query_opts *o, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return (usage_error("no host given (see --help)"));
-	if (o->nts_ca != NULL && !o->nts)
-		return (usage_error("--nts-ca needs --nts"));
-	if (o->nts && !o->port_set)
-		o->port = NTS_KE_PORT;
-	return (-1);
+	return (query_nts_check_options(o));
 }
 
 /* ---- results ---- */
@@ -268,12 +192,8 @@ host_finish(struct host *h)
 		uv_poll_stop(&h->poll);
 }
 
-static void host_fail(struct host *h, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* The host is done and failed; the first reason given sticks. */
-static void
-host_fail(struct host *h, const char *fmt, ...)
+void
+query_host_fail(struct host *h, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -291,12 +211,12 @@ host_no_more_requests(struct host *h)
 	char why[96];
 
 	if (h->n_samples == 0 && h->ignored != NULL)
-		host_fail(h, "no usable reply: %s", h->ignored);
+		query_host_fail(h, "no usable reply: %s", h->ignored);
 	else if (h->n_samples == 0) {
 		snprintf(why, sizeof why, "%g s%s%s", h->q->opt.timeout,
 		    h->soft_error != NULL ? "; " : "",
 		    h->soft_error != NULL ? h->soft_error : "");
-		host_fail(h, "no reply (timeout after %s)", why);
+		query_host_fail(h, "no reply (timeout after %s)", why);
 	} else
 		host_finish(h);
 }
@@ -352,27 +272,23 @@ soft_error(int err)
 }
 
 /*
- * The header plus, with NTS, a fresh unique identifier and nonce, the
- * oldest cookie and the authenticator.  Returns the length, 0 when the
- * cookies ran out (every one was spent on a request that got no reply).
+ * The header, with NTS its fields around it.  Returns the length, 0 when
+ * the cookies ran out (every one was spent on a request that got no
+ * reply).
  */
 static size_t
 build_request(struct host *h, const struct ntp_pkt *p, uint8_t *buf,
     size_t cap)
 {
-	uint8_t hdr[NTP_HDR_LEN], uid[NTS_UID_LEN], nonce[NTS_NONCE_LEN];
+	uint8_t hdr[NTP_HDR_LEN];
 
 	if (ntp_encode(p, hdr, sizeof hdr) != NTP_HDR_LEN)
 		assert(!"ntp_encode failed on a full-size buffer");
-	if (!h->q->opt.nts) {
-		assert(cap >= NTP_HDR_LEN);
-		memcpy(buf, hdr, NTP_HDR_LEN);
-		return (NTP_HDR_LEN);
-	}
-	arc4random_buf(uid, sizeof uid);
-	arc4random_buf(nonce, sizeof nonce);
-	return (nts_client_request(&h->nts.client, hdr, uid, nonce, buf,
-	    cap));
+	if (h->q->opt.nts)
+		return (query_nts_request(h, hdr, buf, cap));
+	assert(cap >= NTP_HDR_LEN);
+	memcpy(buf, hdr, NTP_HDR_LEN);
+	return (NTP_HDR_LEN);
 }
 
 static void
@@ -390,8 +306,8 @@ send_request(struct host *h)
 		arc4random_buf(&p.xmt, sizeof p.xmt);
 	while (p.xmt == 0);
 	if ((len = build_request(h, &p, buf, sizeof buf)) == 0) {
-		host_fail(h, "NTS: no cookie left (%d requests without an "
-		    "authenticated reply)", NTS_COOKIE_MAX);
+		query_host_fail(h, "NTS: no cookie left (%d requests without "
+		    "an authenticated reply)", NTS_COOKIE_MAX);
 		return;
 	}
 	for (;;) {
@@ -406,7 +322,7 @@ send_request(struct host *h)
 	h->sent_ms = uv_now(h->q->loop);
 	h->sent++;
 	if (r != 0) {
-		host_fail(h, "cannot send: %s", strerror(-r));
+		query_host_fail(h, "cannot send: %s", strerror(-r));
 		return;
 	}
 	h->xmt = p.xmt;
@@ -483,31 +399,6 @@ check_reply(const struct ntp_pkt *p, uint64_t xmt)
 	return (v);
 }
 
-/*
- * With NTS, a reply counts only if it authenticates; anything else is
- * ignored (anyone can send us a datagram), except an NTS NAK that echoes
- * our identifier: the server has forgotten our key.  Returns false if
- * the reply is not to be used.
- */
-static bool
-nts_accept(struct host *h, const uint8_t *buf, size_t len, const char *addr)
-{
-	enum nts_verdict v;
-
-	if (!h->q->opt.nts)
-		return (true);
-	if ((v = nts_client_reply(&h->nts.client, buf, len)) == NTS_OK)
-		return (true);
-	if (v == NTS_NAK) {
-		host_fail(h, "%s: %s", addr, nts_verdict_str(v));
-		return (false);
-	}
-	nt_log(NT_LOG_DEBUG, "%s: ignored reply: %s", addr,
-	    nts_verdict_str(v));
-	h->ignored = nts_verdict_str(v);
-	return (false);
-}
-
 static void
 handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 {
@@ -523,7 +414,7 @@ handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 		    ntp_decode_strerror(e));
 		return;
 	}
-	if (!nts_accept(h, buf, len, addr))
+	if (h->q->opt.nts && !query_nts_accept(h, buf, len, addr))
 		return;
 	v = check_reply(&p, h->xmt);
 	make_sample(h, &p, h->q->clock->ops->from_kernel(h->q->clock, rx),
@@ -540,19 +431,19 @@ handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 	h->waiting = false;
 	uv_timer_stop(&h->timer);
 	if (ntp_verdict_is_kod(v)) {
-		host_fail(h, "%s", kod_name(&p, kod, sizeof kod));
+		query_host_fail(h, "%s", kod_name(&p, kod, sizeof kod));
 		return;
 	}
 	h->hdr = p;
 	h->hdr_pivot = h->t1;
 	h->have_hdr = true;
 	if (v == NTP_REPLY_UNSYNC) {
-		host_fail(h, "%s", "unsynchronized");
+		query_host_fail(h, "%s", "unsynchronized");
 		return;
 	}
 	if (v == NTP_REPLY_DISTANCE) {
 		snprintf(dist, sizeof dist, "%.3f s", ntp_root_distance(&p));
-		host_fail(h, "root distance %s above 16 s", dist);
+		query_host_fail(h, "root distance %s above 16 s", dist);
 		return;
 	}
 	assert(h->n_samples < h->q->opt.count);
@@ -588,13 +479,14 @@ drain(struct host *h)
 	while (!h->done && (n = nt_udp_recv(h->fd, buf, sizeof buf, &rx)) !=
 	    -EAGAIN) {
 		if (n == -ECONNREFUSED && h->n_samples == 0)
-			host_fail(h, "no NTP server there (connection "
+			query_host_fail(h, "no NTP server there (connection "
 			    "refused)");
 		else if (n < 0 && soft_error((int)-n)) {
 			h->soft_error = strerror((int)-n);
 			errors++;
 		} else if (n < 0)
-			host_fail(h, "cannot receive: %s", strerror((int)-n));
+			query_host_fail(h, "cannot receive: %s",
+			    strerror((int)-n));
 		else if (h->waiting && rx.truncated)
 			log_long_reply(h, &rx);
 		else if (h->waiting)
@@ -612,7 +504,7 @@ on_readable(uv_poll_t *p, int status, int events)
 	if (h->done)
 		return;
 	if (drain(h) == 0 && status < 0)
-		host_fail(h, "socket error: %s", uv_strerror(status));
+		query_host_fail(h, "socket error: %s", uv_strerror(status));
 	/* libuv stops polling on POLLERR (an ICMP error): resume. */
 	if (!h->done && status < 0)
 		uv_poll_start(&h->poll, UV_READABLE, on_readable);
@@ -628,11 +520,8 @@ system_errno(int err)
 	    err == ENOBUFS);
 }
 
-static void start_ke(struct host *h, const struct nt_addr *addr);
-
-/* The NTP server's addresses: open a socket to one and start asking. */
-static void
-start_ntp(struct host *h, const struct nt_addr *addrs, size_t n)
+void
+query_start_ntp(struct host *h, const struct nt_addr *addrs, size_t n)
 {
 	int fd = -EDESTADDRREQ, r;
 
@@ -645,13 +534,14 @@ start_ntp(struct host *h, const struct nt_addr *addrs, size_t n)
 	}
 	if (fd < 0) {
 		h->q->sys_error |= system_errno(-fd);
-		host_fail(h, "%s: %s", nt_udp_client_what(fd), strerror(-fd));
+		query_host_fail(h, "%s: %s", nt_udp_client_what(fd),
+		    strerror(-fd));
 		return;
 	}
 	if ((r = uv_poll_init_socket(h->q->loop, &h->poll, fd)) != 0) {
 		close(fd);
 		h->q->sys_error = true;
-		host_fail(h, "cannot poll socket: %s", uv_strerror(r));
+		query_host_fail(h, "cannot poll socket: %s", uv_strerror(r));
 		return;
 	}
 	h->fd = fd;
@@ -660,86 +550,19 @@ start_ntp(struct host *h, const struct nt_addr *addrs, size_t n)
 	send_request(h);
 }
 
-static void
-on_resolved(void *ctx, const struct nt_addr *addrs, size_t n,
+void
+query_on_resolved(void *ctx, const struct nt_addr *addrs, size_t n,
     const char *err)
 {
 	struct host *h = ctx;
 
 	if (err != NULL)
-		host_fail(h, "cannot resolve%s: %s", h->q->opt.nts &&
+		query_host_fail(h, "cannot resolve%s: %s", h->q->opt.nts &&
 		    h->nts.ke_done ? " the NTS-negotiated server" : "", err);
 	else if (h->q->opt.nts && !h->nts.ke_done)
-		start_ke(h, &addrs[0]);
+		query_nts_start_ke(h, &addrs[0]);
 	else
-		start_ntp(h, addrs, n);
-}
-
-/* ---- NTS key exchange, on the thread pool ---- */
-
-static void
-ke_work(uv_work_t *w)
-{
-	struct host *h = w->data;
-
-	if (nts_ke_run(h->q->trust, &h->nts.ke_addr, h->name,
-	    h->q->opt.timeout, h->nts.ke, h->nts.ke_err,
-	    sizeof h->nts.ke_err) != 0)
-		assert(h->nts.ke_err[0] != '\0');
-}
-
-/*
- * Keys and cookies in hand: NTP goes to the server the KE named, or to
- * the KE server's address (RFC 8915 section 4.1.7), port 123 unless told.
- */
-static void
-ke_after(uv_work_t *w, int status)
-{
-	struct host *h = w->data;
-	struct nts_ke_result *ke = h->nts.ke;
-	uint16_t port = ke->reply.port != 0 ? ke->reply.port : NTP_PORT;
-	struct nt_addr a = h->nts.ke_addr;
-
-	assert(status == 0);
-	h->nts.ke = NULL;
-	h->nts.ke_done = true;
-	if (h->nts.ke_err[0] != '\0')
-		host_fail(h, "%s", h->nts.ke_err);
-	else if (nts_client_init(&h->nts.client, ke->c2s, ke->s2c,
-	    &ke->reply) != 0) {
-		h->q->sys_error = true;
-		host_fail(h, "NTS: cannot set up AES-SIV");
-	} else if (ke->reply.server[0] != '\0')
-		nt_resolve(h->q->loop, ke->reply.server, port,
-		    h->q->opt.family, on_resolved, h);
-	else {
-		nt_addr_set_port(&a, port);
-		start_ntp(h, &a, 1);
-	}
-	explicit_bzero(ke, sizeof *ke);
-	free(ke);
-}
-
-static void
-start_ke(struct host *h, const struct nt_addr *addr)
-{
-	int r;
-
-	if ((h->nts.ke = calloc(1, sizeof *h->nts.ke)) == NULL) {
-		h->q->sys_error = true;
-		host_fail(h, "%s", strerror(ENOMEM));
-		return;
-	}
-	h->nts.ke_addr = *addr;
-	h->nts.work.data = h;
-	if ((r = uv_queue_work(h->q->loop, &h->nts.work, ke_work,
-	    ke_after)) != 0) {
-		free(h->nts.ke);
-		h->nts.ke = NULL;
-		h->q->sys_error = true;
-		host_fail(h, "cannot start the NTS key exchange: %s",
-		    uv_strerror(r));
-	}
+		query_start_ntp(h, addrs, n);
 }
 
 static int
@@ -770,7 +593,8 @@ host_start(struct host *h)
 	h->samples = calloc((size_t)q->opt.count, sizeof *h->samples);
 	if (h->samples == NULL)
 		return (-ENOMEM);
-	nt_resolve(q->loop, h->name, h->port, q->opt.family, on_resolved, h);
+	nt_resolve(q->loop, h->name, h->port, q->opt.family,
+	    query_on_resolved, h);
 	return (0);
 }
 
@@ -849,8 +673,9 @@ print_header(FILE *f, const struct ntp_pkt *p, nt_time pivot)
 	    dur(nt_from_ntp32(p->root_delay), b1, sizeof b1));
 	fprintf(f, "  root dispersion  %s\n",
 	    dur(nt_from_ntp32(p->root_disp), b2, sizeof b2));
+	/* To the second, as the other times we show; --json has it all. */
 	fprintf(f, "  reference time   %s\n", p->ref == 0 ? "(never synced)" :
-	    nt_format_utc(nt_from_ntp64(p->ref, pivot), ts, sizeof ts));
+	    nt_format_utc_sec(nt_from_ntp64(p->ref, pivot), ts, sizeof ts));
 }
 
 static void
@@ -1019,7 +844,7 @@ run(struct query *q)
 	for (int i = 0; i < q->n_hosts; i++)
 		if (host_start(&q->hosts[i]) != 0) {
 			q->sys_error = true;
-			host_fail(&q->hosts[i], "%s", strerror(ENOMEM));
+			query_host_fail(&q->hosts[i], "%s", strerror(ENOMEM));
 		}
 	uv_run(q->loop, UV_RUN_DEFAULT);
 	for (int i = 0; i < q->n_hosts; i++)
@@ -1034,22 +859,6 @@ run(struct query *q)
 		if (!host_ok(&q->hosts[i]))
 			code = EXIT_RUNTIME;
 	return (q->sys_error ? EXIT_SYSTEM : code);
-}
-
-/* --nts: the CA certificates, read once for every host. */
-static int
-load_trust(struct query *q)
-{
-	char err[512];
-
-	if (!q->opt.nts)
-		return (0);
-	if ((q->trust = nts_trust_load(q->opt.nts_ca, err, sizeof err)) ==
-	    NULL) {
-		fprintf(stderr, "ntimed query: %s\n", err);
-		return (q->opt.nts_ca != NULL ? EXIT_USAGE : EXIT_SYSTEM);
-	}
-	return (0);
 }
 
 int
@@ -1085,16 +894,14 @@ cmd_query(int argc, char **argv)
 	}
 	q.loop = &loop;
 	q.clock = nt_clock_dry();
-	if ((r = load_trust(&q)) == 0)
+	if ((r = query_nts_load_trust(&q)) == 0)
 		r = run(&q);
 	if (uv_loop_close(&loop) != 0)
 		assert(!"handles left open on the query loop");
 out:
-	for (int i = 0; i < q.n_hosts; i++) {
+	query_nts_free(&q);
+	for (int i = 0; i < q.n_hosts; i++)
 		free(q.hosts[i].samples);
-		nts_client_free(&q.hosts[i].nts.client);
-	}
 	free(q.hosts);
-	nts_trust_free(q.trust);
 	return (r);
 }

@@ -64,7 +64,8 @@ usage(FILE *f)
 	    "  -h, --help         this text\n\n"
 	    "Exit status: 0 done, 1 the daemon could not do it, 2 usage "
 	    "error\n(also an invalid HOST, or a broken file to reload), 3 no "
-	    "daemon, no\npermission or a broken answer.\n",
+	    "daemon, no\npermission, a broken answer or output that cannot be "
+	    "written.\n",
 	    NT_CTL_DEFAULT_PATH);
 }
 
@@ -458,7 +459,9 @@ sources_legend(void)
 	    "| /                'x' = falseticker or no majority, "
 	    "'~' = root distance too large,\n"
 	    "||                 '?' = unusable (no reply yet, unreachable, "
-	    "unsynchronized, denied)\n"
+	    "unsynchronized, denied,\n"
+	    "||                       or no address: the name did not "
+	    "resolve)\n"
 	    "||                                                     .- offset "
 	    "of the last sample\n"
 	    "||                                                    /   (server "
@@ -489,7 +492,7 @@ print_sources(const struct nt_yconf_node *a, bool verbose)
 			snprintf(reach, sizeof reach, "%o", (unsigned)r);
 		else
 			strlcpy(reach, "-", sizeof reach);
-		printf("%c%s %-27.27s %7s %4s %5s %6s  %9s +/- %-10s %s\n",
+		printf("%c%s %-27.27s %7s %4s %5s %6s  %9s +/- %-10s %s",
 		    flag(s, "refclock") ? '#' : '^',
 		    str(s, "symbol") ? str(s, "symbol") : "?",
 		    str(s, "name") ? str(s, "name") : "?",
@@ -498,6 +501,9 @@ print_sources(const struct nt_yconf_node *a, bool verbose)
 		    dur(num(s, "last_offset"), true, b1, sizeof b1),
 		    dur(num(s, "last_error"), false, b2, sizeof b2),
 		    str(s, "state") ? str(s, "state") : "?");
+		/* A server without a source: why ("cannot resolve: ..."). */
+		printf("%s%s\n", str(s, "error") ? ": " : "",
+		    str(s, "error") ? str(s, "error") : "");
 	}
 }
 

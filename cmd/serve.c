@@ -412,6 +412,15 @@ start_control(struct nt_serve *sl)
 	return (0);
 }
 
+/* Configured servers without a source, for "ntimed query sources". */
+static bool
+serve_unresolved(void *ctx, size_t i, struct nt_status_unresolved *u)
+{
+	struct nt_serve *sl = ctx;
+
+	return (nt_daemon_unresolved(&sl->conf, sl->uc, i, u));
+}
+
 static int
 start_ops(struct nt_serve *sl)
 {
@@ -422,6 +431,8 @@ start_ops(struct nt_serve *sl)
 	sl->se.clk = sl->clk;
 	sl->se.served = served_state;
 	sl->se.served_ctx = sl;
+	sl->se.unresolved = serve_unresolved;
+	sl->se.unresolved_ctx = sl;
 	nt_status_add_engine(&sl->st, &sl->se);
 	sl->ss = (struct nt_status_server){ server_counters, sl };
 	nt_status_add_server(&sl->st, &sl->ss);

@@ -735,6 +735,7 @@ struct srcview {
 	bool		noselect, trust, require;
 	double		maxdelay;	/* NAN: no limit */
 	bool		refclock;
+	const char	*error;		/* no source: why */
 };
 
 static void
@@ -801,6 +802,26 @@ src_view(const struct nt_source *s, nt_time now, struct srcview *v)
 	v->have_sample = s->n_hist > 0;
 	if (v->have_sample)
 		src_last(s, now, v);
+}
+
+/* A configured server without a source: a name, a state and why. */
+static void
+unresolved_view(const struct nt_status_unresolved *u, struct srcview *v)
+{
+	memset(v, 0, sizeof *v);
+	v->name = u->name;
+	v->state = u->state;
+	v->symbol[0] = nt_status_src_symbol(NT_SRC_INIT);	/* '?' */
+	v->error = u->why;
+}
+
+/* The i-th server without a source (see nt_status_unresolved_fn). */
+static bool
+unresolved(const struct nt_status_engine *se, size_t i,
+    struct nt_status_unresolved *u)
+{
+	return (se->unresolved != NULL &&
+	    se->unresolved(se->unresolved_ctx, i, u));
 }
 
 #define SF(k, m, kind, f, h) { k, m, h, kind, offsetof(struct srcview, f) }
@@ -876,6 +897,22 @@ sample_fields_json(struct nt_json *j, const struct srcview *v)
 	}
 }
 
+/*
+ * A field of a server without a source: nothing measured is null, a
+ * flag false, a counter 0 (nothing was sent).
+ */
+static void
+unmeasured_field(struct nt_json *j, const struct field *f)
+{
+	nt_json_key(j, f->key);
+	if (f->kind == F_BOOL)
+		nt_json_bool(j, false);
+	else if (f->kind == F_U64)
+		nt_json_int(j, 0);
+	else
+		nt_json_null(j);
+}
+
 static void
 source_json(struct nt_json *j, const struct srcview *v)
 {
@@ -883,14 +920,20 @@ source_json(struct nt_json *j, const struct srcview *v)
 	nt_json_key(j, "name");
 	nt_json_string(j, v->name);
 	nt_json_key(j, "address");
-	nt_json_string(j, v->address);
+	nt_json_string(j, v->error != NULL ? NULL : v->address);
 	nt_json_key(j, "state");
 	nt_json_string(j, v->state);
 	nt_json_key(j, "symbol");
 	nt_json_string(j, v->symbol);
-	for (size_t i = 0; i < N_FIELDS(src_fields); i++)
-		json_field(j, &src_fields[i], v);
+	for (size_t i = 0; i < N_FIELDS(src_fields); i++) {
+		if (v->error != NULL)
+			unmeasured_field(j, &src_fields[i]);
+		else
+			json_field(j, &src_fields[i], v);
+	}
 	sample_fields_json(j, v);
+	nt_json_key(j, "error");
+	nt_json_string(j, v->error);
 	nt_json_end_object(j);
 }
 
@@ -898,11 +941,16 @@ static void
 sources_json(void *ctx, struct nt_json *j, nt_time now)
 {
 	struct nt_status_engine *se = ctx;
+	struct nt_status_unresolved u;
 	struct srcview v;
 
 	nt_json_begin_array(j);
 	for (size_t i = 0; i < nt_engine_n_sources(se->e); i++) {
 		src_view(nt_engine_source(se->e, i), now, &v);
+		source_json(j, &v);
+	}
+	for (size_t i = 0; unresolved(se, i, &u); i++) {
+		unresolved_view(&u, &v);
 		source_json(j, &v);
 	}
 	nt_json_end_array(j);
@@ -934,22 +982,40 @@ src_family(struct nt_prom *p, const struct srcview *vs, size_t n,
 	}
 }
 
+/*
+ * Every source, and every server without one (address "", its state),
+ * whose other families it is not in: it has no numbers.
+ */
 static void
-sources_prom(void *ctx, struct nt_prom *p, nt_time now)
+source_info_prom(struct nt_prom *p, const struct nt_status_engine *se,
+    const struct srcview *vs, size_t n)
 {
-	struct nt_status_engine *se = ctx;
-	size_t n = nt_engine_n_sources(se->e);
-	struct srcview *vs;
+	struct nt_status_unresolved u;
 
-	if (n == 0 || (vs = calloc(n, sizeof *vs)) == NULL)
+	if (n == 0 && !unresolved(se, 0, &u))
 		return;
-	for (size_t i = 0; i < n; i++)
-		src_view(nt_engine_source(se->e, i), now, &vs[i]);
 	nt_prom_family(p, "ntimed_source_info", "gauge", "Always 1; labels: "
 	    "the source's address and why it is or is not used");
 	for (size_t i = 0; i < n; i++)
 		nt_prom_sample(p, 1, "source", vs[i].name, "address",
 		    vs[i].address, "state", vs[i].state, NULL);
+	for (size_t i = 0; unresolved(se, i, &u); i++)
+		nt_prom_sample(p, 1, "source", u.name, "address", "", "state",
+		    u.state, NULL);
+}
+
+static void
+sources_prom(void *ctx, struct nt_prom *p, nt_time now)
+{
+	struct nt_status_engine *se = ctx;
+	size_t n = nt_engine_n_sources(se->e);
+	struct srcview *vs = NULL;
+
+	if (n > 0 && (vs = calloc(n, sizeof *vs)) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		src_view(nt_engine_source(se->e, i), now, &vs[i]);
+	source_info_prom(p, se, vs, n);
 	for (size_t i = 0; i < N_FIELDS(src_fields); i++)
 		if (src_fields[i].metric != NULL)
 			src_family(p, vs, n, &src_fields[i], false);

@@ -130,6 +130,23 @@ void nt_track_update(struct nt_track *t, const struct nt_update *u);
  */
 typedef void nt_status_served_fn(void *ctx, struct nt_server_state *st);
 
+/*
+ * A configured server or pool that has no source: its name did not
+ * resolve, or -4/-6 ruled its address out.  "sources" lists it (as
+ * chronyc's "sources -a" does an unresolved name) until a lookup finds
+ * it an address.
+ */
+struct nt_status_unresolved {
+	const char	*host;		/* as configured */
+	char		name[NT_NAME_MAX];	/* host[:port] */
+	const char	*state;		/* "cannot resolve", "not used" */
+	const char	*why;		/* the resolver's words */
+};
+
+/* The i-th such server into u; false after the last. */
+typedef bool nt_status_unresolved_fn(void *ctx, size_t i,
+    struct nt_status_unresolved *u);
+
 struct nt_status_engine {
 	struct nt_engine *e;	/* the daemon may replace it (reload) */
 	struct nt_clock	*clk;
@@ -139,6 +156,9 @@ struct nt_status_engine {
 	/* Serving roles: tracking shows what we serve.  NULL: a client. */
 	nt_status_served_fn *served;
 	void		*served_ctx;
+	/* Servers without a source.  NULL: none (the simulator). */
+	nt_status_unresolved_fn *unresolved;
+	void		*unresolved_ctx;
 };
 
 /* One reading of everything "tracking" shows. */

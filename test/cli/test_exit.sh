@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Exit statuses, held to the README's table (0 success, 1 failed at run
 # time, 2 usage or configuration error, 3 system error: no permission, no
-# socket) where they once strayed: a configuration file that may not be
-# read is "no permission" in every role, not a bad file; and over the
-# control socket, a verb given a host that is not valid, or a reload of a
-# broken file, is a usage or configuration error, not a refusal on the
-# merits.  The daemon asked is a dry-run client polling a loopback port
-# nothing answers on.
+# socket, no daemon, output that cannot be written) where they once
+# strayed: a configuration file that may not be read is "no permission"
+# in every role, not a bad file; over the control socket, a verb given a
+# host that is not valid, or a reload of a broken file, is a usage or
+# configuration error, not a refusal on the merits; and "ntimed query"
+# keeps to the table its --help gives.  The daemon asked is a dry-run
+# client polling a loopback port nothing answers on.
 . "$(dirname "$0")/lib.sh"
 
 # 1. A file we may not read: 3, and the one line says why.  Root reads
@@ -38,7 +39,26 @@ expect 2 "$NTIMED" slave --check-config -c "$T/conf"
 has err "is a directory" "a directory is no configuration file"
 expect 2 "$NTIMED" sim "$T/conf/missing.yaml"
 
-# 2. Verbs over the control socket (root only: they need uid 0).
+# 2. "ntimed query HOST" by the same table (and its --help): 1 a host
+# did not answer, 2 usage (a CA file --nts cannot read is one), 3
+# output that cannot be written.
+expect 1 "$NTIMED" query -n 1 -t 0.2 127.0.0.1:9
+has out "error +no NTP server there" "a dead port: the host failed"
+expect 2 "$NTIMED" query -n 0 127.0.0.1:9
+expect 2 "$NTIMED" query --nts --nts-ca "$T/conf/missing.pem" 127.0.0.1
+has err "missing\.pem" "the CA file named"
+if [ -w /dev/full ]; then
+	expect 3 sh -c '"$0" query -n 1 -t 0.2 127.0.0.1:9 >/dev/full' "$NTIMED"
+	has err "cannot write output" "a full disk said"
+fi
+expect 0 "$NTIMED" query --help
+for code in "0 all hosts answered" "1 some did not" "2 usage error" \
+    "3 system"; do
+	tr '\n' ' ' <"$T/out" | grep -qF "$code" ||
+	    { cat "$T/out" >&2; fail "query --help: no '$code'"; }
+done
+
+# 3. Verbs over the control socket (root only: they need uid 0).
 if [ "$(id -u)" -ne 0 ]; then
 	echo "exit: verbs not checked (they need root)"
 	echo "exit: all checks passed"
@@ -78,5 +98,14 @@ expect 3 "$NTIMED" query -s "$T/none.sock" reload
 expect 2 "$NTIMED" query -s "$T/none.sock" add-server
 has err "^ntimed query: 'add-server' needs a HOST\[:PORT\]$" "no host: said"
 expect 2 "${Q[@]}" remove-server
+# A view the daemon does not have is a usage error too; output that
+# cannot be written, a system error.
+expect 2 "${Q[@]}" nosuchview
+has err "nosuchview" "the unknown view named"
+if [ -w /dev/full ]; then
+	expect 3 sh -c '"$0" query -s "$1" sources >/dev/full' "$NTIMED" \
+	    "$T/ctl.sock"
+	has err "cannot write output" "a full disk said"
+fi
 kill -0 "$DPID" 2>/dev/null || { cat "$T/daemon.log" >&2; fail "daemon died"; }
 echo "exit: all checks passed"

@@ -34,16 +34,7 @@ has out '^::1 +not used +an IPv6 address, but only IPv4 is allowed \(-4\)$' \
     "table: ::1 not used, and why"
 
 # 2. A name that does not resolve, in a namespace of our own.
-if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
-    unshare -n -m true 2>/dev/null; then
-	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' \
-	    >"$T/resolv.conf"
-	printf 'hosts: files dns\n' >"$T/nsswitch.conf"
-	ISOLATED=(unshare -n -m --propagation private sh -c '
-	    mount --bind "$1" /etc/resolv.conf &&
-	    mount --bind "$2" /etc/nsswitch.conf &&
-	    ip link set lo up && shift 2 && exec "$@"' sh
-	    "$T/resolv.conf" "$T/nsswitch.conf")
+if isolated_dns; then
 	N=nosuch.invalid
 	expect 1 "${ISOLATED[@]}" "$NTIMED" client --once --dry-run --json -t 2 \
 	    "$N" "$DEAD"

@@ -3,8 +3,9 @@
 # stand-in daemon on a Unix socket in the scratch directory that answers
 # with fixed JSON (no daemon, no clock, no network): every row of
 # "sources" and "sourcestats" keeps its columns whatever the values (an
-# offset of hours, a source silent for weeks), and "tracking" shows the
-# reference time to the second, as chronyc does.
+# offset of hours, a source silent for weeks, a name that did not
+# resolve), and "tracking" shows the reference time to the second, as
+# chronyc does.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 not found"
 SOCK=$T/ctl.sock
@@ -28,6 +29,11 @@ views = {
         src("192.0.2.4:123", -1.2e9, 3e8, 1e12, "falseticker", "x"),
         src("a-very-long-server-name.example.org:123", None, None, None,
             "no reply", "?"),
+        # A server whose name did not resolve: no numbers, and why.
+        dict(src("nosuch.invalid", None, None, None, "cannot resolve", "?"),
+             address=None, stratum=None, poll=None, reach=None,
+             samples=None, span=None, frequency_ppm=None, skew_ppm=None,
+             error="Name or service not known"),
     ],
     "tracking": {"reference_time": 1790000000.987654321, "stratum": 3,
                  "synchronized": False},
@@ -66,11 +72,13 @@ has out "^\^x 192\.0\.2\.4:123 .* 99999d  -1\.2e\+09s \+/- 3\.0e\+08s" \
 has out "^\^- 192\.0\.2\.2:123 .* 166m   -502\.2ms \+/- 28\.3ms " \
     "sources: milliseconds"
 has out "^\^x 192\.0\.2\.3:123 .*    40d " "sources: an age of 40 days in days"
+has out '^\^\? nosuch\.invalid +- +- +- +- +- \+/- - +cannot resolve: Name or service not known$' \
+    "sources: a name that did not resolve, and why"
 # Every column before it ends where it ends on the other rows: "+/-" and
 # the State column start at the same place on every row.
 [ "$(rows "$T/out" | awk '{ print index($0, "+/-") }' | sort -u)" = 69 ] ||
     { cat "$T/out" >&2; fail "sources: a column before +/- moved"; }
-[ "$(rows "$T/out" | cut -c83- | grep -c '^ [a-z]')" -eq 5 ] ||
+[ "$(rows "$T/out" | cut -c83- | grep -c '^ [a-z]')" -eq 6 ] ||
     { cat "$T/out" >&2; fail "sources: the State column moved"; }
 
 run sourcestats

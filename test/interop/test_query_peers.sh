@@ -204,7 +204,7 @@ assert_rc 1 "human query of OpenNTPD"
 assert_grep "$OUT" "^  stratum +9$" "stratum"
 assert_grep "$OUT" "^  refid +${UPSTREAM//./\\.}$" "refid"
 assert_grep "$OUT" "^  leap +unsynchronized$" "leap"
-assert_grep "$OUT" "^  reference time +20[0-9-]+T" "reference time"
+assert_grep "$OUT" "^  reference time +20[0-9-]+T[0-9:]+Z$" "reference time"
 assert_grep "$OUT" "^  error +unsynchronized$" "error"
 
 ns_check_caps "$NSS"

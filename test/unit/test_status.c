@@ -3,8 +3,10 @@
  * shown as text ("LOCL"), at stratum 1 and at the local driver's own
  * stratum alike, never as an address ("76.79.67.76"), also before the
  * engine has selected anything (a reload); an upstream server's refid at
- * stratum 2 and above is its address.  And the views the daemons register
- * are the words "ntimed query" takes for the local daemon.
+ * stratum 2 and above is its address.  The views the daemons register
+ * are the words "ntimed query" takes for the local daemon.  And a
+ * configured server that has no source (its name did not resolve) is
+ * listed in "sources" and the scrape.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,7 +33,7 @@ struct world {
 	uint64_t rnd;
 };
 
-/* An engine with one refclock of driver drv, fed for secs s. */
+/* An engine with a refclock of driver drv (NULL: none), fed for secs s. */
 static void
 world_run_for(struct world *w, const char *drv, int secs)
 {
@@ -45,6 +47,9 @@ world_run_for(struct world *w, const char *drv, int secs)
 	nt_conf_init(&conf);
 	w->e = tio_engine_new(&w->clk, &conf, &w->rnd);
 	assert_non_null(w->e);
+	nt_conf_free(&conf);
+	if (drv == NULL)
+		return;
 	nt_refclock_conf_init(&w->rc, nt_refclock_find_driver(drv));
 	w->rc.poll = 0;
 	src = nt_engine_add_refclock(w->e, &w->rc, drv,
@@ -59,7 +64,6 @@ world_run_for(struct world *w, const char *drv, int secs)
 		s.local = nt_clock_now(&w->clk.base);
 		nt_engine_refclock_sample(w->e, src, &s);
 	}
-	nt_conf_free(&conf);
 }
 
 static void
@@ -79,6 +83,21 @@ held_locl(void *ctx, struct nt_server_state *st)
 	st->leap = NTP_LEAP_NONE;
 }
 
+/* A view as JSON text (freed by the caller). */
+static char *
+view_text(struct nt_status *st, const char *view)
+{
+	struct nt_json j;
+	char *text;
+
+	nt_json_init_buf(&j, false);
+	assert_int_equal(nt_status_json(st, view, &j), 0);
+	assert_int_equal(nt_json_finish(&j), 0);
+	text = strdup(nt_json_text(&j, NULL));
+	nt_json_free(&j);
+	return (text);
+}
+
 /* The "tracking" view as JSON text (freed by the caller). */
 static char *
 tracking_served(struct world *w, nt_status_served_fn *served)
@@ -86,17 +105,10 @@ tracking_served(struct world *w, nt_status_served_fn *served)
 	struct nt_status_engine se = { .e = w->e, .clk = &w->clk.base,
 	    .served = served };
 	struct nt_status st;
-	struct nt_json j;
-	char *text;
 
 	nt_status_init(&st, "master", &w->clk.base);
 	nt_status_add_engine(&st, &se);
-	nt_json_init_buf(&j, false);
-	assert_int_equal(nt_status_json(&st, "tracking", &j), 0);
-	assert_int_equal(nt_json_finish(&j), 0);
-	text = strdup(nt_json_text(&j, NULL));
-	nt_json_free(&j);
-	return (text);
+	return (view_text(&st, "tracking"));
 }
 
 static char *
@@ -179,6 +191,118 @@ test_held_over_local_refid(void **state)
 	nt_engine_free(w.e);
 }
 
+/* Two configured servers without a source, as cmd/daemon.c gives them. */
+static bool
+two_unresolved(void *ctx, size_t i, struct nt_status_unresolved *u)
+{
+	static const char *const names[] = { "nosuch.invalid", "[::1]:1234" };
+
+	(void)ctx;
+	if (i >= 2)
+		return (false);
+	u->host = names[i];
+	strlcpy(u->name, names[i], sizeof u->name);
+	u->state = i == 0 ? "cannot resolve" : "not used";
+	u->why = i == 0 ? "Name or service not known" : "IPv6, but -4";
+	return (true);
+}
+
+static int
+count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return (n);
+}
+
+/* The scrape of a client whose engine is e, with two unresolved. */
+static char *
+scrape_unresolved(struct world *w)
+{
+	struct nt_status_engine se = { .e = w->e, .clk = &w->clk.base,
+	    .unresolved = two_unresolved };
+	struct nt_status st;
+	struct nt_prom p;
+	char *text;
+
+	nt_status_init(&st, "client", &w->clk.base);
+	nt_status_add_engine(&st, &se);
+	nt_prom_init(&p);
+	nt_status_prom(&st, &p);
+	text = strdup(nt_prom_text(&p, NULL));
+	nt_prom_free(&p);
+	return (text);
+}
+
+/*
+ * A server without a source is a "sources" row after the real ones: no
+ * address, chronyc's '?', nothing measured (null), and why; never in
+ * sourcestats.
+ */
+static void
+test_unresolved_listed(void **state)
+{
+	struct world w;
+	struct nt_status_engine se;
+	struct nt_status st;
+	char *text;
+
+	(void)state;
+	world_run(&w, "nmea");
+	se = (struct nt_status_engine){ .e = w.e, .clk = &w.clk.base,
+	    .unresolved = two_unresolved };
+	nt_status_init(&st, "client", &w.clk.base);
+	nt_status_add_engine(&st, &se);
+	text = view_text(&st, "sources");
+	assert_non_null(strstr(text, "\"refclock\":true"));
+	assert_non_null(strstr(text, "\"error\":null},{\"name\":"
+	    "\"nosuch.invalid\",\"address\":null,\"state\":"
+	    "\"cannot resolve\",\"symbol\":\"?\",\"stratum\":null,"
+	    "\"selected\":false,\"reach\":null,"));
+	assert_non_null(strstr(text, "\"span\":null,"
+	    "\"error\":\"Name or service not known\"},{\"name\":"
+	    "\"[::1]:1234\",\"address\":null,\"state\":\"not used\""));
+	assert_int_equal(count(text, "\"address\":null,"), 2);
+	free(text);
+	text = view_text(&st, "sourcestats");
+	assert_null(strstr(text, "nosuch"));
+	free(text);
+	nt_engine_free(w.e);
+}
+
+/*
+ * In the scrape a server without a source is only in ntimed_source_info
+ * (it has no numbers), also when no source has an address yet.
+ */
+static void
+test_unresolved_scraped(void **state)
+{
+	static const char *const info[] = {
+		"ntimed_source_info{source=\"nosuch.invalid\",address=\"\","
+		    "state=\"cannot resolve\"} 1\n",
+		"ntimed_source_info{source=\"[::1]:1234\",address=\"\","
+		    "state=\"not used\"} 1\n",
+	};
+	struct world w;
+	char *text;
+
+	(void)state;
+	for (int sources = 1; sources >= 0; sources--) {
+		world_run(&w, sources > 0 ? "nmea" : NULL);
+		assert_int_equal(nt_engine_n_sources(w.e), sources);
+		text = scrape_unresolved(&w);
+		for (size_t i = 0; i < 2; i++)
+			assert_non_null(strstr(text, info[i]));
+		assert_int_equal(count(text, "nosuch"), 1);
+		assert_int_equal(count(text, "[::1]:1234"), 1);
+		assert_int_equal(count(text, "# TYPE ntimed_source_info "), 1);
+		free(text);
+		nt_engine_free(w.e);
+	}
+}
+
 static void
 no_counters(void *ctx, struct nt_server_counters *c)
 {
@@ -225,6 +349,8 @@ main(void)
 		cmocka_unit_test(test_gps_refid),
 		cmocka_unit_test(test_held_over_local_refid),
 		cmocka_unit_test(test_view_names_agree),
+		cmocka_unit_test(test_unresolved_listed),
+		cmocka_unit_test(test_unresolved_scraped),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
