@@ -8,8 +8,8 @@
  * gives a stamp, nt_udp_recv() reads the clock itself and says so.  That
  * happens for real: Linux switches packet stamping on lazily when the first
  * socket asks for it, so datagrams arriving in the next moments carry none.
- * Client sockets also get the kernel's send stamp of each request: the
- * time read before send() is early by the system call's own time.
+ * Sources' sockets also ask for the kernel's send stamp of each request:
+ * the time read before send() is early by the system call's own time.
  */
 #include <assert.h>
 #include <errno.h>
@@ -185,15 +185,15 @@ nt_udp_enable_rx_stamps(int fd)
 	return (NT_RX_STAMP_NONE);
 }
 
-/* Receive stamps as above, and software send stamps without the packet. */
-static void
-enable_tx_stamps(int fd)
+/* Software receive and send stamps, the latter without the packet. */
+bool
+nt_udp_enable_tx_stamps(int fd)
 {
 	int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
 	    SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY;
 
-	(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags,
-	    sizeof flags);
+	return (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags,
+	    sizeof flags) == 0);
 }
 
 static int
@@ -224,17 +224,12 @@ close_with_errno(int fd)
 int
 nt_udp_client(const struct nt_addr *peer, enum nt_rx_stamping *stamping)
 {
-	enum nt_rx_stamping st = NT_RX_STAMP_NONE;
 	int fd;
 
 	if (peer->len == 0)
 		return (-EDESTADDRREQ);
-	if ((fd = udp_socket(nt_addr_family(peer), &st)) < 0)
+	if ((fd = udp_socket(nt_addr_family(peer), stamping)) < 0)
 		return (fd);
-	if (stamping != NULL)
-		*stamping = st;
-	if (st == NT_RX_STAMP_TIMESTAMPING)
-		enable_tx_stamps(fd);
 	if (connect(fd, (const struct sockaddr *)&peer->ss, peer->len) != 0)
 		return (close_with_errno(fd));
 	return (fd);

@@ -70,10 +70,8 @@ enum nt_rx_stamping {
 
 /*
  * A non-blocking, close-on-exec UDP socket connect()ed to peer from an
- * ephemeral port, with kernel receive timestamps on, and transmit
- * timestamps too where SO_TIMESTAMPING works (nt_udp_tx_stamp()).
- * Returns the fd or -errno.  stamping (may be NULL) says which receive
- * timestamps were enabled.
+ * ephemeral port, with kernel receive timestamps on.  Returns the fd or
+ * -errno.  stamping (may be NULL) says which timestamps were enabled.
  */
 int nt_udp_client(const struct nt_addr *peer, enum nt_rx_stamping *stamping);
 /* Point a client socket at another peer (NTS moved the server's port). */
@@ -96,9 +94,17 @@ int nt_udp_local_addr(int fd, struct nt_addr *a);
 enum nt_rx_stamping nt_udp_enable_rx_stamps(int fd);
 
 /*
+ * Also ask for the kernel's transmit timestamps of fd's datagrams (if
+ * SO_TIMESTAMPING works; whether it does).  They wait on the socket's
+ * error queue, which makes poll() report POLLERR until it is drained with
+ * nt_udp_tx_stamp().
+ */
+bool nt_udp_enable_tx_stamps(int fd);
+
+/*
  * The kernel's transmit timestamp of the newest datagram sent on fd,
- * draining fd's error queue (nt_udp_client() sockets ask for them): 1
- * with *t (CLOCK_REALTIME), 0 when none waits.
+ * draining fd's error queue: 1 with *t (CLOCK_REALTIME), 0 when none
+ * waits.
  */
 int nt_udp_tx_stamp(int fd, nt_time *t);
 

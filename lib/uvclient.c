@@ -328,6 +328,7 @@ open_source(struct nt_uvclient *c, const struct nt_server_conf *sc,
 		c->failed++;
 		return (false);
 	}
+	(void)nt_udp_enable_tx_stamps(fd);	/* without: T1 read before */
 	src = nt_engine_add_source(c->e, sc, name, nt_addr_refid(a));
 	if (src < 0 || (u = calloc(1, sizeof *u)) == NULL) {
 		nt_log(NT_LOG_ERR, "%s: too many sources, ignored", name);
