@@ -798,6 +798,13 @@ log_verdict(struct nt_source *s, enum ntp_verdict v, bool malformed,
 	}
 }
 
+bool
+nt_engine_tx_stamp(struct nt_engine *e, int src, nt_time t1)
+{
+	assert(src >= 0 && (size_t)src < e->n);
+	return (nt_source_tx_stamp(&e->src[src], t1));
+}
+
 void
 nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf, size_t len,
     nt_time t4)

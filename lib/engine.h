@@ -6,6 +6,7 @@
  *
  * Driving it:
  *   delay = nt_engine_run(e);      send what is due; call again in delay s
+ *   nt_engine_tx_stamp(e, src, t1);   the kernel's send time, if it has one
  *   nt_engine_rx(e, src, buf, len, t4);   a datagram arrived for source src
  */
 #ifndef NTIMED_ENGINE_H
@@ -109,6 +110,13 @@ bool nt_engine_pulse_fallback(const struct nt_engine *e, nt_time now,
 
 /* Do what is due now; returns seconds until the engine wants to run. */
 double nt_engine_run(struct nt_engine *e);
+
+/*
+ * The kernel's transmit timestamp of source src's request (kernel-mapped
+ * local time), read after it was sent and before its reply: see
+ * nt_source_tx_stamp().  Whether it was taken.
+ */
+bool nt_engine_tx_stamp(struct nt_engine *e, int src, nt_time t1);
 
 /* A datagram from source src, received at kernel-mapped local time t4. */
 void nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf,

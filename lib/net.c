@@ -8,6 +8,8 @@
  * gives a stamp, nt_udp_recv() reads the clock itself and says so.  That
  * happens for real: Linux switches packet stamping on lazily when the first
  * socket asks for it, so datagrams arriving in the next moments carry none.
+ * Sources' sockets also ask for the kernel's send stamp of each request:
+ * the time read before send() is early by the system call's own time.
  */
 #include <assert.h>
 #include <errno.h>
@@ -183,6 +185,17 @@ nt_udp_enable_rx_stamps(int fd)
 	return (NT_RX_STAMP_NONE);
 }
 
+/* Software receive and send stamps, the latter without the packet. */
+bool
+nt_udp_enable_tx_stamps(int fd)
+{
+	int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+	    SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY;
+
+	return (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags,
+	    sizeof flags) == 0);
+}
+
 static int
 udp_socket(int family, enum nt_rx_stamping *stamping)
 {
@@ -335,6 +348,31 @@ nt_udp_recv(int fd, void *buf, size_t cap, struct nt_rx *rx)
 		rx->rx_fallback = true;
 	}
 	return ((ssize_t)rx->len);
+}
+
+int
+nt_udp_tx_stamp(int fd, nt_time *t)
+{
+	union {
+		char	buf[512];
+		struct cmsghdr align;
+	} control;
+	struct msghdr msg;
+	int found = 0;
+
+	for (int i = 0; i < 16; i++) {	/* bounded: a queue refilled fast */
+		memset(&msg, 0, sizeof msg);
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof control.buf;
+		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;		/* EAGAIN: drained */
+		}
+		if (rx_stamp(&msg, t))	/* the same control message */
+			found = 1;
+	}
+	return (found);
 }
 
 int

@@ -93,6 +93,21 @@ int nt_udp_local_addr(int fd, struct nt_addr *a);
 /* Turn on kernel receive timestamps, best kind first. */
 enum nt_rx_stamping nt_udp_enable_rx_stamps(int fd);
 
+/*
+ * Also ask for the kernel's transmit timestamps of fd's datagrams (if
+ * SO_TIMESTAMPING works; whether it does).  They wait on the socket's
+ * error queue, which makes poll() report POLLERR until it is drained with
+ * nt_udp_tx_stamp().
+ */
+bool nt_udp_enable_tx_stamps(int fd);
+
+/*
+ * The kernel's transmit timestamp of the newest datagram sent on fd,
+ * draining fd's error queue: 1 with *t (CLOCK_REALTIME), 0 when none
+ * waits.
+ */
+int nt_udp_tx_stamp(int fd, nt_time *t);
+
 /* One received datagram. */
 struct nt_rx {
 	size_t		len;		/* bytes stored in the buffer */

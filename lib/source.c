@@ -153,6 +153,18 @@ nt_source_request(struct nt_source *s, nt_time now, uint64_t rnd,
 	return (NTP_HDR_LEN);
 }
 
+bool
+nt_source_tx_stamp(struct nt_source *s, nt_time t)
+{
+	double late = nt_diff(t, s->t1);
+
+	if (!s->pending || late < 0 || late > NT_TX_STAMP_MAX)
+		return (false);
+	s->t1 = t;
+	s->n_tx_stamped++;
+	return (true);
+}
+
 /* KoD RATE: poll no faster than the server asks, and one step slower. */
 static void
 kod_rate(struct nt_source *s, const struct ntp_pkt *p)

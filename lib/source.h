@@ -156,6 +156,7 @@ struct nt_source {
 
 	/* Counters. */
 	uint64_t	n_tx, n_rx, n_bad, n_kod;
+	uint64_t	n_tx_stamped;	/* requests timed by the kernel */
 };
 
 void nt_source_init(struct nt_source *s, const struct nt_server_conf *conf,
@@ -178,6 +179,16 @@ double nt_source_interval(const struct nt_source *s);
  */
 size_t nt_source_request(struct nt_source *s, nt_time now, uint64_t rnd,
     uint8_t *buf, size_t cap);
+
+/*
+ * The kernel's time of sending the request in flight: it replaces the
+ * time read before the send, early by the system call's own time (the
+ * outbound path looked that much longer, the offset half as much too
+ * high).  Ignored (false) unless a request is in flight and t lies
+ * within NT_TX_STAMP_MAX after the time read.
+ */
+#define NT_TX_STAMP_MAX 0.01	/* s */
+bool nt_source_tx_stamp(struct nt_source *s, nt_time t);
 
 /*
  * Process a datagram received at local time t4.  On NTP_REPLY_OK a

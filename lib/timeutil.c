@@ -97,7 +97,7 @@ nt_to_ntp32(double seconds)
 
 	if (!(seconds > 0))
 		return (0);
-	v = seconds * 65536.0 + 0.5;
+	v = ceil(seconds * 65536.0);
 	if (v >= 4294967295.0)
 		return (0xffffffffu);
 	return ((uint32_t)v);

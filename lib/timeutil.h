@@ -43,7 +43,11 @@ struct timespec nt_to_timespec(nt_time t);
 uint64_t nt_to_ntp64(nt_time t);
 nt_time nt_from_ntp64(uint64_t ntp, nt_time pivot);
 
-/* 32-bit NTP short format (16.16, unsigned seconds) <-> seconds. */
+/*
+ * 32-bit NTP short format (16.16, unsigned seconds) <-> seconds.  Root
+ * delay and dispersion are parts of an error bound: rounded up, never
+ * understated (chrony does the same).
+ */
 uint32_t nt_to_ntp32(double seconds);
 double nt_from_ntp32(uint32_t v);
 

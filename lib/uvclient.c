@@ -128,6 +128,20 @@ schedule(struct nt_uvclient *c, double delay)
 		uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
+/*
+ * The kernel's send time of the source's request, from the socket's error
+ * queue (whose stamps also wake on_readable(), as POLLERR).
+ */
+static void
+take_tx_stamp(struct nt_uvclient *c, struct uvsource *u)
+{
+	nt_time t;
+
+	if (nt_udp_tx_stamp(u->fd, &t) == 1)
+		(void)nt_engine_tx_stamp(c->e, u->src,
+		    c->clk->ops->from_kernel(c->clk, t));
+}
+
 static void
 on_readable(uv_poll_t *h, int status, int events)
 {
@@ -138,6 +152,7 @@ on_readable(uv_poll_t *h, int status, int events)
 	ssize_t n;
 
 	(void)events;
+	take_tx_stamp(c, u);	/* queued before the reply could arrive */
 	for (int i = 0; i < 64; i++) {
 		n = nt_udp_recv(u->fd, buf, sizeof buf, &rx);
 		if (n == -EAGAIN)
@@ -161,7 +176,10 @@ on_readable(uv_poll_t *h, int status, int events)
 		nt_engine_rx(c->e, u->src, buf, (size_t)n,
 		    c->clk->ops->from_kernel(c->clk, rx.rx_time));
 	}
-	/* libuv stops polling on POLLERR (an ICMP error, now read): resume. */
+	/*
+	 * libuv stops polling on POLLERR (an ICMP error or a send stamp, now
+	 * read): resume.
+	 */
 	if (status < 0 && !c->closing)
 		uv_poll_start(&u->poll, UV_READABLE, on_readable);
 	/* The engine may want to act sooner now (e.g. end a slew). */
@@ -310,6 +328,7 @@ open_source(struct nt_uvclient *c, const struct nt_server_conf *sc,
 		c->failed++;
 		return (false);
 	}
+	(void)nt_udp_enable_tx_stamps(fd);	/* without: T1 read before */
 	src = nt_engine_add_source(c->e, sc, name, nt_addr_refid(a));
 	if (src < 0 || (u = calloc(1, sizeof *u)) == NULL) {
 		nt_log(NT_LOG_ERR, "%s: too many sources, ignored", name);

@@ -224,8 +224,10 @@ test_ntp32(void **state)
 	assert_int_equal(nt_to_ntp32(NAN), 0);
 	assert_int_equal(nt_to_ntp32(1.5), 0x00018000);
 	assert_int_equal(nt_to_ntp32(1.0 / 65536), 1);
-	assert_int_equal(nt_to_ntp32(0.4 / 65536), 0);
+	/* Rounded up: a bound is never understated. */
+	assert_int_equal(nt_to_ntp32(0.4 / 65536), 1);
 	assert_int_equal(nt_to_ntp32(0.6 / 65536), 1);
+	assert_int_equal(nt_to_ntp32(1.4 / 65536), 2);
 	assert_int_equal(nt_to_ntp32(0.015625), 0x00000400);
 	assert_int_equal(nt_to_ntp32(65535.0), 0xffff0000);
 	/* Saturation at the top instead of wrapping. */
