@@ -33,6 +33,7 @@
 #include "json.h"
 #include "log.h"
 #include "query.h"
+#include "source.h"
 
 #define QUERY_MAX_COUNT 1000
 #define QUERY_MAX_TIMEOUT 3600.0
@@ -495,17 +496,37 @@ drain(struct host *h)
 	return (errors);
 }
 
+/*
+ * The kernel's send time of the request in flight replaces the time read
+ * before send() (lib/source.h).  Whether a stamp was waiting: it is what
+ * made poll() report POLLERR, if nothing else did.
+ */
+static bool
+take_tx_stamp(struct host *h)
+{
+	nt_time t;
+
+	if (nt_udp_tx_stamp(h->fd, &t) != 1)
+		return (false);
+	t = h->q->clock->ops->from_kernel(h->q->clock, t);
+	if (h->waiting && nt_tx_stamp_fits(h->t1, t))
+		h->t1 = t;
+	return (true);
+}
+
 static void
 on_readable(uv_poll_t *p, int status, int events)
 {
 	struct host *h = p->data;
+	bool stamped;
 
 	(void)events;
 	if (h->done)
 		return;
-	if (drain(h) == 0 && status < 0)
+	stamped = take_tx_stamp(h);	/* queued before any reply */
+	if (drain(h) == 0 && status < 0 && !stamped)
 		query_host_fail(h, "socket error: %s", uv_strerror(status));
-	/* libuv stops polling on POLLERR (an ICMP error): resume. */
+	/* libuv stops polling on POLLERR (an ICMP error, a stamp): resume. */
 	if (!h->done && status < 0)
 		uv_poll_start(&h->poll, UV_READABLE, on_readable);
 }
@@ -538,6 +559,7 @@ query_start_ntp(struct host *h, const struct nt_addr *addrs, size_t n)
 		    strerror(-fd));
 		return;
 	}
+	(void)nt_udp_enable_tx_stamps(fd);	/* without: T1 read before */
 	if ((r = uv_poll_init_socket(h->q->loop, &h->poll, fd)) != 0) {
 		close(fd);
 		h->q->sys_error = true;

@@ -1019,6 +1019,7 @@ nt_engine_restart_sources(struct nt_engine *e)
 			s->poll = old.poll;
 		}
 		s->n_tx = old.n_tx;
+		s->n_tx_stamped = old.n_tx_stamped;
 		s->n_rx = old.n_rx;
 		s->n_bad = old.n_bad;
 		s->n_kod = old.n_kod;

@@ -154,11 +154,17 @@ nt_source_request(struct nt_source *s, nt_time now, uint64_t rnd,
 }
 
 bool
+nt_tx_stamp_fits(nt_time read, nt_time stamp)
+{
+	double late = nt_diff(stamp, read);
+
+	return (late >= 0 && late <= NT_TX_STAMP_MAX);
+}
+
+bool
 nt_source_tx_stamp(struct nt_source *s, nt_time t)
 {
-	double late = nt_diff(t, s->t1);
-
-	if (!s->pending || late < 0 || late > NT_TX_STAMP_MAX)
+	if (!s->pending || !nt_tx_stamp_fits(s->t1, t))
 		return (false);
 	s->t1 = t;
 	s->n_tx_stamped++;

@@ -189,6 +189,8 @@ size_t nt_source_request(struct nt_source *s, nt_time now, uint64_t rnd,
  */
 #define NT_TX_STAMP_MAX 0.01	/* s */
 bool nt_source_tx_stamp(struct nt_source *s, nt_time t);
+/* Whether a send stamp fits a request whose time was read at `read`. */
+bool nt_tx_stamp_fits(nt_time read, nt_time stamp);
 
 /*
  * Process a datagram received at local time t4.  On NTP_REPLY_OK a

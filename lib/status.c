@@ -730,7 +730,7 @@ struct srcview {
 	double		offset, offset_sd, min_delay, jitter, distance;
 	double		freq_ppm, skew_ppm, span;
 	int		samples;
-	uint64_t	n_tx, n_rx, n_bad, n_kod;
+	uint64_t	n_tx, n_rx, n_bad, n_kod, n_tx_stamped;
 	bool		prefer;
 	bool		noselect, trust, require;
 	double		maxdelay;	/* NAN: no limit */
@@ -790,6 +790,7 @@ src_view(const struct nt_source *s, nt_time now, struct srcview *v)
 	v->reach = s->reach;
 	v->samples = s->n_hist;
 	v->n_tx = s->n_tx;
+	v->n_tx_stamped = s->n_tx_stamped;
 	v->n_rx = s->n_rx;
 	v->n_bad = s->n_bad;
 	v->n_kod = s->n_kod;
@@ -847,6 +848,9 @@ static const struct field src_fields[] = {
 	SF("refclock", NULL, F_BOOL, refclock, ""),
 	SF("requests", "ntimed_source_requests_total", F_U64, n_tx,
 	    "Requests sent to the source"),
+	SF("requests_kernel_stamped",
+	    "ntimed_source_requests_kernel_stamped_total", F_U64, n_tx_stamped,
+	    "Requests timed by the kernel's transmit timestamp"),
 	SF("replies", "ntimed_source_replies_total", F_U64, n_rx,
 	    "Replies received from the source"),
 	SF("bad_replies", "ntimed_source_bad_replies_total", F_U64, n_bad,

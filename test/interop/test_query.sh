@@ -180,8 +180,8 @@ log "silent and lying servers (scripted)"
 # negdelay: claims 0.3 s between receive and transmit (our round trip is
 # well under that): both are wrong timestamps, never a sample.
 start_scripted_ntp() {
-	local port=$1 how=$2 pid
-	"$PY" - "$port" "$how" >"$TEST_TMP/scripted.log" 2>&1 <<-'EOF' &
+	local port=$1 how=$2 pid log="$TEST_TMP/scripted-$2.log"
+	"$PY" - "$port" "$how" >"$log" 2>&1 <<-'EOF' &
 	import socket, struct, sys, time
 	port, how = int(sys.argv[1]), sys.argv[2]
 	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -204,10 +204,10 @@ start_scripted_ntp() {
 	pid=$!
 	STARTED_PIDS+=("$pid")
 	for _ in $(seq 50); do
-		grep -q ready "$TEST_TMP/scripted.log" && break
+		grep -q ready "$log" && break
 		sleep 0.1
 	done
-	grep -q ready "$TEST_TMP/scripted.log" || fail "scripted server"
+	grep -q ready "$log" || fail "scripted server"
 	SCRIPTED_PID=$pid
 }
 for how in silent zerorec negdelay; do

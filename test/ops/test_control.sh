@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The control socket against a running "ntimed client --dry-run" with two
 # chronyd servers and an unsynchronized one: every view agrees with what
-# the daemon decided and logged, --json and --watch work, permissions
+# the daemon decided and logged (requests timed by kernel transmit
+# stamps), --json and --watch work, permissions
 # keep strangers out and verbs root-only, the verbs do what they say,
 # malformed and oversized requests get an error and the daemon lives on,
 # and systemd hears READY, STATUS, RELOADING and STOPPING.
@@ -42,6 +43,9 @@ json_assert "$OUT" 'all(s["stratum"] == 8 and s["reach"] > 0 and
     abs(s["last_offset"]) < 1e-3 and 0 < s["last_delay"] < 0.01
     for s in d if not s["name"].endswith(":'"$PU"'"))' \
     "chronyd sources: stratum, reach, offset and delay"
+json_assert "$OUT" 'all(s["replies"] - 1 <= s["requests_kernel_stamped"] <=
+    s["requests"] for s in d if not s["name"].endswith(":'"$PU"'"))' \
+    "requests timed by the kernel's transmit stamps"
 SEL=$("$PY" -c 'import json, sys
 print([s["name"] for s in json.load(open(sys.argv[1])) if s["selected"]][0])' "$OUT")
 assert_grep "$L" "selected source $SEL " "the log names the same source"
