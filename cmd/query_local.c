@@ -32,6 +32,9 @@ struct local_opts {
 	const char	*request;	/* view or verb */
 	const char	*host;		/* verb argument */
 	bool		is_verb;
+	bool		waitsync;	/* "waitsync": tracking until synced */
+	long		tries;		/* waitsync: 0, no limit */
+	double		max_error;	/* waitsync: s; 0, any */
 };
 
 static const char *const verb_names[] = { "add-server", "remove-server",
@@ -56,13 +59,17 @@ usage(FILE *f)
 	    "  all           every view;  views: what this daemon has\n"
 	    "verbs:\n"
 	    "  add-server HOST[:PORT]   remove-server HOST[:PORT]\n"
-	    "  reload                   step\n\n"
+	    "  reload                   step\n"
+	    "  waitsync [TRIES [MAX-ERROR]]  wait (1 s per try; 0: no limit)\n"
+	    "                until synchronized within MAX-ERROR seconds\n"
+	    "                (default any; needs no root)\n\n"
 	    "  -s, --socket PATH  control socket (default %s)\n"
 	    "      --json         the daemon's answer as JSON (one line)\n"
 	    "  -w, --watch        show the view again every second\n"
 	    "  -v, --verbose      explain the columns (sources)\n"
 	    "  -h, --help         this text\n\n"
-	    "Exit status: 0 done, 1 the daemon could not do it, 2 usage "
+	    "Exit status: 0 done (waitsync: synchronized), 1 the daemon could "
+	    "not do\nit (waitsync: not synchronized after TRIES), 2 usage "
 	    "error\n(also an invalid HOST, or a broken file to reload), 3 no "
 	    "daemon, no\npermission, a broken answer or output that cannot be "
 	    "written.\n",
@@ -110,7 +117,7 @@ static bool
 local_word(const char *a)
 {
 	return (nt_status_view_name(a) || strcmp(a, "status") == 0 ||
-	    is_verb(a));
+	    strcmp(a, "waitsync") == 0 || is_verb(a));
 }
 
 /*
@@ -185,6 +192,35 @@ nt_query_bad_option(bool local, int ch, char **argv)
 	    argv));
 }
 
+/* waitsync's [TRIES [MAX-ERROR]]: 0, or a usage error said. */
+static int
+parse_waitsync(struct local_opts *o, int argc, char **argv)
+{
+	char *end;
+
+	o->waitsync = true;
+	o->request = "tracking";
+	if (argc > 2)
+		return (nt_cmd_usage("query", "unexpected '%s' (waitsync "
+		    "[TRIES [MAX-ERROR]])", argv[2]));
+	if (argc >= 1) {
+		errno = 0;
+		o->tries = strtol(argv[0], &end, 10);
+		if (argv[0][0] == '\0' || *end != '\0' || errno != 0 ||
+		    o->tries < 0)
+			return (nt_cmd_usage("query", "waitsync: TRIES must be "
+			    "a whole number >= 0, not '%s'", argv[0]));
+	}
+	if (argc == 2) {
+		o->max_error = strtod(argv[1], &end);
+		if (argv[1][0] == '\0' || *end != '\0' ||
+		    !(o->max_error >= 0 && o->max_error < 1e9))
+			return (nt_cmd_usage("query", "waitsync: MAX-ERROR must "
+			    "be seconds >= 0, not '%s'", argv[1]));
+	}
+	return (0);
+}
+
 static int
 parse_local(struct local_opts *o, int argc, char **argv)
 {
@@ -235,11 +271,16 @@ parse_local(struct local_opts *o, int argc, char **argv)
 			    o->request));
 		o->host = argv[optind++];
 	}
+	if (strcmp(o->request, "waitsync") == 0 &&
+	    parse_waitsync(o, argc - optind, argv + optind) != 0)
+		return (EXIT_USAGE);
+	if (o->waitsync)
+		optind = argc;
 	/* nt_cmd_usage() escapes what the command line gave. */
 	if (optind < argc)
 		return (nt_cmd_usage("query", "unexpected '%s' (see --local "
 		    "--help)", argv[optind]));
-	if (o->watch && o->is_verb)
+	if (o->watch && (o->is_verb || o->waitsync))
 		return (nt_cmd_usage("query", "--watch is for views, not '%s'",
 		    o->request));
 	return (-1);
@@ -745,6 +786,67 @@ watch(int fd, const struct local_opts *o, const char *req)
 	}
 }
 
+/*
+ * One waitsync try: tracking, and whether it is synchronized within
+ * max_error, said in one line ("try 3: synchronized, max error 8.0us").
+ * 0 with *ok, or an exit status.
+ */
+static int
+sync_try(int fd, const struct local_opts *o, const char *req, long i,
+    bool *ok)
+{
+	const struct nt_yconf_node *r;
+	struct nt_yconf_doc *doc;
+	char err[NT_CONF_ERRLEN], code[32], b[16], *reply;
+	const char *msg;
+	double maxerr;
+
+	if (nt_ctl_call(fd, req, NT_CTL_CALL_TIMEOUT, &reply, err,
+	    sizeof err) != 0) {
+		nt_cmd_error("query", err);
+		return (EXIT_SYSTEM);
+	}
+	doc = nt_ctl_parse_reply(reply, &r, &msg, code, sizeof code, err,
+	    sizeof err);
+	free(reply);
+	if (doc == NULL || r == NULL || r->kind != NT_YCONF_MAP) {
+		nt_cmd_error("query", doc == NULL ? err : "the daemon's "
+		    "answer has no result");
+		nt_yconf_doc_free(doc);
+		return (doc == NULL ? code_status(code) : EXIT_SYSTEM);
+	}
+	maxerr = num(r, "max_error");
+	*ok = flag(r, "synchronized") && (o->max_error == 0 ||
+	    maxerr <= o->max_error);
+	printf("try %ld: %s, max error %s\n", i, flag(r, "synchronized") ?
+	    "synchronized" : "not synchronized", dur(maxerr, false, b,
+	    sizeof b));
+	nt_yconf_doc_free(doc);
+	return (0);
+}
+
+/*
+ * chronyc's waitsync: a try every second until the daemon is
+ * synchronized (within max_error); 1 after o->tries without.
+ */
+static int
+waitsync(int fd, const struct local_opts *o, const char *req)
+{
+	struct timespec second = { 1, 0 };
+	bool ok = false;
+	int rc, err;
+
+	for (long i = 1; o->tries == 0 || i <= o->tries; i++) {
+		if ((rc = sync_try(fd, o, req, i, &ok)) != 0 || ok)
+			return (rc);
+		if ((err = flush_stdout()) != 0)
+			return (err == EPIPE ? EXIT_RUNTIME : write_failed(err));
+		if (o->tries == 0 || i < o->tries)
+			nanosleep(&second, NULL);
+	}
+	return (EXIT_RUNTIME);
+}
+
 int
 cmd_query_local(int argc, char **argv)
 {
@@ -766,7 +868,10 @@ cmd_query_local(int argc, char **argv)
 		free(req);
 		return (EXIT_SYSTEM);
 	}
-	rc = o.watch ? watch(fd, &o, req) : ask(fd, &o, req);
+	if (o.waitsync)
+		rc = waitsync(fd, &o, req);
+	else
+		rc = o.watch ? watch(fd, &o, req) : ask(fd, &o, req);
 	close(fd);
 	free(req);
 	return (query_output_status(rc));

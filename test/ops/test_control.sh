@@ -49,6 +49,10 @@ json_assert "$OUT" 'all(s["replies"] - 1 <= s["requests_kernel_stamped"] <=
 SEL=$("$PY" -c 'import json, sys
 print([s["name"] for s in json.load(open(sys.argv[1])) if s["selected"]][0])' "$OUT")
 assert_grep "$L" "selected source $SEL " "the log names the same source"
+run_capture "$OUT" "${Q[@]}" waitsync 30 0.01
+assert_rc 0 "waitsync: synchronized within 10 ms"
+assert_grep "$OUT" "^try [0-9]+: synchronized, max error [0-9.]+[mun]s$" \
+    "waitsync's last try"
 run_capture "$OUT" "${Q[@]}" --json tracking
 assert_rc 0 "tracking --json"
 # Two equal chronyd: the choice may move between them from one request

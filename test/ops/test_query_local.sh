@@ -5,7 +5,8 @@
 # ntimed(8) documents work (status, -s alone, -f, one --help); an
 # argument that is not text is escaped in the one-line error; output that
 # cannot be written is exit 3; the two modes' options mixed, and a
-# --socket that is not one, say what is wrong.
+# --socket that is not one, say what is wrong; waitsync gives up after
+# its tries.
 . "$(dirname "$0")/lib.sh"
 
 pick_port PS; pick_port PDEAD
@@ -122,6 +123,19 @@ run_capture "$OUT" "$NTIMED" query -s /etc/passwd
 assert_rc 3 "-s on a regular file"
 assert_grep "$OUT.err" "^ntimed query: /etc/passwd: not a socket" \
     "a file that is not a socket named as such"
+
+# 5. waitsync: a try a second, never synchronized here: exit 1 after TRIES.
+run_capture "$OUT" "${Q[@]}" waitsync 2
+assert_rc 1 "waitsync 2, not synchronized"
+[ "$(grep -c '^try [12]: not synchronized, max error -$' "$OUT")" -eq 2 ] ||
+    { cat "$OUT"; fail "waitsync: one line per try"; }
+for args in "waitsync x" "waitsync -1" "waitsync 1 -1" "waitsync 1 1 1" \
+    "--watch waitsync"; do
+	# shellcheck disable=SC2086  # word splitting wanted
+	run_capture "$OUT" "${Q[@]}" $args
+	assert_rc 2 "usage error: $args"
+	[ "$(wc -l <"$OUT.err")" -eq 1 ] || fail "$args: not one line"
+done
 
 kill -0 "$DPID" 2>/dev/null || fail "the slave died"
 log "query local: ok"
