@@ -498,7 +498,8 @@ open_stats(const struct nt_conf *c)
 		nt_log(NT_LOG_ERR, "%s: not writing statistics logs", err);
 	if (stats != NULL)
 		snprintf(stats_file, sizeof stats_file, "%s/%s",
-		    nt_statslog_dir(stats), nt_statslog_name(NT_STATSLOG_TRACKING));
+		    nt_statslog_dir(stats), nt_statslog_name(
+		    NT_STATSLOG_TRACKING));
 }
 
 void

@@ -1644,6 +1644,19 @@ test_err_control_metrics(void **state)
 	    "t.yaml:1:21: 'enabled' must be true or false, got 'yes please'");
 }
 
+/* The statistics: section as read: dir and the four files (m t s r). */
+static void
+assert_stats(const struct nt_conf *c, const char *dir, const char *files)
+{
+	const struct nt_stats_conf *sc = &c->statistics;
+
+	assert_string_equal(sc->dir, dir);
+	assert_int_equal(sc->measurements, strchr(files, 'm') != NULL);
+	assert_int_equal(sc->tracking, strchr(files, 't') != NULL);
+	assert_int_equal(sc->statistics, strchr(files, 's') != NULL);
+	assert_int_equal(sc->refclocks, strchr(files, 'r') != NULL);
+}
+
 /* statistics: (the statistics logs), off by default, read back. */
 static void
 test_statistics(void **state)
@@ -1652,25 +1665,16 @@ test_statistics(void **state)
 
 	(void)state;
 	load_ok(&c, "servers: [a]\n");
-	assert_string_equal(c.statistics.dir, "/var/log/ntimed");
-	assert_false(c.statistics.measurements);
-	assert_false(c.statistics.tracking);
-	assert_false(c.statistics.statistics);
-	assert_false(c.statistics.refclocks);
+	assert_stats(&c, "/var/log/ntimed", "");
 	nt_conf_free(&c);
 	load_ok(&c, "statistics: { dir: /srv/ntp-stats, measurements: true, "
 	    "tracking: yes, statistics: true, refclocks: false }\n");
-	assert_string_equal(c.statistics.dir, "/srv/ntp-stats");
-	assert_true(c.statistics.measurements);
-	assert_true(c.statistics.tracking);
-	assert_true(c.statistics.statistics);
-	assert_false(c.statistics.refclocks);
+	assert_stats(&c, "/srv/ntp-stats", "mts");
 	round_trip(&c);
 	nt_conf_free(&c);
 	/* The default directory when only the files are named. */
 	load_ok(&c, "statistics:\n  refclocks: true\n");
-	assert_string_equal(c.statistics.dir, "/var/log/ntimed");
-	assert_true(c.statistics.refclocks);
+	assert_stats(&c, "/var/log/ntimed", "r");
 	nt_conf_free(&c);
 }
 

@@ -42,7 +42,8 @@ test_fmt_meas(void **state)
 	(void)state;
 	n = nt_statslog_fmt_meas(buf, sizeof buf, &m);
 	assert_int_equal(n, (int)strlen(buf));
-	assert_string_equal(buf, "2026-11-27 08:35:12 192.0.2.1                  "
+	assert_string_equal(buf, "2026-11-27 08:35:12 "
+	    "192.0.2.1                  "
 	    "0  2    6 -1.234e-05  2.500e-04  3.000e-07  1.230e-02  4.560e-04 "
 	    "198.51.100.1    ok\n");
 	/* A reply without a sample: its three columns are "-". */
@@ -52,7 +53,8 @@ test_fmt_meas(void **state)
 	m.refid = 0x494e4954;	/* "INIT" */
 	m.verdict = "kod-other";
 	nt_statslog_fmt_meas(buf, sizeof buf, &m);
-	assert_string_equal(buf, "2026-11-27 08:35:12 192.0.2.1                  "
+	assert_string_equal(buf, "2026-11-27 08:35:12 "
+	    "192.0.2.1                  "
 	    "3  0    6          -          -          -  1.230e-02  4.560e-04 "
 	    "INIT            kod-other\n");
 	/* Too small a buffer: -1, never a cut line. */
@@ -73,7 +75,8 @@ test_fmt_track(void **state)
 
 	(void)state;
 	nt_statslog_fmt_track(buf, sizeof buf, &t);
-	assert_string_equal(buf, "2026-11-27 08:35:12 192.0.2.1                  "
+	assert_string_equal(buf, "2026-11-27 08:35:12 "
+	    "192.0.2.1                  "
 	    " 3 0    -12.346     0.079  2.500e-06  1.000e-06  1.250e-02  "
 	    "2.000e-03  3.000e-05  8.100e-03    6   3/4 slew\n");
 }
@@ -91,7 +94,8 @@ test_fmt_stat(void **state)
 
 	(void)state;
 	nt_statslog_fmt_stat(buf, sizeof buf, &s);
-	assert_string_equal(buf, "2026-11-27 08:35:12 [2001:db8::1]:123          "
+	assert_string_equal(buf, "2026-11-27 08:35:12 "
+	    "[2001:db8::1]:123          "
 	    "-4.000e-06 -2.000e-05  1.500e-05      0.500     0.250  3.000e-06 "
 	    "12   377 combined\n");
 }
@@ -108,7 +112,8 @@ test_fmt_rc(void **state)
 
 	(void)state;
 	nt_statslog_fmt_rc(buf, sizeof buf, &r);
-	assert_string_equal(buf, "2026-11-27 08:35:12 GPS                        "
+	assert_string_equal(buf, "2026-11-27 08:35:12 "
+	    "GPS                        "
 	    "1  4.000e-04  3.900e-04  1.000e-06  2.000e-07   yes 16 ok\n");
 }
 
