@@ -127,8 +127,10 @@ nt_statslog_label(const char *name, bool refclock, char *buf, size_t len)
 	}
 	if (n >= len)
 		n = len - 1;
+	memcpy(buf, name, n);
 	for (size_t i = 0; i < n; i++)
-		buf[i] = name[i] == ' ' || name[i] == '\t' ? '_' : name[i];
+		if (buf[i] == ' ' || buf[i] == '\t')
+			buf[i] = '_';
 	buf[n] = '\0';
 }
 
