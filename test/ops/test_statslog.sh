@@ -104,7 +104,10 @@ check_file() {
 	        assert len(f) == 12, l
 	        off, lo, hi = map(float, f[3:6])
 	        freq, skew, jit = map(float, f[6:9])
-	        assert lo <= off <= hi and abs(off) < 0.05, l
+	        assert lo <= hi and abs(off) < 0.05, l
+	        # While its frequency is unknown (one sample: 1e5 ppm) the
+	        # bounds move by 15 ppm, the estimate by our own correction.
+	        assert skew > 1000 or lo - 1e-7 <= off <= hi + 1e-7, l
 	        assert hi - lo < 0.5 and abs(freq) < 1e6 and skew >= 0, l
 	        assert 0 <= jit < 0.05 and 1 <= int(f[9]) <= 32, l
 	        assert re.fullmatch("[0-3][0-7][0-7]", f[10]), l
