@@ -427,8 +427,8 @@ do_reload(struct client *cl, char *msg, size_t len)
 	snprintf(msg, len, "reloaded %s: %s%s", cl->conf_path != NULL ?
 	    cl->conf_path : "(no file)", same ? "sources unchanged" :
 	    "sources restarted", rest ? "" : "; changes to control:, "
-	    "metrics:, the log destination, user or sandbox need a restart "
-	    "of the client");
+	    "metrics:, statistics:, the log destination, user or sandbox "
+	    "need a restart of the client");
 	return (rest ? 0 : 1);
 }
 
@@ -440,6 +440,7 @@ verb_reload(void *ctx, const char *host, char *msg, size_t len)
 
 	(void)host;
 	nt_sd_notify("RELOADING=1");
+	nt_daemon_reopen_logs();	/* logrotate's postrotate, too */
 	r = do_reload(cl, msg, len);
 	nt_sd_notify("READY=1");
 	/* SIGHUP and the control socket alike: the log says what happened. */

@@ -25,6 +25,7 @@
 #include "privdrop.h"
 #include "sdnotify.h"
 #include "sandbox.h"
+#include "statslog.h"
 #include "uvnts.h"
 
 /* What systemd's RuntimeDirectory= and StateDirectory= would own. */
@@ -131,6 +132,16 @@ read_drift(const struct nt_conf *c, bool *have, double *freq, double *skew)
 	}
 }
 
+/*
+ * The statistics logs ("statistics:"): their directory opened by
+ * nt_daemon_prepare(), the files by nt_daemon_confine() as the user the
+ * daemon runs as, reopened by nt_daemon_reopen_logs().  Every engine the
+ * daemon makes (a reload may make new ones) writes to them.  One daemon
+ * per process; NULL when none is on.
+ */
+static struct nt_statslog *stats;
+static char stats_file[256];	/* one of them, for prepare_dir() */
+
 struct nt_uvclient *
 nt_daemon_start_client(uv_loop_t *loop, const struct nt_conf *c,
     struct nt_clock *clk, bool measure_only, enum nt_family_filter fam)
@@ -163,6 +174,7 @@ nt_daemon_client_with(uv_loop_t *loop, const struct nt_engine_params *p,
 
 	if (uc == NULL)
 		return (NULL);
+	nt_uvclient_set_statslog(uc, stats);
 	for (size_t i = 0; i < c->n_servers; i++)
 		nt_uvclient_add_server(uc, &c->servers[i], fam);
 	for (size_t i = 0; i < c->n_pools; i++)
@@ -302,6 +314,7 @@ nt_daemon_keep_running(struct nt_conf *nc, struct nt_conf *old)
 		SWAP(char, nc->user[i], old->user[i]);
 	SWAP(bool, nc->sandbox, old->sandbox);
 	SWAP(enum nt_log_dest, nc->log_dest, old->log_dest);
+	SWAP(struct nt_stats_conf, nc->statistics, old->statistics);
 }
 
 bool
@@ -463,6 +476,9 @@ confine_user(const struct nt_conf *c, bool master, const char *control_path,
 	if (!dry_run)
 		prepare_dir(c->driftfile, STATE_DIR, "the frequency will not "
 		    "be saved", u);
+	if (stats != NULL)
+		prepare_dir(stats_file, NT_STATS_DIR_DEFAULT, "the statistics "
+		    "logs cannot be written", u);
 	prepare_dir(control_path, NT_CTL_RUNTIME_DIR, "the control socket "
 	    "will be left behind at exit", u);
 	if (master)
@@ -512,6 +528,32 @@ load_nts_trust(const struct nt_conf *c, const char *role)
 	return (0);
 }
 
+/*
+ * The statistics directory, while we are still who started us (made
+ * when missing).  A directory that cannot be opened costs the logs, not
+ * the timekeeping.
+ */
+static void
+open_stats(const struct nt_conf *c)
+{
+	char err[NT_CONF_ERRLEN];
+
+	assert(stats == NULL);
+	stats = nt_statslog_new(&c->statistics, err, sizeof err);
+	if (stats == NULL && err[0] != '\0')
+		nt_log(NT_LOG_ERR, "%s: not writing statistics logs", err);
+	if (stats != NULL)
+		snprintf(stats_file, sizeof stats_file, "%s/%s",
+		    nt_statslog_dir(stats), nt_statslog_name(
+		    NT_STATSLOG_TRACKING));
+}
+
+void
+nt_daemon_reopen_logs(void)
+{
+	nt_statslog_reopen(stats);
+}
+
 int
 nt_daemon_prepare(const struct nt_conf *c, const char *role, bool one_shot)
 {
@@ -539,6 +581,8 @@ nt_daemon_prepare(const struct nt_conf *c, const char *role, bool one_shot)
 		nt_cmd_error(role, err);
 		return (EXIT_SYSTEM);
 	}
+	if (!one_shot)
+		open_stats(c);
 	return (load_nts_trust(c, role));
 }
 
@@ -551,6 +595,9 @@ nt_daemon_confine(const struct nt_conf *c, const char *role,
 
 	rc = confine_user(c, strcmp(role, "master") == 0, control_path,
 	    dry_run, err, sizeof err);
+	/* As the user a reopen after logrotate will be: the same owner. */
+	if (rc == 0)
+		nt_statslog_reopen(stats);
 	if (rc == 0 && !c->sandbox)
 		nt_log(NT_LOG_INFO, "sandbox: off ('sandbox: false')");
 	else if (rc == 0) {

@@ -136,6 +136,12 @@ void nt_daemon_keep_running(struct nt_conf *nc, struct nt_conf *old);
  */
 bool nt_daemon_sources_equal(const struct nt_conf *a, const struct nt_conf *b);
 
+/*
+ * The statistics logs reopened (SIGHUP, reload): after logrotate moved
+ * them, new files.  Nothing when none is on.
+ */
+void nt_daemon_reopen_logs(void);
+
 /* Write the drift file (atomically) if there is something worth saving. */
 void nt_daemon_save_drift(const struct nt_conf *c, struct nt_uvclient *uc);
 

@@ -600,8 +600,8 @@ do_reload(struct nt_serve *sl, char *msg, size_t len)
 	if (same_rest)
 		return (0);
 	snprintf(msg + strlen(msg), len - strlen(msg), "; changes to "
-	    "server:, control:, metrics:, refclocks:, the log destination, "
-	    "user or sandbox need a restart of the %s", sl->o.role->name);
+	    "server:, control:, metrics:, refclocks:, statistics:, the log "
+	    "destination, user or sandbox need a restart of the %s", sl->o.role->name);
 	return (1);
 }
 
@@ -612,6 +612,7 @@ reload(struct nt_serve *sl, char *msg, size_t len)
 	int r;
 
 	nt_sd_notify("RELOADING=1");
+	nt_daemon_reopen_logs();	/* logrotate's postrotate, too */
 	r = do_reload(sl, msg, len);
 	nt_sd_notify("READY=1");
 	if (r < 0)

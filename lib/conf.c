@@ -254,6 +254,27 @@ static const struct nt_yconf_key metrics_keys[] = {
 static const struct nt_yconf_schema metrics_schema =
     NT_YCONF_SCHEMA(metrics_keys, NULL, metrics_check);
 
+static int
+stats_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base);
+
+static const struct nt_yconf_key stats_keys[] = {
+	NT_YCONF_STRBUF("dir", struct nt_stats_conf, dir, 0,
+	    "directory of the log files, default /var/log/ntimed"),
+	NT_YCONF_BOOL("measurements", struct nt_stats_conf, measurements,
+	    "measurements.log: every server reply, default false"),
+	NT_YCONF_BOOL("tracking", struct nt_stats_conf, tracking,
+	    "tracking.log: every clock update, default false"),
+	NT_YCONF_BOOL("statistics", struct nt_stats_conf, statistics,
+	    "statistics.log: each source's estimate at every clock update, "
+	    "default false"),
+	NT_YCONF_BOOL("refclocks", struct nt_stats_conf, refclocks,
+	    "refclocks.log: every reference clock sample, default false"),
+};
+
+static const struct nt_yconf_schema stats_schema =
+    NT_YCONF_SCHEMA(stats_keys, NULL, stats_check);
+
 static const struct nt_yconf_key max_change_keys[] = {
 	NT_YCONF_DOUBLE("offset", struct nt_max_change_conf, offset, 0, 1e6,
 	    "seconds: a larger offset is not corrected; 0: no limit"),
@@ -309,6 +330,8 @@ static const struct nt_yconf_key conf_keys[] = {
 	    "root: stay root"),
 	NT_YCONF_BOOL("sandbox", struct nt_conf, sandbox,
 	    "run the daemons under a seccomp system call allow-list"),
+	NT_YCONF_MAP("statistics", offsetof(struct nt_conf, statistics),
+	    &stats_schema, "statistics logs (chrony's logdir and log)"),
 };
 
 static const struct nt_yconf_schema conf_schema =
@@ -599,6 +622,23 @@ metrics_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 }
 
 static int
+stats_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	const struct nt_stats_conf *sc = base;
+	const char *dir = sc->dir;
+
+	if (map == NULL || nt_yconf_map_get(map, "dir") == NULL)
+		return (0);
+	/* A daemon's working directory is no place to look for it. */
+	if (dir[0] != '/')
+		return (nt_yconf_error(w, nt_yconf_map_get(map, "dir"),
+		    "'statistics.dir' must be an absolute path, got '%s'",
+		    dir));
+	return (0);
+}
+
+static int
 conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base)
 {
@@ -692,6 +732,8 @@ nt_conf_init(struct nt_conf *c)
 	strlcpy(c->serve.nts.keys, "/var/lib/ntimed/nts-keys",
 	    sizeof c->serve.nts.keys);
 	c->serve.nts.rotate = 7 * 86400.0;
+	strlcpy(c->statistics.dir, NT_STATS_DIR_DEFAULT,
+	    sizeof c->statistics.dir);
 }
 
 void

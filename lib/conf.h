@@ -108,6 +108,19 @@ struct nt_metrics_conf {
 	char		listen[NT_HOSTLEN + 8];	/* default 127.0.0.1:9975 */
 };
 
+/*
+ * The "statistics:" section: chrony's logdir and log measurements
+ * statistics tracking refclocks (lib/statslog.c).  All off by default.
+ */
+#define NT_STATS_DIR_DEFAULT "/var/log/ntimed"
+struct nt_stats_conf {
+	char		dir[200];	/* absolute, default /var/log/ntimed */
+	bool		measurements;	/* measurements.log: every reply */
+	bool		tracking;	/* tracking.log: every clock update */
+	bool		statistics;	/* statistics.log: sources per update */
+	bool		refclocks;	/* refclocks.log: every refclock sample */
+};
+
 struct nt_conf {
 	struct nt_server_conf *servers;
 	size_t		n_servers;
@@ -130,6 +143,7 @@ struct nt_conf {
 	bool		sandbox;		/* seccomp filter, default on if built in */
 	struct nt_refclock_conf *refclocks;	/* "refclocks:" (master) */
 	size_t		n_refclocks;
+	struct nt_stats_conf statistics;	/* "statistics:" */
 };
 
 void nt_conf_init(struct nt_conf *c);		/* defaults, no servers */

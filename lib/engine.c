@@ -805,6 +805,29 @@ nt_engine_tx_stamp(struct nt_engine *e, int src, nt_time t1)
 	return (nt_source_tx_stamp(&e->src[src], t1));
 }
 
+/* A reply that answers our request, to on_sample. */
+static void
+report_reply(struct nt_engine *e, int src, enum ntp_verdict v,
+    const uint8_t *buf, size_t len, nt_time t4, const struct nt_sample *smp)
+{
+	struct nt_sample_event ev;
+	struct ntp_pkt p;
+
+	if (e->io.on_sample == NULL || v == NTP_REPLY_BAD_MODE ||
+	    v == NTP_REPLY_BAD_VERSION || v == NTP_REPLY_BOGUS_ORIGIN ||
+	    ntp_decode(buf, len, &p) != NTP_DECODE_OK)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.src = src;
+	ev.when = t4;
+	ev.verdict = v;
+	ev.have_sample = v == NTP_REPLY_OK || v == NTP_REPLY_MAX_DELAY;
+	if (ev.have_sample)
+		ev.smp = *smp;
+	ev.pkt = &p;
+	e->io.on_sample(e->io.ctx, &ev);
+}
+
 void
 nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf, size_t len,
     nt_time t4)
@@ -826,6 +849,7 @@ nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf, size_t len,
 	v = nt_source_reply(s, buf, len, t4, e->p.max_distance,
 	    nt_disc_remaining(&e->disc, t4), &smp, &malformed);
 	log_verdict(s, v, malformed, before, &smp);
+	report_reply(e, src, v, buf, len, t4, &smp);
 	if (v != NTP_REPLY_OK)
 		return;
 	if (was_unreach)
@@ -866,6 +890,26 @@ nt_engine_add_refclock(struct nt_engine *e, const struct nt_refclock_conf *rc,
 	return (i);
 }
 
+/* A refclock's sample, kept (smp) or not (NULL), to on_sample. */
+static void
+report_refclock(struct nt_engine *e, int src,
+    const struct nt_refclock_sample *rs, const struct nt_sample *smp)
+{
+	struct nt_sample_event ev;
+
+	if (e->io.on_sample == NULL)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.src = src;
+	ev.when = rs->local;
+	ev.verdict = smp != NULL ? NTP_REPLY_OK : NTP_REPLY_UNSYNC;
+	ev.have_sample = smp != NULL;
+	if (smp != NULL)
+		ev.smp = *smp;
+	ev.rc = rs;
+	e->io.on_sample(e->io.ctx, &ev);
+}
+
 void
 nt_engine_refclock_sample(struct nt_engine *e, int src,
     const struct nt_refclock_sample *rs)
@@ -877,6 +921,7 @@ nt_engine_refclock_sample(struct nt_engine *e, int src,
 	s = &e->src[src];
 	if (rs->leap == NTP_LEAP_UNSYNC || !isfinite(rs->offset)) {
 		s->last_ok = false;
+		report_refclock(e, src, rs, NULL);
 		return;
 	}
 	smp.t = rs->local;
@@ -892,6 +937,7 @@ nt_engine_refclock_sample(struct nt_engine *e, int src,
 		nt_log(NT_LOG_NOTICE, "refclock %s: samples again", s->name);
 	}
 	nt_source_sample(s, &smp);
+	report_refclock(e, src, rs, &smp);
 	update(e, nt_clock_now(e->clk), false);
 }
 

@@ -38,6 +38,21 @@ struct nt_update {
 	struct nt_disc_action act;	/* all zero when measure_only */
 };
 
+/*
+ * One reply or reference clock sample and what the engine made of it, for
+ * the statistics logs (lib/statslog.c).  Only replies that answer our
+ * request (origin matched): a stranger's datagrams never reach it.
+ */
+struct nt_sample_event {
+	int	src;		/* source index */
+	nt_time	when;		/* local time of the measurement */
+	enum ntp_verdict verdict;	/* NTP_REPLY_OK: the sample is kept */
+	bool	have_sample;	/* smp is filled (OK, MAX_DELAY, refclock) */
+	struct nt_sample smp;
+	const struct ntp_pkt *pkt;	/* the reply's header; NULL: refclock */
+	const struct nt_refclock_sample *rc;	/* as the driver made it */
+};
+
 struct nt_engine_io {
 	void	*ctx;
 	/* Transmit a request to source src; returns 0 or -errno. */
@@ -48,6 +63,8 @@ struct nt_engine_io {
 	void	(*on_update)(void *ctx, const struct nt_update *u);
 	/* Optional: once, when max_change gives up (nt_engine_gave_up()). */
 	void	(*on_give_up)(void *ctx);
+	/* Optional: every reply and refclock sample, before its update. */
+	void	(*on_sample)(void *ctx, const struct nt_sample_event *ev);
 };
 
 struct nt_engine_params {

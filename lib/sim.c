@@ -427,7 +427,7 @@ nt_sim_new(const struct nt_sim_scenario *sc, uint64_t seed, double duration)
 	setup_leap(s);
 	nt_rng_seed(&s->keys, seed ^ UINT64_C(0x6b6579));
 	io = (struct nt_engine_io){ s, sim_send, sim_random, sim_update,
-	    NULL };
+	    NULL, NULL };	/* the simulator writes no statistics logs */
 	nt_engine_params_from_conf(&ep, &sc->client, &s->clk.base,
 	    sc->have_drift, sc->drift_ppm, sc->drift_skew_ppm);
 	if ((s->e = nt_engine_new(&ep, &s->clk.base, &io)) == NULL) {

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "net.h"
+#include "statslog.h"
 #include "stepdetect.h"
 #include "uvclient.h"
 #include "uvnts.h"
@@ -71,6 +72,7 @@ struct nt_uvclient {
 	bool		steers_kernel;
 	void		(*user_update)(void *, const struct nt_update *);
 	void		*user_ctx;
+	struct nt_statslog *stats;	/* NULL: no statistics logs */
 	/*
 	 * After a restart: copies of the replaced engine's sources, which
 	 * servers still being looked up take over when found (heir_unslewed:
@@ -497,8 +499,17 @@ io_update(void *ctx, const struct nt_update *u)
 
 	if (c->steers_kernel && u->act.stepped && u->act.err == 0)
 		nt_stepdetect_own_step(&c->sd, u->act.step);
+	nt_statslog_update(c->stats, c->e, u);
 	if (c->user_update != NULL)
 		c->user_update(c->user_ctx, u);
+}
+
+static void
+io_sample(void *ctx, const struct nt_sample_event *ev)
+{
+	struct nt_uvclient *c = ctx;
+
+	nt_statslog_sample(c->stats, c->e, ev);
 }
 
 /* max_change ran out: the daemon's loop ends, the role exits (EXIT_GAVE_UP). */
@@ -583,7 +594,7 @@ nt_uvclient_new(uv_loop_t *loop, const struct nt_engine_params *p,
 	c->user_ctx = ctx;
 	c->once = p->measure_only;
 	io = (struct nt_engine_io){ c, io_send, io_random, io_update,
-	    io_give_up };
+	    io_give_up, io_sample };
 	c->e = nt_engine_new(p, clk, &io);
 	if (c->e == NULL) {
 		free(c);
@@ -677,6 +688,12 @@ struct nt_engine *
 nt_uvclient_engine(struct nt_uvclient *c)
 {
 	return (c->e);
+}
+
+void
+nt_uvclient_set_statslog(struct nt_uvclient *c, struct nt_statslog *sl)
+{
+	c->stats = sl;
 }
 
 int

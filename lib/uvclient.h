@@ -29,6 +29,9 @@ void nt_uvclient_add_pool(struct nt_uvclient *c, const struct nt_pool_conf *pc,
     enum nt_family_filter fam);
 
 struct nt_engine *nt_uvclient_engine(struct nt_uvclient *c);
+/* Log c's samples and updates to sl's files (NULL: none, the default). */
+struct nt_statslog;
+void nt_uvclient_set_statslog(struct nt_uvclient *c, struct nt_statslog *sl);
 /* Run the engine now and re-arm its timer (after feeding it samples). */
 void nt_uvclient_run(struct nt_uvclient *c);
 /*

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="build-essential cmake pkg-config libuv1-dev libyaml-dev libbsd-dev
 libcmocka-dev libmd-dev libseccomp-dev libgnutls28-dev openssl chrony
-ntpsec-ntpdate iproute2 python3
+ntpsec-ntpdate iproute2 python3 logrotate
 clang-14 libclang-rt-14-dev clang-tidy-14
 curl debhelper dpkg-dev lintian man-db groff-base mandoc systemd"
 SUDO=

@@ -33,6 +33,7 @@ has ./usr/share/man/man5/ntimed.yaml.5.gz
 has ./usr/lib/sysusers.d/ntimed.conf
 has ./usr/lib/tmpfiles.d/ntimed.conf
 has ./etc/ntimed/ntimed.yaml
+has ./etc/logrotate.d/ntimed
 has ./usr/share/doc/ntimed/copyright
 for d in README operations refclocks server sim; do
 	has ./usr/share/doc/ntimed/$d.md.gz
@@ -42,6 +43,8 @@ ls "$T"/out/ntimed-dbgsym_"$VERSION"_*deb >/dev/null 2>&1 ||
 
 dpkg-deb -e "$DEB" "$T/ctl"
 grep -qx /etc/ntimed/ntimed.yaml "$T/ctl/conffiles" || fail "conffile"
+grep -qx /etc/logrotate.d/ntimed "$T/ctl/conffiles" ||
+    fail "the logrotate file is not a conffile"
 dpkg-deb -f "$DEB" Provides | grep -q time-daemon || fail "Provides"
 sysusers=$(grep -n systemd-sysusers "$T/ctl/postinst" | head -1 | cut -d: -f1)
 tmpfiles=$(grep -n systemd-tmpfiles "$T/ctl/postinst" | head -1 | cut -d: -f1)

@@ -28,6 +28,7 @@ for role in client slave master; do
 	    "^NoNewPrivileges=yes$" "^CapabilityBoundingSet=CAP_SYS_TIME" \
 	    "^RuntimeDirectory=ntimed$" \
 	    "^StateDirectory=ntimed$" "^WantedBy=multi-user.target$" \
+	    "^LogsDirectory=ntimed$" \
 	    "^Documentation=man:ntimed\(8\) man:ntimed.yaml\(5\)$"; do
 		grep -Eq "$want" "$u" || fail "$role: no line /$want/"
 	done
@@ -84,4 +85,6 @@ systemd-tmpfiles --root="$T/root" --create \
 uid=$(awk -F: '$1 == "ntimed" { print $3 }' "$T/root/etc/passwd")
 [ "$(stat -c '%a %u' "$T/root/var/lib/ntimed")" = "750 $uid" ] ||
     fail "/var/lib/ntimed: $(stat -c '%a %u' "$T/root/var/lib/ntimed")"
+[ "$(stat -c '%a %u' "$T/root/var/log/ntimed")" = "755 $uid" ] ||
+    fail "/var/log/ntimed: $(stat -c '%a %u' "$T/root/var/log/ntimed")"
 echo "systemd: all checks passed"

@@ -38,7 +38,7 @@ tio_engine_new(struct nt_simclock *clk, const struct nt_conf *conf,
     uint64_t *rnd)
 {
 	struct nt_engine_io io = { rnd, tio_send_nowhere, tio_random, NULL,
-	    NULL };
+	    NULL, NULL };
 	struct nt_engine_params p;
 
 	nt_engine_params_from_conf(&p, conf, &clk->base, false, 0, 0);

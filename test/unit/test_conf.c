@@ -671,7 +671,7 @@ test_err_unknown_key(void **state)
 	    "t.yaml:2:1: unknown key 'foo' (expected one of: servers, pools, "
 	    "refclocks, driftfile, nts_ca, step_threshold, step_limit, "
 	    "max_distance, min_sources, holdover, max_change, log, server, "
-	    "control, metrics, user, sandbox)");
+	    "control, metrics, user, sandbox, statistics)");
 	expect_error("servers:\n  - address: a\n    foo: 1\n",
 	    "t.yaml:3:5: unknown key 'foo' in servers[0] (expected one of: "
 	    "address, port, minpoll, maxpoll, iburst, prefer, noselect, "
@@ -689,7 +689,7 @@ test_err_unknown_key(void **state)
 	    "t.yaml:1:1: unknown key 'a\\x0ab' (expected one of: servers, "
 	    "pools, refclocks, driftfile, nts_ca, step_threshold, step_limit, "
 	    "max_distance, min_sources, holdover, max_change, log, server, "
-	    "control, metrics, user, sandbox)");
+	    "control, metrics, user, sandbox, statistics)");
 	expect_file_error("unknown_nested.yaml", "4:5: unknown key 'maxpol' "
 	    "in servers[0] (expected one of: address, port, minpoll, maxpoll, "
 	    "iburst, prefer, noselect, trust, require, maxdelay, nts, "
@@ -1682,6 +1682,62 @@ test_err_control_metrics(void **state)
 	    "t.yaml:1:21: 'enabled' must be true or false, got 'yes please'");
 }
 
+/* The statistics: section as read: dir and the four files (m t s r). */
+static void
+assert_stats(const struct nt_conf *c, const char *dir, const char *files)
+{
+	const struct nt_stats_conf *sc = &c->statistics;
+
+	assert_string_equal(sc->dir, dir);
+	assert_int_equal(sc->measurements, strchr(files, 'm') != NULL);
+	assert_int_equal(sc->tracking, strchr(files, 't') != NULL);
+	assert_int_equal(sc->statistics, strchr(files, 's') != NULL);
+	assert_int_equal(sc->refclocks, strchr(files, 'r') != NULL);
+}
+
+/* statistics: (the statistics logs), off by default, read back. */
+static void
+test_statistics(void **state)
+{
+	struct nt_conf c;
+
+	(void)state;
+	load_ok(&c, "servers: [a]\n");
+	assert_stats(&c, "/var/log/ntimed", "");
+	nt_conf_free(&c);
+	load_ok(&c, "statistics: { dir: /srv/ntp-stats, measurements: true, "
+	    "tracking: yes, statistics: true, refclocks: false }\n");
+	assert_stats(&c, "/srv/ntp-stats", "mts");
+	round_trip(&c);
+	nt_conf_free(&c);
+	/* The default directory when only the files are named. */
+	load_ok(&c, "statistics:\n  refclocks: true\n");
+	assert_stats(&c, "/var/log/ntimed", "r");
+	nt_conf_free(&c);
+}
+
+static void
+test_err_statistics(void **state)
+{
+	char longpath[300];
+
+	(void)state;
+	expect_error("statistics:\n  dir: var/log/ntimed\n",
+	    "t.yaml:2:8: 'statistics.dir' must be an absolute path, got "
+	    "'var/log/ntimed'");
+	expect_error("statistics: { tracking: sometimes }\n",
+	    "t.yaml:1:25: 'tracking' must be true or false, got 'sometimes'");
+	expect_error("statistics:\n  measurments: true\n",
+	    "t.yaml:2:3: unknown key 'measurments' in statistics (expected "
+	    "one of: dir, measurements, tracking, statistics, refclocks)");
+	expect_error("statistics: [tracking]\n",
+	    "t.yaml:1:13: 'statistics' must be a mapping, got a list");
+	snprintf(longpath, sizeof longpath, "statistics:\n  dir: /%0220d\n",
+	    0);
+	expect_error(longpath,
+	    "t.yaml:2:8: 'dir' is too long (221 bytes, max 199)");
+}
+
 /* The master's 'refclocks:' list: loaded, checked, printed and read back. */
 static void
 test_refclocks(void **state)
@@ -1782,6 +1838,8 @@ main(void)
 		cmocka_unit_test(test_user_sandbox),
 		cmocka_unit_test(test_err_control_metrics),
 		cmocka_unit_test(test_refclocks),
+		cmocka_unit_test(test_statistics),
+		cmocka_unit_test(test_err_statistics),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -42,7 +42,7 @@ world_init(struct world *w, double holdover)
 	struct nt_simclock_model m = { .offset = 0.02, .freq_ppm = 12,
 	    .max_freq_ppm = 500, .slew_ppm = 500, .can_step = true };
 	struct nt_engine_io io = { &w->rnd, tio_send_nowhere, tio_random,
-	    NULL, NULL };
+	    NULL, NULL, NULL };
 	struct nt_engine_params p;
 	struct nt_conf conf;
 

@@ -433,7 +433,7 @@ world_run(struct world *w, double sim_seconds)
 {
 	struct nt_simclock_model m = { .max_freq_ppm = 500, .slew_ppm = 500,
 	    .can_step = true, .freq_ppm = 3 };
-	struct nt_engine_io io = { w, w_send, w_random, NULL, NULL };
+	struct nt_engine_io io = { w, w_send, w_random, NULL, NULL, NULL };
 	struct nt_server_conf sc;
 	struct nt_engine_params p;
 	struct nt_conf conf;
