@@ -568,7 +568,7 @@ do_reload(struct nt_serve *sl, char *msg, size_t len)
 {
 	const char *path = sl->conf_path != NULL ? sl->conf_path : "(no file)";
 	struct nt_conf nc;
-	bool same_src, same_rest;
+	bool same_src, same_rest, cert_ok;
 
 	if (load_conf(sl, &nc, msg, len) != 0) {
 		nt_conf_free(&nc);
@@ -595,13 +595,13 @@ do_reload(struct nt_serve *sl, char *msg, size_t len)
 		replace_engine(sl);
 	snprintf(msg, len, "reloaded %s: %s", path, same_src ?
 	    "sources unchanged" : "sources restarted");
-	if (reload_cert(sl, msg, len) != 0)
-		return (1);
+	cert_ok = reload_cert(sl, msg, len) == 0;
 	if (same_rest)
-		return (0);
+		return (cert_ok ? 0 : 1);
 	snprintf(msg + strlen(msg), len - strlen(msg), "; changes to "
 	    "server:, control:, metrics:, refclocks:, statistics:, the log "
-	    "destination, user or sandbox need a restart of the %s", sl->o.role->name);
+	    "destination, user or sandbox need a restart of the %s",
+	    sl->o.role->name);
 	return (1);
 }
 
