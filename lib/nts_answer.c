@@ -10,7 +10,9 @@
  * the server keys with ciphers of its own, refreshed only when the keys'
  * generation moved (a rotation, about once a week), and two ciphers it
  * re-keys per request with the client's keys.  No lock, no allocation,
- * and only the random bytes the reply uses.
+ * and random bytes drawn from the caller a pool at a time: each call
+ * costs a system call (arc4random checks for a fork), and the nonces
+ * are sent in the clear anyway.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "nts_server.h"
 
 #define AUTH_HDR_LEN 4
+#define RAND_POOL 512		/* random bytes drawn at a time */
 
 struct nts_server_worker {
 	struct nts_server *s;
@@ -28,6 +31,8 @@ struct nts_server_worker {
 	struct nts_skey	cur, prev;	/* aead NULL: no such key */
 	struct nts_aead	*own[2];	/* the ciphers cur and prev use */
 	struct nts_aead	*c2s, *s2c;	/* this request's client keys */
+	uint8_t		pool[RAND_POOL];
+	size_t		pool_used;	/* bytes of pool handed out */
 };
 
 static const uint8_t zero_key[NTS_AEAD_KEY_LEN];
@@ -42,6 +47,7 @@ nts_server_worker_new(struct nts_server *s, void (*rand)(uint8_t *, size_t))
 		return (NULL);
 	w->s = s;
 	w->rand = rand;
+	w->pool_used = sizeof w->pool;	/* drawn when first needed */
 	for (int i = 0; i < 2; i++)
 		w->own[i] = nts_aead_new(zero_key, sizeof zero_key);
 	w->c2s = nts_aead_new(zero_key, sizeof zero_key);
@@ -94,6 +100,19 @@ refresh_keys(struct nts_server_worker *w)
 	w->gen = nts_server_snapshot(w->s, &w->cur, &w->prev, live);
 	adopt_key(&w->cur, live[0], w->own[0]);
 	adopt_key(&w->prev, live[1], w->own[1]);
+}
+
+/* n random bytes from the pool, refilled from the caller's rand. */
+static void
+take_random(struct nts_server_worker *w, uint8_t *out, size_t n)
+{
+	assert(n <= sizeof w->pool);
+	if (sizeof w->pool - w->pool_used < n) {
+		w->rand(w->pool, sizeof w->pool);
+		w->pool_used = 0;
+	}
+	memcpy(out, w->pool + w->pool_used, n);
+	w->pool_used += n;
 }
 
 static size_t
@@ -200,7 +219,7 @@ build_reply(struct nts_server_worker *w, const struct req_fields *rf,
 	n += f;
 	want = cookies_that_fit(rf, len, f);
 	/* A nonce to seal with, and one per cookie. */
-	w->rand(rnd, NTS_NONCE_LEN * (size_t)(want + 1));
+	take_random(w, rnd, NTS_NONCE_LEN * (size_t)(want + 1));
 	for (int i = 0; i < want; i++) {
 		if (nts_skey_seal_cookie(&w->cur, c2s, s2c, rnd +
 		    NTS_NONCE_LEN * (size_t)(i + 1), &c) != 0)

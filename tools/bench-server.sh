@@ -21,6 +21,8 @@
 #
 #   tools/bench-server.sh [BUILD_DIR]        (default: build-bench)
 #   ROUNDS=3 SECONDS_PER_ROUND=5 SOCKETS=16 WINDOW=16 tools/bench-server.sh
+#   NTIMED_BIN=other/ntimed tools/bench-server.sh    (that binary as the
+#       ntimed measured, e.g. an older build to compare with)
 #   PRIO=rt tools/bench-server.sh    (root, on a machine others use too:
 #       servers and load run SCHED_FIFO, chrt -f 10, so other work cannot
 #       delay their wake-ups; the kernel's RT throttling still leaves 5%
@@ -93,7 +95,7 @@ fi
 note "building in $BUILD"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j2 --target ntimed ntpload >/dev/null
-NTIMED=$BUILD/ntimed
+NTIMED=${NTIMED_BIN:-$BUILD/ntimed}
 LOAD=$BUILD/ntpload
 
 free_port() {

@@ -113,46 +113,10 @@ assert r.hex().endswith("80070002%04x" % int(sys.argv[3]) + end), r.hex()
 EOF
 
 log "chronyd -x as an NTS client of the slave"
-CD="$TEST_TMP/chrony-client"
-mkdir -p "$CD"
-# chronyd wants its command socket's directory closed to others.
-chown _chrony: "$CD" && chmod 770 "$CD" || skip "cannot give $CD to _chrony"
-cat >"$CD/chrony.conf" <<EOF
-server localhost port $P iburst minpoll 0 maxpoll 0 nts ntsport $K
-ntstrustedcerts $PKI/ca.pem
-port 0
-cmdport 0
-bindcmdaddress $CD/chronyd.sock
-pidfile $CD/chronyd.pid
-driftfile $CD/drift
-EOF
-chronyd -x -4 -d -f "$CD/chrony.conf" >"$CD/log" 2>&1 &
-CPID=$!
-STARTED_PIDS+=("$CPID")
-# wait_auth WHAT PYEXPR: until the CSV line (as list a) satisfies it (20 s).
-wait_auth() {
-	local _ line
-	for _ in $(seq 40); do
-		line=$(chronyc -n -c -h "$CD/chronyd.sock" authdata 2>/dev/null)
-		"$PY" -c "import sys; a=sys.argv[1].strip().split(',')
-sys.exit(0 if len(a) >= 10 and ($2) else 1)" "$line" && return 0
-		sleep 0.5
-	done
-	echo "authdata: $line" >&2
-	cat "$CD/log" >&2
-	fail "$1"
-}
-# Columns: name, mode, key id, type, key length, last KE (s), attempts,
-# NAKs, cookies, cookie length.
+start_nts_chrony_client "$P" "$K"
 wait_auth "chronyd got our cookies" "a[1] == 'NTS' and int(a[8]) >= 7 and
     int(a[9]) == 100 and int(a[7]) == 0"
-for _ in $(seq 40); do
-	chronyc -n -c -h "$CD/chronyd.sock" sources 2>/dev/null |
-	    grep -q '^\^,\*' && break
-	sleep 0.5
-done
-chronyc -n -c -h "$CD/chronyd.sock" sources >"$OUT" 2>&1
-assert_grep "$OUT" '^\^,\*,127\.0\.0\.1' "chronyd selected the NTS slave"
+wait_chrony_selected 127.0.0.1
 log "authdata: $(chronyc -n -c -h "$CD/chronyd.sock" authdata)"
 
 log "restart the slave: the keys file keeps chronyd's cookies good"

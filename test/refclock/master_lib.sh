@@ -52,3 +52,22 @@ d[0][\"leap\"] == 0" "refid $refid, leap 0"
 	wait "$pid" || RC=$?
 	[ "$RC" -eq 0 ] || { cat "$mlog" >&2; fail "master exit status $RC"; }
 }
+
+# start_sock_writer PATH: feed a sock refclock at PATH (chrony's SOCK
+# protocol, as gpsd speaks it) the real clock's time, 4 datagrams a
+# second, until the test ends; retries until the master made the socket.
+start_sock_writer() {
+	"$PY" - "$1" 2>"$TEST_TMP/writer.log" <<-'PYEOF' &
+	import socket, struct, sys, time
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+	while True:
+	    sec, ns = divmod(time.time_ns(), 10**9)
+	    try:
+	        s.sendto(struct.pack("@qqdiiii", sec, ns // 1000, 0.0, 0, 0, 0,
+	            0x534f434b), sys.argv[1])
+	    except (FileNotFoundError, ConnectionRefusedError):
+	        pass
+	    time.sleep(0.25)
+	PYEOF
+	STARTED_PIDS+=("$!")
+}
