@@ -76,9 +76,12 @@ main(int argc, char **argv)
 	int ch;
 
 	while ((ch = getopt(argc, argv, "n:p:")) != -1) {
-		if (ch == 'n' && (n_req = atol(optarg)) > 0)
-			continue;
-		if (ch == 'p' && (ph = atol(optarg)) >= 0 && ph < NTS_COOKIE_MAX)
+		char *end;
+		long v = strtol(optarg, &end, 10);
+
+		if (*optarg != '\0' && *end == '\0' && ((ch == 'n' &&
+		    (n_req = v) > 0) || (ch == 'p' && (ph = v) >= 0 &&
+		    ph < NTS_COOKIE_MAX)))
 			continue;
 		fprintf(stderr, "usage: ntsbench [-n REQUESTS] [-p 0-7]\n");
 		return (2);

@@ -125,3 +125,27 @@ wait_chrony_selected() {
 	cat "$out" "$CD/log" >&2
 	fail "chronyd did not select $1"
 }
+
+# nts_chrony_client_ok PORT KEPORT: chronyd -x as an NTS client of ours
+# (start_nts_chrony_client) gets 8 cookies of 100 bytes with no NAK, and
+# selects us; it keeps running (CPID).
+nts_chrony_client_ok() {
+	start_nts_chrony_client "$1" "$2"
+	wait_auth "chronyd got our cookies" "a[1] == 'NTS' and int(a[8]) >= 7 and
+	    int(a[9]) == 100 and int(a[7]) == 0"
+	wait_chrony_selected 127.0.0.1
+	log "authdata: $(chronyc -n -c -h "$CD/chronyd.sock" authdata)"
+}
+
+# nts_query_ok KEPORT NTPPORT PYEXPR WHAT: `ntimed query --nts`, trusting
+# our CA, runs an NTS-KE at localhost:KEPORT and gets 3 authenticated
+# samples from 127.0.0.1:NTPPORT, and its JSON d satisfies PYEXPR.
+nts_query_ok() {
+	local OUT=$TEST_TMP/nts-query.json	# what assert_rc shows
+	run_capture "$OUT" "$NTIMED" query --nts --nts-ca "$PKI/ca.pem" \
+	    --fast --json -n 3 "localhost:$1"
+	assert_rc 0 "$4"
+	json_assert "$OUT" "d[0]['ok'] and d[0]['nts'] is True and
+	    d[0]['address'] == '127.0.0.1:$2' and
+	    len(d[0]['samples']) == 3 and ($3)" "$4"
+}

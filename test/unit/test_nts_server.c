@@ -288,21 +288,32 @@ test_keys_text(void **state)
 	nts_server_free(&t);
 }
 
-/* A client holding one cookie of s; the request it sends with n asked. */
+/* A client holding the n cookies ck; the request it sends. */
 static size_t
-client_request(struct nts_client *c, struct nts_server *s, int n_cookies,
+client_with(struct nts_client *c, const struct nts_cookie *ck, int n,
     uint8_t *buf, size_t cap)
 {
 	static const uint8_t hdr[48] = { 0x23 }, uid[32] = { 'u' };
 	struct nts_ke_reply ke;
 
 	memset(&ke, 0, sizeof ke);
-	ke.n_cookies = n_cookies;
-	for (int i = 0; i < n_cookies; i++)
-		assert_int_equal(nts_server_cookie(s, C2S, S2C, NONCE,
-		    &ke.cookies[i]), 0);
+	ke.n_cookies = n;
+	memcpy(ke.cookies, ck, (size_t)n * sizeof *ck);
 	assert_int_equal(nts_client_init(c, C2S, S2C, &ke), 0);
 	return (nts_client_request(c, hdr, uid, NONCE, buf, cap));
+}
+
+/* A client holding n_cookies cookies of s; the request it sends. */
+static size_t
+client_request(struct nts_client *c, struct nts_server *s, int n_cookies,
+    uint8_t *buf, size_t cap)
+{
+	struct nts_cookie ck[NTS_COOKIE_MAX];
+
+	for (int i = 0; i < n_cookies; i++)
+		assert_int_equal(nts_server_cookie(s, C2S, S2C, NONCE, &ck[i]),
+		    0);
+	return (client_with(c, ck, n_cookies, buf, cap));
 }
 
 static void
@@ -405,21 +416,15 @@ answer_fresh(struct nts_server_worker *w, struct nts_server *s,
 static enum nts_srv_verdict
 answer_cookie(struct nts_server_worker *w, const struct nts_cookie *ck)
 {
-	static const uint8_t hdr[48] = { 0x23 }, uid[32] = { 'u' };
-	static const uint8_t shdr[48] = { 0x24, 2 }, kod[48] = { 0xe4 };
+	static const uint8_t hdr[48] = { 0x24, 2 }, kod[48] = { 0xe4 };
 	uint8_t req[NTP_MAX_PKT], out[NTP_MAX_PKT];
-	struct nts_ke_reply ke;
 	struct nts_client c;
 	enum nts_srv_verdict v;
 	size_t n, len;
 
-	memset(&ke, 0, sizeof ke);
-	ke.n_cookies = 1;
-	ke.cookies[0] = *ck;
-	assert_int_equal(nts_client_init(&c, C2S, S2C, &ke), 0);
-	n = nts_client_request(&c, hdr, uid, NONCE, req, sizeof req);
+	n = client_with(&c, ck, 1, req, sizeof req);
 	assert_true(n > 0);
-	v = nts_server_answer(w, req, n, shdr, kod, out, sizeof out, &len);
+	v = nts_server_answer(w, req, n, hdr, kod, out, sizeof out, &len);
 	if (v == NTS_SRV_OK)
 		assert_int_equal(nts_client_reply(&c, out, len), NTS_OK);
 	nts_client_free(&c);
