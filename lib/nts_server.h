@@ -88,7 +88,7 @@ unsigned nts_server_snapshot(struct nts_server *s, struct nts_skey *cur,
  * What one server thread answers NTS requests with: its own ciphers for
  * the server keys, made again only when the generation moved, two
  * ciphers re-keyed per request with the client's keys from the cookie,
- * and rand for the nonces (as many bytes as the reply needs).
+ * and rand for the nonces (called for a pool of them at a time).
  */
 struct nts_server_worker;
 
