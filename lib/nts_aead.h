@@ -19,14 +19,17 @@
 
 struct nts_aead;
 
-/* A cipher for key (NTS_AEAD_KEY_LEN bytes); NULL if GnuTLS refuses. */
+/* A cipher for key (NTS_AEAD_KEY_LEN bytes); NULL for another length. */
 struct nts_aead *nts_aead_new(const uint8_t *key, size_t key_len);
+/* The same cipher, now under key: no allocation.  0, or -1 (length). */
+int nts_aead_rekey(struct nts_aead *a, const uint8_t *key, size_t key_len);
 void nts_aead_free(struct nts_aead *a);
 
 /*
  * Encrypt pt under nonce (at least 1 byte) and one associated-data
  * string; out gets tag then ciphertext, pt_len + NTS_AEAD_TAG_LEN bytes.
- * Returns that length, or 0 if out is too small or the cipher fails.
+ * Returns that length, or 0 if out is too small.  Sealing and opening
+ * only read a: threads may share one, as long as none re-keys it.
  */
 size_t nts_aead_seal(const struct nts_aead *a, const uint8_t *nonce,
     size_t nonce_len, const uint8_t *ad, size_t ad_len, const uint8_t *pt,

@@ -1,10 +1,8 @@
 /*
- * NTS for servers (see nts_server.h): server keys, cookies, and the
- * answer to an NTS request.  Everything a client sends is untrusted until
- * its cookie opens under one of our keys and its Authenticator verifies
- * under the key inside; only then does it get cookies, each sealed with
- * a fresh nonce.  A request whose cookie or Authenticator fails gets a
- * NAK, which carries nothing but its own Unique Identifier.
+ * NTS for servers (see nts_server.h): the server keys, their file, and
+ * the cookies sealed under them.  Every change of the keys happens under
+ * the lock and moves the generation, which is how the server threads
+ * (nts_answer.c) learn that their copies are stale.
  */
 #include <arpa/inet.h>
 #include <assert.h>
@@ -17,7 +15,6 @@
 #include "ntp_pkt.h"
 #include "nts_server.h"
 
-#define AUTH_HDR_LEN 4
 #define KEYS_MAGIC "ntimed-nts-keys 1"
 
 /* A key id on the wire (network order). */
@@ -30,18 +27,13 @@ key_id(const uint8_t *p)
 	return (ntohl(v));
 }
 
-static size_t
-pad4(size_t n)
-{
-	return ((n + 3) & ~(size_t)3);
-}
-
 int
 nts_server_init(struct nts_server *s, double rotate)
 {
 	assert(rotate > 0);
 	memset(s, 0, sizeof *s);
 	s->rotate = rotate;
+	atomic_init(&s->gen, 1);	/* a new worker's 0 is always stale */
 	return (pthread_mutex_init(&s->lock, NULL) == 0 ? 0 : -1);
 }
 
@@ -75,6 +67,7 @@ push_key(struct nts_server *s, uint32_t id, int64_t created,
 	s->cur.created = created;
 	memcpy(s->cur.key, key, NTS_SKEY_LEN);
 	s->cur.aead = a;
+	atomic_fetch_add_explicit(&s->gen, 1, memory_order_release);
 	return (0);
 }
 
@@ -230,52 +223,42 @@ nts_server_keys_parse(struct nts_server *s, const char *text, char *err,
 }
 
 int
-nts_server_cookie(struct nts_server *s, const uint8_t *c2s,
+nts_skey_seal_cookie(const struct nts_skey *k, const uint8_t *c2s,
     const uint8_t *s2c, const uint8_t *nonce, struct nts_cookie *out)
 {
 	uint8_t pt[2 * NTS_AEAD_KEY_LEN], *p = out->data;
-	size_t n = 0;
+	uint32_t id = htonl(k->id);
+	size_t n;
 
+	assert(k->aead != NULL);
 	memcpy(pt, c2s, NTS_AEAD_KEY_LEN);
 	memcpy(pt + NTS_AEAD_KEY_LEN, s2c, NTS_AEAD_KEY_LEN);
-	pthread_mutex_lock(&s->lock);
-	if (s->cur.aead != NULL) {
-		uint32_t id = htonl(s->cur.id);
-
-		memcpy(p, &id, sizeof id);
-		memcpy(p + 4, nonce, NTS_NONCE_LEN);
-		n = nts_aead_seal(s->cur.aead, nonce, NTS_NONCE_LEN, NULL, 0,
-		    pt, sizeof pt, p + 4 + NTS_NONCE_LEN,
-		    NTS_SCOOKIE_LEN - 4 - NTS_NONCE_LEN);
-	}
-	pthread_mutex_unlock(&s->lock);
+	memcpy(p, &id, sizeof id);
+	memcpy(p + 4, nonce, NTS_NONCE_LEN);
+	n = nts_aead_seal(k->aead, nonce, NTS_NONCE_LEN, NULL, 0, pt, sizeof pt,
+	    p + 4 + NTS_NONCE_LEN, NTS_SCOOKIE_LEN - 4 - NTS_NONCE_LEN);
 	memset(pt, 0, sizeof pt);
 	out->len = NTS_SCOOKIE_LEN;
 	return (n == sizeof pt + NTS_AEAD_TAG_LEN ? 0 : -1);
 }
 
 int
-nts_server_open_cookie(struct nts_server *s, const uint8_t *cookie,
-    size_t len, uint8_t *c2s, uint8_t *s2c)
+nts_skey_open_cookie(const struct nts_skey *cur, const struct nts_skey *prev,
+    const uint8_t *cookie, size_t len, uint8_t *c2s, uint8_t *s2c)
 {
 	uint8_t pt[2 * NTS_AEAD_KEY_LEN];
 	const struct nts_skey *k = NULL;
 	size_t ptlen = 0;
-	int r = -1;
 
 	if (len != NTS_SCOOKIE_LEN)
 		return (-1);
-	pthread_mutex_lock(&s->lock);
-	if (s->cur.aead != NULL && key_id(cookie) == s->cur.id)
-		k = &s->cur;
-	else if (s->prev.aead != NULL && key_id(cookie) == s->prev.id)
-		k = &s->prev;
-	if (k != NULL)
-		r = nts_aead_open(k->aead, cookie + 4, NTS_NONCE_LEN, NULL, 0,
-		    cookie + 4 + NTS_NONCE_LEN, len - 4 - NTS_NONCE_LEN, pt,
-		    sizeof pt, &ptlen);
-	pthread_mutex_unlock(&s->lock);
-	if (r != 0 || ptlen != sizeof pt)
+	if (cur->aead != NULL && key_id(cookie) == cur->id)
+		k = cur;
+	else if (prev->aead != NULL && key_id(cookie) == prev->id)
+		k = prev;
+	if (k == NULL || nts_aead_open(k->aead, cookie + 4, NTS_NONCE_LEN,
+	    NULL, 0, cookie + 4 + NTS_NONCE_LEN, len - 4 - NTS_NONCE_LEN, pt,
+	    sizeof pt, &ptlen) != 0 || ptlen != sizeof pt)
 		return (-1);
 	memcpy(c2s, pt, NTS_AEAD_KEY_LEN);
 	memcpy(s2c, pt + NTS_AEAD_KEY_LEN, NTS_AEAD_KEY_LEN);
@@ -283,168 +266,50 @@ nts_server_open_cookie(struct nts_server *s, const uint8_t *cookie,
 	return (0);
 }
 
-/* ---- NTP requests ---- */
-
-/* Where the fields of a request are. */
-struct req_fields {
-	struct nts_ef	uid, cookie, auth;
-	size_t		auth_off;	/* 0: none */
-	int		n_uid, n_cookie, n_placeholders;
-};
-
-static bool
-scan_request(const uint8_t *req, size_t len, struct req_fields *rf)
+int
+nts_server_cookie(struct nts_server *s, const uint8_t *c2s,
+    const uint8_t *s2c, const uint8_t *nonce, struct nts_cookie *out)
 {
-	size_t off = NTP_HDR_LEN, flen;
-	struct nts_ef f;
+	int r = -1;
 
-	memset(rf, 0, sizeof *rf);
-	while (off < len) {
-		if ((flen = nts_ef_next(req + off, len - off, &f)) == 0 ||
-		    rf->auth_off != 0)
-			return (false);		/* malformed, or after auth */
-		if (f.type == NTS_EF_UNIQUE_ID) {
-			rf->uid = f;
-			rf->n_uid++;
-		} else if (f.type == NTS_EF_COOKIE) {
-			rf->cookie = f;
-			rf->n_cookie++;
-		} else if (f.type == NTS_EF_PLACEHOLDER)
-			rf->n_placeholders++;
-		else if (f.type == NTS_EF_AUTH) {
-			rf->auth = f;
-			rf->auth_off = off;
-		}
-		off += flen;
-	}
-	return (rf->n_uid == 1 && rf->n_cookie == 1 && rf->auth_off != 0 &&
-	    rf->uid.len >= NTS_UID_LEN);
+	pthread_mutex_lock(&s->lock);
+	if (s->cur.aead != NULL)
+		r = nts_skey_seal_cookie(&s->cur, c2s, s2c, nonce, out);
+	pthread_mutex_unlock(&s->lock);
+	return (r);
 }
 
-/* The Authenticator of a request verifies under c2s. */
-static bool
-auth_ok(const struct req_fields *rf, const uint8_t *req, const uint8_t *c2s)
+int
+nts_server_open_cookie(struct nts_server *s, const uint8_t *cookie,
+    size_t len, uint8_t *c2s, uint8_t *s2c)
 {
-	uint8_t pt[NTP_MAX_PKT];
-	const struct nts_ef *f = &rf->auth;
-	struct nts_aead *a;
-	size_t nlen, clen, ptlen;
 	int r;
 
-	if (f->len < AUTH_HDR_LEN)
-		return (false);
-	nlen = (size_t)f->body[0] << 8 | f->body[1];
-	clen = (size_t)f->body[2] << 8 | f->body[3];
-	if (nlen < NTS_NONCE_LEN || clen < NTS_AEAD_TAG_LEN ||
-	    AUTH_HDR_LEN + pad4(nlen) + pad4(clen) > f->len ||
-	    (a = nts_aead_new(c2s, NTS_AEAD_KEY_LEN)) == NULL)
-		return (false);
-	r = nts_aead_open(a, f->body + AUTH_HDR_LEN, nlen, req, rf->auth_off,
-	    f->body + AUTH_HDR_LEN + pad4(nlen), clen, pt, sizeof pt, &ptlen);
-	nts_aead_free(a);
-	return (r == 0);
+	pthread_mutex_lock(&s->lock);
+	r = nts_skey_open_cookie(&s->cur, &s->prev, cookie, len, c2s, s2c);
+	pthread_mutex_unlock(&s->lock);
+	return (r);
 }
 
-/*
- * How many cookies fit: the reply (header, identifier, Authenticator
- * with a 16-byte nonce) may be no longer than the request.
- */
-static int
-cookies_that_fit(const struct req_fields *rf, size_t len, size_t uid_flen)
+unsigned
+nts_server_gen(struct nts_server *s)
 {
-	size_t fixed = NTP_HDR_LEN + uid_flen + 4 + AUTH_HDR_LEN +
-	    NTS_NONCE_LEN + NTS_AEAD_TAG_LEN;
-	size_t one = pad4(4 + NTS_SCOOKIE_LEN);
-	int n = 1 + rf->n_placeholders;
-
-	if (n > NTS_COOKIE_MAX)
-		n = NTS_COOKIE_MAX;
-	while (n > 0 && fixed + (size_t)n * one > len)
-		n--;
-	return (n);
+	return (atomic_load_explicit(&s->gen, memory_order_acquire));
 }
 
-/* Header, echoed identifier and the sealed cookies into out. */
-static size_t
-build_reply(struct nts_server *s, const struct req_fields *rf, size_t len,
-    const uint8_t *hdr, const uint8_t *c2s, const uint8_t *s2c,
-    const uint8_t *rnd, uint8_t *out, size_t cap)
+unsigned
+nts_server_snapshot(struct nts_server *s, struct nts_skey *cur,
+    struct nts_skey *prev, bool live[2])
 {
-	uint8_t pt[NTS_COOKIE_MAX * (4 + NTS_SCOOKIE_LEN)], *a;
-	struct nts_cookie c;
-	size_t n, ptlen = 0, f, clen;
-	int want;
+	unsigned gen;
 
-	if (cap < NTP_HDR_LEN)
-		return (0);
-	memcpy(out, hdr, NTP_HDR_LEN);
-	n = NTP_HDR_LEN;
-	if ((f = nts_ef_put(out + n, cap - n, NTS_EF_UNIQUE_ID, rf->uid.body,
-	    rf->uid.len)) == 0)
-		return (0);
-	n += f;
-	want = cookies_that_fit(rf, len, f);
-	for (int i = 0; i < want; i++) {
-		if (nts_server_cookie(s, c2s, s2c, rnd + NTS_NONCE_LEN *
-		    (size_t)(i + 1), &c) != 0)
-			return (0);
-		ptlen += nts_ef_put(pt + ptlen, sizeof pt - ptlen,
-		    NTS_EF_COOKIE, c.data, c.len);
-	}
-	clen = ptlen + NTS_AEAD_TAG_LEN;
-	if (cap - n < 4 + AUTH_HDR_LEN + NTS_NONCE_LEN + clen)
-		return (0);
-	a = out + n;
-	memset(a, 0, 4 + AUTH_HDR_LEN + NTS_NONCE_LEN + clen);
-	a[0] = NTS_EF_AUTH >> 8;
-	a[1] = NTS_EF_AUTH & 0xff;
-	f = 4 + AUTH_HDR_LEN + NTS_NONCE_LEN + clen;
-	a[2] = (uint8_t)(f >> 8);
-	a[3] = (uint8_t)f;
-	a[5] = NTS_NONCE_LEN;
-	a[6] = (uint8_t)(clen >> 8);
-	a[7] = (uint8_t)clen;
-	memcpy(a + 8, rnd, NTS_NONCE_LEN);
-	{
-		struct nts_aead *k = nts_aead_new(s2c, NTS_AEAD_KEY_LEN);
-
-		if (k == NULL)
-			return (0);
-		f = nts_aead_seal(k, rnd, NTS_NONCE_LEN, out, n, pt, ptlen,
-		    a + 8 + NTS_NONCE_LEN, clen);
-		nts_aead_free(k);
-	}
-	return (f == clen ? n + 4 + AUTH_HDR_LEN + NTS_NONCE_LEN + clen : 0);
-}
-
-enum nts_srv_verdict
-nts_server_answer(struct nts_server *s, const uint8_t *req, size_t len,
-    const uint8_t *hdr, const uint8_t *kod, const uint8_t *rnd, uint8_t *out,
-    size_t cap, size_t *out_len)
-{
-	uint8_t c2s[NTS_AEAD_KEY_LEN], s2c[NTS_AEAD_KEY_LEN];
-	struct req_fields rf;
-	size_t f;
-
-	assert(req != NULL && hdr != NULL && kod != NULL && rnd != NULL);
-	*out_len = 0;
-	if (len <= NTP_HDR_LEN || len > NTP_MAX_PKT ||
-	    !scan_request(req, len, &rf))
-		return (NTS_SRV_DROP);
-	if (nts_server_open_cookie(s, rf.cookie.body, rf.cookie.len, c2s,
-	    s2c) == 0 && auth_ok(&rf, req, c2s)) {
-		*out_len = build_reply(s, &rf, len, hdr, c2s, s2c, rnd, out,
-		    cap);
-		memset(c2s, 0, sizeof c2s);
-		memset(s2c, 0, sizeof s2c);
-		return (*out_len > 0 ? NTS_SRV_OK : NTS_SRV_DROP);
-	}
-	/* RFC 8915 section 5.7: a NAK echoes the identifier, nothing else. */
-	if (cap < NTP_HDR_LEN)
-		return (NTS_SRV_DROP);
-	memcpy(out, kod, NTP_HDR_LEN);
-	f = nts_ef_put(out + NTP_HDR_LEN, cap - NTP_HDR_LEN, NTS_EF_UNIQUE_ID,
-	    rf.uid.body, rf.uid.len);
-	*out_len = f == 0 ? 0 : NTP_HDR_LEN + f;
-	return (f == 0 ? NTS_SRV_DROP : NTS_SRV_NAK);
+	pthread_mutex_lock(&s->lock);
+	*cur = s->cur;
+	*prev = s->prev;
+	live[0] = s->cur.aead != NULL;
+	live[1] = s->prev.aead != NULL;
+	cur->aead = prev->aead = NULL;
+	gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
+	pthread_mutex_unlock(&s->lock);
+	return (gen);
 }

@@ -6,13 +6,16 @@
  * 32-bit id, so the server keeps no per-client state; the current and
  * the previous server key are accepted, so a rotation does not strand a
  * client.  Random bytes come from the caller; file and TLS I/O live in
- * nts_ke_server.c.  One mutex guards the keys (workers and the KE
- * threads share them; a GnuTLS cipher handle is not reentrant).
+ * nts_ke_server.c.  One mutex guards the keys, which the KE threads use
+ * as they are; each server thread answers NTP requests (nts_answer.c)
+ * with its own copy, refreshed when an atomic generation number says
+ * the keys changed, so that serving takes no lock.
  */
 #ifndef NTIMED_NTS_SERVER_H
 #define NTIMED_NTS_SERVER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,21 +27,20 @@
 /* key id, nonce, sealed c2s || s2c */
 #define NTS_SCOOKIE_LEN (4 + NTS_NONCE_LEN + NTS_AEAD_TAG_LEN + \
 	2 * NTS_AEAD_KEY_LEN)
-/* random bytes one reply needs: a nonce per cookie and one to seal */
-#define NTS_REPLY_RAND ((NTS_COOKIE_MAX + 1) * NTS_NONCE_LEN)
 #define NTS_KEYS_TEXT_MAX 512
 
 struct nts_skey {
 	uint32_t	id;
 	int64_t		created;	/* Unix seconds */
 	uint8_t		key[NTS_SKEY_LEN];
-	struct nts_aead	*aead;
+	struct nts_aead	*aead;		/* NULL: no key */
 };
 
 struct nts_server {
 	pthread_mutex_t	lock;
 	struct nts_skey	cur, prev;	/* prev.aead NULL: none */
 	double		rotate;		/* s between keys */
+	atomic_uint	gen;		/* moves (under lock) with the keys */
 };
 
 int nts_server_init(struct nts_server *s, double rotate);
@@ -64,6 +66,36 @@ int nts_server_cookie(struct nts_server *s, const uint8_t *c2s,
 int nts_server_open_cookie(struct nts_server *s, const uint8_t *cookie,
     size_t len, uint8_t *c2s, uint8_t *s2c);
 
+/* The same two under given keys (k->aead not NULL; prev->aead may be). */
+int nts_skey_seal_cookie(const struct nts_skey *k, const uint8_t *c2s,
+    const uint8_t *s2c, const uint8_t *nonce, struct nts_cookie *out);
+int nts_skey_open_cookie(const struct nts_skey *cur,
+    const struct nts_skey *prev, const uint8_t *cookie, size_t len,
+    uint8_t *c2s, uint8_t *s2c);
+
+/* The generation of the keys: it moves whenever they change. */
+unsigned nts_server_gen(struct nts_server *s);
+/*
+ * A copy of both keys (aead NULL in the copies, *live whether each
+ * exists) and the generation they belong to, taken under the lock.
+ */
+unsigned nts_server_snapshot(struct nts_server *s, struct nts_skey *cur,
+    struct nts_skey *prev, bool live[2]);
+
+/* ---- answering NTP requests (nts_answer.c) ---- */
+
+/*
+ * What one server thread answers NTS requests with: its own ciphers for
+ * the server keys, made again only when the generation moved, two
+ * ciphers re-keyed per request with the client's keys from the cookie,
+ * and rand for the nonces (called for a pool of them at a time).
+ */
+struct nts_server_worker;
+
+struct nts_server_worker *nts_server_worker_new(struct nts_server *s,
+    void (*rand)(uint8_t *, size_t));
+void nts_server_worker_free(struct nts_server_worker *w);
+
 enum nts_srv_verdict {
 	NTS_SRV_OK = 0,		/* reply with the length returned */
 	NTS_SRV_NAK,		/* cookie or authenticator no good: NTSN kiss */
@@ -77,10 +109,11 @@ enum nts_srv_verdict {
  * and an Authenticator sealing a fresh cookie per cookie and placeholder
  * received (as many as fit in len bytes: never longer than the request).
  * NTS_SRV_NAK: out holds the caller's kiss header kod (NTSN) and the
- * Unique Identifier.  *out_len is the length.  rnd: NTS_REPLY_RAND bytes.
+ * Unique Identifier.  *out_len is the length.  Only the thread that owns
+ * w may call this with it.
  */
-enum nts_srv_verdict nts_server_answer(struct nts_server *s,
+enum nts_srv_verdict nts_server_answer(struct nts_server_worker *w,
     const uint8_t *req, size_t len, const uint8_t *hdr, const uint8_t *kod,
-    const uint8_t *rnd, uint8_t *out, size_t cap, size_t *out_len);
+    uint8_t *out, size_t cap, size_t *out_len);
 
 #endif

@@ -10,6 +10,7 @@
  * NTS reply is never longer than its request either.
  */
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -208,7 +209,7 @@ nts_answer(struct nt_server *s, const struct nt_server_state *st,
     const uint8_t *req, size_t len, nt_time rx, nt_time tx, uint8_t *out,
     size_t cap, enum nt_server_verdict *why)
 {
-	uint8_t hdr[NTP_HDR_LEN], kod[NTP_HDR_LEN], rnd[NTS_REPLY_RAND];
+	uint8_t hdr[NTP_HDR_LEN], kod[NTP_HDR_LEN];
 	size_t n;
 
 	if (tx == 0)
@@ -216,9 +217,7 @@ nts_answer(struct nt_server *s, const struct nt_server_state *st,
 	build_reply(st, req, rx, tx, hdr, sizeof hdr);
 	build_kod(st, req, NTP_CODE("NTSN"), s->kod_poll, rx, tx, kod,
 	    sizeof kod);
-	s->rand(rnd, sizeof rnd);
-	switch (nts_server_answer(s->nts, req, len, hdr, kod, rnd, out, cap,
-	    &n)) {
+	switch (nts_server_answer(s->nts, req, len, hdr, kod, out, cap, &n)) {
 	case NTS_SRV_OK:
 		*why = NT_SRV_NTS_REPLY;
 		return (n);
@@ -281,21 +280,30 @@ int
 nt_server_init(struct nt_server *s, const struct nt_server_params *p,
     const uint8_t *key)
 {
+	int r;
+
 	assert(p->acl != NULL);
 	memset(s, 0, sizeof *s);
 	s->acl = p->acl;
 	s->deny_kod = p->deny_kod;
 	s->kod_poll = nt_ratelimit_poll(&p->rl);
-	s->nts = p->nts;
-	s->rand = p->rand;
-	assert(s->nts == NULL || s->rand != NULL);
-	return (nt_ratelimit_init(&s->rl, &p->rl, key));
+	assert(p->nts == NULL || p->rand != NULL);
+	if (p->nts != NULL &&
+	    (s->nts = nts_server_worker_new(p->nts, p->rand)) == NULL)
+		return (-ENOMEM);
+	if ((r = nt_ratelimit_init(&s->rl, &p->rl, key)) != 0) {
+		nts_server_worker_free(s->nts);
+		s->nts = NULL;
+	}
+	return (r);
 }
 
 void
 nt_server_free(struct nt_server *s)
 {
 	nt_ratelimit_free(&s->rl);
+	nts_server_worker_free(s->nts);
+	s->nts = NULL;
 }
 
 /* Access denied: a KoD DENY if configured and the request deserves it. */

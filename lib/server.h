@@ -29,6 +29,7 @@
 #include "timeutil.h"
 
 struct nts_server;
+struct nts_server_worker;
 
 #define NT_SERVER_MIN_POLL	(-6)	/* poll echoed in replies, clamped */
 #define NT_SERVER_MAX_POLL	17
@@ -134,8 +135,7 @@ struct nt_server {
 	bool		deny_kod;
 	int		kod_poll;
 	struct nt_ratelimit rl;
-	struct nts_server *nts;
-	void		(*rand)(uint8_t *, size_t);
+	struct nts_server_worker *nts;	/* this thread's; NULL: no NTS */
 	struct nt_server_counters cnt;
 };
 

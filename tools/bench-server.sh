@@ -13,8 +13,16 @@
 # binary's size, the worst round's loss and the invalid replies.  Then
 # the same with 2 workers given both CPUs (the load shares them).
 #
+# NTS rows (RFC 8915): the same servers with a certificate made here
+# with openssl, loaded by `ntpload --nts` (one NTS-KE, then every request
+# carries a cookie and an Authenticator and every reply's Authenticator
+# is verified; NAKs and replies that do not authenticate are "bad").
+# NTS=0 leaves them out.
+#
 #   tools/bench-server.sh [BUILD_DIR]        (default: build-bench)
 #   ROUNDS=3 SECONDS_PER_ROUND=5 SOCKETS=16 WINDOW=16 tools/bench-server.sh
+#   NTIMED_BIN=other/ntimed tools/bench-server.sh    (that binary as the
+#       ntimed measured, e.g. an older build to compare with)
 #   PRIO=rt tools/bench-server.sh    (root, on a machine others use too:
 #       servers and load run SCHED_FIFO, chrt -f 10, so other work cannot
 #       delay their wake-ups; the kernel's RT throttling still leaves 5%
@@ -33,6 +41,7 @@ SECS=${SECONDS_PER_ROUND:-5}
 SOCKETS=${SOCKETS:-16}
 WINDOW=${WINDOW:-16}
 PRIO=${PRIO:-}
+NTS=${NTS:-1}
 # SRV: how servers run; RUN: how the load runs.  Under rt the servers
 # get the higher priority, or a spinning load thread sharing their CPU
 # would never let them run.
@@ -64,6 +73,8 @@ note() { echo "# $*" >&2; }
 [ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (server on one, load on the other)"
 command -v chronyd >/dev/null || die "chronyd not found (apt-get install chrony)"
 command -v taskset >/dev/null || die "taskset not found (util-linux)"
+[ "$NTS" = 0 ] || command -v openssl >/dev/null ||
+    die "openssl not found (NTS=0 to run without the NTS rows)"
 
 # As deployed, ntimed started as root becomes its own user and gives its
 # control socket to that user's group (the package makes both "ntimed");
@@ -84,7 +95,7 @@ fi
 note "building in $BUILD"
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j2 --target ntimed ntpload >/dev/null
-NTIMED=$BUILD/ntimed
+NTIMED=${NTIMED_BIN:-$BUILD/ntimed}
 LOAD=$BUILD/ntpload
 
 free_port() {
@@ -117,6 +128,9 @@ stripped_kb() {
 	echo $(( $(stat -c %s "$TMP/stripped") / 1024 ))
 }
 
+# Extra ntpload arguments for the server being measured (NTS).
+LOAD_ARGS=()
+
 # measure NAME PID PORT BINARY LOADCPUS THREADS: ROUNDS runs, one row.
 measure() {
 	local name=$1 pid=$2 port=$3 bin=$4 cpus=$5 threads=$6 c0 c1 r
@@ -124,13 +138,14 @@ measure() {
 	: >"$results"
 	# Warm-up: kernel stamping switched on, caches and tables warm.
 	"${RUN[@]}" taskset -c "$cpus" "$LOAD" -d 1 -W 0 -c "$SOCKETS" \
-	    -w "$WINDOW" -j "$threads" --json "127.0.0.1:$port" >/dev/null ||
+	    -w "$WINDOW" -j "$threads" --json "${LOAD_ARGS[@]}" \
+	    "127.0.0.1:$port" >/dev/null ||
 	    die "$name: no replies during the warm-up"
 	c0=$(cpu_seconds "$pid")
 	for r in $(seq "$ROUNDS"); do
 		"${RUN[@]}" taskset -c "$cpus" "$LOAD" -d "$SECS" -W 0.5 \
 		    -c "$SOCKETS" -w "$WINDOW" -j "$threads" --json \
-		    "127.0.0.1:$port" >>"$results" ||
+		    "${LOAD_ARGS[@]}" "127.0.0.1:$port" >>"$results" ||
 		    die "$name: no replies in round $r"
 	done
 	c1=$(cpu_seconds "$pid")
@@ -148,7 +163,7 @@ measure() {
 	replies = sum(r["replies"] for r in rows) * (secs + 0.5) / secs
 	bad = sum(r["invalid"] for r in rows)
 	loss = max(r["loss"] for r in rows)
-	print("%-26s %9.0f %9.0f %9.0f %7.0f %8.2f %4.2f/%.2f %7d %6.2f%% %6d" %
+	print("%-30s %9.0f %9.0f %9.0f %7.0f %8.2f %4.2f/%.2f %7d %6.2f%% %6d" %
 	    (name, statistics.median(rates), min(rates), max(rates),
 	    statistics.median(r["p99_us"] for r in rows), cpu / replies * 1e6,
 	    rss, anon, size, loss * 100, bad))
@@ -157,32 +172,86 @@ measure() {
 
 header() {
 	printf '\n%s\n' "$1"
-	printf '%-26s %9s %9s %9s %7s %8s %9s %7s %7s %6s\n' "server" \
+	printf '%-30s %9s %9s %9s %7s %8s %9s %7s %7s %6s\n' "server" \
 	    "median/s" "min/s" "max/s" "p99 us" "cpu us" "RSS/anon" \
 	    "bin KB" "loss" "bad"
 }
 
+# The NTS certificate: a CA and "localhost" signed by it, in $TMP/pki.
+make_pki() {
+	local d=$TMP/pki
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj "/CN=bench CA" \
+	    -addext "basicConstraints=critical,CA:TRUE" \
+	    -addext "keyUsage=critical,keyCertSign" 2>"$d/err" &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$d/server.key" -out "$d/server.csr" -subj "/CN=localhost" \
+	    2>"$d/err" &&
+	printf '%s\n' "subjectAltName=DNS:localhost" \
+	    "extendedKeyUsage=serverAuth" >"$d/ext" &&
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" \
+	    -CAkey "$d/ca.key" -CAcreateserial -out "$d/server.pem" -days 2 \
+	    -extfile "$d/ext" 2>"$d/err" || die "openssl: $(cat "$d/err")"
+	chmod 755 "$d"
+	chmod 644 "$d"/*		# servers read the key as their own user
+}
+
+# wait_ke PORT KEPORT: until an NTS-KE and an NTS reply work (5 s).
+wait_ke() {
+	for _ in $(seq 50); do
+		"$LOAD" -d 0.1 -W 0 -c 1 -w 1 --json "${LOAD_ARGS[@]}" \
+		    "127.0.0.1:$1" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	die "no NTS on ports $1 and $2"
+}
+
+nts_load_args() {
+	LOAD_ARGS=(--nts --nts-ca "$TMP/pki/ca.pem" --nts-name localhost
+	    --nts-port "$1")
+}
+
+# run_ntimed WORKERS CPUS LOADCPUS THREADS [nts]
 run_ntimed() {
-	local workers=$1 cpus=$2 loadcpus=$3 threads=$4 port pid
+	local workers=$1 cpus=$2 loadcpus=$3 threads=$4 nts=${5:-} port pid
+	local conf=$NTIMED_CONF name="ntimed slave" keport
 	port=$(free_port)
+	if [ -n "$nts" ]; then
+		keport=$(free_port)
+		conf=$TMP/ntimed-nts.yaml
+		mkdir -p "$TMP/nts"
+		[ -z "$BENCH_USER" ] || chown "$BENCH_USER" "$TMP/nts"
+		cat "$NTIMED_CONF" - >"$conf" <<-EOF
+		server:
+		  nts: { certificate: $TMP/pki/server.pem, key: $TMP/pki/server.key,
+		         listen: ["127.0.0.1:$keport"], keys: $TMP/nts/keys }
+		EOF
+		nts_load_args "$keport"
+		name="ntimed slave NTS"
+	fi
 	# As deployed: with its control socket (here in the temp dir).
 	"${SRV[@]}" taskset -c "$cpus" "$NTIMED" slave --dry-run \
-	    -c "$NTIMED_CONF" --local-stratum 8 --listen "127.0.0.1:$port" \
+	    -c "$conf" --local-stratum 8 --listen "127.0.0.1:$port" \
 	    --workers "$workers" --socket "$TMP/ntimed.sock" \
 	    >"$TMP/ntimed.log" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
 	wait_ntp "$port"
-	measure "ntimed slave, $workers worker(s)" "$pid" "$port" "$NTIMED" \
+	[ -z "$nts" ] || wait_ke "$port" "$keport"
+	measure "$name, $workers worker(s)" "$pid" "$port" "$NTIMED" \
 	    "$loadcpus" "$threads"
+	LOAD_ARGS=()
 	kill "$pid"
 	wait "$pid" || true
 	grep -q "kernel receive timestamps" "$TMP/ntimed.log" ||
 	    note "ntimed ran without kernel receive timestamps"
 }
 
+# run_chronyd CPUS LOADCPUS THREADS [nts]
 run_chronyd() {
-	local cpus=$1 loadcpus=$2 threads=$3 port pid dir=$TMP/chrony
+	local cpus=$1 loadcpus=$2 threads=$3 nts=${4:-} port pid keport
+	local dir=$TMP/chrony name="chronyd $(chronyd -v | awk '{ print $4 }')"
 	port=$(free_port)
 	mkdir -p "$dir"
 	chown _chrony: "$dir" 2>/dev/null || chmod 777 "$dir"
@@ -195,14 +264,27 @@ run_chronyd() {
 	pidfile $dir/chronyd.pid
 	driftfile $dir/drift
 	EOF
+	if [ -n "$nts" ]; then
+		keport=$(free_port)
+		cat >>"$dir/chrony.conf" <<-EOF
+		ntsserverkey $TMP/pki/server.key
+		ntsservercert $TMP/pki/server.pem
+		ntsport $keport
+		ntsprocesses 0
+		EOF
+		nts_load_args "$keport"
+		name="$name NTS"
+	fi
 	# -x: never touch the clock.
 	"${SRV[@]}" taskset -c "$cpus" chronyd -x -d -f "$dir/chrony.conf" \
 	    >"$dir/log" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
 	wait_ntp "$port"
-	measure "chronyd $(chronyd -v | awk '{ print $4 }'), 1 thread" "$pid" \
+	[ -z "$nts" ] || wait_ke "$port" "$keport"
+	measure "$name, 1 thread" "$pid" \
 	    "$port" "$(command -v chronyd)" "$loadcpus" "$threads"
+	LOAD_ARGS=()
 	kill "$pid"
 	wait "$pid" || true
 	sleep 1.2		# chronyd exits slowly; free its pidfile
@@ -228,11 +310,20 @@ note "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 note "ntpload: $SOCKETS sockets x window $WINDOW, $ROUNDS rounds of" \
     "$SECS s, priority: ${PRIO:-normal}"
 
+[ "$NTS" = 0 ] || make_pki
 header "server on CPU 0, load on CPU 1"
 run_floor 0 1 1
 run_ntimed 1 0 1 1
 run_chronyd 0 1 1
+if [ "$NTS" != 0 ]; then
+	run_ntimed 1 0 1 1 nts
+	run_chronyd 0 1 1 nts
+fi
 header "2 workers on CPUs 0-1, load (2 threads) on CPUs 0-1"
 run_ntimed 2 0,1 0,1 2
 run_chronyd 0,1 0,1 2
+if [ "$NTS" != 0 ]; then
+	run_ntimed 2 0,1 0,1 2 nts
+	run_chronyd 0,1 0,1 2 nts
+fi
 note "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

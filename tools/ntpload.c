@@ -16,10 +16,16 @@
  * give it a CPU of its own, or -b when it shares the server's.
  *
  *   ntpload [-c SOCKETS] [-w WINDOW] [-d SECONDS] [-j THREADS] [-b]
- *           [--json] HOST:PORT
+ *           [--json] [--nts [--nts-ca FILE] [--nts-name NAME]
+ *           [--nts-port PORT] [--nts-verify N]] HOST:PORT
  *
  * Standalone on purpose (libc and pthreads only): it measures servers,
  * ours or others, and must not share code paths with what it measures.
+ * Only --nts (ntpload_nts.c) needs more: one NTS-KE, then every request
+ * carries a cookie and an Authenticator, a NAK or a reply that does not
+ * authenticate is an error and not a reply, and every Nth reply's
+ * Authenticator is verified (N 1, the default: all of them).  It uses
+ * the client half of ntimed's NTS code and GnuTLS, not the server's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +44,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "ntpload_nts.h"
 
 #define HDR		48
 #define BATCH		64
@@ -60,11 +68,17 @@ struct opts {
 	bool		json;
 	bool		block;		/* sleep in poll(), do not spin */
 	bool		responder;	/* be the minimal server instead */
+	bool		nts;
+	const char	*nts_ca, *nts_name;	/* NULL: system, target */
+	int		nts_port;	/* of the KE server */
+	int		nts_verify;	/* verify every Nth reply */
+	struct ntsload	ke;		/* with nts, after the KE */
 };
 
 struct stats {
 	uint64_t	sent, replies, lost, late, bad_origin, bad_mode;
 	uint64_t	short_len, kod;
+	uint64_t	nak, bad_auth, verified;	/* with --nts */
 	uint64_t	hist[HIST_US + 1];	/* last: overflow */
 	uint64_t	max_ns;
 };
@@ -91,6 +105,8 @@ struct loader {
 	struct stats	st;
 	bool		counting;
 	pthread_t	tid;
+	struct ntsload_thread nts;
+	uint64_t	n_checked;	/* NTS replies, for --nts-verify */
 };
 
 static int64_t
@@ -132,17 +148,25 @@ cookie(const struct loader *l, const struct lsock *s, uint64_t seq)
 static void
 send_window(struct loader *l, struct lsock *s)
 {
-	uint8_t buf[BATCH][HDR];
+	uint8_t buf[BATCH][NTSLOAD_REQ_MAX];
 	struct mmsghdr m[BATCH];
 	struct iovec iov[BATCH];
 	int n = 0, r;
+	size_t len = HDR;
 	int64_t now;
 
 	while (s->outstanding + n < l->o->window && n < BATCH) {
-		memset(buf[n], 0, HDR);
-		buf[n][0] = 0x23;		/* leap 0, version 4, mode 3 */
-		put64(buf[n] + 40, cookie(l, s, s->next_seq + (uint64_t)n));
-		iov[n] = (struct iovec){ buf[n], HDR };
+		uint64_t origin = cookie(l, s, s->next_seq + (uint64_t)n);
+
+		if (l->o->nts)
+			len = ntsload_request(&l->nts, origin, buf[n],
+			    sizeof buf[n]);
+		else {
+			memset(buf[n], 0, HDR);
+			buf[n][0] = 0x23;	/* leap 0, version 4, mode 3 */
+			put64(buf[n] + 40, origin);
+		}
+		iov[n] = (struct iovec){ buf[n], len };
 		memset(&m[n], 0, sizeof m[n]);
 		m[n].msg_hdr.msg_iov = &iov[n];
 		m[n].msg_hdr.msg_iovlen = 1;
@@ -176,10 +200,28 @@ record_latency(struct stats *st, int64_t ns)
 		st->max_ns = (uint64_t)ns;
 }
 
+/*
+ * NTS: a NAK answers the request (and counts as an error); a reply that
+ * does not authenticate is ignored, as a client would, so the request
+ * stays outstanding until the real reply or its timeout.
+ */
+static enum ntsload_verdict
+nts_reply(struct loader *l, const uint8_t *p, size_t len)
+{
+	bool verify = l->n_checked++ % (uint64_t)l->o->nts_verify == 0;
+	enum ntsload_verdict v = ntsload_check(&l->nts, p, len, verify);
+
+	l->st.verified += l->counting && verify && v == NTSLOAD_OK;
+	l->st.nak += l->counting && v == NTSLOAD_NAK;
+	l->st.bad_auth += l->counting && v == NTSLOAD_BAD;
+	return (v);
+}
+
 static void
 check_reply(struct loader *l, struct lsock *s, const uint8_t *p, size_t len,
     int64_t now)
 {
+	enum ntsload_verdict nv = NTSLOAD_OK;
 	uint64_t v, seq;
 	struct slot *sl;
 
@@ -204,9 +246,11 @@ check_reply(struct loader *l, struct lsock *s, const uint8_t *p, size_t len,
 		l->st.late += l->counting;	/* timed out, or duplicate */
 		return;
 	}
+	if (l->o->nts && (nv = nts_reply(l, p, len)) == NTSLOAD_BAD)
+		return;
 	sl->busy = false;
 	s->outstanding--;
-	if (!l->counting)
+	if (!l->counting || nv == NTSLOAD_NAK)
 		return;
 	l->st.replies++;
 	l->st.kod += p[1] == 0;
@@ -216,15 +260,16 @@ check_reply(struct loader *l, struct lsock *s, const uint8_t *p, size_t len,
 static void
 receive(struct loader *l, struct lsock *s)
 {
-	uint8_t buf[BATCH][HDR + 16];
+	uint8_t buf[BATCH][2 * NTSLOAD_REQ_MAX];
 	struct mmsghdr m[BATCH];
 	struct iovec iov[BATCH];
+	size_t cap = l->o->nts ? sizeof buf[0] : HDR + 16;
 	int64_t now;
 	int n;
 
 	do {
 		for (int i = 0; i < BATCH; i++) {
-			iov[i] = (struct iovec){ buf[i], sizeof buf[i] };
+			iov[i] = (struct iovec){ buf[i], cap };
 			memset(&m[i], 0, sizeof m[i]);
 			m[i].msg_hdr.msg_iov = &iov[i];
 			m[i].msg_hdr.msg_iovlen = 1;
@@ -355,6 +400,9 @@ merge(struct stats *sum, const struct stats *st)
 	sum->bad_mode += st->bad_mode;
 	sum->short_len += st->short_len;
 	sum->kod += st->kod;
+	sum->nak += st->nak;
+	sum->bad_auth += st->bad_auth;
+	sum->verified += st->verified;
 	for (int i = 0; i <= HIST_US; i++)
 		sum->hist[i] += st->hist[i];
 	if (st->max_ns > sum->max_ns)
@@ -383,7 +431,8 @@ report(const struct opts *o, const struct stats *st)
 	double rate = (double)st->replies / o->duration;
 	double asked = (double)(st->replies + st->lost);
 	double loss = asked > 0 ? (double)st->lost / asked : 0;
-	uint64_t invalid = st->bad_origin + st->bad_mode + st->short_len;
+	uint64_t invalid = st->bad_origin + st->bad_mode + st->short_len +
+	    st->nak + st->bad_auth;
 
 	if (o->json) {
 		printf("{\"target\": \"%s\", \"threads\": %d, \"sockets\": %d, "
@@ -392,7 +441,7 @@ report(const struct opts *o, const struct stats *st)
 		    "\"loss\": %.6f, \"late\": %llu, \"invalid\": %llu, "
 		    "\"bad_origin\": %llu, \"bad_mode\": %llu, \"short\": %llu, "
 		    "\"kod\": %llu, \"p50_us\": %.0f, \"p99_us\": %.0f, "
-		    "\"max_us\": %.1f}\n", o->target, o->threads, o->socks,
+		    "\"max_us\": %.1f", o->target, o->threads, o->socks,
 		    o->window, o->duration, (unsigned long long)st->sent,
 		    (unsigned long long)st->replies, rate,
 		    (unsigned long long)st->lost, loss,
@@ -402,6 +451,13 @@ report(const struct opts *o, const struct stats *st)
 		    (unsigned long long)st->short_len,
 		    (unsigned long long)st->kod, quantile(st, 0.5),
 		    quantile(st, 0.99), (double)st->max_ns / 1e3);
+		if (o->nts)
+			printf(", \"nts\": true, \"nak\": %llu, "
+			    "\"bad_auth\": %llu, \"verified\": %llu",
+			    (unsigned long long)st->nak,
+			    (unsigned long long)st->bad_auth,
+			    (unsigned long long)st->verified);
+		printf("}\n");
 		return;
 	}
 	printf("ntpload %s: %d thread(s) x %d sockets x window %d, %.1f s\n",
@@ -417,6 +473,12 @@ report(const struct opts *o, const struct stats *st)
 	    (unsigned long long)st->bad_origin,
 	    (unsigned long long)st->bad_mode,
 	    (unsigned long long)st->short_len);
+	if (o->nts)
+		printf("  nts       authenticator verified on %llu replies "
+		    "(every %d), failed %llu, NAK %llu\n",
+		    (unsigned long long)st->verified, o->nts_verify,
+		    (unsigned long long)st->bad_auth,
+		    (unsigned long long)st->nak);
 	printf("  latency   p50 %.0f us, p99 %.0f us, max %.1f us\n",
 	    quantile(st, 0.5), quantile(st, 0.99), (double)st->max_ns / 1e3);
 }
@@ -443,7 +505,15 @@ usage(FILE *f)
 	    "      load shares its CPUs with the server)\n"
 	    "  --responder  no load: answer requests on HOST:PORT as simply\n"
 	    "      as possible, until killed (the floor servers are measured\n"
-	    "      against)\n");
+	    "      against)\n"
+	    "  --nts  one NTS-KE first, then NTS requests (RFC 8915); NAKs\n"
+	    "      and replies that do not authenticate count as invalid\n"
+	    "  --nts-ca FILE    CA certificates (PEM; default: the system's)\n"
+	    "  --nts-name NAME  the name the server's certificate covers\n"
+	    "      (default: HOST)\n"
+	    "  --nts-port PORT  the server's NTS-KE port (default 4460)\n"
+	    "  --nts-verify N   verify every Nth reply's Authenticator\n"
+	    "      (default 1: all; the others are checked for a NAK only)\n");
 }
 
 static int
@@ -509,6 +579,11 @@ parse_opts(struct opts *o, int argc, char **argv)
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'J' },
 		{ "responder", no_argument, NULL, 'R' },
+		{ "nts", no_argument, NULL, 'N' },
+		{ "nts-ca", required_argument, NULL, 'A' },
+		{ "nts-name", required_argument, NULL, 'M' },
+		{ "nts-port", required_argument, NULL, 'P' },
+		{ "nts-verify", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -516,7 +591,8 @@ parse_opts(struct opts *o, int argc, char **argv)
 	int ch, r = 0;
 
 	*o = (struct opts){ .socks = 8, .window = 16, .duration = 5,
-	    .warmup = 0.5, .timeout = 0.2, .threads = 1 };
+	    .warmup = 0.5, .timeout = 0.2, .threads = 1,
+	    .nts_port = NTS_KE_PORT, .nts_verify = 1 };
 	while (r == 0 && (ch = getopt_long(argc, argv, "c:w:d:W:t:j:bh", lo,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -541,6 +617,17 @@ parse_opts(struct opts *o, int argc, char **argv)
 		case 'J': o->json = true; break;
 		case 'b': o->block = true; break;
 		case 'R': o->responder = true; break;
+		case 'N': o->nts = true; break;
+		case 'A': o->nts_ca = optarg; break;
+		case 'M': o->nts_name = optarg; break;
+		case 'P':
+			r = num(optarg, 1, 65535, &v);
+			o->nts_port = (int)v;
+			break;
+		case 'V':
+			r = num(optarg, 1, 1e9, &v);
+			o->nts_verify = (int)v;
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: r = -1; break;
 		}
@@ -552,6 +639,39 @@ parse_opts(struct opts *o, int argc, char **argv)
 	if (parse_target(o, argv[optind]) != 0) {
 		fprintf(stderr, "ntpload: '%s' is not IPV4:PORT or "
 		    "[IPV6]:PORT\n", argv[optind]);
+		return (-1);
+	}
+	if (o->nts && o->responder) {
+		fprintf(stderr, "ntpload: --nts loads a server; the responder "
+		    "speaks plain NTP only\n");
+		return (-1);
+	}
+	return (0);
+}
+
+/* The target's host part: the default name its certificate must cover. */
+static void
+target_host(const char *target, char *host, size_t cap)
+{
+	const char *end = target[0] == '[' ? strstr(target, "]:") :
+	    strrchr(target, ':');
+	const char *start = target[0] == '[' ? target + 1 : target;
+	size_t n = end == NULL ? 0 : (size_t)(end - start);
+
+	snprintf(host, cap, "%.*s", (int)n, start);
+}
+
+/* One NTS-KE for all threads: the keys and cookies everyone uses. */
+static int
+nts_setup(struct opts *o)
+{
+	char host[128], err[512];
+
+	target_host(o->target, host, sizeof host);
+	if (ntsload_ke(&o->ke, &o->to, o->tolen, (unsigned)o->nts_port,
+	    o->nts_name != NULL ? o->nts_name : host, o->nts_ca, err,
+	    sizeof err) != 0) {
+		fprintf(stderr, "ntpload: %s\n", err);
 		return (-1);
 	}
 	return (0);
@@ -660,11 +780,14 @@ main(int argc, char **argv)
 		return (2);
 	if (o.responder)
 		return (responder(&o));
+	if (o.nts && nts_setup(&o) != 0)
+		return (3);
 	for (int i = 0; i < o.threads && rc == 0; i++) {
 		l[i].o = &o;
 		l[i].id = i;
 		if (getrandom(&l[i].key, sizeof l[i].key, 0) !=
-		    sizeof l[i].key || open_socks(&l[i]) != 0)
+		    sizeof l[i].key || open_socks(&l[i]) != 0 ||
+		    (o.nts && ntsload_thread_init(&l[i].nts, &o.ke) != 0))
 			rc = 3;
 	}
 	for (int i = 0; i < o.threads && rc == 0; i++)
@@ -674,8 +797,10 @@ main(int argc, char **argv)
 		pthread_join(l[i].tid, NULL);
 		merge(&sum, &l[i].st);
 	}
-	for (int i = 0; i < o.threads; i++)
+	for (int i = 0; i < o.threads; i++) {
 		close_socks(&l[i]);
+		ntsload_thread_free(&l[i].nts);
+	}
 	if (rc != 0)
 		return (rc);
 	report(&o, &sum);

@@ -16,7 +16,15 @@
 #include "nts_server.h"
 
 static struct nts_server srv;
+static struct nts_server_worker *w;
 static const uint8_t C2S[32] = { 'c' }, S2C[32] = { 's' }, N16[16] = { 'n' };
+
+/* Nonces: fixed, so that a crash replays. */
+static void
+zero_rand(uint8_t *buf, size_t len)
+{
+	memset(buf, 0, len);
+}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -26,7 +34,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	return (nts_server_init(&srv, 3600) != 0 ||
-	    nts_server_new_key(&srv, rnd, 1000) != 0);
+	    nts_server_new_key(&srv, rnd, 1000) != 0 ||
+	    (w = nts_server_worker_new(&srv, zero_rand)) == NULL);
 }
 
 static void
@@ -71,14 +80,14 @@ static const uint8_t HDR[48] = { 0x24, 2 }, KOD[48] = { 0xe4 };
 static void
 raw_request(const uint8_t *data, size_t size)
 {
-	uint8_t out[NTP_MAX_PKT], rnd[NTS_REPLY_RAND] = { 0 };
+	uint8_t out[NTP_MAX_PKT];
 	enum nts_srv_verdict v;
 	size_t len;
 
 	if (size > NTP_MAX_PKT)
 		return;
-	v = nts_server_answer(&srv, data, size, HDR, KOD, rnd, out,
-	    sizeof out, &len);
+	v = nts_server_answer(w, data, size, HDR, KOD, out, sizeof out,
+	    &len);
 	FZ_CHECK(v == NTS_SRV_NAK || v == NTS_SRV_DROP);
 	if (v == NTS_SRV_NAK)
 		FZ_CHECK(len > NTP_HDR_LEN && len <= size &&
@@ -91,7 +100,7 @@ static void
 mutated_request(const uint8_t *data, size_t size)
 {
 	static const uint8_t hdr[48] = { 0x23 }, uid[32] = { 'u' };
-	uint8_t req[NTP_MAX_PKT], out[NTP_MAX_PKT], rnd[NTS_REPLY_RAND] = { 0 };
+	uint8_t req[NTP_MAX_PKT], out[NTP_MAX_PKT];
 	struct nts_ke_reply ke;
 	struct nts_client c;
 	enum nts_srv_verdict v;
@@ -107,8 +116,7 @@ mutated_request(const uint8_t *data, size_t size)
 	FZ_CHECK(n > 0);
 	for (size_t i = 1; i < size && i - 1 < n; i++)
 		req[i - 1] ^= data[i];
-	v = nts_server_answer(&srv, req, n, HDR, KOD, rnd, out, sizeof out,
-	    &len);
+	v = nts_server_answer(w, req, n, HDR, KOD, out, sizeof out, &len);
 	if (v == NTS_SRV_OK) {
 		FZ_CHECK(len > NTP_HDR_LEN && len <= n);
 		/* The identifier may have been changed: only if it is ours. */

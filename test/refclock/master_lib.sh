@@ -26,19 +26,26 @@ YAML
 	master_start "$TEST_TMP/master.yaml"
 }
 
+# master_wait_serving REFID: until the master started last serves
+# stratum 1 with REFID (15 s), else fail.
+master_wait_serving() {
+	local _
+	for _ in $(seq 150); do
+		grep -q "serving: stratum 1, refid $1" "$MLOG" && break
+		kill -0 "$MPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	assert_grep "$MLOG" "serving: stratum 1, refid $1" "stratum 1"
+}
+
 # master_serves CONFIG REFID MAX_OFFSET: start, check, stop (exit 0).
 master_serves() {
-	local conf=$1 refid=$2 maxoff=$3 port pid mlog _
+	local conf=$1 refid=$2 maxoff=$3 port pid mlog
 	local out=$TEST_TMP/q.json
 	master_start "$conf"
 	port=$PORT pid=$MPID mlog=$MLOG
-	for _ in $(seq 150); do
-		grep -q "serving: stratum 1, refid $refid" "$mlog" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	master_wait_serving "$refid"
 	assert_grep "$mlog" "refclock $refid( \(.*\))? selected" "refclock selected"
-	assert_grep "$mlog" "serving: stratum 1, refid $refid" "stratum 1"
 	OUT=$out
 	run_capture "$out" "$NTIMED" query --fast --json "127.0.0.1:$port"
 	assert_rc 0 "ntimed query"
@@ -51,4 +58,25 @@ d[0][\"leap\"] == 0" "refid $refid, leap 0"
 	RC=0
 	wait "$pid" || RC=$?
 	[ "$RC" -eq 0 ] || { cat "$mlog" >&2; fail "master exit status $RC"; }
+}
+
+# start_sock_writer PATH: feed a sock refclock at PATH (chrony's SOCK
+# protocol, as gpsd speaks it) the real clock's time, 4 datagrams a
+# second, until the test ends or SOCK_WRITER (its pid) is killed;
+# retries until the master made the socket.
+start_sock_writer() {
+	"$PY" - "$1" 2>>"$TEST_TMP/writer.log" <<-'PYEOF' &
+	import socket, struct, sys, time
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+	while True:
+	    sec, ns = divmod(time.time_ns(), 10**9)
+	    try:
+	        s.sendto(struct.pack("@qqdiiii", sec, ns // 1000, 0.0, 0, 0, 0,
+	            0x534f434b), sys.argv[1])
+	    except (FileNotFoundError, ConnectionRefusedError):
+	        pass
+	    time.sleep(0.25)
+	PYEOF
+	SOCK_WRITER=$!
+	STARTED_PIDS+=("$SOCK_WRITER")
 }

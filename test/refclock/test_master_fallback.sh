@@ -13,25 +13,15 @@
 #   good for 16 s more    -> stratum 1, refid GPSD again
 # Dry-run clock: nothing steers.
 . "$(dirname "$0")/../interop/lib.sh"
+. "$(dirname "$0")/master_lib.sh"
 
 SOCK=$TEST_TMP/chrony.gps0.sock
 MLOG=$TEST_TMP/master.log
 
+# The GPS: chrony's SOCK datagrams with the real clock's time.
 start_writer() {
-	"$PY" - "$SOCK" 2>>"$TEST_TMP/writer.log" <<-'PYEOF' &
-	import socket, struct, sys, time
-	s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-	while True:
-	    sec, ns = divmod(time.time_ns(), 10**9)
-	    try:
-	        s.sendto(struct.pack("@qqdiiii", sec, ns // 1000, 0.0, 0, 0, 0,
-	                             0x534f434b), sys.argv[1])
-	    except (FileNotFoundError, ConnectionRefusedError):
-	        pass
-	    time.sleep(0.25)
-	PYEOF
-	WRITER=$!
-	STARTED_PIDS+=("$WRITER")
+	start_sock_writer "$SOCK"
+	WRITER=$SOCK_WRITER
 }
 
 # wait_log PATTERN SECONDS: until the master's log matches (ERE).

@@ -81,7 +81,10 @@ test_aead_rfc5297_key_ad_nonce(void **state)
 	nts_aead_free(a);
 }
 
-/* RFC 5297 A.1's key, AD and plaintext with the one-byte nonce 0x02. */
+/*
+ * RFC 5297 A.1's key, AD and plaintext with the one-byte nonce 0x02,
+ * with a new cipher and with one re-keyed from another key.
+ */
 static void
 test_aead_short_plaintext(void **state)
 {
@@ -98,6 +101,18 @@ test_aead_short_plaintext(void **state)
 	wl = unhex("7300cd9b 3f514a44 ed660db6 14157f59 f0382e23 ae0e6e62 "
 	    "27a03dd3 2619", want, sizeof want);
 	assert_non_null(a = nts_aead_new(key, sizeof key));
+	assert_int_equal(nts_aead_seal(a, &nonce, 1, ad, al, pt, pl, out,
+	    sizeof out), wl);
+	assert_memory_equal(out, want, wl);
+	/* Re-keyed in place (as the server does per request): the same. */
+	memset(key, 0, sizeof key);
+	nts_aead_free(a);
+	assert_non_null(a = nts_aead_new(key, sizeof key));
+	unhex("fffefdfc fbfaf9f8 f7f6f5f4 f3f2f1f0 f0f1f2f3 f4f5f6f7 "
+	    "f8f9fafb fcfdfeff", key, sizeof key);
+	assert_int_equal(nts_aead_rekey(a, key, 16), -1);
+	assert_int_equal(nts_aead_rekey(a, key, sizeof key), 0);
+	memset(out, 0, sizeof out);
 	assert_int_equal(nts_aead_seal(a, &nonce, 1, ad, al, pt, pl, out,
 	    sizeof out), wl);
 	assert_memory_equal(out, want, wl);

@@ -5,8 +5,11 @@
  * file's text, and whole NTP exchanges between the client code and
  * nts_server_answer / nt_server_handle: N placeholders give N + 1 fresh
  * cookies, the reply is never longer than the request, and a cookie that
- * does not open (wrong key id, tampered, forgotten key) gets a NAK.
+ * does not open (wrong key id, tampered, forgotten key) gets a NAK.  A
+ * server thread's own copies of the keys follow rotations and a loaded
+ * keys file, and answering takes no lock.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "acl.h"
@@ -24,6 +28,22 @@
 
 static const uint8_t C2S[32] = { 'c', '2', 's' }, S2C[32] = { 's', '2', 'c' };
 static const uint8_t NONCE[16] = { 'n' };
+
+static void
+fake_rand(uint8_t *buf, size_t len)
+{
+	memset(buf, 0x5a, len);
+}
+
+/* A server thread's view of s. */
+static struct nts_server_worker *
+worker(struct nts_server *s)
+{
+	struct nts_server_worker *w = nts_server_worker_new(s, fake_rand);
+
+	assert_non_null(w);
+	return (w);
+}
 
 /* A server with one key made from seed. */
 static void
@@ -268,43 +288,55 @@ test_keys_text(void **state)
 	nts_server_free(&t);
 }
 
-/* A client holding one cookie of s; the request it sends with n asked. */
+/* A client holding the n cookies ck; the request it sends. */
 static size_t
-client_request(struct nts_client *c, struct nts_server *s, int n_cookies,
+client_with(struct nts_client *c, const struct nts_cookie *ck, int n,
     uint8_t *buf, size_t cap)
 {
 	static const uint8_t hdr[48] = { 0x23 }, uid[32] = { 'u' };
 	struct nts_ke_reply ke;
 
 	memset(&ke, 0, sizeof ke);
-	ke.n_cookies = n_cookies;
-	for (int i = 0; i < n_cookies; i++)
-		assert_int_equal(nts_server_cookie(s, C2S, S2C, NONCE,
-		    &ke.cookies[i]), 0);
+	ke.n_cookies = n;
+	memcpy(ke.cookies, ck, (size_t)n * sizeof *ck);
 	assert_int_equal(nts_client_init(c, C2S, S2C, &ke), 0);
 	return (nts_client_request(c, hdr, uid, NONCE, buf, cap));
+}
+
+/* A client holding n_cookies cookies of s; the request it sends. */
+static size_t
+client_request(struct nts_client *c, struct nts_server *s, int n_cookies,
+    uint8_t *buf, size_t cap)
+{
+	struct nts_cookie ck[NTS_COOKIE_MAX];
+
+	for (int i = 0; i < n_cookies; i++)
+		assert_int_equal(nts_server_cookie(s, C2S, S2C, NONCE, &ck[i]),
+		    0);
+	return (client_with(c, ck, n_cookies, buf, cap));
 }
 
 static void
 test_answer_cookies(void **state)
 {
-	uint8_t hdr[48] = { 0x24, 2 }, kod[48] = { 0xe4 }, rnd[NTS_REPLY_RAND];
+	uint8_t hdr[48] = { 0x24, 2 }, kod[48] = { 0xe4 };
 	uint8_t req[NTP_MAX_PKT], out[NTP_MAX_PKT];
+	struct nts_server_worker *w;
 	struct nts_server s;
 	struct nts_client c;
 	size_t n, len;
 
 	(void)state;
-	memset(rnd, 7, sizeof rnd);
 	server_with_key(&s, 1, 1000);
+	w = worker(&s);
 	/* With k cookies, a client sends one and 8 - k placeholders. */
 	for (int held = 1; held <= NTS_COOKIE_MAX; held++) {
 		size_t sent = (size_t)(NTS_COOKIE_MAX - held + 1);
 
 		n = client_request(&c, &s, held, req, sizeof req);
 		assert_int_equal(n, 48 + 36 + 104 * sent + 40);
-		assert_int_equal(nts_server_answer(&s, req, n, hdr, kod, rnd,
-		    out, sizeof out, &len), NTS_SRV_OK);
+		assert_int_equal(nts_server_answer(w, req, n, hdr, kod, out,
+		    sizeof out, &len), NTS_SRV_OK);
 		/* Same 16-byte nonce: exactly as long, no amplification. */
 		assert_int_equal(len, n);
 		assert_int_equal(nts_client_reply(&c, out, len), NTS_OK);
@@ -312,6 +344,7 @@ test_answer_cookies(void **state)
 		assert_int_equal(c.n_cookies, NTS_COOKIE_MAX);
 		nts_client_free(&c);
 	}
+	nts_server_worker_free(w);
 	nts_server_free(&s);
 }
 
@@ -319,8 +352,8 @@ static void
 test_answer_nak(void **state)
 {
 	uint8_t hdr[48] = { 0x24, 2 }, kod[48] = { 0xe4, 0, 0, 0 };
-	uint8_t rnd[NTS_REPLY_RAND] = { 0 }, req[NTP_MAX_PKT];
-	uint8_t out[NTP_MAX_PKT];
+	uint8_t req[NTP_MAX_PKT], out[NTP_MAX_PKT];
+	struct nts_server_worker *w;
 	struct nts_server s, other;
 	struct nts_client c;
 	size_t n, len;
@@ -329,9 +362,10 @@ test_answer_nak(void **state)
 	memcpy(kod + 12, "NTSN", 4);
 	server_with_key(&s, 1, 1000);
 	server_with_key(&other, 5, 1000);
+	w = worker(&s);
 	/* A cookie of another server (unknown key id). */
 	n = client_request(&c, &other, 1, req, sizeof req);
-	assert_int_equal(nts_server_answer(&s, req, n, hdr, kod, rnd, out,
+	assert_int_equal(nts_server_answer(w, req, n, hdr, kod, out,
 	    sizeof out, &len), NTS_SRV_NAK);
 	assert_int_equal(len, 48 + 36);
 	assert_int_equal(nts_client_reply(&c, out, len), NTS_NAK);
@@ -339,36 +373,149 @@ test_answer_nak(void **state)
 	/* Our cookie, tampered with. */
 	n = client_request(&c, &s, 1, req, sizeof req);
 	req[48 + 36 + 4 + 30] ^= 1;
-	assert_int_equal(nts_server_answer(&s, req, n, hdr, kod, rnd, out,
+	assert_int_equal(nts_server_answer(w, req, n, hdr, kod, out,
 	    sizeof out, &len), NTS_SRV_NAK);
 	assert_int_equal(nts_client_reply(&c, out, len), NTS_NAK);
 	nts_client_free(&c);
 	/* Our cookie, but the request was changed on the way. */
 	n = client_request(&c, &s, 1, req, sizeof req);
 	req[40] ^= 1;
-	assert_int_equal(nts_server_answer(&s, req, n, hdr, kod, rnd, out,
+	assert_int_equal(nts_server_answer(w, req, n, hdr, kod, out,
 	    sizeof out, &len), NTS_SRV_NAK);
 	nts_client_free(&c);
 	/* Malformed: no answer at all. */
 	n = client_request(&c, &s, 1, req, sizeof req);
-	assert_int_equal(nts_server_answer(&s, req, n - 4, hdr, kod, rnd, out,
+	assert_int_equal(nts_server_answer(w, req, n - 4, hdr, kod, out,
 	    sizeof out, &len), NTS_SRV_DROP);
-	assert_int_equal(nts_server_answer(&s, req, 48, hdr, kod, rnd, out,
+	assert_int_equal(nts_server_answer(w, req, 48, hdr, kod, out,
 	    sizeof out, &len), NTS_SRV_DROP);
 	memset(req + 48, 0, 36);		/* no unique identifier */
 	req[49] = 0x42;
 	req[51] = 36;
-	assert_int_equal(nts_server_answer(&s, req, n, hdr, kod, rnd, out,
+	assert_int_equal(nts_server_answer(w, req, n, hdr, kod, out,
 	    sizeof out, &len), NTS_SRV_DROP);
 	nts_client_free(&c);
+	nts_server_worker_free(w);
 	nts_server_free(&s);
 	nts_server_free(&other);
 }
 
-static void
-fake_rand(uint8_t *buf, size_t len)
+/* What w answers a client holding one cookie of s's current key. */
+static enum nts_srv_verdict
+answer_fresh(struct nts_server_worker *w, struct nts_server *s,
+    struct nts_client *c, uint8_t *out, size_t *len)
 {
-	memset(buf, 0x5a, len);
+	static const uint8_t hdr[48] = { 0x24, 2 }, kod[48] = { 0xe4 };
+	uint8_t req[NTP_MAX_PKT];
+	size_t n = client_request(c, s, 1, req, sizeof req);
+
+	return (nts_server_answer(w, req, n, hdr, kod, out, NTP_MAX_PKT, len));
+}
+
+/* What w answers a request spending the cookie ck. */
+static enum nts_srv_verdict
+answer_cookie(struct nts_server_worker *w, const struct nts_cookie *ck)
+{
+	static const uint8_t hdr[48] = { 0x24, 2 }, kod[48] = { 0xe4 };
+	uint8_t req[NTP_MAX_PKT], out[NTP_MAX_PKT];
+	struct nts_client c;
+	enum nts_srv_verdict v;
+	size_t n, len;
+
+	n = client_with(&c, ck, 1, req, sizeof req);
+	assert_true(n > 0);
+	v = nts_server_answer(w, req, n, hdr, kod, out, sizeof out, &len);
+	if (v == NTS_SRV_OK)
+		assert_int_equal(nts_client_reply(&c, out, len), NTS_OK);
+	nts_client_free(&c);
+	return (v);
+}
+
+/*
+ * A server thread's cached ciphers follow the keys: after a rotation a
+ * cookie of the previous key still opens and new cookies come under the
+ * new key; two rotations on, the oldest key is gone (NAK), also for a
+ * worker that saw none of the rotations happen; a loaded keys file
+ * replaces what the worker had.
+ */
+static void
+test_worker_rotation(void **state)
+{
+	uint8_t rnd[NTS_SKEY_RAND], out[NTP_MAX_PKT], c2s[32], s2c[32];
+	uint8_t text[NTS_KEYS_TEXT_MAX];
+	struct nts_server_worker *w, *idle;
+	struct nts_cookie ck_a, ck_b, got;
+	struct nts_server s, t;
+	struct nts_client c;
+	char err[100];
+	size_t len;
+
+	(void)state;
+	server_with_key(&s, 1, 1000);
+	w = worker(&s);
+	idle = worker(&s);
+	assert_int_equal(nts_server_cookie(&s, C2S, S2C, NONCE, &ck_a), 0);
+	assert_int_equal(answer_cookie(w, &ck_a), NTS_SRV_OK);
+	/* Rotate: A is previous, B current. */
+	memset(rnd, 2, sizeof rnd);
+	assert_int_equal(nts_server_new_key(&s, rnd, 2000), 0);
+	assert_int_equal(answer_cookie(w, &ck_a), NTS_SRV_OK);
+	assert_int_equal(answer_fresh(w, &s, &c, out, &len), NTS_SRV_OK);
+	assert_int_equal(nts_client_reply(&c, out, len), NTS_OK);
+	got = c.jar[c.n_cookies - 1];		/* sealed by the worker */
+	assert_int_equal(nts_server_cookie(&s, C2S, S2C, NONCE, &ck_b), 0);
+	assert_memory_equal(got.data, ck_b.data, 4);	/* B's key id */
+	assert_memory_not_equal(got.data, ck_a.data, 4);
+	assert_int_equal(nts_server_open_cookie(&s, got.data, got.len, c2s,
+	    s2c), 0);
+	nts_client_free(&c);
+	/* Rotate again: A two keys old, B previous, C current. */
+	memset(rnd, 3, sizeof rnd);
+	assert_int_equal(nts_server_new_key(&s, rnd, 3000), 0);
+	assert_int_equal(answer_cookie(w, &ck_a), NTS_SRV_NAK);
+	assert_int_equal(answer_cookie(w, &ck_b), NTS_SRV_OK);
+	assert_int_equal(answer_cookie(w, &got), NTS_SRV_OK);
+	/* The worker that slept through both rotations agrees. */
+	assert_int_equal(answer_cookie(idle, &ck_a), NTS_SRV_NAK);
+	assert_int_equal(answer_cookie(idle, &ck_b), NTS_SRV_OK);
+	/* A keys file of another server replaces all our keys. */
+	server_with_key(&t, 9, 5000);
+	nts_server_keys_format(&t, (char *)text, sizeof text);
+	assert_int_equal(nts_server_keys_parse(&s, (char *)text, err,
+	    sizeof err), 0);
+	assert_int_equal(answer_cookie(w, &ck_b), NTS_SRV_NAK);
+	assert_int_equal(nts_server_cookie(&t, C2S, S2C, NONCE, &got), 0);
+	assert_int_equal(answer_cookie(w, &got), NTS_SRV_OK);
+	nts_server_free(&t);
+	nts_server_worker_free(idle);
+	nts_server_worker_free(w);
+	nts_server_free(&s);
+}
+
+/*
+ * Answering takes no lock once the worker has the keys: it answers while
+ * this thread holds the keys' lock (a lock taken would hang; the alarm
+ * turns that into a failure).
+ */
+static void
+test_worker_no_lock(void **state)
+{
+	struct nts_server_worker *w;
+	struct nts_server s;
+	struct nts_cookie ck;
+
+	(void)state;
+	server_with_key(&s, 1, 1000);
+	w = worker(&s);
+	assert_int_equal(nts_server_cookie(&s, C2S, S2C, NONCE, &ck), 0);
+	assert_int_equal(answer_cookie(w, &ck), NTS_SRV_OK);	/* copies */
+	alarm(10);
+	pthread_mutex_lock(&s.lock);
+	assert_int_equal(answer_cookie(w, &ck), NTS_SRV_OK);
+	pthread_mutex_unlock(&s.lock);
+	alarm(0);
+	nts_server_worker_free(w);
+	nts_server_free(&s);
 }
 
 static void
@@ -441,6 +588,8 @@ main(void)
 		cmocka_unit_test(test_keys_text),
 		cmocka_unit_test(test_answer_cookies),
 		cmocka_unit_test(test_answer_nak),
+		cmocka_unit_test(test_worker_rotation),
+		cmocka_unit_test(test_worker_no_lock),
 		cmocka_unit_test(test_handle_counts),
 	};
 
