@@ -454,6 +454,9 @@ print_tracking_tail(const struct nt_yconf_node *t)
 	    fixed(num(t, "sources_reachable"), 0, false, b2, sizeof b2),
 	    fixed(num(t, "sources_selectable"), 0, false, b3, sizeof b3));
 	printf("%-16s: %s", "Clock", str(t, "clock") ? str(t, "clock") : "-");
+	if (isfinite(num(t, "dry_run_ahead")))
+		printf(" (%s ahead of the kernel clock)",
+		    dur(num(t, "dry_run_ahead"), true, b1, sizeof b1));
 	if (k != NULL)
 		printf(" (kernel: %s, maxerror %s s, frequency %s ppm)",
 		    flag(k, "synchronized") ? "synchronized" :

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock_dry.h"
 #include "ntp_pkt.h"
 #include "status.h"
 
@@ -344,11 +345,16 @@ count_sources(const struct nt_engine *e, struct nt_tracking *t)
 }
 
 static void
-kernel_view(const struct nt_status_engine *se, struct nt_tracking *t)
+kernel_view(const struct nt_status_engine *se, nt_time now,
+    struct nt_tracking *t)
 {
 	bool synced;
 
 	t->clock = se->clk->name;
+	t->dry_ahead = NAN;
+	/* Its corrections change the rate by ppm: now for kernel time. */
+	if (strcmp(se->clk->name, "dry-run") == 0)
+		t->dry_ahead = nt_clock_dry_correction(now);
 	if (strcmp(se->clk->name, "kernel") != 0)
 		return;
 	if (nt_clock_kernel_read(&t->kernel_freq_ppm, &t->kernel_maxerror,
@@ -463,7 +469,7 @@ nt_status_tracking(const struct nt_status_engine *se, nt_time now,
 	t->n_updates = se->updates_before + (uint64_t)d->n_updates;
 	t->n_steps = d->n_steps;
 	count_sources(se->e, t);
-	kernel_view(se, t);
+	kernel_view(se, now, t);
 }
 
 const char *
@@ -547,6 +553,9 @@ static const struct field tracking_fields[] = {
 	    "Clock updates made by the discipline"),
 	TF("steps", "ntimed_clock_steps_total", F_INT, n_steps,
 	    "Clock steps made by the discipline"),
+	TF("dry_run_ahead", "ntimed_dry_run_ahead_seconds", F_DOUBLE,
+	    dry_ahead, "Dry run: how far the daemon's clock (what it serves) "
+	    "is ahead of the kernel clock, seconds"),
 };
 
 static const struct field kernel_fields[] = {

@@ -186,6 +186,8 @@ struct nt_tracking {
 	bool		kernel_synced;
 	double		kernel_maxerror;	/* s */
 	double		kernel_freq_ppm;
+	/* Dry run: s the daemon's clock is ahead of the kernel's, or NAN. */
+	double		dry_ahead;
 	int		n_sources, n_reachable, n_selectable;
 	uint64_t	n_updates;
 	int		n_steps;
