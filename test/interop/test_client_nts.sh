@@ -56,10 +56,21 @@ assert_rc 2 "missing CA file"
 assert_grep "$OUT.err" "cannot load CA file .*missing\.pem" "CA file named"
 
 log "the daemon: NTS NAK after the server's keys change, new key exchange"
-"$NTIMED" client --dry-run -c "$TEST_TMP/good.yaml" \
-    >"$TEST_TMP/daemon.out" 2>"$TEST_TMP/daemon.log" &
-DPID=$!
-STARTED_PIDS+=("$DPID")
+# start_client CONF / stop_client: a dry-run client daemon, DPID.
+start_client() {
+	"$NTIMED" client --dry-run -c "$1" >"$TEST_TMP/daemon.out" \
+	    2>"$TEST_TMP/daemon.log" &
+	DPID=$!
+	STARTED_PIDS+=("$DPID")
+}
+stop_client() {
+	kill -TERM "$DPID"
+	RC=0
+	wait "$DPID" || RC=$?
+	[ "$RC" -eq 0 ] ||
+	    { cat "$TEST_TMP/daemon.log" >&2; fail "daemon exit $RC"; }
+}
+start_client "$TEST_TMP/good.yaml"
 # wait_log N REGEX: until the daemon's log has N lines matching (20 s).
 wait_log() {
 	local _
@@ -87,10 +98,7 @@ wait_log 1 "NTS NAK"
 wait_log 2 "NTS-KE with localhost done"
 n=$(grep -cE "offset [-+]" "$TEST_TMP/daemon.log")
 wait_log $((n + 2)) "offset [-+]"
-kill -TERM "$DPID"
-RC=0
-wait "$DPID" || RC=$?
-[ "$RC" -eq 0 ] || { cat "$TEST_TMP/daemon.log" >&2; fail "daemon exit $RC"; }
+stop_client
 
 log "the daemon follows the NTP server a KE server names"
 # A KE front on 127.0.0.2 with nts's keys, naming 127.0.0.1 (nts) as the
@@ -110,17 +118,11 @@ driftfile: ~
 control: { enabled: false }
 log: { level: info }
 EOC
-"$NTIMED" client --dry-run -c "$TEST_TMP/front.yaml" \
-    >"$TEST_TMP/daemon.out" 2>"$TEST_TMP/daemon.log" &
-DPID=$!
-STARTED_PIDS+=("$DPID")
+start_client "$TEST_TMP/front.yaml"
 wait_log 1 "NTS-KE with 127\.0\.0\.2 done: 8 cookies, NTP server \
 127\.0\.0\.1:$P$"
 stop_chronyd front
 n=$(grep -cE "offset [-+]" "$TEST_TMP/daemon.log")
 wait_log $((n + 3)) "offset [-+]"
-kill -TERM "$DPID"
-RC=0
-wait "$DPID" || RC=$?
-[ "$RC" -eq 0 ] || { cat "$TEST_TMP/daemon.log" >&2; fail "daemon exit $RC"; }
+stop_client
 log "ok"
