@@ -199,11 +199,12 @@ static void on_update(void *ctx, const struct nt_update *u);
  * still allowed, the sources of the config.  Sources start afresh.
  */
 static int
-engine_restart(struct client *cl, const struct nt_discipline *d)
+engine_restart(struct client *cl, const struct nt_engine *old)
 {
 	struct nt_engine_params p;
 
-	nt_daemon_restart_params(&p, &cl->conf, cl->clk, d, cl->updates_before);
+	nt_daemon_restart_params(&p, &cl->conf, cl->clk, old,
+	    cl->updates_before);
 	cl->uc = nt_daemon_client_with(&cl->loop, &p, &cl->conf, cl->clk,
 	    cl->o.fam, on_update, cl);
 	if (cl->uc == NULL)
@@ -255,7 +256,7 @@ static int
 engine_replace(struct client *cl, double step, char *msg, size_t len)
 {
 	/* Valid until the reaper frees the retired engine. */
-	const struct nt_discipline *d = nt_engine_disc(cl->se.e);
+	const struct nt_engine *old = cl->se.e;
 	int err;
 
 	if (engine_retire(cl, msg, len) != 0)
@@ -264,7 +265,7 @@ engine_replace(struct client *cl, double step, char *msg, size_t len)
 		snprintf(msg, len, "cannot step the clock: %s", strerror(-err));
 		step = 0;
 	}
-	if (engine_restart(cl, d) != 0) {
+	if (engine_restart(cl, old) != 0) {
 		nt_log(NT_LOG_ERR, "out of memory restarting the engine");
 		exit(EXIT_SYSTEM);
 	}

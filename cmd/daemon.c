@@ -236,8 +236,9 @@ nt_daemon_unresolved(const struct nt_conf *c, struct nt_uvclient *uc,
 
 void
 nt_daemon_restart_params(struct nt_engine_params *p, const struct nt_conf *c,
-    struct nt_clock *clk, const struct nt_discipline *d, int updates_before)
+    struct nt_clock *clk, const struct nt_engine *old, int updates_before)
 {
+	const struct nt_discipline *d = nt_engine_disc(old);
 	int left = c->step_limit - updates_before;
 
 	nt_engine_params_from_conf(p, c, clk, true, nt_disc_freq_ppm(d),
@@ -245,6 +246,7 @@ nt_daemon_restart_params(struct nt_engine_params *p, const struct nt_conf *c,
 	if (c->step_limit >= 0)
 		p->disc.step_limit = left > 0 ? left : 0;
 	p->updates_before = updates_before;
+	p->ignored_before = nt_engine_max_change_ignored(old);
 }
 
 /* The whole configuration as text, with the log level of ref. */

@@ -93,14 +93,14 @@ struct nt_uvclient *nt_daemon_client_with(uv_loop_t *loop,
     void (*on_update)(void *ctx, const struct nt_update *u), void *ctx);
 
 /*
- * Params for an engine that replaces one whose discipline is d (when the
- * sources changed): the frequency d learnt, and of c's step_limit what
- * the updates_before made by earlier engines left (max_change.start
- * counts them too).
+ * Params for an engine that replaces old (when the sources changed): the
+ * frequency old learnt, of c's step_limit what the updates_before made by
+ * earlier engines left (max_change.start counts them too), and the
+ * offsets beyond max_change old ignored (its ignore counts them too).
  */
 void nt_daemon_restart_params(struct nt_engine_params *p,
     const struct nt_conf *c, struct nt_clock *clk,
-    const struct nt_discipline *d, int updates_before);
+    const struct nt_engine *old, int updates_before);
 
 /*
  * After a restart: the sources of uc's engine that are the same servers

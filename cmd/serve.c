@@ -504,7 +504,8 @@ replace_engine(struct nt_serve *sl)
 	nt_engine_sysinfo(old, nt_clock_now(sl->clk), &sl->held);
 	sl->have_held = sl->held.synced;
 	sl->updates_before += d->n_updates;
-	nt_daemon_restart_params(&p, &sl->conf, sl->clk, d, sl->updates_before);
+	nt_daemon_restart_params(&p, &sl->conf, sl->clk, old,
+	    sl->updates_before);
 	nt_uvclient_close(sl->uc);
 	sl->retired[sl->n_retired++] = sl->uc;
 	uv_timer_start(&sl->reaper, on_reaper, 0, 0);

@@ -91,6 +91,7 @@ nt_engine_new(const struct nt_engine_params *p, struct nt_clock *clk,
 	e->clk = clk;
 	e->io = *io;
 	e->selected = -1;
+	e->n_ignored = p->ignored_before;
 	e->start = nt_clock_now(clk);
 	nt_disc_init(&e->disc, clk, &p->disc);
 	if (!p->measure_only)
@@ -999,6 +1000,12 @@ nt_engine_set_limits(struct nt_engine *e, const struct nt_conf *c)
 	e->p.holdover = p.holdover;
 	e->p.max_change = p.max_change;
 	e->disc.p.step_threshold = p.disc.step_threshold;
+}
+
+int
+nt_engine_max_change_ignored(const struct nt_engine *e)
+{
+	return (e->n_ignored);
 }
 
 size_t

@@ -79,9 +79,13 @@ struct nt_engine_params {
 	 * new server): max_change.start counts from the daemon's start.
 	 */
 	int	updates_before;
+	int	ignored_before;	/* max_change: offsets they ignored */
 };
 
 struct nt_engine;
+
+/* Offsets beyond max_change ignored so far, those before included. */
+int nt_engine_max_change_ignored(const struct nt_engine *e);
 
 /* Fill params from a config and optional drift values (ppm). */
 void nt_engine_params_from_conf(struct nt_engine_params *p,

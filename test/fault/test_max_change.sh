@@ -6,7 +6,8 @@
 # and exit 4.  Without max_change the same client keeps running.
 # 'start' counts the updates since the daemon started: a reload that
 # restarts the sources (a new engine) does not count them again, so the
-# first 5 s offset after it is beyond max_change.
+# first 5 s offset after it is beyond max_change; nor does it forget the
+# offsets already ignored.
 # (test_engine_select.c has start: 1 against servers that step.)
 . "$(dirname "$0")/lib.sh"
 
@@ -74,6 +75,29 @@ for n in client slave; do
 	    { cat "$L" >&2; fail "$n: the reload did not restart the sources"; }
 	grep -Eq "error: offset \+5\.[0-9]+s is beyond max_change \(1 s\) again, after 0 ignored: giving up$" "$L" ||
 	    { cat "$L" >&2; fail "$n: did not give up at the first offset after the reload"; }
+done
+
+# ignore: 1, one offset ignored, then a reload to other servers as far
+# ahead: the ignored one still counts, so the first offset after the
+# reload makes them give up (before, a new engine ignored one more).
+conf "$TEST_TMP/i.yaml" 0 1 "$P1"
+fdaemon client client -c "$TEST_TMP/i.yaml"
+fdaemon slave slave -c "$TEST_TMP/i.yaml" --listen "127.0.0.1:$PS" -w 1
+for n in client slave; do
+	for _ in $(seq 200); do
+		grep -q "not corrected (1 ignored so far)" "$TEST_TMP/$n.log" &&
+		    break
+		sleep 0.1
+	done
+done
+conf "$TEST_TMP/i.yaml" 0 1 "$P2"
+for n in client slave; do
+	kill -HUP "${DPIDS[$n]}"
+	gave_up "$n" 20 "after the reload"
+	[ "$(grep -c "beyond max_change (1 s): not corrected" "$L")" -eq 1 ] ||
+	    { cat "$L" >&2; fail "$n: the reload reset the ignored count"; }
+	grep -Eq "again, after 1 ignored: giving up$" "$L" ||
+	    { cat "$L" >&2; fail "$n: did not give up after the reload"; }
 done
 
 # The same without max_change: it corrects (slews) and runs on.
