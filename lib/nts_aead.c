@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nettle/siv-cmac.h>
+#include "tlslib.h"
 
 #include "nts_aead.h"
 
@@ -31,7 +31,8 @@ nts_aead_new(const uint8_t *key, size_t key_len)
 	struct nts_aead *a;
 
 	assert(key != NULL);
-	if (key_len != NTS_AEAD_KEY_LEN || (a = calloc(1, sizeof *a)) == NULL)
+	if (key_len != NTS_AEAD_KEY_LEN || nt_tls_load(NULL, 0) != 0 ||
+	    (a = calloc(1, sizeof *a)) == NULL)
 		return (NULL);
 	siv_cmac_aes128_set_key(&a->ctx, key);
 	return (a);

@@ -19,7 +19,10 @@
 
 struct nts_aead;
 
-/* A cipher for key (NTS_AEAD_KEY_LEN bytes); NULL for another length. */
+/*
+ * A cipher for key (NTS_AEAD_KEY_LEN bytes); NULL for another length, or
+ * when Nettle cannot be loaded (nt_tls_load(), which says why).
+ */
 struct nts_aead *nts_aead_new(const uint8_t *key, size_t key_len);
 /* The same cipher, now under key: no allocation.  0, or -1 (length). */
 int nts_aead_rekey(struct nts_aead *a, const uint8_t *key, size_t key_len);

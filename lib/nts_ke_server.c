@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/gnutls.h>
+#include "tlslib.h"
 
 #include "driftfile.h"
 #include "log.h"
@@ -406,10 +406,12 @@ struct nts_ke_server *
 nts_ke_server_start(const struct nts_ke_server_params *p, char *err,
     size_t errlen)
 {
-	struct nts_ke_server *s = calloc(1, sizeof *s);
+	struct nts_ke_server *s;
 
 	assert(p->n_listen >= 1 && p->n_listen <= NTS_KE_SERVER_MAX_LISTEN);
-	if (s == NULL || nts_server_init(&s->nts, p->rotate) != 0) {
+	if (nt_tls_load(err, errlen) != 0)
+		return (NULL);
+	if ((s = calloc(1, sizeof *s)) == NULL || nts_server_init(&s->nts, p->rotate) != 0) {
 		free(s);
 		snprintf(err, errlen, "NTS: %s", strerror(ENOMEM));
 		return (NULL);

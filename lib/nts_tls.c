@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/gnutls.h>
+#include "tlslib.h"
 
 #include "hostport.h"
 #include "nts_tls.h"
@@ -63,6 +63,8 @@ nts_trust_load(const char *ca_file, char *err, size_t errlen)
 	struct nts_trust *t;
 	int r;
 
+	if (nt_tls_load(err, errlen) != 0)
+		return (NULL);
 	if ((t = calloc(1, sizeof *t)) == NULL ||
 	    gnutls_certificate_allocate_credentials(&t->cred) != 0) {
 		free(t);

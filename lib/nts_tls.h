@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <gnutls/gnutls.h>
+#include "tlslib.h"
 
 #include "net.h"
 #include "nts.h"

@@ -54,6 +54,10 @@ json_assert "$OUT" "abs(d[0]['offset']) < 1e-3 and 0 < d[0]['delay'] < 0.01
     and 0 < d[0]['precision'] < 1e-5" "offset, delay, precision"
 json_assert "$OUT" "abs(d[0]['reference_time'] -
     __import__('time').time()) < 5" "reference time is recent"
+# GnuTLS is loaded only for NTS (lib/tlslib.c): not mapped here.
+if grep -qE "libgnutls|libnettle" "/proc/${SLAVE_PID[local]}/maps"; then
+	fail "a slave without NTS has GnuTLS or Nettle mapped"
+fi
 if [ "$V6" = 1 ]; then
 	run_capture "$OUT" "$NTIMED" query --fast --json -n 2 "[::1]:$P1"
 	assert_rc 0 "query over IPv6"

@@ -33,6 +33,8 @@ start_slave nts 127.0.0.1 "$P" -c "$TEST_TMP/slave.yaml"
 wait_tcp "$K"
 assert_grep "$TEST_TMP/slave-nts.log" "serving NTS-KE on 127\.0\.0\.1:$K" \
     "KE address logged"
+assert_grep "/proc/${SLAVE_PID[nts]}/maps" "libgnutls" \
+    "GnuTLS loaded for NTS"
 
 log "our query --nts: KE, then authenticated samples at the slave's port"
 nts_query_ok "$K" "$P" "d[0]['stratum'] == 8" \

@@ -46,6 +46,11 @@ grep -qx /etc/ntimed/ntimed.yaml "$T/ctl/conffiles" || fail "conffile"
 grep -qx /etc/logrotate.d/ntimed "$T/ctl/conffiles" ||
     fail "the logrotate file is not a conffile"
 dpkg-deb -f "$DEB" Provides | grep -q time-daemon || fail "Provides"
+# NTS's libraries are loaded with dlopen(): named by hand, not by shlibdeps.
+dpkg-deb -f "$DEB" Depends | grep -q "libgnutls30.* (>= " ||
+    fail "Depends names no GnuTLS: $(dpkg-deb -f "$DEB" Depends)"
+dpkg-deb -f "$DEB" Depends | grep -q "libnettle8.* (>= " ||
+    fail "Depends names no Nettle: $(dpkg-deb -f "$DEB" Depends)"
 sysusers=$(grep -n systemd-sysusers "$T/ctl/postinst" | head -1 | cut -d: -f1)
 tmpfiles=$(grep -n systemd-tmpfiles "$T/ctl/postinst" | head -1 | cut -d: -f1)
 [ -n "$sysusers" ] && [ -n "$tmpfiles" ] && [ "$sysusers" -lt "$tmpfiles" ] ||
