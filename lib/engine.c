@@ -1039,15 +1039,6 @@ nt_engine_gave_up(const struct nt_engine *e)
 	return (e->gave_up);
 }
 
-bool
-nt_engine_all_denied(const struct nt_engine *e)
-{
-	for (size_t i = 0; i < e->n; i++)
-		if (!e->src[i].denied)
-			return (false);
-	return (true);
-}
-
 void
 nt_engine_restart_sources(struct nt_engine *e)
 {

@@ -187,8 +187,6 @@ const struct nt_source *nt_engine_source(const struct nt_engine *e, size_t i);
 const struct nt_discipline *nt_engine_disc(const struct nt_engine *e);
 /* Last update, or NULL before the first. */
 const struct nt_update *nt_engine_last_update(const struct nt_engine *e);
-/* True when every source is done (denied), so polling cannot go on. */
-bool nt_engine_all_denied(const struct nt_engine *e);
 
 /*
  * Someone else stepped the clock: every sample history is in the old

@@ -5,7 +5,6 @@
  * level costs one comparison.
  */
 #include <stdio.h>
-#include <string.h>
 #include <syslog.h>
 
 #include "hostport.h"
@@ -49,12 +48,6 @@ nt_log_set_level(enum nt_log_level max_level)
 	log_max = max_level;
 }
 
-enum nt_log_level
-nt_log_get_level(void)
-{
-	return (log_max);
-}
-
 void
 nt_log_set_sink(nt_log_sink *sink, void *ctx)
 {
@@ -68,15 +61,6 @@ nt_log_level_name(enum nt_log_level lvl)
 	if ((unsigned)lvl > NT_LOG_DEBUG)
 		return ("?");
 	return (level_names[lvl]);
-}
-
-int
-nt_log_level_parse(const char *name)
-{
-	for (int i = 0; i <= NT_LOG_DEBUG; i++)
-		if (strcmp(name, level_names[i]) == 0)
-			return (i);
-	return (-1);
 }
 
 void

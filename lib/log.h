@@ -28,7 +28,6 @@ typedef void nt_log_sink(void *ctx, enum nt_log_level lvl, const char *msg);
 void nt_log_setup(enum nt_log_dest dest, enum nt_log_level max_level,
     const char *ident);
 void nt_log_set_level(enum nt_log_level max_level);
-enum nt_log_level nt_log_get_level(void);
 /* Replace the destination with a function (the simulator uses this). */
 void nt_log_set_sink(nt_log_sink *sink, void *ctx);
 
@@ -38,7 +37,5 @@ void nt_vlog(enum nt_log_level lvl, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
 const char *nt_log_level_name(enum nt_log_level lvl);
-/* Returns -1 for an unknown name. */
-int nt_log_level_parse(const char *name);
 
 #endif

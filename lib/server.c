@@ -242,19 +242,6 @@ nt_server_set_tx(uint8_t *reply, nt_time tx)
 	}
 }
 
-void
-nt_server_counters_add(struct nt_server_counters *sum,
-    const struct nt_server_counters *c)
-{
-	sum->received += c->received;
-	for (int i = 0; i < NT_SRV_N_VERDICTS; i++)
-		sum->n[i] += c->n[i];
-	sum->send_errors += c->send_errors;
-	sum->no_rx_stamp += c->no_rx_stamp;
-	sum->nts_ke_served += c->nts_ke_served;
-	sum->nts_ke_failed += c->nts_ke_failed;
-}
-
 const char *
 nt_server_counters_str(const struct nt_server_counters *c, char *buf,
     size_t len)

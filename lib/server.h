@@ -115,8 +115,6 @@ struct nt_server_counters {
 	uint64_t	nts_ke_failed;	/* refused, cut short or timed out */
 };
 
-void nt_server_counters_add(struct nt_server_counters *sum,
-    const struct nt_server_counters *c);
 /* "received 10 replied 8 kod-rate 1 ... ": one log line. */
 const char *nt_server_counters_str(const struct nt_server_counters *c,
     char *buf, size_t len);

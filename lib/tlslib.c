@@ -8,6 +8,7 @@
 #define NT_TLSLIB_IMPL
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
@@ -95,12 +96,6 @@ nt_tls_load(char *err, size_t errlen)
 	if (err != NULL)
 		snprintf(err, errlen, "%s", why);
 	return (-1);
-}
-
-bool
-nt_tls_loaded(void)
-{
-	return (atomic_load(&loaded));
 }
 
 #if defined(__has_feature)

@@ -15,7 +15,6 @@
 #ifndef NTIMED_TLSLIB_H
 #define NTIMED_TLSLIB_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include <gnutls/gnutls.h>
@@ -72,9 +71,6 @@ extern struct nt_tls_syms nt_tls_syms;
  * and err ("NTS: cannot load libgnutls.so.30: why") if err is not NULL.
  */
 int nt_tls_load(char *err, size_t errlen);
-
-/* Whether nt_tls_load() has succeeded. */
-bool nt_tls_loaded(void);
 
 #ifndef NT_TLSLIB_IMPL
 #define gnutls_alpn_get_selected_protocol \

@@ -61,13 +61,6 @@ nt_uvnts_trusted(void)
 	return (trust != NULL);
 }
 
-void
-nt_uvnts_trust_fini(void)
-{
-	nts_trust_free(trust);
-	trust = NULL;
-}
-
 struct nt_uvnts *
 nt_uvnts_new(uv_loop_t *loop, const char *ke_name,
     const struct nt_addr *ke_addr, uint16_t ntp_port, const char *label,

@@ -18,7 +18,6 @@
 
 /* Read ca_file (NULL: the system's CAs) for every NTS source; 0 or -1. */
 int nt_uvnts_trust_init(const char *ca_file, char *err, size_t errlen);
-void nt_uvnts_trust_fini(void);
 /* Whether they were read (a reload cannot read them: the sandbox). */
 bool nt_uvnts_trusted(void);
 
