@@ -47,6 +47,12 @@ has out "error +no NTP server there" "a dead port: the host failed"
 expect 2 "$NTIMED" query -n 0 127.0.0.1:9
 expect 2 "$NTIMED" query --nts --nts-ca "$T/conf/missing.pem" 127.0.0.1
 has err "missing\.pem" "the CA file named"
+# GnuTLS is loaded when NTS is first used (lib/tlslib.c): one that cannot
+# be loaded is a system error, and named.
+mkdir "$T/lib" && : >"$T/lib/libgnutls.so.30"
+expect 3 env LD_LIBRARY_PATH="$T/lib" "$NTIMED" query --nts 127.0.0.1
+has err "^ntimed query: NTS: cannot load libgnutls\.so\.30: " \
+    "a GnuTLS that cannot be loaded named"
 if [ -w /dev/full ]; then
 	expect 3 sh -c '"$0" query -n 1 -t 0.2 127.0.0.1:9 >/dev/full' "$NTIMED"
 	has err "cannot write output" "a full disk said"
