@@ -52,16 +52,15 @@ resolve(void *h, const char *soname, const char *name, void **slot)
 static int
 resolve_all(void *gnutls, void *nettle)
 {
+	void *h = gnutls;
+	const char *so = NT_GNUTLS_SONAME;
+
 #define NT_TLS_RESOLVE(f)						\
-	if (resolve(gnutls, NT_GNUTLS_SONAME, #f,			\
-	    (void **)&nt_tls_syms.f) != 0)				\
+	if (resolve(h, so, #f, (void **)&nt_tls_syms.f) != 0)		\
 		return (-1);
 	NT_TLS_GNUTLS_SYMS(NT_TLS_RESOLVE)
-#undef NT_TLS_RESOLVE
-#define NT_TLS_RESOLVE(f)						\
-	if (resolve(nettle, NT_NETTLE_SONAME, #f,			\
-	    (void **)&nt_tls_syms.f) != 0)				\
-		return (-1);
+	h = nettle;
+	so = NT_NETTLE_SONAME;
 	NT_TLS_NETTLE_SYMS(NT_TLS_RESOLVE)
 #undef NT_TLS_RESOLVE
 	return (resolve(gnutls, NT_GNUTLS_SONAME, "gnutls_free",
