@@ -472,10 +472,12 @@ end_line(struct nt_nmea_reader *r, enum nt_nmea_err why,
 		e = NT_NMEA_E_BINARY;
 	if (e == NT_NMEA_OK)
 		e = nt_nmea_parse(r->line, r->len, r->seen_checksum, out);
-	else {
+	else
 		memset(out, 0, sizeof *out);
+	/* A checksum error comes before the address is read: the log must
+	 * still say which sentence it was. */
+	if (e != NT_NMEA_OK && out->address[0] == '\0')
 		rough_address(r, out);
-	}
 	if (e == NT_NMEA_OK && out->has_checksum)
 		r->seen_checksum = true;
 	out->rx = r->start;

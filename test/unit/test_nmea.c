@@ -549,7 +549,8 @@ test_junk(void **state)
 {
 	static uint8_t buf[200 * 1024];
 	struct nt_nmea_reader r;
-	enum nt_nmea_err errs[8];
+	struct nt_nmea_sentence s;
+	enum nt_nmea_err errs[8], e;
 	char good[128];
 	size_t n, len, glen = sentence(good, sizeof good,
 	    "GPZDA,120000.00,01,02,2025,00,00");
@@ -586,6 +587,13 @@ test_junk(void **state)
 	assert_int_equal(errs[2], NT_NMEA_E_BINARY);
 	assert_int_equal(errs[3], NT_NMEA_OK);
 	assert_int_equal(r.n_errors[NT_NMEA_OK], 2);
+	/* A wrong checksum still names its sentence (for the log). */
+	nt_nmea_reader_init(&r);
+	memcpy(buf, good, glen);
+	buf[8] ^= 1;	/* "120000" -> "130000" */
+	assert_true(nt_nmea_feed(&r, buf, glen, &len, 0, 0, &s, &e));
+	assert_int_equal(e, NT_NMEA_E_CHECKSUM);
+	assert_string_equal(s.address, "GPZDA");
 	/* NUL bytes inside a sentence. */
 	nt_nmea_reader_init(&r);
 	memcpy(buf, good, glen);
