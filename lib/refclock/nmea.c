@@ -45,6 +45,7 @@ struct nmea {
 	uint64_t	wire_at_ok;	/* wire_errors() then */
 	uint64_t	lines_at_ok;
 	bool		garbage_said, nosum_said, zda_said, rollover_said;
+	bool		nodate_said, unset_said;
 	bool		used_once;
 	double		disagree_said;
 	nt_time		jumps_since;	/* first JUMP since a USE, 0: none */
@@ -268,6 +269,34 @@ say_once(struct nt_refclock *rc, struct nmea *st,
 	}
 }
 
+/*
+ * A receiver that sends no date at all (GGA or GNS only) gives the time
+ * of day; the day is our clock's.  Said once; and while our clock is
+ * before the floor (never set: a Raspberry Pi without RTC) there is no
+ * day to take, and serving "2025-01-01" at stratum 1 would be wrong.
+ */
+static bool
+date_known(struct nt_refclock *rc, struct nmea *st, bool unset)
+{
+	if (!st->tr.date_from_pivot)
+		return (true);
+	if (unset) {
+		if (!st->unset_said)
+			nt_log(NT_LOG_WARNING, "refclock %s: receiver sends no "
+			    "date (no RMC or ZDA) and our clock is before "
+			    "2025, not set: the day is unknown; not used "
+			    "until the clock is set (or the receiver sends "
+			    "RMC or ZDA)", rc->name);
+		st->unset_said = true;
+		return (false);
+	}
+	if (!st->nodate_said)
+		nt_log(NT_LOG_NOTICE, "refclock %s: receiver sends no date (no "
+		    "RMC or ZDA): the day is taken from our clock", rc->name);
+	st->nodate_said = true;
+	return (true);
+}
+
 /* Errors a wrong line speed makes: framing, binary bytes, checksums. */
 static uint64_t
 wire_errors(const struct nmea *st)
@@ -285,6 +314,7 @@ take_line(struct nt_refclock *rc, struct nmea *st,
 {
 	nt_time ref, pivot = nt_clock_now(rc->clk);
 	enum nt_nmea_verdict v;
+	bool unset;
 
 	if (e != NT_NMEA_OK) {
 		/* Each kind said once (then every 1000th), the rest debug. */
@@ -317,11 +347,12 @@ take_line(struct nt_refclock *rc, struct nmea *st,
 		    "without checksums; accepted, but line errors cannot be "
 		    "detected", rc->name);
 	}
-	if (pivot < PIVOT_FLOOR)
+	unset = pivot < PIVOT_FLOOR;
+	if (unset)
 		pivot = PIVOT_FLOOR;
 	v = nt_nmea_time(&st->tr, s, pivot, &ref);
 	say_verdict(rc, st, s, v, pivot);
-	if (v != NT_NMEA_USE)
+	if (v != NT_NMEA_USE || !date_known(rc, st, unset))
 		return (false);
 	say_once(rc, st, s, ref);
 	memset(out, 0, sizeof *out);
