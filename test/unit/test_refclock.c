@@ -1240,6 +1240,40 @@ nmea_gga_only(void)
 }
 
 /*
+ * A fix that comes and goes every second was logged twice every two
+ * seconds, forever: now 10 lines, then one saying the rest of the 10
+ * minutes go to the debug log.
+ */
+static void
+test_nmea_flapping(void **state)
+{
+	struct nmea_fifo f;
+	char body[96], line[128];
+	int n = 0;
+
+	(void)state;
+	log_reset_at(NT_LOG_NOTICE);
+	fake_now = INT64_C(1800000000) * NT_SEC;
+	nmea_fifo_open(&f, 0);
+	for (int i = 0; i < 120; i++) {
+		int64_t tod = fake_now / NT_SEC % 86400;
+
+		snprintf(body, sizeof body, "GPRMC,%02d%02d%02d.00,%c,,,,,,,"
+		    "150127,,", (int)(tod / 3600), (int)(tod / 60 % 60),
+		    (int)(tod % 60), i % 2 == 0 ? 'A' : 'V');
+		nmea_line(line, sizeof line, body, false);
+		n += nmea_fifo_second(&f, line);
+	}
+	nmea_fifo_close(&f);
+	assert_true(n > 40);	/* every second with a fix was used */
+	assert_true(n_logged <= 14);
+	assert_non_null(strstr(logged, "10 changes of the receiver's state in "
+	    "10 s: the next ones in that time are logged at debug level "
+	    "only"));
+	nt_log_set_sink(NULL, NULL);
+}
+
+/*
  * A receiver without a date (GGA only) leaves the day to our clock: said
  * once; and on a clock that was never set (1970, before the 2025 floor)
  * it was served as 2025-01-01 at stratum 1: now not used, and said.
@@ -1450,6 +1484,7 @@ main(void)
 		cmocka_unit_test(test_sock_socket),
 		cmocka_unit_test(test_nmea_diagnostics),
 		cmocka_unit_test(test_nmea_no_date),
+		cmocka_unit_test(test_nmea_flapping),
 		cmocka_unit_test(test_unwatchable),
 		cmocka_unit_test(test_phc_best),
 		cmocka_unit_test(test_phc_device),
