@@ -438,6 +438,20 @@ nt_nmea_parse(const char *s, size_t len, bool require_checksum,
 
 /* ---- Lines ---- */
 
+#define PTY_MAJOR_LO	136	/* Unix98 pty slaves */
+#define PTY_MAJOR_HI	143
+#define ACM_MAJOR	166	/* USB CDC-ACM modems */
+
+int64_t
+nt_nmea_byte_ns(unsigned dev_major, int baud)
+{
+	assert(baud > 0);
+	if ((dev_major >= PTY_MAJOR_LO && dev_major <= PTY_MAJOR_HI) ||
+	    dev_major == ACM_MAJOR)
+		return (0);
+	return (10 * NT_SEC / baud);
+}
+
 void
 nt_nmea_reader_init(struct nt_nmea_reader *r)
 {

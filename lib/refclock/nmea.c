@@ -34,8 +34,6 @@
 #define FLIP_S		10.0	/* jumping this long: say it goes on */
 #define SAY_BURST	10	/* state changes logged per SAY_WINDOW */
 #define SAY_WINDOW	600.0
-#define PTY_MAJOR_LO	136	/* Unix98 pty slaves: no line speed */
-#define PTY_MAJOR_HI	143
 
 struct nmea {
 	int		fd;
@@ -99,14 +97,15 @@ set_line(int fd, int baud, char *err, size_t errlen)
 	return (0);
 }
 
-static bool
-is_pty(int fd)
+/* The wire time of one byte on fd at baud (see nt_nmea_byte_ns()). */
+static int64_t
+byte_time(int fd, int baud)
 {
 	struct stat st;
 
-	return (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
-	    major(st.st_rdev) >= PTY_MAJOR_LO &&
-	    major(st.st_rdev) <= PTY_MAJOR_HI);
+	if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode))
+		return (0);
+	return (nt_nmea_byte_ns(major(st.st_rdev), baud));
 }
 
 static int
@@ -132,8 +131,7 @@ nmea_open(struct nt_refclock *rc, char *err, size_t errlen)
 			free(st);
 			return (r);
 		}
-		if (!is_pty(fd))	/* a pty has no wire speed */
-			st->byte_ns = 10 * NT_SEC / rc->conf->baud;
+		st->byte_ns = byte_time(fd, rc->conf->baud);
 	}
 	nt_nmea_reader_init(&st->rd);
 	nt_nmea_track_init(&st->tr);

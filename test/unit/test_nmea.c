@@ -668,6 +668,24 @@ test_byte_time(void **state)
 	assert_int_equal(s.rx, 10 * NT_SEC - (int64_t)(len - 1) * byte_ns);
 }
 
+/*
+ * Bytes come at the line speed from a UART (ttyS, ttyAMA, ttyUSB behind a
+ * USB adapter), not from a pty or a USB modem (ttyACM: a u-blox on USB),
+ * whose whole burst was dated back as if sent at 9600 baud: a '$' with
+ * 450 bytes after it in the same read, 470 ms early.
+ */
+static void
+test_byte_ns(void **state)
+{
+	(void)state;
+	assert_int_equal(nt_nmea_byte_ns(4, 9600), 1041666);	/* ttyS0 */
+	assert_int_equal(nt_nmea_byte_ns(204, 115200), 86805);	/* ttyAMA0 */
+	assert_int_equal(nt_nmea_byte_ns(188, 4800), 2083333);	/* ttyUSB0 */
+	assert_int_equal(nt_nmea_byte_ns(166, 9600), 0);	/* ttyACM0 */
+	assert_int_equal(nt_nmea_byte_ns(136, 9600), 0);	/* pts */
+	assert_int_equal(nt_nmea_byte_ns(143, 9600), 0);
+}
+
 /* ---- Time rules ---- */
 
 struct clockwork {
@@ -975,6 +993,7 @@ main(void)
 		cmocka_unit_test(test_junk),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_byte_time),
+		cmocka_unit_test(test_byte_ns),
 		cmocka_unit_test(test_rollover),
 		cmocka_unit_test(test_fix_rules),
 		cmocka_unit_test(test_midnight),
