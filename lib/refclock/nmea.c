@@ -160,6 +160,9 @@ nmea_close(struct nt_refclock *rc)
  * second, a ZDA that drifts, a log replayed at full speed): SAY_BURST
  * lines per SAY_WINDOW, then one line saying the rest go to debug.
  */
+static void say(struct nmea *st, nt_time at, enum nt_log_level lvl,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 static void
 say(struct nmea *st, nt_time at, enum nt_log_level lvl, const char *fmt, ...)
 {
