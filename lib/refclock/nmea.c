@@ -331,16 +331,16 @@ date_known(struct nt_refclock *rc, struct nmea *st, bool unset)
 	if (unset) {
 		if (!st->unset_said)
 			nt_log(NT_LOG_WARNING, "refclock %s: receiver sends no "
-			    "date (no RMC or ZDA) and our clock is before "
-			    "2025, not set: the day is unknown; not used "
-			    "until the clock is set (or the receiver sends "
-			    "RMC or ZDA)", rc->name);
+			    "date (no RMC or ZDA with one) and our clock is "
+			    "before 2025, not set: the day is unknown; not "
+			    "used until the clock is set", rc->name);
 		st->unset_said = true;
 		return (false);
 	}
 	if (!st->nodate_said)
 		nt_log(NT_LOG_NOTICE, "refclock %s: receiver sends no date (no "
-		    "RMC or ZDA): the day is taken from our clock", rc->name);
+		    "RMC or ZDA with one): the day is taken from our clock",
+		    rc->name);
 	st->nodate_said = true;
 	return (true);
 }

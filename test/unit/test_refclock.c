@@ -1286,12 +1286,12 @@ test_nmea_no_date(void **state)
 	fake_now = INT64_C(1800000000) * NT_SEC;
 	assert_true(nmea_gga_only() > 0);
 	assert_non_null(strstr(logged, "receiver sends no date (no RMC or "
-	    "ZDA): the day is taken from our clock"));
+	    "ZDA with one): the day is taken from our clock"));
 	log_reset();
 	fake_now = INT64_C(1000) * NT_SEC;	/* no RTC: 1970 */
 	assert_int_equal(nmea_gga_only(), 0);
 	assert_non_null(strstr(logged, "our clock is before 2025, not set: "
-	    "the day is unknown; not used"));
+	    "the day is unknown; not used until the clock is set"));
 	nt_log_set_sink(NULL, NULL);
 }
 
