@@ -438,6 +438,20 @@ nt_nmea_parse(const char *s, size_t len, bool require_checksum,
 
 /* ---- Lines ---- */
 
+#define PTY_MAJOR_LO	136	/* Unix98 pty slaves */
+#define PTY_MAJOR_HI	143
+#define ACM_MAJOR	166	/* USB CDC-ACM modems */
+
+int64_t
+nt_nmea_byte_ns(unsigned dev_major, int baud)
+{
+	assert(baud > 0);
+	if ((dev_major >= PTY_MAJOR_LO && dev_major <= PTY_MAJOR_HI) ||
+	    dev_major == ACM_MAJOR)
+		return (0);
+	return (10 * NT_SEC / baud);
+}
+
 void
 nt_nmea_reader_init(struct nt_nmea_reader *r)
 {
@@ -472,10 +486,12 @@ end_line(struct nt_nmea_reader *r, enum nt_nmea_err why,
 		e = NT_NMEA_E_BINARY;
 	if (e == NT_NMEA_OK)
 		e = nt_nmea_parse(r->line, r->len, r->seen_checksum, out);
-	else {
+	else
 		memset(out, 0, sizeof *out);
+	/* A checksum error comes before the address is read: the log must
+	 * still say which sentence it was. */
+	if (e != NT_NMEA_OK && out->address[0] == '\0')
 		rough_address(r, out);
-	}
 	if (e == NT_NMEA_OK && out->has_checksum)
 		r->seen_checksum = true;
 	out->rx = r->start;

@@ -107,6 +107,17 @@ bool nt_nmea_feed(struct nt_nmea_reader *r, const uint8_t *buf, size_t n,
     enum nt_nmea_err *err);
 
 /*
+ * The wire time of one byte, ns, for a tty with major number dev_major
+ * set to baud (8N1): 0 where bytes do not come at the line speed.  A
+ * pty and a USB modem (CDC-ACM: /dev/ttyACM*, the u-blox and most USB
+ * GPS receivers) deliver a burst at once whatever the speed says; dating
+ * a '$' back by the bytes after it would put it up to a burst's length
+ * early (hundreds of ms at 9600 baud).  A UART, also one behind a USB
+ * adapter (/dev/ttyUSB*), sends at the line speed.
+ */
+int64_t nt_nmea_byte_ns(unsigned dev_major, int baud);
+
+/*
  * Decode one line (from '$', without CR/LF).  A checksum, when present,
  * must match; require_checksum refuses lines without one.  Time fields
  * are decoded for RMC, ZDA, GGA and GNS with any talker; other sentences

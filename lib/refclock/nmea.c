@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,8 +32,8 @@
 #define PIVOT_FLOOR	(INT64_C(1735689600) * NT_SEC)	/* 2025-01-01 */
 #define GARBAGE_S	10.0	/* bytes but no valid sentence this long */
 #define FLIP_S		10.0	/* jumping this long: say it goes on */
-#define PTY_MAJOR_LO	136	/* Unix98 pty slaves: no line speed */
-#define PTY_MAJOR_HI	143
+#define SAY_BURST	10	/* state changes logged per SAY_WINDOW */
+#define SAY_WINDOW	600.0
 
 struct nmea {
 	int		fd;
@@ -45,6 +46,10 @@ struct nmea {
 	uint64_t	wire_at_ok;	/* wire_errors() then */
 	uint64_t	lines_at_ok;
 	bool		garbage_said, nosum_said, zda_said, rollover_said;
+	bool		nodate_said, unset_said;
+	const char	*name;		/* the refclock's, for say() */
+	nt_time		said_since;	/* say(): the window and its count */
+	int		said_n;
 	bool		used_once;
 	double		disagree_said;
 	nt_time		jumps_since;	/* first JUMP since a USE, 0: none */
@@ -92,14 +97,15 @@ set_line(int fd, int baud, char *err, size_t errlen)
 	return (0);
 }
 
-static bool
-is_pty(int fd)
+/* The wire time of one byte on fd at baud (see nt_nmea_byte_ns()). */
+static int64_t
+byte_time(int fd, int baud)
 {
 	struct stat st;
 
-	return (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
-	    major(st.st_rdev) >= PTY_MAJOR_LO &&
-	    major(st.st_rdev) <= PTY_MAJOR_HI);
+	if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode))
+		return (0);
+	return (nt_nmea_byte_ns(major(st.st_rdev), baud));
 }
 
 static int
@@ -125,13 +131,13 @@ nmea_open(struct nt_refclock *rc, char *err, size_t errlen)
 			free(st);
 			return (r);
 		}
-		if (!is_pty(fd))	/* a pty has no wire speed */
-			st->byte_ns = 10 * NT_SEC / rc->conf->baud;
+		st->byte_ns = byte_time(fd, rc->conf->baud);
 	}
 	nt_nmea_reader_init(&st->rd);
 	nt_nmea_track_init(&st->tr);
 	st->last = NT_NMEA_WARMUP;
 	st->last_ok = nt_clock_now(rc->clk);
+	st->name = rc->name;
 	rc->priv = st;
 	return (fd);
 }
@@ -148,17 +154,50 @@ nmea_close(struct nt_refclock *rc)
 	rc->priv = NULL;
 }
 
+/*
+ * Log a change of the receiver's state.  Each is said once, but a
+ * receiver can change all the time (a fix that comes and goes every
+ * second, a ZDA that drifts, a log replayed at full speed): SAY_BURST
+ * lines per SAY_WINDOW, then one line saying the rest go to debug.
+ */
+static void say(struct nmea *st, nt_time at, enum nt_log_level lvl,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+say(struct nmea *st, nt_time at, enum nt_log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (st->said_n == 0 || nt_diff(at, st->said_since) >= SAY_WINDOW ||
+	    at < st->said_since) {
+		st->said_since = at;
+		st->said_n = 0;
+	}
+	if (++st->said_n > SAY_BURST)
+		lvl = NT_LOG_DEBUG;
+	va_start(ap, fmt);
+	nt_vlog(lvl, fmt, ap);
+	va_end(ap);
+	if (st->said_n == SAY_BURST)
+		nt_log(NT_LOG_WARNING, "refclock %s: %d changes of the "
+		    "receiver's state in %.0f s: the next ones in that time "
+		    "are logged at debug level only", st->name, SAY_BURST,
+		    nt_diff(at, st->said_since));
+}
+
 /* A date that the week rollover fix does not bring near our clock. */
 static void
-say_olddate(struct nt_refclock *rc, const struct nt_nmea_sentence *s,
-    const struct nt_nmea_track *t, nt_time pivot)
+say_olddate(struct nt_refclock *rc, struct nmea *st,
+    const struct nt_nmea_sentence *s, nt_time pivot)
 {
+	const struct nt_nmea_track *t = &st->tr;
 	int64_t day = nt_nmea_days(s->year, s->month, s->day);
 	int64_t fixed = day + t->rollover_days;
 	int y, m, d;
 
 	nt_nmea_civil(fixed, &y, &m, &d);
-	nt_log(NT_LOG_WARNING, "refclock %s: date %04d-%02d-%02d in %s is not "
+	say(st, s->rx, NT_LOG_WARNING,
+	    "refclock %s: date %04d-%02d-%02d in %s is not "
 	    "a GPS week rollover: %lld weeks on it is %04d-%02d-%02d, still "
 	    "%.1f years before our clock; not used", rc->name, s->year,
 	    s->month, s->day, s->address, (long long)(t->rollover_days / 7),
@@ -182,7 +221,8 @@ say_flipping(struct nt_refclock *rc, struct nmea *st,
 	if (st->flip_said || nt_diff(s->rx, st->jumps_since) < FLIP_S)
 		return;
 	st->flip_said = true;
-	nt_log(NT_LOG_WARNING, "refclock %s: its time still disagrees with "
+	say(st, s->rx, NT_LOG_WARNING,
+	    "refclock %s: its time still disagrees with "
 	    "itself after %.0f s (last jump %+.3f s, %s): a receiver that "
 	    "flips between times is not followed; not used", rc->name,
 	    nt_diff(s->rx, st->jumps_since), st->tr.jump, s->address);
@@ -199,39 +239,48 @@ say_verdict(struct nt_refclock *rc, struct nmea *st,
 	if (v == st->last)
 		;	/* said already */
 	else if (v == NT_NMEA_OLDDATE)
-		say_olddate(rc, s, t, pivot);
+		say_olddate(rc, st, s, pivot);
 	else if (v == NT_NMEA_BADLEAP)
-		nt_log(NT_LOG_WARNING, "refclock %s: %s says 23:59:60 on "
+		say(st, s->rx, NT_LOG_WARNING,
+		    "refclock %s: %s says 23:59:60 on "
 		    "%04d-%02d-%02d, not the last day of a month: no leap "
 		    "second can be there; not used", rc->name, s->address,
 		    s->year, s->month, s->day);
 	else if (v == NT_NMEA_STUCK)
-		nt_log(NT_LOG_WARNING, "refclock %s: %s repeats the second it "
+		say(st, s->rx, NT_LOG_WARNING,
+		    "refclock %s: %s repeats the second it "
 		    "sent a second before (a stuck receiver, or the second "
 		    "after a leap second); not used", rc->name, s->address);
 	if (v == NT_NMEA_NOFIX && st->last != NT_NMEA_NOFIX)
-		nt_log(NT_LOG_WARNING, "refclock %s: receiver has no valid fix "
+		say(st, s->rx, NT_LOG_WARNING,
+		    "refclock %s: receiver has no valid fix "
 		    "(%s); its time is not used", rc->name, s->address);
 	else if (v == NT_NMEA_JUMP && st->last != NT_NMEA_JUMP)
-		nt_log(NT_LOG_WARNING, "refclock %s: time jumped by %+.3f s "
+		say(st, s->rx, NT_LOG_WARNING,
+		    "refclock %s: time jumped by %+.3f s "
 		    "(%s); waiting for %d consistent seconds", rc->name, t->jump,
 		    s->address, NT_NMEA_JUMP_CONFIRM);
 	else if (v == NT_NMEA_BADDATE && st->last != NT_NMEA_BADDATE)
-		nt_log(NT_LOG_WARNING, "refclock %s: impossible date %04d-%02d-%02d"
+		say(st, s->rx, NT_LOG_WARNING,
+		    "refclock %s: impossible date %04d-%02d-%02d"
 		    " in %s (far ahead of our clock); not used", rc->name,
 		    s->year, s->month, s->day, s->address);
 	else if (v == NT_NMEA_USE && st->last == NT_NMEA_NOFIX)
-		nt_log(NT_LOG_NOTICE, "refclock %s: fix regained (%s)",
+		say(st, s->rx, NT_LOG_NOTICE,
+		    "refclock %s: fix regained (%s)",
 		    rc->name, s->address);
 	else if (v == NT_NMEA_USE && t->jump_followed)
-		nt_log(NT_LOG_WARNING, "refclock %s: the receiver's time jump "
+		say(st, s->rx, NT_LOG_WARNING,
+		    "refclock %s: the receiver's time jump "
 		    "of %+.3f s lasted: following it", rc->name, t->jump);
 	else if (v == NT_NMEA_USE && st->last == NT_NMEA_JUMP)
-		nt_log(NT_LOG_NOTICE, "refclock %s: time back in line after "
+		say(st, s->rx, NT_LOG_NOTICE,
+		    "refclock %s: time back in line after "
 		    "the jump; the jump was ignored", rc->name);
 	if (v == NT_NMEA_DISAGREE && t->disagree != st->disagree_said) {
 		st->disagree_said = t->disagree;
-		nt_log(NT_LOG_WARNING, "refclock %s: %s says %+.0f s from the "
+		say(st, s->rx, NT_LOG_WARNING,
+		    "refclock %s: %s says %+.0f s from the "
 		    "time sentence %s; only the latter is used", rc->name,
 		    s->address, t->disagree, t->primary == NT_NMEA_RMC ?
 		    "RMC" : t->primary == NT_NMEA_ZDA ? "ZDA" : "GGA/GNS");
@@ -268,6 +317,34 @@ say_once(struct nt_refclock *rc, struct nmea *st,
 	}
 }
 
+/*
+ * A receiver that sends no date at all (GGA or GNS only) gives the time
+ * of day; the day is our clock's.  Said once; and while our clock is
+ * before the floor (never set: a Raspberry Pi without RTC) there is no
+ * day to take, and serving "2025-01-01" at stratum 1 would be wrong.
+ */
+static bool
+date_known(struct nt_refclock *rc, struct nmea *st, bool unset)
+{
+	if (!st->tr.date_from_pivot)
+		return (true);
+	if (unset) {
+		if (!st->unset_said)
+			nt_log(NT_LOG_WARNING, "refclock %s: receiver sends no "
+			    "date (no RMC or ZDA with one) and our clock is "
+			    "before 2025, not set: the day is unknown; not "
+			    "used until the clock is set", rc->name);
+		st->unset_said = true;
+		return (false);
+	}
+	if (!st->nodate_said)
+		nt_log(NT_LOG_NOTICE, "refclock %s: receiver sends no date (no "
+		    "RMC or ZDA with one): the day is taken from our clock",
+		    rc->name);
+	st->nodate_said = true;
+	return (true);
+}
+
 /* Errors a wrong line speed makes: framing, binary bytes, checksums. */
 static uint64_t
 wire_errors(const struct nmea *st)
@@ -285,6 +362,7 @@ take_line(struct nt_refclock *rc, struct nmea *st,
 {
 	nt_time ref, pivot = nt_clock_now(rc->clk);
 	enum nt_nmea_verdict v;
+	bool unset;
 
 	if (e != NT_NMEA_OK) {
 		/* Each kind said once (then every 1000th), the rest debug. */
@@ -317,11 +395,12 @@ take_line(struct nt_refclock *rc, struct nmea *st,
 		    "without checksums; accepted, but line errors cannot be "
 		    "detected", rc->name);
 	}
-	if (pivot < PIVOT_FLOOR)
+	unset = pivot < PIVOT_FLOOR;
+	if (unset)
 		pivot = PIVOT_FLOOR;
 	v = nt_nmea_time(&st->tr, s, pivot, &ref);
 	say_verdict(rc, st, s, v, pivot);
-	if (v != NT_NMEA_USE)
+	if (v != NT_NMEA_USE || !date_known(rc, st, unset))
 		return (false);
 	say_once(rc, st, s, ref);
 	memset(out, 0, sizeof *out);

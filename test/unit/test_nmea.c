@@ -549,7 +549,8 @@ test_junk(void **state)
 {
 	static uint8_t buf[200 * 1024];
 	struct nt_nmea_reader r;
-	enum nt_nmea_err errs[8];
+	struct nt_nmea_sentence s;
+	enum nt_nmea_err errs[8], e;
 	char good[128];
 	size_t n, len, glen = sentence(good, sizeof good,
 	    "GPZDA,120000.00,01,02,2025,00,00");
@@ -586,6 +587,13 @@ test_junk(void **state)
 	assert_int_equal(errs[2], NT_NMEA_E_BINARY);
 	assert_int_equal(errs[3], NT_NMEA_OK);
 	assert_int_equal(r.n_errors[NT_NMEA_OK], 2);
+	/* A wrong checksum still names its sentence (for the log). */
+	nt_nmea_reader_init(&r);
+	memcpy(buf, good, glen);
+	buf[8] ^= 1;	/* "120000" -> "130000" */
+	assert_true(nt_nmea_feed(&r, buf, glen, &len, 0, 0, &s, &e));
+	assert_int_equal(e, NT_NMEA_E_CHECKSUM);
+	assert_string_equal(s.address, "GPZDA");
 	/* NUL bytes inside a sentence. */
 	nt_nmea_reader_init(&r);
 	memcpy(buf, good, glen);
@@ -658,6 +666,24 @@ test_byte_time(void **state)
 	assert_int_equal(used, len + 2);	/* the LF is left */
 	/* The '$' came len - 1 bytes before the last byte. */
 	assert_int_equal(s.rx, 10 * NT_SEC - (int64_t)(len - 1) * byte_ns);
+}
+
+/*
+ * Bytes come at the line speed from a UART (ttyS, ttyAMA, ttyUSB behind a
+ * USB adapter), not from a pty or a USB modem (ttyACM: a u-blox on USB),
+ * whose whole burst was dated back as if sent at 9600 baud: a '$' with
+ * 450 bytes after it in the same read, 470 ms early.
+ */
+static void
+test_byte_ns(void **state)
+{
+	(void)state;
+	assert_int_equal(nt_nmea_byte_ns(4, 9600), 1041666);	/* ttyS0 */
+	assert_int_equal(nt_nmea_byte_ns(204, 115200), 86805);	/* ttyAMA0 */
+	assert_int_equal(nt_nmea_byte_ns(188, 4800), 2083333);	/* ttyUSB0 */
+	assert_int_equal(nt_nmea_byte_ns(166, 9600), 0);	/* ttyACM0 */
+	assert_int_equal(nt_nmea_byte_ns(136, 9600), 0);	/* pts */
+	assert_int_equal(nt_nmea_byte_ns(143, 9600), 0);
 }
 
 /* ---- Time rules ---- */
@@ -967,6 +993,7 @@ main(void)
 		cmocka_unit_test(test_junk),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_byte_time),
+		cmocka_unit_test(test_byte_ns),
 		cmocka_unit_test(test_rollover),
 		cmocka_unit_test(test_fix_rules),
 		cmocka_unit_test(test_midnight),

@@ -1148,42 +1148,151 @@ nmea_line(char *buf, size_t cap, const char *body, bool bad)
 	snprintf(buf, cap, "$%s*%02X\r\n", body, bad ? cs ^ 0x11 : cs);
 }
 
+/* An nmea refclock at baud reading a FIFO; the test writes into fd. */
+struct nmea_fifo {
+	struct nt_refclock_conf c;
+	struct nt_refclock_set set;
+	struct nt_refclock *rc;
+	char	dir[32], path[128];
+	int	fd;
+};
+
+static void
+nmea_fifo_open(struct nmea_fifo *f, int baud)
+{
+	char err[NT_RC_ERRLEN];
+
+	strlcpy(f->dir, "/tmp/ntimed-fifo.XXXXXX", sizeof f->dir);
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/gps", f->dir);
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	nt_refclock_conf_init(&f->c, nt_refclock_find_driver("nmea"));
+	f->c.device = f->path;
+	f->c.baud = baud;
+	assert_int_equal(nt_refclock_set_init(&f->set, &fake_clock, &f->c, 1,
+	    NULL, NULL, err, sizeof err), 0);
+	f->rc = &f->set.rc[0];
+	assert_true(f->rc->drv->open(f->rc, err, sizeof err) > 0);
+	f->fd = open(f->path, O_WRONLY | O_NONBLOCK);
+	assert_true(f->fd >= 0);
+}
+
+/* Write line, a second passes, read: the samples it gave. */
+static int
+nmea_fifo_second(struct nmea_fifo *f, const char *line)
+{
+	struct nt_refclock_sample s[4];
+	char err[NT_RC_ERRLEN];
+	int n;
+
+	assert_int_equal(write(f->fd, line, strlen(line)),
+	    (ssize_t)strlen(line));
+	fake_now += NT_SEC;
+	n = f->rc->drv->read(f->rc, s, 4, err, sizeof err);
+	assert_true(n >= 0);
+	return (n);
+}
+
+static void
+nmea_fifo_close(struct nmea_fifo *f)
+{
+	close(f->fd);
+	f->rc->drv->close(f->rc);
+	unlink(f->path);
+	rmdir(f->dir);
+}
+
 /* Lines of body for 11 s into a FIFO read by an nmea refclock at baud. */
 static void
 nmea_fifo_run(const char *body, bool bad, int baud)
 {
-	struct nt_refclock_conf c;
-	struct nt_refclock_set set;
-	struct nt_refclock *rc;
-	struct nt_refclock_sample s[4];
-	char err[NT_RC_ERRLEN], dir[] = "/tmp/ntimed-fifo.XXXXXX", path[128];
+	struct nmea_fifo f;
 	char line[128];
-	int fd;
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/gps", dir);
-	assert_int_equal(mkfifo(path, 0600), 0);
-	nt_refclock_conf_init(&c, nt_refclock_find_driver("nmea"));
-	c.device = path;
-	c.baud = baud;
-	assert_int_equal(nt_refclock_set_init(&set, &fake_clock, &c, 1, NULL,
-	    NULL, err, sizeof err), 0);
-	rc = &set.rc[0];
 	fake_now = INT64_C(1800000000) * NT_SEC;
-	assert_true(rc->drv->open(rc, err, sizeof err) > 0);
-	fd = open(path, O_WRONLY | O_NONBLOCK);
-	assert_true(fd >= 0);
+	nmea_fifo_open(&f, baud);
 	nmea_line(line, sizeof line, body, bad);
-	for (int i = 0; i < 12; i++) {
-		assert_int_equal(write(fd, line, strlen(line)),
-		    (ssize_t)strlen(line));
-		fake_now += NT_SEC;
-		assert_int_equal(rc->drv->read(rc, s, 4, err, sizeof err), 0);
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(nmea_fifo_second(&f, line), 0);
+	nmea_fifo_close(&f);
+}
+
+/* GGA only, each second's, for 8 s from fake_now: the samples. */
+static int
+nmea_gga_only(void)
+{
+	struct nmea_fifo f;
+	char body[96], line[128];
+	int n = 0;
+
+	nmea_fifo_open(&f, 0);
+	for (int i = 0; i < 8; i++) {
+		int64_t tod = fake_now / NT_SEC % 86400;
+
+		snprintf(body, sizeof body, "GPGGA,%02d%02d%02d.00,4807.038,N,"
+		    "01131.000,E,1,08,0.9,545.4,M,46.9,M,,", (int)(tod / 3600),
+		    (int)(tod / 60 % 60), (int)(tod % 60));
+		nmea_line(line, sizeof line, body, false);
+		n += nmea_fifo_second(&f, line);
 	}
-	close(fd);
-	rc->drv->close(rc);
-	unlink(path);
-	rmdir(dir);
+	nmea_fifo_close(&f);
+	return (n);
+}
+
+/*
+ * A fix that comes and goes every second was logged twice every two
+ * seconds, forever: now 10 lines, then one saying the rest of the 10
+ * minutes go to the debug log.
+ */
+static void
+test_nmea_flapping(void **state)
+{
+	struct nmea_fifo f;
+	char body[96], line[128];
+	int n = 0;
+
+	(void)state;
+	log_reset_at(NT_LOG_NOTICE);
+	fake_now = INT64_C(1800000000) * NT_SEC;
+	nmea_fifo_open(&f, 0);
+	for (int i = 0; i < 120; i++) {
+		int64_t tod = fake_now / NT_SEC % 86400;
+
+		snprintf(body, sizeof body, "GPRMC,%02d%02d%02d.00,%c,,,,,,,"
+		    "150127,,", (int)(tod / 3600), (int)(tod / 60 % 60),
+		    (int)(tod % 60), i % 2 == 0 ? 'A' : 'V');
+		nmea_line(line, sizeof line, body, false);
+		n += nmea_fifo_second(&f, line);
+	}
+	nmea_fifo_close(&f);
+	assert_true(n > 40);	/* every second with a fix was used */
+	assert_true(n_logged <= 14);
+	assert_non_null(strstr(logged, "10 changes of the receiver's state in "
+	    "10 s: the next ones in that time are logged at debug level "
+	    "only"));
+	nt_log_set_sink(NULL, NULL);
+}
+
+/*
+ * A receiver without a date (GGA only) leaves the day to our clock: said
+ * once; and on a clock that was never set (1970, before the 2025 floor)
+ * it was served as 2025-01-01 at stratum 1: now not used, and said.
+ */
+static void
+test_nmea_no_date(void **state)
+{
+	(void)state;
+	log_reset_at(NT_LOG_NOTICE);
+	fake_now = INT64_C(1800000000) * NT_SEC;
+	assert_true(nmea_gga_only() > 0);
+	assert_non_null(strstr(logged, "receiver sends no date (no RMC or "
+	    "ZDA with one): the day is taken from our clock"));
+	log_reset();
+	fake_now = INT64_C(1000) * NT_SEC;	/* no RTC: 1970 */
+	assert_int_equal(nmea_gga_only(), 0);
+	assert_non_null(strstr(logged, "our clock is before 2025, not set: "
+	    "the day is unknown; not used until the clock is set"));
+	nt_log_set_sink(NULL, NULL);
 }
 
 /*
@@ -1374,6 +1483,8 @@ main(void)
 		cmocka_unit_test(test_sock_decode),
 		cmocka_unit_test(test_sock_socket),
 		cmocka_unit_test(test_nmea_diagnostics),
+		cmocka_unit_test(test_nmea_no_date),
+		cmocka_unit_test(test_nmea_flapping),
 		cmocka_unit_test(test_unwatchable),
 		cmocka_unit_test(test_phc_best),
 		cmocka_unit_test(test_phc_device),
