@@ -736,9 +736,11 @@ update(struct nt_engine *e, nt_time now, bool force)
 		    sel.freq_var, &u.act);
 		adjust_all(e, now, u.act.dfreq, u.act.jump,
 		    u.act.stepped ? u.act.step : 0);
+		/* On the clock as it reads now: holdover, reference time. */
+		if (u.act.stepped)
+			u.when = nt_add(now, u.act.step);
 		e->leap = leap_vote(e, c, map, n);
-		set_bound(e, u.selected, u.act.stepped ? nt_add(now,
-		    u.act.step) : now);
+		set_bound(e, u.selected, u.when);
 		publish_status(e, &u, e->leap);
 	}
 	set_root(e, &e->src[u.selected], &u);

@@ -6,7 +6,8 @@
  * updated; and after a step made by someone else,
  * nt_engine_restart_sources() drops the old measurements, so the very
  * next samples measure the step instead of a regression smeared across
- * two time scales.
+ * two time scales; and a step of its own far forward leaves it
+ * synchronized, its last update on the new time scale.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -37,9 +38,9 @@ struct world {
 };
 
 static void
-world_init(struct world *w, double holdover)
+world_init(struct world *w, double holdover, double offset)
 {
-	struct nt_simclock_model m = { .offset = 0.02, .freq_ppm = 12,
+	struct nt_simclock_model m = { .offset = offset, .freq_ppm = 12,
 	    .max_freq_ppm = 500, .slew_ppm = 500, .can_step = true };
 	struct nt_engine_io io = { &w->rnd, tio_send_nowhere, tio_random,
 	    NULL, NULL, NULL };
@@ -120,7 +121,7 @@ outage(double holdover, int expect)
 	nt_time last;
 	double freq;
 
-	world_init(&w, holdover);
+	world_init(&w, holdover, 0.02);
 	run(&w, 600, true);
 	assert_true(synced(&w));
 	last = nt_engine_last_update(w.e)->when;
@@ -204,7 +205,7 @@ test_foreign_step_restart(void **state)
 	double freq;
 
 	(void)state;
-	world_init(&w, 0);
+	world_init(&w, 0, 0.02);
 	run(&w, 600, true);
 	assert_true(fabs(nt_simclock_error(&w.clk)) < 1e-4);
 	freq = nt_disc_freq_ppm(nt_engine_disc(w.e));
@@ -243,6 +244,33 @@ test_foreign_step_restart(void **state)
 }
 
 /*
+ * A step far forward (a clock never set, a month behind) moves the last
+ * update onto the clock's new time scale too: synchronized straight
+ * after it, not "no clock update for 3600 s" at the next run, and the
+ * reference time is now, not a month ago.
+ */
+static void
+test_far_step_stays_synced(void **state)
+{
+	struct world w;
+	nt_time now;
+
+	(void)state;
+	world_init(&w, 0, -30 * 86400.0);
+	logged[0] = '\0';
+	nt_log_set_sink(log_sink, NULL);
+	run(&w, 30, true);
+	nt_log_set_sink(NULL, NULL);
+	assert_non_null(strstr(logged, "clock stepped by"));
+	assert_true(fabs(nt_simclock_error(&w.clk)) < 1e-3);
+	assert_true(synced(&w));
+	assert_null(strstr(logged, "not synchronized"));
+	now = nt_clock_now(&w.clk.base);
+	assert_true(fabs(nt_diff(now, tracking_ref_time(&w))) < 5);
+	nt_engine_free(w.e);
+}
+
+/*
  * A source kept across a restart is asked again soon, ADOPT_GAP (2 s)
  * after its last request at the earliest, and not at all sooner when a
  * KoD RATE made it back off.
@@ -258,7 +286,7 @@ test_adopt_polls_soon(void **state)
 	int i;
 
 	(void)state;
-	world_init(&w, 0);
+	world_init(&w, 0, 0.02);
 	nt_conf_init(&conf);
 	assert_int_equal(nt_conf_add_server_arg(&conf, "192.0.2.1", err,
 	    sizeof err), 0);
@@ -287,6 +315,7 @@ main(void)
 		cmocka_unit_test(test_holdover_default),
 		cmocka_unit_test(test_holdover_conf_key),
 		cmocka_unit_test(test_foreign_step_restart),
+		cmocka_unit_test(test_far_step_stays_synced),
 		cmocka_unit_test(test_adopt_polls_soon),
 	};
 
