@@ -723,16 +723,6 @@ source_address(const struct nt_source *s, char *buf, size_t len)
 	return (buf);
 }
 
-static const char *
-source_why(const struct nt_source *s)
-{
-	if (s->state == NT_SRC_INIT && nt_source_all_too_slow(s))
-		return (NT_SRC_TOO_SLOW);
-	if (s->n_hist == 0 && s->state == NT_SRC_INIT)
-		return (s->n_tx > 0 ? "no reply" : "not polled");
-	return (nt_src_state_str(s->state));
-}
-
 static void
 print_source_json(struct nt_json *j, const struct nt_engine *e,
     const struct nt_source *s)
@@ -759,9 +749,9 @@ print_source_json(struct nt_json *j, const struct nt_engine *e,
 	nt_json_key(j, "selected");
 	nt_json_bool(j, sel);
 	nt_json_key(j, "state");
-	nt_json_string(j, source_why(s));
+	nt_json_string(j, nt_status_src_state(s));
 	nt_json_key(j, "reason");
-	nt_json_string(j, sel ? NULL : source_why(s));
+	nt_json_string(j, sel ? NULL : nt_status_src_state(s));
 	nt_json_key(j, "error");
 	nt_json_null(j);
 	nt_json_end_object(j);
@@ -843,12 +833,12 @@ print_once_text(struct client *cl, const struct nt_update *u, double applied,
 		const struct nt_source *s = nt_engine_source(e, i);
 
 		if (s->n_hist == 0) {	/* no trailing blanks */
-			printf("%-40s %s\n", s->name, source_why(s));
+			printf("%-40s %s\n", s->name, nt_status_src_state(s));
 			continue;
 		}
 		printf("%-40s %-14s offset %s delay %s\n", s->name,
-		    source_why(s), nt_format_dur(s->est_offset, b1, sizeof b1),
-		    nt_format_mag(s->min_delay, b2, sizeof b2));
+		    nt_status_src_state(s), nt_format_dur(s->est_offset, b1,
+		    sizeof b1), nt_format_mag(s->min_delay, b2, sizeof b2));
 	}
 	for (size_t i = 0; nt_daemon_unresolved(&cl->conf, cl->uc, i, &un); i++)
 		printf("%-40s %-14s %s\n", un.host, un.state, un.why);
