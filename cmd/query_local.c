@@ -266,7 +266,7 @@ parse_local(struct local_opts *o, int argc, char **argv)
 	if (strcmp(o->request, "add-server") == 0 ||
 	    strcmp(o->request, "remove-server") == 0) {
 		/* Said here, before a daemon is looked for. */
-		if (optind == argc)
+		if (optind == argc || argv[optind][0] == '\0')
 			return (nt_cmd_usage("query", "'%s' needs a HOST[:PORT]",
 			    o->request));
 		o->host = argv[optind++];
@@ -282,7 +282,7 @@ parse_local(struct local_opts *o, int argc, char **argv)
 		    "--help)", argv[optind]));
 	if (o->watch && (o->is_verb || o->waitsync))
 		return (nt_cmd_usage("query", "--watch is for views, not '%s'",
-		    o->request));
+		    o->waitsync ? "waitsync" : o->request));
 	return (-1);
 }
 
