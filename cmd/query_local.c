@@ -792,10 +792,13 @@ watch(int fd, const struct local_opts *o, const char *req)
 /*
  * One waitsync try: tracking, and whether it is synchronized within
  * max_error, said in one line ("try 3: synchronized, max error 8.0us").
- * 0 with *ok, or an exit status.
+ * As with chronyc, a try that finds no daemon (not started yet, or
+ * restarting) is a try like the others: *fd is -1 after it, and the
+ * next one connects again.  No permission is no reason to wait.  0 with
+ * *ok, or an exit status.
  */
 static int
-sync_try(int fd, const struct local_opts *o, const char *req, long i,
+sync_try(int *fd, const struct local_opts *o, const char *req, long i,
     bool *ok)
 {
 	const struct nt_yconf_node *r;
@@ -804,10 +807,21 @@ sync_try(int fd, const struct local_opts *o, const char *req, long i,
 	const char *msg;
 	double maxerr;
 
-	if (nt_ctl_call(fd, req, NT_CTL_CALL_TIMEOUT, &reply, err,
+	if (*fd < 0 && (*fd = nt_ctl_connect(o->socket, err,
+	    sizeof err)) < 0) {
+		if (errno != ENOENT && errno != ECONNREFUSED) {
+			nt_cmd_error("query", err);
+			return (EXIT_SYSTEM);
+		}
+		printf("try %ld: no daemon at %s\n", i, o->socket);
+		return (0);
+	}
+	if (nt_ctl_call(*fd, req, NT_CTL_CALL_TIMEOUT, &reply, err,
 	    sizeof err) != 0) {
-		nt_cmd_error("query", err);
-		return (EXIT_SYSTEM);
+		printf("try %ld: no answer: %s\n", i, err);
+		close(*fd);
+		*fd = -1;
+		return (0);
 	}
 	doc = nt_ctl_parse_reply(reply, &r, &msg, code, sizeof code, err,
 	    sizeof err);
@@ -830,24 +844,38 @@ sync_try(int fd, const struct local_opts *o, const char *req, long i,
 
 /*
  * chronyc's waitsync: a try every second until the daemon is
- * synchronized (within max_error); 1 after o->tries without.
+ * synchronized (within max_error); after o->tries without, 1, or 3 when
+ * the last try found no daemon.
  */
 static int
-waitsync(int fd, const struct local_opts *o, const char *req)
+waitsync(const struct local_opts *o, const char *req)
 {
 	struct timespec second = { 1, 0 };
+	char msg[NT_CONF_ERRLEN];
 	bool ok = false;
-	int rc, err;
+	int fd = -1, rc = 0, err;
 
 	for (long i = 1; o->tries == 0 || i <= o->tries; i++) {
-		if ((rc = sync_try(fd, o, req, i, &ok)) != 0 || ok)
-			return (rc);
-		if ((err = flush_stdout()) != 0)
-			return (err == EPIPE ? EXIT_RUNTIME : write_failed(err));
+		if ((rc = sync_try(&fd, o, req, i, &ok)) != 0 || ok)
+			break;
+		if ((err = flush_stdout()) != 0) {
+			rc = err == EPIPE ? EXIT_RUNTIME : write_failed(err);
+			break;
+		}
 		if (o->tries == 0 || i < o->tries)
 			nanosleep(&second, NULL);
 	}
-	return (EXIT_RUNTIME);
+	if (rc == 0 && !ok && fd < 0) {
+		snprintf(msg, sizeof msg, "%s: no daemon at the last try (is "
+		    "an ntimed daemon running? --socket names another)",
+		    o->socket);
+		nt_cmd_error("query", msg);
+		rc = EXIT_SYSTEM;
+	} else if (rc == 0 && !ok)
+		rc = EXIT_RUNTIME;
+	if (fd >= 0)
+		close(fd);
+	return (rc);
 }
 
 int
@@ -866,16 +894,15 @@ cmd_query_local(int argc, char **argv)
 		return (EXIT_SYSTEM);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((fd = nt_ctl_connect(o.socket, err, sizeof err)) < 0) {
-		nt_cmd_error("query", err);	/* names the socket path */
-		free(req);
-		return (EXIT_SYSTEM);
-	}
 	if (o.waitsync)
-		rc = waitsync(fd, &o, req);
-	else
+		rc = waitsync(&o, req);
+	else if ((fd = nt_ctl_connect(o.socket, err, sizeof err)) < 0) {
+		nt_cmd_error("query", err);	/* names the socket path */
+		rc = EXIT_SYSTEM;
+	} else {
 		rc = o.watch ? watch(fd, &o, req) : ask(fd, &o, req);
-	close(fd);
+		close(fd);
+	}
 	free(req);
 	return (query_output_status(rc));
 }

@@ -755,10 +755,11 @@ nt_ctl_connect(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat sb;
-	int fd;
+	int fd, e;
 
 	if (strlen(path) >= sizeof sun.sun_path) {
 		snprintf(err, errlen, "%s: path too long", path);
+		errno = ENAMETOOLONG;
 		return (-1);
 	}
 	strlcpy(sun.sun_path, path, sizeof sun.sun_path);
@@ -768,22 +769,25 @@ nt_ctl_connect(const char *path, char *err, size_t errlen)
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
 		return (fd);
-	if (errno == ECONNREFUSED && stat(path, &sb) == 0 &&
-	    !S_ISSOCK(sb.st_mode))
+	e = errno;
+	if (e == ECONNREFUSED && stat(path, &sb) == 0 &&
+	    !S_ISSOCK(sb.st_mode)) {
 		snprintf(err, errlen, "%s: not a socket (--socket names the "
 		    "daemon's control socket, default %s)", path,
 		    NT_CTL_DEFAULT_PATH);
-	else if (errno == ENOENT || errno == ECONNREFUSED)
+		e = ENOTSOCK;
+	} else if (e == ENOENT || e == ECONNREFUSED)
 		snprintf(err, errlen, "%s: %s (is an ntimed daemon running? "
-		    "--socket names another)", path, errno == ENOENT ?
+		    "--socket names another)", path, e == ENOENT ?
 		    "no such socket" : "nobody is listening");
-	else if (errno == EACCES || errno == EPERM)
+	else if (e == EACCES || e == EPERM)
 		snprintf(err, errlen, "%s: permission denied (root and members "
 		    "of group '%s' may connect)", path, NT_CTL_DEFAULT_GROUP);
 	else
 		snprintf(err, errlen, "%s: cannot connect: %s", path,
-		    strerror(errno));
+		    strerror(e));
 	close(fd);
+	errno = e;		/* ENOENT, ECONNREFUSED: no daemon (yet) */
 	return (-1);
 }
 
