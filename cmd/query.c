@@ -678,6 +678,22 @@ dur(double s, char *buf, size_t len)
 	return (buf[0] == '+' ? buf + 1 : buf);
 }
 
+/*
+ * "2^6 (64.000s)"; a server's garbage (2^127) without the seconds, which
+ * no duration string holds.
+ */
+static void
+print_pow2(FILE *f, const char *label, int exp)
+{
+	char b[NT_DURSTR_LEN];
+
+	if (exp > 31)
+		fprintf(f, "  %-16s 2^%d\n", label, exp);
+	else
+		fprintf(f, "  %-16s 2^%d (%s)\n", label, exp,
+		    dur(ldexp(1.0, exp), b, sizeof b));
+}
+
 static void
 print_header(FILE *f, const struct ntp_pkt *p, nt_time pivot)
 {
@@ -690,10 +706,8 @@ print_header(FILE *f, const struct ntp_pkt *p, nt_time pivot)
 	    "(none)");
 	fprintf(f, "  leap             %s\n", leap_name(p->leap));
 	fprintf(f, "  version          %d\n", p->version);
-	fprintf(f, "  poll             2^%d (%s)\n", p->poll,
-	    dur(ldexp(1.0, p->poll), b1, sizeof b1));
-	fprintf(f, "  precision        2^%d (%s)\n", p->precision,
-	    dur(ldexp(1.0, p->precision), b1, sizeof b1));
+	print_pow2(f, "poll", p->poll);
+	print_pow2(f, "precision", p->precision);
 	fprintf(f, "  root delay       %s\n",
 	    dur(nt_from_ntp32(p->root_delay), b1, sizeof b1));
 	fprintf(f, "  root dispersion  %s\n",

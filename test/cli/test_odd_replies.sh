@@ -4,18 +4,19 @@
 # look for a firewall.  A stand-in server on loopback answers each port
 # its own way: too short, an NTP version we do not speak, longer than
 # any NTP reply, an origin that is not our request's, and ntpd's KoD
-# RATE (origin, receive and transmit all our request's transmit time).
+# RATE (origin, receive and transmit all our request's transmit time),
+# or a valid reply with a poll of 2^127 s.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 not found"
 
 python3 - "$T/ports" >"$T/server.log" 2>&1 <<'EOF' &
 import os, select, socket, struct, sys, time
-MODES = ["short", "version7", "long", "origin", "kodrate"]
+MODES = ["short", "version7", "long", "origin", "kodrate", "poll127"]
 def ts():
     t = time.time() + 2208988800
     return struct.pack("!II", int(t), int(t % 1 * 2**32))
-def header(li_vn_mode, stratum, refid):
-    return bytes([li_vn_mode, stratum, 6, 0xec]) + bytes(8) + refid
+def header(li_vn_mode, stratum, refid, poll=6):
+    return bytes([li_vn_mode, stratum, poll, 0xec]) + bytes(8) + refid
 socks = {}
 for mode in MODES:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -38,6 +39,9 @@ while True:
             reply = good + xmt + ts() + ts() + bytes(2000)
         elif mode == "origin":
             reply = good + bytes(8) + ts() + ts()
+        elif mode == "poll127":
+            reply = header(0x24, 2, bytes([192, 0, 2, 1]), 127) + ts() + \
+                xmt + ts() + ts()
         else:
             reply = header(0xe4, 0, b"RATE") + xmt + xmt + xmt + xmt
         s.sendto(reply, peer)
@@ -55,6 +59,7 @@ V7=127.0.0.1:$(port version7)
 LONG=127.0.0.1:$(port long)
 ORIGIN=127.0.0.1:$(port origin)
 KOD=127.0.0.1:$(port kodrate)
+POLL127=127.0.0.1:$(port poll127)
 
 # 1. query: each host's error is why its replies were not taken.
 expect 1 "$NTIMED" query -f -n 2 -t 0.5 "$SHORT" "$V7" "$LONG" "$ORIGIN" "$KOD"
@@ -77,6 +82,11 @@ assert [h["error"] for h in d] == [
     "no usable reply: packet longer than 1024 bytes"], d
 assert not any(h["ok"] for h in d)
 EOF
+
+# A poll of 2^127 s (a broken server) is shown as such, not cut to
+# digits without a unit.
+expect 0 "$NTIMED" query -f -n 1 -t 0.5 "$POLL127"
+has out "^  poll +2\^127\$" "a wild poll"
 
 # 2. client --once: the sources that answered wrongly say so.
 expect 1 "$NTIMED" client --once --dry-run -t 3 "$SHORT" "$KOD" "$ORIGIN"
