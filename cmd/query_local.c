@@ -37,6 +37,8 @@ struct local_opts {
 	double		max_error;	/* waitsync: s; 0, any */
 };
 
+#define BUSY_TRIES 20	/* connections to a busy daemon, see call() */
+
 static const char *const verb_names[] = { "add-server", "remove-server",
     "reload", "step", NULL };
 
@@ -715,14 +717,57 @@ show(const struct local_opts *o, const char *reply)
 	return (rc);
 }
 
+static bool
+is_busy(const char *reply)
+{
+	const struct nt_yconf_node *r;
+	struct nt_yconf_doc *doc;
+	char err[NT_CONF_ERRLEN], code[32] = "";
+	const char *msg;
+
+	doc = nt_ctl_parse_reply(reply, &r, &msg, code, sizeof code, err,
+	    sizeof err);
+	nt_yconf_doc_free(doc);
+	return (doc == NULL && strcmp(code, "busy") == 0);
+}
+
+/*
+ * One request, answered.  A daemon at its connection limit answers
+ * "busy" and closes; the connections it has are mostly queries that come
+ * and go within milliseconds (a monitoring system's, in parallel), so
+ * connect again, BUSY_TRIES times 50-100 ms apart, before passing the
+ * "busy" on.  *fd is the connection (-1 when a new one failed).  0 with
+ * *reply, or -1 with err.
+ */
 static int
-ask(int fd, const struct local_opts *o, const char *req)
+call(int *fd, const char *path, const char *req, char **reply, char *err,
+    size_t errlen)
+{
+	struct timespec pause;
+
+	for (int i = 1;; i++) {
+		if (nt_ctl_call(*fd, req, NT_CTL_CALL_TIMEOUT, reply, err,
+		    errlen) != 0)
+			return (-1);
+		if (i == BUSY_TRIES || !is_busy(*reply))
+			return (0);
+		free(*reply);
+		close(*fd);
+		pause = (struct timespec){ 0, 50000000 +
+		    (long)arc4random_uniform(50000000) };
+		nanosleep(&pause, NULL);
+		if ((*fd = nt_ctl_connect(path, err, errlen)) < 0)
+			return (-1);
+	}
+}
+
+static int
+ask(int *fd, const struct local_opts *o, const char *req)
 {
 	char err[NT_CONF_ERRLEN], *reply;
 	int rc;
 
-	if (nt_ctl_call(fd, req, NT_CTL_CALL_TIMEOUT, &reply, err,
-	    sizeof err) != 0) {
+	if (call(fd, o->socket, req, &reply, err, sizeof err) != 0) {
 		nt_cmd_error("query", err);
 		return (EXIT_SYSTEM);
 	}
@@ -770,7 +815,7 @@ query_output_status(int rc)
 }
 
 static int
-watch(int fd, const struct local_opts *o, const char *req)
+watch(int *fd, const struct local_opts *o, const char *req)
 {
 	struct timespec second = { 1, 0 };
 	bool tty = isatty(STDOUT_FILENO);
@@ -816,10 +861,10 @@ sync_try(int *fd, const struct local_opts *o, const char *req, long i,
 		printf("try %ld: no daemon at %s\n", i, o->socket);
 		return (0);
 	}
-	if (nt_ctl_call(*fd, req, NT_CTL_CALL_TIMEOUT, &reply, err,
-	    sizeof err) != 0) {
+	if (call(fd, o->socket, req, &reply, err, sizeof err) != 0) {
 		printf("try %ld: no answer: %s\n", i, err);
-		close(*fd);
+		if (*fd >= 0)
+			close(*fd);
 		*fd = -1;
 		return (0);
 	}
@@ -900,8 +945,9 @@ cmd_query_local(int argc, char **argv)
 		nt_cmd_error("query", err);	/* names the socket path */
 		rc = EXIT_SYSTEM;
 	} else {
-		rc = o.watch ? watch(fd, &o, req) : ask(fd, &o, req);
-		close(fd);
+		rc = o.watch ? watch(&fd, &o, req) : ask(&fd, &o, req);
+		if (fd >= 0)
+			close(fd);
 	}
 	free(req);
 	return (query_output_status(rc));

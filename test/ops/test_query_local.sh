@@ -6,7 +6,8 @@
 # argument that is not text is escaped in the one-line error; output that
 # cannot be written is exit 3; the two modes' options mixed, and a
 # --socket that is not one, say what is wrong; waitsync gives up after
-# its tries, and waits for a daemon that is not there yet.
+# its tries, and waits for a daemon that is not there yet; queries in
+# parallel beyond the daemon's connections all get their answer.
 . "$(dirname "$0")/lib.sh"
 
 pick_port PS; pick_port PDEAD
@@ -160,6 +161,36 @@ assert_rc 0 "waitsync started before the daemon"
 assert_grep "$OUT" "^try 1: no daemon at $LATE\$" "the first try found none"
 assert_grep "$OUT" "^try [0-9]+: synchronized, max error " \
     "then the daemon synchronized"
+
+# 7. Queries in parallel (a monitoring system's): more than the daemon's
+# 16 connections at once are answered "busy"; a query connects again
+# rather than failing.  First 16 connections held for 0.7 s: a query
+# during that time gets its answer once they go.
+"$PY" - "$SOCK" <<-'EOF2' &
+import socket, sys, time
+held = []
+for _ in range(16):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+time.sleep(0.7)
+EOF2
+HOLDER=$!
+sleep 0.3
+run_capture "$OUT" "${Q[@]}" --json sources
+assert_rc 0 "a query while the daemon is busy"
+wait "$HOLDER"
+PAR=()
+for i in $(seq 48); do
+	{ "${Q[@]}" --json sources >/dev/null 2>"$TEST_TMP/par.$i.err";
+	    echo $? >"$TEST_TMP/par.$i.rc"; } &
+	PAR+=("$!")
+done
+wait "${PAR[@]}"
+for i in $(seq 48); do
+	[ "$(cat "$TEST_TMP/par.$i.rc")" -eq 0 ] || { cat "$TEST_TMP/par.$i.err";
+	    fail "parallel query $i: exit $(cat "$TEST_TMP/par.$i.rc")"; }
+done
 
 kill -0 "$DPID" 2>/dev/null || fail "the slave died"
 log "query local: ok"
