@@ -861,6 +861,20 @@ recv_line(int fd, char *buf, size_t cap, double deadline)
 	}
 }
 
+/* Why a call failed, in the words of what happened to the daemon. */
+static void
+call_error(int e, double timeout, char *err, size_t errlen)
+{
+	if (e == EPIPE || e == ECONNRESET)
+		snprintf(err, errlen, "the daemon closed the connection "
+		    "(stopped or restarting?)");
+	else if (e == ETIMEDOUT)
+		snprintf(err, errlen, "the daemon did not answer within %g s",
+		    timeout);
+	else
+		snprintf(err, errlen, "control socket: %s", strerror(e));
+}
+
 int
 nt_ctl_call(int fd, const char *req, double timeout, char **reply,
     char *err, size_t errlen)
@@ -884,8 +898,7 @@ nt_ctl_call(int fd, const char *req, double timeout, char **reply,
 	buf[len] = '\n';
 	if ((r = send_all(fd, buf, len + 1, deadline)) != 0 ||
 	    (n = recv_line(fd, buf, NT_CTL_MAX_REPLY, deadline)) < 0) {
-		snprintf(err, errlen, "control socket: %s", r != 0 ?
-		    strerror(-r) : strerror((int)-n));
+		call_error(r != 0 ? -r : (int)-n, timeout, err, errlen);
 		free(buf);
 		return (-1);
 	}
