@@ -13,16 +13,21 @@ N=slow.invalid
 cat >"$T/run.sh" <<'EOF'
 # In the namespace: a resolver that never answers, then the runs.
 set -u
+T=$1 NTIMED=$2 N=$3
 python3 -c '
-import socket
+import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 53))
+open(sys.argv[1], "w").close()
 while True:
-    s.recvfrom(2048)' &
+    s.recvfrom(2048)' "$T/dns.ready" &
 DNS=$!
 trap 'kill $DNS' EXIT
-sleep 0.3
-T=$1 NTIMED=$2 N=$3
+for _ in $(seq 100); do
+	[ -e "$T/dns.ready" ] && break
+	sleep 0.1
+done
+[ -e "$T/dns.ready" ] || { echo "the silent resolver did not start" >&2; exit 1; }
 S=$(date +%s%N)
 rc=0
 "$NTIMED" client --once --dry-run -t 2 "$N" >"$T/once.out" 2>"$T/once.err" ||

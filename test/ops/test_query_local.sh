@@ -166,17 +166,22 @@ assert_grep "$OUT" "^try [0-9]+: synchronized, max error " \
 # 16 connections at once are answered "busy"; a query connects again
 # rather than failing.  First 16 connections held for 0.7 s: a query
 # during that time gets its answer once they go.
-"$PY" - "$SOCK" <<-'EOF2' &
+"$PY" - "$SOCK" "$TEST_TMP/held" <<-'EOF2' &
 import socket, sys, time
 held = []
 for _ in range(16):
     s = socket.socket(socket.AF_UNIX)
     s.connect(sys.argv[1])
     held.append(s)
+open(sys.argv[2], "w").close()
 time.sleep(0.7)
 EOF2
 HOLDER=$!
-sleep 0.3
+for _ in $(seq 100); do
+	[ -e "$TEST_TMP/held" ] && break
+	sleep 0.05
+done
+[ -e "$TEST_TMP/held" ] || fail "could not hold 16 connections"
 run_capture "$OUT" "${Q[@]}" --json sources
 assert_rc 0 "a query while the daemon is busy"
 wait "$HOLDER"
