@@ -285,6 +285,10 @@ parse_local(struct local_opts *o, int argc, char **argv)
 	if (o->watch && (o->is_verb || o->waitsync))
 		return (nt_cmd_usage("query", "--watch is for views, not '%s'",
 		    o->waitsync ? "waitsync" : o->request));
+	/* Its lines are for people; a script has its exit status. */
+	if (o->json && o->waitsync)
+		return (nt_cmd_usage("query", "--json is for views and verbs, "
+		    "not 'waitsync'"));
 	return (-1);
 }
 
