@@ -664,6 +664,33 @@ stop(struct client *cl)
 	cl->ctl = NULL;
 	cl->metrics = NULL;
 	nt_uvclient_close(cl->uc);
+	/*
+	 * A name lookup can block a thread of libuv's pool for as long as
+	 * the resolver retries (10 s and more with DNS down), and cannot be
+	 * cancelled: the loop would wait for it, after SIGTERM or --once's
+	 * timeout.  Leave it: see exit_now().
+	 */
+	if (nt_uvclient_resolving(cl->uc) > 0)
+		uv_stop(&cl->loop);
+}
+
+/*
+ * With a lookup still running (stop()), returning would wait for it all
+ * the same: libuv's clean-up at exit joins its pool's threads, and the
+ * lookup's end would then post to a loop that is gone.  So exit here,
+ * after the check main() makes of what was written.
+ */
+static void
+exit_now(int rc)
+{
+	errno = 0;
+	if ((fflush(stdout) != 0 || ferror(stdout)) && errno != EPIPE &&
+	    rc == 0) {
+		fprintf(stderr, "ntimed: cannot write output: %s\n",
+		    errno != 0 ? strerror(errno) : "write error");
+		rc = EXIT_SYSTEM;
+	}
+	_exit(rc);
 }
 
 static void
@@ -723,16 +750,6 @@ source_address(const struct nt_source *s, char *buf, size_t len)
 	return (buf);
 }
 
-static const char *
-source_why(const struct nt_source *s)
-{
-	if (s->state == NT_SRC_INIT && nt_source_all_too_slow(s))
-		return (NT_SRC_TOO_SLOW);
-	if (s->n_hist == 0 && s->state == NT_SRC_INIT)
-		return (s->n_tx > 0 ? "no reply" : "not polled");
-	return (nt_src_state_str(s->state));
-}
-
 static void
 print_source_json(struct nt_json *j, const struct nt_engine *e,
     const struct nt_source *s)
@@ -759,9 +776,9 @@ print_source_json(struct nt_json *j, const struct nt_engine *e,
 	nt_json_key(j, "selected");
 	nt_json_bool(j, sel);
 	nt_json_key(j, "state");
-	nt_json_string(j, source_why(s));
+	nt_json_string(j, nt_status_src_state(s));
 	nt_json_key(j, "reason");
-	nt_json_string(j, sel ? NULL : source_why(s));
+	nt_json_string(j, sel ? NULL : nt_status_src_state(s));
 	nt_json_key(j, "error");
 	nt_json_null(j);
 	nt_json_end_object(j);
@@ -843,12 +860,12 @@ print_once_text(struct client *cl, const struct nt_update *u, double applied,
 		const struct nt_source *s = nt_engine_source(e, i);
 
 		if (s->n_hist == 0) {	/* no trailing blanks */
-			printf("%-40s %s\n", s->name, source_why(s));
+			printf("%-40s %s\n", s->name, nt_status_src_state(s));
 			continue;
 		}
 		printf("%-40s %-14s offset %s delay %s\n", s->name,
-		    source_why(s), nt_format_dur(s->est_offset, b1, sizeof b1),
-		    nt_format_mag(s->min_delay, b2, sizeof b2));
+		    nt_status_src_state(s), nt_format_dur(s->est_offset, b1,
+		    sizeof b1), nt_format_mag(s->min_delay, b2, sizeof b2));
 	}
 	for (size_t i = 0; nt_daemon_unresolved(&cl->conf, cl->uc, i, &un); i++)
 		printf("%-40s %-14s %s\n", un.host, un.state, un.why);
@@ -1006,6 +1023,8 @@ cmd_client(int argc, char **argv)
 	}
 	setup_logging(&cl);
 	rc = run(&cl);
+	if (cl.uc != NULL && nt_uvclient_resolving(cl.uc) > 0)
+		exit_now(rc);	/* a lookup still runs: see stop() */
 	uv_run(&cl.loop, UV_RUN_DEFAULT);	/* let closed handles finish */
 	free_retired(&cl);
 	if (cl.uc != NULL)

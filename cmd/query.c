@@ -413,6 +413,7 @@ handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 	if ((e = ntp_decode(buf, len, &p)) != NTP_DECODE_OK) {
 		nt_log(NT_LOG_DEBUG, "%s: ignored reply: %s", addr,
 		    ntp_decode_strerror(e));
+		h->ignored = ntp_decode_strerror(e);
 		return;
 	}
 	if (h->q->opt.nts && !query_nts_accept(h, buf, len, addr))
@@ -455,17 +456,19 @@ handle_reply(struct host *h, const uint8_t *buf, size_t len, nt_time rx)
 
 /*
  * The kernel cut it to our buffer: no NTP reply is that long (we would
- * not understand its extension fields anyway), but -v says why it was
- * not taken, rather than only "no reply" in the end.
+ * not understand its extension fields anyway), but the host's error says
+ * why it was not taken ("no usable reply"), not "no reply": the server
+ * is there, and answers wrongly.
  */
 static void
-log_long_reply(const struct host *h, const struct nt_rx *rx)
+ignore_long_reply(struct host *h, const struct nt_rx *rx)
 {
 	char addr[NT_ADDRSTRLEN];
 
 	nt_log(NT_LOG_DEBUG, "%s: ignored reply: %s (%zu bytes)",
 	    nt_addr_format(&h->addr, addr, sizeof addr),
 	    ntp_decode_strerror(NTP_DECODE_LONG), rx->wire_len);
+	h->ignored = ntp_decode_strerror(NTP_DECODE_LONG);
 }
 
 /* Read everything waiting; returns the number of socket errors seen. */
@@ -489,7 +492,7 @@ drain(struct host *h)
 			query_host_fail(h, "cannot receive: %s",
 			    strerror((int)-n));
 		else if (h->waiting && rx.truncated)
-			log_long_reply(h, &rx);
+			ignore_long_reply(h, &rx);
 		else if (h->waiting)
 			handle_reply(h, buf, (size_t)n, rx.rx_time);
 	}
@@ -675,6 +678,22 @@ dur(double s, char *buf, size_t len)
 	return (buf[0] == '+' ? buf + 1 : buf);
 }
 
+/*
+ * "2^6 (64.000s)"; a server's garbage (2^127) without the seconds, which
+ * no duration string holds.
+ */
+static void
+print_pow2(FILE *f, const char *label, int exp)
+{
+	char b[NT_DURSTR_LEN];
+
+	if (exp > 31)
+		fprintf(f, "  %-16s 2^%d\n", label, exp);
+	else
+		fprintf(f, "  %-16s 2^%d (%s)\n", label, exp,
+		    dur(ldexp(1.0, exp), b, sizeof b));
+}
+
 static void
 print_header(FILE *f, const struct ntp_pkt *p, nt_time pivot)
 {
@@ -687,10 +706,8 @@ print_header(FILE *f, const struct ntp_pkt *p, nt_time pivot)
 	    "(none)");
 	fprintf(f, "  leap             %s\n", leap_name(p->leap));
 	fprintf(f, "  version          %d\n", p->version);
-	fprintf(f, "  poll             2^%d (%s)\n", p->poll,
-	    dur(ldexp(1.0, p->poll), b1, sizeof b1));
-	fprintf(f, "  precision        2^%d (%s)\n", p->precision,
-	    dur(ldexp(1.0, p->precision), b1, sizeof b1));
+	print_pow2(f, "poll", p->poll);
+	print_pow2(f, "precision", p->precision);
 	fprintf(f, "  root delay       %s\n",
 	    dur(nt_from_ntp32(p->root_delay), b1, sizeof b1));
 	fprintf(f, "  root dispersion  %s\n",

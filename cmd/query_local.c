@@ -37,6 +37,8 @@ struct local_opts {
 	double		max_error;	/* waitsync: s; 0, any */
 };
 
+#define BUSY_TRIES 20	/* connections to a busy daemon, see call() */
+
 static const char *const verb_names[] = { "add-server", "remove-server",
     "reload", "step", NULL };
 
@@ -266,7 +268,7 @@ parse_local(struct local_opts *o, int argc, char **argv)
 	if (strcmp(o->request, "add-server") == 0 ||
 	    strcmp(o->request, "remove-server") == 0) {
 		/* Said here, before a daemon is looked for. */
-		if (optind == argc)
+		if (optind == argc || argv[optind][0] == '\0')
 			return (nt_cmd_usage("query", "'%s' needs a HOST[:PORT]",
 			    o->request));
 		o->host = argv[optind++];
@@ -282,7 +284,11 @@ parse_local(struct local_opts *o, int argc, char **argv)
 		    "--help)", argv[optind]));
 	if (o->watch && (o->is_verb || o->waitsync))
 		return (nt_cmd_usage("query", "--watch is for views, not '%s'",
-		    o->request));
+		    o->waitsync ? "waitsync" : o->request));
+	/* Its lines are for people; a script has its exit status. */
+	if (o->json && o->waitsync)
+		return (nt_cmd_usage("query", "--json is for views and verbs, "
+		    "not 'waitsync'"));
 	return (-1);
 }
 
@@ -502,10 +508,10 @@ sources_legend(void)
 	    "'-' = candidate (not combined) or noselect,\n"
 	    "| /                'x' = falseticker or no majority, "
 	    "'~' = root distance too large,\n"
-	    "||                 '?' = unusable (no reply yet, unreachable, "
-	    "unsynchronized, denied,\n"
-	    "||                       or no address: the name did not "
-	    "resolve)\n"
+	    "||                 '?' = unusable (no reply yet, no valid reply, "
+	    "KoD RATE, unreachable,\n"
+	    "||                       unsynchronized, denied, or no address: "
+	    "the name did not resolve)\n"
 	    "||                                                     .- offset "
 	    "of the last sample\n"
 	    "||                                                    /   (server "
@@ -715,14 +721,57 @@ show(const struct local_opts *o, const char *reply)
 	return (rc);
 }
 
+static bool
+is_busy(const char *reply)
+{
+	const struct nt_yconf_node *r;
+	struct nt_yconf_doc *doc;
+	char err[NT_CONF_ERRLEN], code[32] = "";
+	const char *msg;
+
+	doc = nt_ctl_parse_reply(reply, &r, &msg, code, sizeof code, err,
+	    sizeof err);
+	nt_yconf_doc_free(doc);
+	return (doc == NULL && strcmp(code, "busy") == 0);
+}
+
+/*
+ * One request, answered.  A daemon at its connection limit answers
+ * "busy" and closes; the connections it has are mostly queries that come
+ * and go within milliseconds (a monitoring system's, in parallel), so
+ * connect again, BUSY_TRIES times 50-100 ms apart, before passing the
+ * "busy" on.  *fd is the connection (-1 when a new one failed).  0 with
+ * *reply, or -1 with err.
+ */
 static int
-ask(int fd, const struct local_opts *o, const char *req)
+call(int *fd, const char *path, const char *req, char **reply, char *err,
+    size_t errlen)
+{
+	struct timespec pause;
+
+	for (int i = 1;; i++) {
+		if (nt_ctl_call(*fd, req, NT_CTL_CALL_TIMEOUT, reply, err,
+		    errlen) != 0)
+			return (-1);
+		if (i == BUSY_TRIES || !is_busy(*reply))
+			return (0);
+		free(*reply);
+		close(*fd);
+		pause = (struct timespec){ 0, 50000000 +
+		    (long)arc4random_uniform(50000000) };
+		nanosleep(&pause, NULL);
+		if ((*fd = nt_ctl_connect(path, err, errlen)) < 0)
+			return (-1);
+	}
+}
+
+static int
+ask(int *fd, const struct local_opts *o, const char *req)
 {
 	char err[NT_CONF_ERRLEN], *reply;
 	int rc;
 
-	if (nt_ctl_call(fd, req, NT_CTL_CALL_TIMEOUT, &reply, err,
-	    sizeof err) != 0) {
+	if (call(fd, o->socket, req, &reply, err, sizeof err) != 0) {
 		nt_cmd_error("query", err);
 		return (EXIT_SYSTEM);
 	}
@@ -770,7 +819,7 @@ query_output_status(int rc)
 }
 
 static int
-watch(int fd, const struct local_opts *o, const char *req)
+watch(int *fd, const struct local_opts *o, const char *req)
 {
 	struct timespec second = { 1, 0 };
 	bool tty = isatty(STDOUT_FILENO);
@@ -792,10 +841,13 @@ watch(int fd, const struct local_opts *o, const char *req)
 /*
  * One waitsync try: tracking, and whether it is synchronized within
  * max_error, said in one line ("try 3: synchronized, max error 8.0us").
- * 0 with *ok, or an exit status.
+ * As with chronyc, a try that finds no daemon (not started yet, or
+ * restarting) is a try like the others: *fd is -1 after it, and the
+ * next one connects again.  No permission is no reason to wait.  0 with
+ * *ok, or an exit status.
  */
 static int
-sync_try(int fd, const struct local_opts *o, const char *req, long i,
+sync_try(int *fd, const struct local_opts *o, const char *req, long i,
     bool *ok)
 {
 	const struct nt_yconf_node *r;
@@ -804,10 +856,21 @@ sync_try(int fd, const struct local_opts *o, const char *req, long i,
 	const char *msg;
 	double maxerr;
 
-	if (nt_ctl_call(fd, req, NT_CTL_CALL_TIMEOUT, &reply, err,
-	    sizeof err) != 0) {
-		nt_cmd_error("query", err);
-		return (EXIT_SYSTEM);
+	if (*fd < 0 && (*fd = nt_ctl_connect(o->socket, err,
+	    sizeof err)) < 0) {
+		if (errno != ENOENT && errno != ECONNREFUSED) {
+			nt_cmd_error("query", err);
+			return (EXIT_SYSTEM);
+		}
+		printf("try %ld: no daemon at %s\n", i, o->socket);
+		return (0);
+	}
+	if (call(fd, o->socket, req, &reply, err, sizeof err) != 0) {
+		printf("try %ld: no answer: %s\n", i, err);
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return (0);
 	}
 	doc = nt_ctl_parse_reply(reply, &r, &msg, code, sizeof code, err,
 	    sizeof err);
@@ -830,24 +893,38 @@ sync_try(int fd, const struct local_opts *o, const char *req, long i,
 
 /*
  * chronyc's waitsync: a try every second until the daemon is
- * synchronized (within max_error); 1 after o->tries without.
+ * synchronized (within max_error); after o->tries without, 1, or 3 when
+ * the last try found no daemon.
  */
 static int
-waitsync(int fd, const struct local_opts *o, const char *req)
+waitsync(const struct local_opts *o, const char *req)
 {
 	struct timespec second = { 1, 0 };
+	char msg[NT_CONF_ERRLEN];
 	bool ok = false;
-	int rc, err;
+	int fd = -1, rc = 0, err;
 
 	for (long i = 1; o->tries == 0 || i <= o->tries; i++) {
-		if ((rc = sync_try(fd, o, req, i, &ok)) != 0 || ok)
-			return (rc);
-		if ((err = flush_stdout()) != 0)
-			return (err == EPIPE ? EXIT_RUNTIME : write_failed(err));
+		if ((rc = sync_try(&fd, o, req, i, &ok)) != 0 || ok)
+			break;
+		if ((err = flush_stdout()) != 0) {
+			rc = err == EPIPE ? EXIT_RUNTIME : write_failed(err);
+			break;
+		}
 		if (o->tries == 0 || i < o->tries)
 			nanosleep(&second, NULL);
 	}
-	return (EXIT_RUNTIME);
+	if (rc == 0 && !ok && fd < 0) {
+		snprintf(msg, sizeof msg, "%s: no daemon at the last try (is "
+		    "an ntimed daemon running? --socket names another)",
+		    o->socket);
+		nt_cmd_error("query", msg);
+		rc = EXIT_SYSTEM;
+	} else if (rc == 0 && !ok)
+		rc = EXIT_RUNTIME;
+	if (fd >= 0)
+		close(fd);
+	return (rc);
 }
 
 int
@@ -866,16 +943,16 @@ cmd_query_local(int argc, char **argv)
 		return (EXIT_SYSTEM);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((fd = nt_ctl_connect(o.socket, err, sizeof err)) < 0) {
-		nt_cmd_error("query", err);	/* names the socket path */
-		free(req);
-		return (EXIT_SYSTEM);
-	}
 	if (o.waitsync)
-		rc = waitsync(fd, &o, req);
-	else
-		rc = o.watch ? watch(fd, &o, req) : ask(fd, &o, req);
-	close(fd);
+		rc = waitsync(&o, req);
+	else if ((fd = nt_ctl_connect(o.socket, err, sizeof err)) < 0) {
+		nt_cmd_error("query", err);	/* names the socket path */
+		rc = EXIT_SYSTEM;
+	} else {
+		rc = o.watch ? watch(&fd, &o, req) : ask(&fd, &o, req);
+		if (fd >= 0)
+			close(fd);
+	}
 	free(req);
 	return (query_output_status(rc));
 }

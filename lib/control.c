@@ -755,10 +755,11 @@ nt_ctl_connect(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat sb;
-	int fd;
+	int fd, e;
 
 	if (strlen(path) >= sizeof sun.sun_path) {
 		snprintf(err, errlen, "%s: path too long", path);
+		errno = ENAMETOOLONG;
 		return (-1);
 	}
 	strlcpy(sun.sun_path, path, sizeof sun.sun_path);
@@ -768,22 +769,25 @@ nt_ctl_connect(const char *path, char *err, size_t errlen)
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
 		return (fd);
-	if (errno == ECONNREFUSED && stat(path, &sb) == 0 &&
-	    !S_ISSOCK(sb.st_mode))
+	e = errno;
+	if (e == ECONNREFUSED && stat(path, &sb) == 0 &&
+	    !S_ISSOCK(sb.st_mode)) {
 		snprintf(err, errlen, "%s: not a socket (--socket names the "
 		    "daemon's control socket, default %s)", path,
 		    NT_CTL_DEFAULT_PATH);
-	else if (errno == ENOENT || errno == ECONNREFUSED)
+		e = ENOTSOCK;
+	} else if (e == ENOENT || e == ECONNREFUSED)
 		snprintf(err, errlen, "%s: %s (is an ntimed daemon running? "
-		    "--socket names another)", path, errno == ENOENT ?
+		    "--socket names another)", path, e == ENOENT ?
 		    "no such socket" : "nobody is listening");
-	else if (errno == EACCES || errno == EPERM)
+	else if (e == EACCES || e == EPERM)
 		snprintf(err, errlen, "%s: permission denied (root and members "
 		    "of group '%s' may connect)", path, NT_CTL_DEFAULT_GROUP);
 	else
 		snprintf(err, errlen, "%s: cannot connect: %s", path,
-		    strerror(errno));
+		    strerror(e));
 	close(fd);
+	errno = e;		/* ENOENT, ECONNREFUSED: no daemon (yet) */
 	return (-1);
 }
 
@@ -857,6 +861,20 @@ recv_line(int fd, char *buf, size_t cap, double deadline)
 	}
 }
 
+/* Why a call failed, in the words of what happened to the daemon. */
+static void
+call_error(int e, double timeout, char *err, size_t errlen)
+{
+	if (e == EPIPE || e == ECONNRESET)
+		snprintf(err, errlen, "the daemon closed the connection "
+		    "(stopped or restarting?)");
+	else if (e == ETIMEDOUT)
+		snprintf(err, errlen, "the daemon did not answer within %g s",
+		    timeout);
+	else
+		snprintf(err, errlen, "control socket: %s", strerror(e));
+}
+
 int
 nt_ctl_call(int fd, const char *req, double timeout, char **reply,
     char *err, size_t errlen)
@@ -880,8 +898,7 @@ nt_ctl_call(int fd, const char *req, double timeout, char **reply,
 	buf[len] = '\n';
 	if ((r = send_all(fd, buf, len + 1, deadline)) != 0 ||
 	    (n = recv_line(fd, buf, NT_CTL_MAX_REPLY, deadline)) < 0) {
-		snprintf(err, errlen, "control socket: %s", r != 0 ?
-		    strerror(-r) : strerror((int)-n));
+		call_error(r != 0 ? -r : (int)-n, timeout, err, errlen);
 		free(buf);
 		return (-1);
 	}

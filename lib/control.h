@@ -104,7 +104,11 @@ gid_t nt_ctl_group(const struct nt_ctl *c);
 
 /* ---- The client side ---- */
 
-/* A blocking connection to the daemon at path; -1 with err filled. */
+/*
+ * A blocking connection to the daemon at path; -1 with err filled and
+ * errno ENOENT or ECONNREFUSED when no daemon listens there (yet),
+ * ENOTSOCK when path is something else, EACCES without permission.
+ */
 int nt_ctl_connect(const char *path, char *err, size_t errlen);
 /*
  * Send one request line (a JSON object, no newline) and read the reply

@@ -723,6 +723,45 @@ nt_status_src_symbol(enum nt_src_state s)
 	}
 }
 
+/*
+ * A source still without a state of its own (NT_SRC_INIT) says what it
+ * lacks: a server that answered only with a KoD RATE, or only with
+ * replies that were dropped (malformed, not an answer to our request),
+ * did reply, and "no reply" would send its admin to look for a firewall.
+ */
+const char *
+nt_status_src_state(const struct nt_source *s)
+{
+	if (s->state != NT_SRC_INIT)
+		return (nt_src_state_str(s->state));
+	if (nt_source_all_too_slow(s))
+		return (NT_SRC_TOO_SLOW);
+	if (s->have_last || s->refclock)
+		return (nt_src_state_str(s->state));	/* "no sample yet" */
+	if (s->n_kod > 0)		/* DENY and the others set a state */
+		return ("rate limited (KoD RATE)");
+	if (s->n_bad > 0)
+		return ("no valid reply");
+	return (s->n_tx > 0 ? "no reply" : "not polled");
+}
+
+/*
+ * The wait the schedule set after the last request: a burst's gap, the
+ * ramp after it or a back-off.  s->poll is only the interval it heads
+ * for (an unreachable server is at maxpoll long before it is polled that
+ * seldom).  Intervals are powers of two; the kernel's send time moved t1
+ * by a little.
+ */
+static double
+src_poll_interval(const struct nt_source *s)
+{
+	double gap = nt_diff(s->next_poll, s->t1);
+
+	if (s->refclock || s->t1 == 0 || !(gap > 0))	/* t1 0: restarted */
+		return (nt_source_interval(s));
+	return (ldexp(1.0, (int)lround(log2(gap))));
+}
+
 /* One reading of a source, in the units we show. */
 struct srcview {
 	const char	*name;
@@ -787,15 +826,13 @@ src_view(const struct nt_source *s, nt_time now, struct srcview *v)
 	memset(v, 0, sizeof *v);
 	v->name = s->name;
 	src_address(s, v->address, sizeof v->address);
-	v->state = s->state == NT_SRC_INIT && s->n_tx > 0 && !s->have_last ?
-	    "no reply" : s->state == NT_SRC_INIT && nt_source_all_too_slow(s) ?
-	    NT_SRC_TOO_SLOW : nt_src_state_str(s->state);
+	v->state = nt_status_src_state(s);
 	v->symbol[0] = nt_status_src_symbol(s->state);
 	v->selected = s->state == NT_SRC_SELECTED;
 	v->have_reply = s->have_last;
 	v->stratum = s->have_last ? (double)s->last.stratum : NAN;
-	v->poll = s->poll;
-	v->poll_interval = nt_source_interval(s);
+	v->poll_interval = src_poll_interval(s);
+	v->poll = ilogb(v->poll_interval);
 	v->reach = s->reach;
 	v->samples = s->n_hist;
 	v->n_tx = s->n_tx;

@@ -211,6 +211,11 @@ const char *nt_status_refid(const struct nt_status_engine *se,
 /* Registers "tracking", "sources" and "sourcestats" (se outlives st). */
 void nt_status_add_engine(struct nt_status *st, struct nt_status_engine *se);
 
+/*
+ * A source's state in words ("selected", "no reply", ...), as the sources
+ * view and "client --once" show it.
+ */
+const char *nt_status_src_state(const struct nt_source *s);
 /* chrony's one-character state: '*', '+', '-', 'x', '~', '?'. */
 char nt_status_src_symbol(enum nt_src_state s);
 

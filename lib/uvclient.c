@@ -643,6 +643,10 @@ nt_uvclient_close(struct nt_uvclient *c)
 	}
 	for (p = c->pend; p != NULL; p = next) {
 		next = p->next;
+		/* --once's timeout came first: listed, as a failed lookup. */
+		if (p->inflight)
+			note_unresolved(c, &p->sc, "cannot resolve",
+			    "no answer from the resolver in time");
 		uv_close((uv_handle_t *)&p->timer, pending_closed);
 	}
 	c->pend = NULL;

@@ -104,6 +104,16 @@ expect 3 "$NTIMED" query -s "$T/none.sock" reload
 expect 2 "$NTIMED" query -s "$T/none.sock" add-server
 has err "^ntimed query: 'add-server' needs a HOST\[:PORT\]$" "no host: said"
 expect 2 "${Q[@]}" remove-server
+# An empty one too, said as such (not the protocol's "request:1:44").
+expect 2 "${Q[@]}" add-server ''
+has err "^ntimed query: 'add-server' needs a HOST\[:PORT\]$" "empty host: said"
+# --watch with waitsync names waitsync (it asks for tracking underneath).
+expect 2 "${Q[@]}" --watch waitsync 3
+has err "^ntimed query: --watch is for views, not 'waitsync'$" "waitsync named"
+# --json is not silently ignored by waitsync either.
+expect 2 "${Q[@]}" --json waitsync 3
+has err "^ntimed query: --json is for views and verbs, not 'waitsync'$" \
+    "--json waitsync refused"
 # A view the daemon does not have is a usage error too; output that
 # cannot be written, a system error.
 expect 2 "${Q[@]}" nosuchview

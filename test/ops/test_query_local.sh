@@ -6,7 +6,8 @@
 # argument that is not text is escaped in the one-line error; output that
 # cannot be written is exit 3; the two modes' options mixed, and a
 # --socket that is not one, say what is wrong; waitsync gives up after
-# its tries.
+# its tries, and waits for a daemon that is not there yet; queries in
+# parallel beyond the daemon's connections all get their answer.
 . "$(dirname "$0")/lib.sh"
 
 pick_port PS; pick_port PDEAD
@@ -135,6 +136,65 @@ for args in "waitsync x" "waitsync -1" "waitsync 1 -1" "waitsync 1 1 1" \
 	run_capture "$OUT" "${Q[@]}" $args
 	assert_rc 2 "usage error: $args"
 	[ "$(wc -l <"$OUT.err")" -eq 1 ] || fail "$args: not one line"
+done
+
+# 6. waitsync before the daemon is there (as chronyc): a try that finds
+# no daemon is a try; once one listens, it is asked.  No daemon at the
+# last try: exit 3.
+LATE=$TEST_TMP/late.sock
+run_capture "$OUT" "$NTIMED" query -s "$LATE" waitsync 2
+assert_rc 3 "waitsync, never a daemon"
+[ "$(grep -c "^try [12]: no daemon at $LATE\$" "$OUT")" -eq 2 ] ||
+    { cat "$OUT"; fail "waitsync: a line per try without a daemon"; }
+assert_grep "$OUT.err" "^ntimed query: $LATE: no daemon at the last try" \
+    "waitsync: no daemon said"
+"$NTIMED" query -s "$LATE" waitsync 40 >"$OUT" 2>"$OUT.err" &
+WPID=$!
+STARTED_PIDS+=("$WPID")
+sleep 1.5
+"$NTIMED" client --dry-run --socket "$LATE" "127.0.0.1:$PS" \
+    >/dev/null 2>"$TEST_TMP/late.log" &
+STARTED_PIDS+=("$!")
+RC=0
+wait "$WPID" || RC=$?
+assert_rc 0 "waitsync started before the daemon"
+assert_grep "$OUT" "^try 1: no daemon at $LATE\$" "the first try found none"
+assert_grep "$OUT" "^try [0-9]+: synchronized, max error " \
+    "then the daemon synchronized"
+
+# 7. Queries in parallel (a monitoring system's): more than the daemon's
+# 16 connections at once are answered "busy"; a query connects again
+# rather than failing.  First 16 connections held for 0.7 s: a query
+# during that time gets its answer once they go.
+"$PY" - "$SOCK" "$TEST_TMP/held" <<-'EOF2' &
+import socket, sys, time
+held = []
+for _ in range(16):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+open(sys.argv[2], "w").close()
+time.sleep(0.7)
+EOF2
+HOLDER=$!
+for _ in $(seq 100); do
+	[ -e "$TEST_TMP/held" ] && break
+	sleep 0.05
+done
+[ -e "$TEST_TMP/held" ] || fail "could not hold 16 connections"
+run_capture "$OUT" "${Q[@]}" --json sources
+assert_rc 0 "a query while the daemon is busy"
+wait "$HOLDER"
+PAR=()
+for i in $(seq 48); do
+	{ "${Q[@]}" --json sources >/dev/null 2>"$TEST_TMP/par.$i.err";
+	    echo $? >"$TEST_TMP/par.$i.rc"; } &
+	PAR+=("$!")
+done
+wait "${PAR[@]}"
+for i in $(seq 48); do
+	[ "$(cat "$TEST_TMP/par.$i.rc")" -eq 0 ] || { cat "$TEST_TMP/par.$i.err";
+	    fail "parallel query $i: exit $(cat "$TEST_TMP/par.$i.rc")"; }
 done
 
 kill -0 "$DPID" 2>/dev/null || fail "the slave died"

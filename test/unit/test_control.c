@@ -4,7 +4,8 @@
  * whose every answer must be one valid, bounded JSON line that grants
  * nothing to a stranger, and the real socket: permissions of the file,
  * several requests on one connection, an oversized request, too many
- * connections, a stale socket replaced and a live one respected.
+ * connections, a stale socket replaced and a live one respected; and
+ * the client's words when the daemon goes away or does not answer.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -552,6 +553,30 @@ test_log_safety(void **state)
 	nt_log_setup(NT_LOG_NONE, NT_LOG_ERR, "test");
 }
 
+/*
+ * A call whose daemon went away says so, not "Broken pipe"; one whose
+ * daemon does not answer names the wait.
+ */
+static void
+test_call_errors(void **state)
+{
+	char err[256], *reply;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(nt_ctl_call(sv[0], "{}", 0.2, &reply, err,
+	    sizeof err), -1);
+	assert_null(reply);
+	assert_string_equal(err, "the daemon did not answer within 0.2 s");
+	close(sv[1]);
+	assert_int_equal(nt_ctl_call(sv[0], "{}", 0.2, &reply, err,
+	    sizeof err), -1);
+	assert_string_equal(err, "the daemon closed the connection "
+	    "(stopped or restarting?)");
+	close(sv[0]);
+}
+
 int
 main(void)
 {
@@ -562,6 +587,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_fuzz),
 		cmocka_unit_test(test_socket),
+		cmocka_unit_test(test_call_errors),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
