@@ -202,9 +202,9 @@ nt_engine_run(struct nt_engine *e)
 				    s->name, strerror(-err));
 			if (s->unreachable && !was_unreach)
 				nt_log(NT_LOG_NOTICE, "%s: no reply to the "
-				    "last %d polls, unreachable (polling every "
+				    "last %d polls, unreachable (next poll in "
 				    "%.0f s)", s->name, s->unanswered,
-				    nt_source_interval(s));
+				    nt_diff(s->next_poll, now));
 		}
 		if (s->next_poll < next)
 			next = s->next_poll;
