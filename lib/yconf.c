@@ -733,18 +733,20 @@ static int
 walk_submap(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
     const struct nt_yconf_node *n, void *target, const char *label)
 {
+	const struct nt_yconf_node *empty = w->empty;
 	char saved[NT_YCONF_PATHLEN];
 	int rc;
 
 	assert(k->sub != NULL);
-	if (nt_yconf_is_null(n))
-		n = NULL;			/* "log:" with nothing */
-	else if (n->kind != NT_YCONF_MAP)
+	if (n->kind != NT_YCONF_MAP && !nt_yconf_is_null(n))
 		return (type_error(w, n, label, "a mapping"));
+	/* "log:" with nothing is an empty mapping, there. */
+	w->empty = n->kind == NT_YCONF_MAP ? NULL : n;
 	strlcpy(saved, w->path, sizeof saved);
 	strlcpy(w->path, label, sizeof w->path);
-	rc = nt_yconf_walk_map(w, n, k->sub, target);
+	rc = nt_yconf_walk_map(w, w->empty != NULL ? NULL : n, k->sub, target);
 	strlcpy(w->path, saved, sizeof w->path);
+	w->empty = empty;
 	return (rc);
 }
 
@@ -813,6 +815,8 @@ static int
 missing_keys(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     const struct nt_yconf_schema *schema, const struct nt_yconf_node **seen)
 {
+	if (map == NULL)
+		map = w->empty;
 	for (size_t i = 0; i < schema->n_keys; i++) {
 		if (!(schema->keys[i].flags & NT_YCONF_REQUIRED) ||
 		    seen[i] != NULL)
@@ -995,7 +999,11 @@ open_failure(int e)
 	    e == ELOOP ? -1 : NT_YCONF_ESYS);
 }
 
-/* Open path for reading; never waits on a pipe that has no writer. */
+/*
+ * Open path for reading; never waits on a pipe that has no writer.  The
+ * descriptor stays non-blocking, so that a device with nothing to read
+ * (a terminal, /dev/ptmx, /dev/kmsg) is refused too, not waited on.
+ */
 static int
 open_file(const char *path, char *err, size_t errlen)
 {
@@ -1014,7 +1022,6 @@ open_file(const char *path, char *err, size_t errlen)
 		close(fd);
 		return (-1);
 	}
-	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return (fd);
 }
 
@@ -1024,7 +1031,7 @@ nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,
 {
 	size_t got = 0;
 	ssize_t n = 1;
-	bool sys;
+	bool sys, wait = false;
 	int fd;
 
 	*buf = NULL;
@@ -1039,8 +1046,13 @@ nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "%s: cannot read: %s", path,
-			    strerror(errno));
+			wait = errno == EAGAIN;
+			if (wait)
+				snprintf(err, errlen, "%s: not a file (a device "
+				    "that would make us wait for input)", path);
+			else
+				snprintf(err, errlen, "%s: cannot read: %s",
+				    path, strerror(errno));
 			break;
 		}
 		got += (size_t)n;
@@ -1053,8 +1065,11 @@ nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,
 		*len = got;
 		return (0);
 	}
-	/* Too large is the file's fault; memory and I/O the system's. */
-	sys = *buf == NULL || n < 0;
+	/*
+	 * Too large, or a device, is the path's fault; memory and I/O the
+	 * system's.
+	 */
+	sys = *buf == NULL || (n < 0 && !wait);
 	free(*buf);
 	*buf = NULL;
 	return (sys ? NT_YCONF_ESYS : -1);

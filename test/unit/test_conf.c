@@ -549,6 +549,8 @@ test_refclock_source_options(void **state)
 	assert_true(!c.refclocks[2].trust && !c.refclocks[2].require &&
 	    !c.refclocks[2].noselect);
 	nt_conf_free(&c);
+	expect_error("refclocks:\n  - { driver: local }\n  - ~\n",
+	    "t.yaml:3:5: missing required key 'driver' in refclocks[1]");
 	expect_error("refclocks:\n  - driver: shm\n    trust: always\n",
 	    "t.yaml:3:12: 'trust' must be true or false, got 'always'");
 	expect_error("refclocks:\n  - driver: shm\n    noselect: true\n"
@@ -1318,6 +1320,11 @@ test_yconf_other_schema_errors(void **state)
 	    "sc.yaml:2:14: 'tags[2]' must be a string, got a list");
 	expect_sc_error("title: t\nlinks:\n  - name: a\n  - delay: 1\n",
 	    "sc.yaml:4:5: missing required key 'name' in links[1]");
+	/* An empty value stands for a mapping: the message names it. */
+	expect_sc_error("title: t\nlinks:\n  - name: a\n  - ~\n",
+	    "sc.yaml:4:5: missing required key 'name' in links[1]");
+	expect_sc_error("title: t\nlinks:\n  -\n",
+	    "sc.yaml:3:4: missing required key 'name' in links[0]");
 	expect_sc_error("title: t\nlinks:\n  - {name: a, hops: 256}\n",
 	    "sc.yaml:3:21: 'hops' out of range: 256 (allowed 0..255)");
 	expect_sc_error("title: t\nlinks: [x]\n",
@@ -1624,6 +1631,34 @@ test_not_a_file(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/*
+ * A device with nothing to read, such as a pseudo-terminal's master, is
+ * refused at once rather than read until input comes (for ever, for a
+ * daemon being started).  The alarm turns a hang into a failure.
+ */
+static void
+test_device_not_waited_on(void **state)
+{
+	char err[NT_CONF_ERRLEN] = "";
+	struct nt_conf c;
+
+	(void)state;
+	if (access("/dev/ptmx", R_OK) != 0)
+		skip();
+	alarm(10);
+	nt_conf_init(&c);
+	assert_int_equal(nt_conf_load(&c, "/dev/ptmx", err, sizeof err), -1);
+	assert_string_equal(err, "/dev/ptmx: not a file (a device that would "
+	    "make us wait for input)");
+	alarm(0);
+	assert_defaults(&c);
+	nt_conf_free(&c);
+	/* A device that ends at once is an empty file, as before. */
+	assert_int_equal(nt_conf_load(&c, "/dev/null", err, sizeof err), 0);
+	assert_defaults(&c);
+	nt_conf_free(&c);
+}
+
 /* user: and sandbox: (lib/privdrop.c, lib/sandbox.c). */
 static void
 test_user_sandbox(void **state)
@@ -1835,6 +1870,7 @@ main(void)
 		cmocka_unit_test(test_yconf_other_schema_errors),
 		cmocka_unit_test(test_control_metrics),
 		cmocka_unit_test(test_not_a_file),
+		cmocka_unit_test(test_device_not_waited_on),
 		cmocka_unit_test(test_user_sandbox),
 		cmocka_unit_test(test_err_control_metrics),
 		cmocka_unit_test(test_refclocks),
