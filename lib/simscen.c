@@ -166,16 +166,24 @@ static const struct nt_yconf_schema net_schema =
 
 /* ---- Servers ---- */
 
+/* A spell from..to must last: one that ends first would never happen. */
+static int
+spell_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    double from, double to)
+{
+	if (from < to)
+		return (0);
+	return (nt_yconf_error(w, map, "%s: 'from' (%g s) must come before "
+	    "'to' (%g s)", w->path, from, to));
+}
+
 static int
 window_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base)
 {
 	const struct nt_sim_window *win = base;
 
-	if (win->from < win->to)
-		return (0);
-	return (nt_yconf_error(w, map, "%s: 'from' (%g s) must come before "
-	    "'to' (%g s)", w->path, win->from, win->to));
+	return (spell_check(w, map, win->from, win->to));
 }
 
 static const struct nt_yconf_key window_keys[] = {
@@ -215,8 +223,17 @@ static const struct nt_yconf_key kod_keys[] = {
 	DUR("to", struct nt_sim_server, kod.to, 0, MAXT,
 	    "rate limiting ends, default never"),
 };
+static int
+kod_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	const struct nt_sim_server *s = base;
+
+	return (map == NULL ? 0 : spell_check(w, map, s->kod.from, s->kod.to));
+}
+
 static const struct nt_yconf_schema kod_schema =
-    NT_YCONF_SCHEMA(kod_keys, NULL, NULL);
+    NT_YCONF_SCHEMA(kod_keys, NULL, kod_check);
 
 static const struct nt_yconf_key server_keys[] = {
 	NT_YCONF_STRBUF("name", struct nt_sim_server, name, 0,
@@ -479,10 +496,11 @@ walk_limit(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
 		    "mapping with min and/or max, got %s", label,
 		    nt_yconf_describe(n, got, sizeof got)));
 	for (key = n->first; key != NULL; key = v->next) {
-		bool is_min = strcmp(key->str, "min") == 0;
+		/* The length too: "min\0x" is not min. */
+		bool is_min = key->len == 3 && strcmp(key->str, "min") == 0;
 
 		v = key->next;
-		if (!is_min && strcmp(key->str, "max") != 0)
+		if (!is_min && (key->len != 3 || strcmp(key->str, "max") != 0))
 			return (nt_yconf_error(w, key, "unknown key %s in "
 			    "expect.%s (expected min or max)",
 			    nt_yconf_describe(key, got, sizeof got), label));
@@ -496,6 +514,9 @@ walk_limit(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
 	if (l->min > l->max)
 		return (nt_yconf_error(w, n, "expect.%s: min %g is above "
 		    "max %g", label, l->min, l->max));
+	if (isnan(l->min) && isnan(l->max))
+		return (nt_yconf_error(w, n, "expect.%s sets no limit: give "
+		    "min, max or both", label));
 	return (0);
 }
 
@@ -862,9 +883,22 @@ nt_sim_scenario_cut(const struct nt_sim_scenario *sc, double duration,
 	return (c.n);
 }
 
+/*
+ * Whether a statistics tick, sampled at (k + 1/2) tick (lib/sim.c), falls
+ * between settle and end: a tick that is too long samples nothing, and
+ * every figure would be made of no data.
+ */
+static bool
+ticks_from(double tick, double settle, double end)
+{
+	return ((floor(end / tick - 0.5) + 0.5) * tick >= settle);
+}
+
 static int
 finish(struct nt_sim_scenario *sc, struct blame *b)
 {
+	double end;
+
 	*b = (struct blame){ 0, 0, NULL, "" };
 	if (isnan(sc->settle))
 		sc->settle = fmin(1000.0, sc->duration / 2);
@@ -879,7 +913,7 @@ finish(struct nt_sim_scenario *sc, struct blame *b)
 		char q[64];
 
 		snprintf(b->msg, sizeof b->msg, "'start' must be a UTC time "
-		    "like 2026-01-01T00:00:00Z, got '%s'",
+		    "like 2026-01-01T00:00:00Z, in 1972 to 2200, got '%s'",
 		    nt_printable(sc->start_str, q, sizeof q));
 		return (-1);
 	}
@@ -888,6 +922,15 @@ finish(struct nt_sim_scenario *sc, struct blame *b)
 	if (sc->run_duration == 0 && sc->settle >= sc->duration) {
 		snprintf(b->msg, sizeof b->msg, "'settle' (%g s) must be less "
 		    "than 'duration' (%g s)", sc->settle, sc->duration);
+		return (-1);
+	}
+	b->key = "tick";
+	end = sc->run_duration > 0 ? sc->run_duration : sc->duration;
+	if (sc->settle < end && !ticks_from(sc->tick, sc->settle, end)) {
+		snprintf(b->msg, sizeof b->msg, "'tick' (%g s) is too long: "
+		    "no tick falls between 'settle' (%g s) and the end of the "
+		    "run (%g s), so there would be no statistics", sc->tick,
+		    sc->settle, end);
 		return (-1);
 	}
 	b->key = "leap";

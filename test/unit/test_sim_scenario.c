@@ -130,9 +130,27 @@ mistakes_named_where(void **state)
 	    "t.yaml:2:18: client.pools: the simulator has no DNS");
 	bad("servers: [ { name: a } ]\nstart: 2026-02-30T00:00:00Z\n",
 	    "t.yaml:2:8: 'start' must be a UTC time");
+	bad("servers: [ { name: a } ]\nstart: 1970-01-01T00:00:00Z\n",
+	    "t.yaml:2:8: 'start' must be a UTC time like "
+	    "2026-01-01T00:00:00Z, in 1972 to 2200, got "
+	    "'1970-01-01T00:00:00Z'");
 	bad("name: x\n", "t.yaml:1:1: no servers");
 	bad("servers: [ { name: a, silent: [ { from: 2h, to: 1h } ] } ]\n",
 	    "t.yaml:1:33: servers[0].silent[0]: 'from' (7200 s) must come");
+	/* A KoD spell too: one that ends before it starts never is. */
+	bad("servers: [ { name: a, kod: { interval: 64, from: 2h, to: 1h } } "
+	    "]\n", "t.yaml:1:28: servers[0].kod: 'from' (7200 s) must come "
+	    "before 'to' (3600 s)");
+	/* An empty value for a mapping with required keys: named there. */
+	bad("servers:\n  - name: a\n    step: ~\n",
+	    "t.yaml:3:11: missing required key 'at' in servers[0].step");
+	bad("servers:\n  - name: a\n    silent: [ ~ ]\n",
+	    "t.yaml:3:15: missing required key 'from' in servers[0].silent[0]");
+	/* A tick that samples nothing after settle would give no figures. */
+	bad("servers: [ { name: a } ]\nduration: 100\ntick: 1h\n",
+	    "t.yaml:3:7: 'tick' (3600 s) is too long: no tick falls between "
+	    "'settle' (50 s) and the end of the run (100 s), so there would be "
+	    "no statistics");
 	bad("servers: [ { name: a } ]\nclient: { step_thresold: 1 }\n",
 	    "t.yaml:2:11: unknown key 'step_thresold' in client");
 	bad("servers: [ { name: a, offset: \"1\" } ]\n",
@@ -215,6 +233,12 @@ limits_in_range(void **state)
 	bad("servers: [ { name: a } ]\nexpect: { bound_coverage: "
 	    "{ min: 1.5 } }\n", "t.yaml:2:34: 'bound_coverage' out of range: "
 	    "1.5 (allowed 0..1)");
+	/* A limit that limits nothing is a mistake too. */
+	bad("servers: [ { name: a } ]\nexpect: { rms: {} }\n",
+	    "t.yaml:2:16: expect.rms sets no limit: give min, max or both");
+	bad("servers: [ { name: a } ]\nexpect: { rms: { \"min\\0x\": 1 } }\n",
+	    "t.yaml:2:18: unknown key 'min\\x00x' (a quoted string) in "
+	    "expect.rms (expected min or max)");
 	assert_int_equal(load(&sc, "servers: [ { name: a } ]\nexpect: { mean: "
 	    "{ min: -5us, max: 5us }, rms: 0, bound_coverage: { min: 1 } }\n",
 	    err, sizeof err), 0);
