@@ -46,9 +46,13 @@ parse_num(const char *s, bool with_unit, double *v)
 		return (-1);
 	memcpy(num, s, n);
 	num[n] = '\0';
+	/*
+	 * 1e400 (or 1e305d) is infinite, for the caller's range check to
+	 * refuse; 1e-400 is no number (0 would not be what was meant).
+	 */
 	errno = 0;
 	*v = strtod(num, &end);
-	if (*end != '\0' || errno == ERANGE || !isfinite(*v))
+	if (*end != '\0' || (errno == ERANGE && isfinite(*v)))
 		return (-1);
 	if (s[n] == '\0')
 		return (0);
@@ -458,8 +462,11 @@ limit_range(struct nt_yconf_walk *w, const struct nt_yconf_node *n, int m,
 	    1 : INFINITY;
 
 	assert(m >= 0 && m < NT_SIM_N_METRICS);
-	if (v >= lo && v <= hi)
+	if (isfinite(v) && v >= lo && v <= hi)
 		return (0);
+	if (!isfinite(v))
+		return (nt_yconf_error(w, n, "'%s' out of range: %s (not a "
+		    "finite number)", label, n->str));
 	if (isinf(hi))
 		return (nt_yconf_error(w, n, "'%s' out of range: %s (allowed "
 		    "0 or more)", label, n->str));

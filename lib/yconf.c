@@ -607,7 +607,12 @@ walk_double(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
 	v = strtod(n->str, &end);
 	if (*end != '\0' || end == n->str)
 		return (type_error(w, n, label, "a number"));
-	if (errno == ERANGE || !isfinite(v) || v < k->min || v > k->max)
+	/* 1e400, 1e-400: not "0 or more", as 0 would not be what was meant. */
+	if (errno == ERANGE)
+		return (nt_yconf_error(w, n, "'%s' out of range: %s (%s)",
+		    label, n->str, isfinite(v) ? "too close to 0 to compute "
+		    "with" : "not a finite number"));
+	if (v < k->min || v > k->max)
 		return (range_error(w, k, n, label));
 	memcpy(target, &v, sizeof v);
 	return (0);

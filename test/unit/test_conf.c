@@ -786,9 +786,13 @@ test_err_range(void **state)
 	expect_error("step_threshold: -0.1\n",
 	    "t.yaml:1:17: 'step_threshold' out of range: -0.1 "
 	    "(allowed 0 or more)");
+	/* Beyond a double either way: not "0 or more", which they are. */
 	expect_error("step_threshold: 1e999\n",
 	    "t.yaml:1:17: 'step_threshold' out of range: 1e999 "
-	    "(allowed 0 or more)");
+	    "(not a finite number)");
+	expect_error("step_threshold: 1e-400\n",
+	    "t.yaml:1:17: 'step_threshold' out of range: 1e-400 "
+	    "(too close to 0 to compute with)");
 	expect_error("step_limit: -2\n",
 	    "t.yaml:1:13: 'step_limit' out of range: -2 (allowed -1..1000000)");
 	expect_error("step_limit: 99999999999999999999999\n",

@@ -233,6 +233,13 @@ limits_in_range(void **state)
 	bad("servers: [ { name: a } ]\nexpect: { bound_coverage: "
 	    "{ min: 1.5 } }\n", "t.yaml:2:34: 'bound_coverage' out of range: "
 	    "1.5 (allowed 0..1)");
+	/* A limit beyond any number, with a unit too, is none. */
+	bad("servers: [ { name: a } ]\nexpect: { rms: 1e305d }\n",
+	    "t.yaml:2:16: 'rms' out of range: 1e305d (not a finite number)");
+	bad("servers: [ { name: a } ]\nexpect: { mean: { min: -1e400 } }\n",
+	    "t.yaml:2:24: 'mean' out of range: -1e400 (not a finite number)");
+	bad("servers: [ { name: a } ]\nduration: 1e400\n",
+	    "t.yaml:2:11: 'duration' out of range: 1e400 (allowed 1..1e+09 s)");
 	/* A limit that limits nothing is a mistake too. */
 	bad("servers: [ { name: a } ]\nexpect: { rms: {} }\n",
 	    "t.yaml:2:16: expect.rms sets no limit: give min, max or both");
