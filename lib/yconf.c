@@ -8,6 +8,7 @@
  * column, and stops there.
  */
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -795,12 +796,64 @@ find_key(const struct nt_yconf_schema *schema, const struct nt_yconf_node *k)
 	return (-1);
 }
 
+#define SUGGEST_MAX	32	/* longest key a suggestion is sought for */
+
+/*
+ * Edits (a character inserted, deleted or changed; case is no change)
+ * from a to b, or SUGGEST_MAX when either is too long to bother.
+ */
+static size_t
+edit_distance(const char *a, size_t la, const char *b)
+{
+	size_t lb = strlen(b), row[SUGGEST_MAX + 1], diag, next;
+
+	if (la > SUGGEST_MAX || lb > SUGGEST_MAX)
+		return (SUGGEST_MAX);
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			next = diag + (tolower((unsigned char)a[i - 1]) !=
+			    tolower((unsigned char)b[j - 1]));
+			next = next < row[j] + 1 ? next : row[j] + 1;
+			next = next < row[j - 1] + 1 ? next : row[j - 1] + 1;
+			diag = row[j];
+			row[j] = next;
+		}
+	}
+	return (row[lb]);
+}
+
+/* The key k is likely a typo of ("Level", "levl" for level), or NULL. */
+static const char *
+suggest_key(const struct nt_yconf_node *k,
+    const struct nt_yconf_schema *schema)
+{
+	const char *best = NULL;
+	size_t d, best_d = 3;		/* at most two edits */
+
+	for (size_t i = 0; i < schema->n_keys; i++) {
+		const char *name = schema->keys[i].name;
+
+		d = edit_distance(k->str, k->len, name);
+		/* "foo" is no typo of "log": fewer edits than half of it. */
+		if (d < best_d && 2 * d < strlen(name)) {
+			best = name;
+			best_d = d;
+		}
+	}
+	return (best);
+}
+
 static int
 unknown_key(struct nt_yconf_walk *w, const struct nt_yconf_node *k,
     const struct nt_yconf_schema *schema)
 {
 	char text[DESCRIBE_MAX * 4 + 8], names[MSGLEN];
-	char where[NT_YCONF_PATHLEN + 8];
+	char where[NT_YCONF_PATHLEN + 8], hint[SUGGEST_MAX + 32];
+	const char *like = suggest_key(k, schema);
 
 	names[0] = '\0';
 	for (size_t i = 0; i < schema->n_keys; i++) {
@@ -811,8 +864,11 @@ unknown_key(struct nt_yconf_walk *w, const struct nt_yconf_node *k,
 	where[0] = '\0';
 	if (w->path[0] != '\0')
 		snprintf(where, sizeof where, " in %s", w->path);
-	return (nt_yconf_error(w, k, "unknown key '%s'%s (expected %s%s)",
-	    sanitize(k->str, k->len, text, sizeof text), where,
+	hint[0] = '\0';
+	if (like != NULL)
+		snprintf(hint, sizeof hint, ", did you mean '%s'?", like);
+	return (nt_yconf_error(w, k, "unknown key '%s'%s%s (expected %s%s)",
+	    sanitize(k->str, k->len, text, sizeof text), where, hint,
 	    schema->n_keys > 0 ? "one of: " : "no keys", names));
 }
 

@@ -693,9 +693,19 @@ test_err_unknown_key(void **state)
 	    "max_distance, min_sources, holdover, max_change, log, server, "
 	    "control, metrics, user, sandbox, statistics)");
 	expect_file_error("unknown_nested.yaml", "4:5: unknown key 'maxpol' "
-	    "in servers[0] (expected one of: address, port, minpoll, maxpoll, "
-	    "iburst, prefer, noselect, trust, require, maxdelay, nts, "
-	    "nts_port)");
+	    "in servers[0], did you mean 'maxpoll'? (expected one of: address, "
+	    "port, minpoll, maxpoll, iburst, prefer, noselect, trust, require, "
+	    "maxdelay, nts, nts_port)");
+	/* A typo or a capital: the key meant, when one is that close. */
+	expect_error("Servers: [a]\n",
+	    "t.yaml:1:1: unknown key 'Servers', did you mean 'servers'? "
+	    "(expected one of: servers, pools, refclocks, driftfile, nts_ca, "
+	    "step_threshold, step_limit, max_distance, min_sources, holdover, "
+	    "max_change, log, server, control, metrics, user, sandbox, "
+	    "statistics)");
+	expect_error("log: { levl: info }\n",
+	    "t.yaml:1:8: unknown key 'levl' in log, did you mean 'level'? "
+	    "(expected one of: level, destination)");
 }
 
 static void
@@ -1308,8 +1318,8 @@ test_yconf_other_schema_errors(void **state)
 	(void)state;
 	expect_sc_error("", "sc.yaml:1:1: missing required key 'title'");
 	expect_sc_error("title: t\nrun:\n  net:\n    loss: 0.1\n    lost: 1\n",
-	    "sc.yaml:5:5: unknown key 'lost' in run.net (expected one of: "
-	    "loss)");
+	    "sc.yaml:5:5: unknown key 'lost' in run.net, did you mean 'loss'? "
+	    "(expected one of: loss)");
 	expect_sc_error("title: t\nrun:\n  net: 0.5\n",
 	    "sc.yaml:3:8: 'run.net' must be a mapping, got '0.5'");
 	expect_sc_error("title: t\noffsets: [0, 2]\n",
@@ -1767,8 +1777,9 @@ test_err_statistics(void **state)
 	expect_error("statistics: { tracking: sometimes }\n",
 	    "t.yaml:1:25: 'tracking' must be true or false, got 'sometimes'");
 	expect_error("statistics:\n  measurments: true\n",
-	    "t.yaml:2:3: unknown key 'measurments' in statistics (expected "
-	    "one of: dir, measurements, tracking, statistics, refclocks)");
+	    "t.yaml:2:3: unknown key 'measurments' in statistics, did you "
+	    "mean 'measurements'? (expected one of: dir, measurements, "
+	    "tracking, statistics, refclocks)");
 	expect_error("statistics: [tracking]\n",
 	    "t.yaml:1:13: 'statistics' must be a mapping, got a list");
 	snprintf(longpath, sizeof longpath, "statistics:\n  dir: /%0220d\n",
