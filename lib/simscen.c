@@ -696,6 +696,22 @@ name_servers(struct nt_sim_scenario *sc, struct blame *b)
 	return (0);
 }
 
+/* The simulated servers speak plain NTP: 'nts' would be ignored. */
+static int
+no_nts(const struct nt_sim_scenario *sc, struct blame *b)
+{
+	for (size_t i = 0; i < sc->client.n_servers; i++) {
+		if (!sc->client.servers[i].nts)
+			continue;
+		*b = (struct blame){ 'c', i, NULL, "" };
+		snprintf(b->msg, sizeof b->msg, "client.servers[%zu]: the "
+		    "simulator has no NTS, its servers answer plain NTP (leave "
+		    "out 'nts')", i);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Without client.servers, every simulated server gets the defaults. */
 static int
 default_client_servers(struct nt_sim_scenario *sc, struct blame *b)
@@ -955,7 +971,7 @@ finish(struct nt_sim_scenario *sc, struct blame *b)
 		    "has no DNS; describe each server under 'servers'");
 		return (-1);
 	}
-	if (name_servers(sc, b) || match_refclocks(sc, b))
+	if (no_nts(sc, b) || name_servers(sc, b) || match_refclocks(sc, b))
 		return (-1);
 	if (sc->n_servers == 0 && sc->client.n_servers == 0)
 		return (0);

@@ -128,6 +128,11 @@ mistakes_named_where(void **state)
 	    "t.yaml:2:18: 'steps' must be a number");
 	bad("servers: [ { name: a } ]\nclient: { pools: [ p.example.org ] }\n",
 	    "t.yaml:2:18: client.pools: the simulator has no DNS");
+	/* Nor NTS: a source that asks for it is not what is simulated. */
+	bad("servers: [ { name: a } ]\nclient: { servers: [ { address: a, "
+	    "nts: true } ] }\n", "t.yaml:2:22: client.servers[0]: the "
+	    "simulator has no NTS, its servers answer plain NTP (leave out "
+	    "'nts')");
 	bad("servers: [ { name: a } ]\nstart: 2026-02-30T00:00:00Z\n",
 	    "t.yaml:2:8: 'start' must be a UTC time");
 	bad("servers: [ { name: a } ]\nstart: 1970-01-01T00:00:00Z\n",
