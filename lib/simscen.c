@@ -165,8 +165,47 @@ static const struct nt_yconf_key net_keys[] = {
 	NT_YCONF_SEQ("routes", struct nt_sim_server, net.routes,
 	    net.n_routes, &route_elem, 0, 64, "base delay changes"),
 };
+/*
+ * The base delay each way from route i's time on: the path's own plus
+ * every route in force then (they add up, whatever their order).
+ */
+static double
+route_base(const struct nt_sim_net *net, size_t i, bool out)
+{
+	double base = out ? net->out.delay : net->in.delay;
+
+	for (size_t j = 0; j < net->n_routes; j++)
+		if (net->routes[j].at <= net->routes[i].at)
+			base += out ? net->routes[j].out : net->routes[j].in;
+	return (base);
+}
+
+/* A route that takes a base delay below 0 would be cut to 0 unsaid. */
+static int
+net_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	const struct nt_sim_net *net = &((struct nt_sim_server *)base)->net;
+	const struct nt_yconf_node *seq = nt_yconf_map_get(map, "routes"), *n;
+	double d;
+
+	n = seq != NULL ? seq->first : NULL;
+	for (size_t i = 0; i < net->n_routes; i++, n = n->next) {
+		for (int out = 1; out >= 0; out--) {
+			/* Sums of decimals: a picosecond is rounding. */
+			if ((d = route_base(net, i, out)) >= -1e-12)
+				continue;
+			return (nt_yconf_error(w, n, "%s.routes[%zu]: the %s base "
+			    "delay would be %g s from %g s on (routes add to the "
+			    "path's 'delay')", w->path, i, out ? "outbound" :
+			    "inbound", d, net->routes[i].at));
+		}
+	}
+	return (0);
+}
+
 static const struct nt_yconf_schema net_schema =
-    NT_YCONF_SCHEMA(net_keys, NULL, NULL);
+    NT_YCONF_SCHEMA(net_keys, NULL, net_check);
 
 /* ---- Servers ---- */
 

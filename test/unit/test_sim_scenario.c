@@ -146,6 +146,16 @@ mistakes_named_where(void **state)
 	bad("servers: [ { name: a, kod: { interval: 64, from: 2h, to: 1h } } "
 	    "]\n", "t.yaml:1:28: servers[0].kod: 'from' (7200 s) must come "
 	    "before 'to' (3600 s)");
+	/*
+	 * Routes add up from their times on; one that would take a base
+	 * delay below 0 (cut to 0 when run) is refused, whatever the order.
+	 */
+	bad("servers:\n  - name: a\n    network:\n      out: { delay: 1ms }\n"
+	    "      routes: [ { at: 50, out: 2ms }, { at: 60, in: 1ms },\n"
+	    "        { at: 10, out: -1ms }, { at: 70, out: -2.5ms } ]\n",
+	    "t.yaml:6:34: servers[0].network.routes[3]: the outbound base "
+	    "delay would be -0.0005 s from 70 s on (routes add to the path's "
+	    "'delay')");
 	/* An empty value for a mapping with required keys: named there. */
 	bad("servers:\n  - name: a\n    step: ~\n",
 	    "t.yaml:3:11: missing required key 'at' in servers[0].step");
