@@ -153,7 +153,7 @@ mistakes_named_where(void **state)
 	bad("servers:\n  - name: a\n    network:\n      out: { delay: 1ms }\n"
 	    "      routes: [ { at: 50, out: 2ms }, { at: 60, in: 1ms },\n"
 	    "        { at: 10, out: -1ms }, { at: 70, out: -2.5ms } ]\n",
-	    "t.yaml:6:34: servers[0].network.routes[3]: the outbound base "
+	    "t.yaml:6:32: servers[0].network.routes[3]: the outbound base "
 	    "delay would be -0.0005 s from 70 s on (routes add to the path's "
 	    "'delay')");
 	/* An empty value for a mapping with required keys: named there. */
