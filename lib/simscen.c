@@ -190,7 +190,8 @@ net_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	double d;
 
 	n = seq != NULL ? seq->first : NULL;
-	for (size_t i = 0; i < net->n_routes; i++, n = n->next) {
+	/* The file's routes: one node each. */
+	for (size_t i = 0; i < net->n_routes && n != NULL; i++, n = n->next) {
 		for (int out = 1; out >= 0; out--) {
 			/* Sums of decimals: a picosecond is rounding. */
 			if ((d = route_base(net, i, out)) >= -1e-12)
