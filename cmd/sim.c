@@ -480,23 +480,28 @@ simulate_seeds(struct sim_run *r, double duration)
 	return (s.n_failed > 0 ? EXIT_RUNTIME : 0);
 }
 
-/* -D shorter than the scenario's events: say which one it loses. */
+/*
+ * A run shorter than the scenario's events (-D, or the file's own
+ * duration): say which one it loses.  A file's spell that lasts to its
+ * very end ("to: 10000" in 10000 s) loses nothing.
+ */
 static void
 warn_cut(const struct sim_run *r, double duration)
 {
 	char first[128];
+	bool cmdline = r->o.duration > 0;
+	const char *whose = cmdline ? "--duration" : "the scenario's duration";
 	size_t n;
 
-	if (r->o.duration <= 0 ||
-	    (n = nt_sim_scenario_cut(&r->sc, duration, first, sizeof first)) ==
-	    0)
+	if ((n = nt_sim_scenario_cut(&r->sc, cmdline ? duration :
+	    nextafter(duration, INFINITY), first, sizeof first)) == 0)
 		return;
 	if (n == 1)
-		sim_error("warning: --duration %.15g s ends the run before an "
-		    "event of the scenario: %s", duration, first);
+		sim_error("warning: %s %.15g s ends the run before an event "
+		    "of the scenario: %s", whose, duration, first);
 	else
-		sim_error("warning: --duration %.15g s ends the run before %zu "
-		    "events of the scenario, the first: %s", duration, n,
+		sim_error("warning: %s %.15g s ends the run before %zu events "
+		    "of the scenario, the first: %s", whose, duration, n,
 		    first);
 }
 

@@ -46,9 +46,13 @@ parse_num(const char *s, bool with_unit, double *v)
 		return (-1);
 	memcpy(num, s, n);
 	num[n] = '\0';
+	/*
+	 * 1e400 (or 1e305d) is infinite, for the caller's range check to
+	 * refuse; 1e-400 is no number (0 would not be what was meant).
+	 */
 	errno = 0;
 	*v = strtod(num, &end);
-	if (*end != '\0' || errno == ERANGE || !isfinite(*v))
+	if (*end != '\0' || (errno == ERANGE && isfinite(*v)))
 		return (-1);
 	if (s[n] == '\0')
 		return (0);
@@ -161,10 +165,61 @@ static const struct nt_yconf_key net_keys[] = {
 	NT_YCONF_SEQ("routes", struct nt_sim_server, net.routes,
 	    net.n_routes, &route_elem, 0, 64, "base delay changes"),
 };
+/*
+ * The base delay each way from route i's time on: the path's own plus
+ * every route in force then (they add up, whatever their order).
+ */
+static double
+route_base(const struct nt_sim_net *net, size_t i, bool out)
+{
+	double base = out ? net->out.delay : net->in.delay;
+
+	for (size_t j = 0; j < net->n_routes; j++)
+		if (net->routes[j].at <= net->routes[i].at)
+			base += out ? net->routes[j].out : net->routes[j].in;
+	return (base);
+}
+
+/* A route that takes a base delay below 0 would be cut to 0 unsaid. */
+static int
+net_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	const struct nt_sim_net *net = &((struct nt_sim_server *)base)->net;
+	const struct nt_yconf_node *seq = nt_yconf_map_get(map, "routes"), *n;
+	double d;
+
+	n = seq != NULL ? seq->first : NULL;
+	/* The file's routes: one node each. */
+	for (size_t i = 0; i < net->n_routes && n != NULL; i++, n = n->next) {
+		for (int out = 1; out >= 0; out--) {
+			/* Sums of decimals: a picosecond is rounding. */
+			if ((d = route_base(net, i, out)) >= -1e-12)
+				continue;
+			return (nt_yconf_error(w, n, "%s.routes[%zu]: the %s base "
+			    "delay would be %g s from %g s on (routes add to the "
+			    "path's 'delay')", w->path, i, out ? "outbound" :
+			    "inbound", d, net->routes[i].at));
+		}
+	}
+	return (0);
+}
+
 static const struct nt_yconf_schema net_schema =
-    NT_YCONF_SCHEMA(net_keys, NULL, NULL);
+    NT_YCONF_SCHEMA(net_keys, NULL, net_check);
 
 /* ---- Servers ---- */
+
+/* A spell from..to must last: one that ends first would never happen. */
+static int
+spell_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    double from, double to)
+{
+	if (from < to)
+		return (0);
+	return (nt_yconf_error(w, map, "%s: 'from' (%g s) must come before "
+	    "'to' (%g s)", w->path, from, to));
+}
 
 static int
 window_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
@@ -172,10 +227,7 @@ window_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 {
 	const struct nt_sim_window *win = base;
 
-	if (win->from < win->to)
-		return (0);
-	return (nt_yconf_error(w, map, "%s: 'from' (%g s) must come before "
-	    "'to' (%g s)", w->path, win->from, win->to));
+	return (spell_check(w, map, win->from, win->to));
 }
 
 static const struct nt_yconf_key window_keys[] = {
@@ -215,8 +267,17 @@ static const struct nt_yconf_key kod_keys[] = {
 	DUR("to", struct nt_sim_server, kod.to, 0, MAXT,
 	    "rate limiting ends, default never"),
 };
+static int
+kod_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    void *base)
+{
+	const struct nt_sim_server *s = base;
+
+	return (map == NULL ? 0 : spell_check(w, map, s->kod.from, s->kod.to));
+}
+
 static const struct nt_yconf_schema kod_schema =
-    NT_YCONF_SCHEMA(kod_keys, NULL, NULL);
+    NT_YCONF_SCHEMA(kod_keys, NULL, kod_check);
 
 static const struct nt_yconf_key server_keys[] = {
 	NT_YCONF_STRBUF("name", struct nt_sim_server, name, 0,
@@ -441,8 +502,11 @@ limit_range(struct nt_yconf_walk *w, const struct nt_yconf_node *n, int m,
 	    1 : INFINITY;
 
 	assert(m >= 0 && m < NT_SIM_N_METRICS);
-	if (v >= lo && v <= hi)
+	if (isfinite(v) && v >= lo && v <= hi)
 		return (0);
+	if (!isfinite(v))
+		return (nt_yconf_error(w, n, "'%s' out of range: %s (not a "
+		    "finite number)", label, n->str));
 	if (isinf(hi))
 		return (nt_yconf_error(w, n, "'%s' out of range: %s (allowed "
 		    "0 or more)", label, n->str));
@@ -479,10 +543,11 @@ walk_limit(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
 		    "mapping with min and/or max, got %s", label,
 		    nt_yconf_describe(n, got, sizeof got)));
 	for (key = n->first; key != NULL; key = v->next) {
-		bool is_min = strcmp(key->str, "min") == 0;
+		/* The length too: "min\0x" is not min. */
+		bool is_min = key->len == 3 && strcmp(key->str, "min") == 0;
 
 		v = key->next;
-		if (!is_min && strcmp(key->str, "max") != 0)
+		if (!is_min && (key->len != 3 || strcmp(key->str, "max") != 0))
 			return (nt_yconf_error(w, key, "unknown key %s in "
 			    "expect.%s (expected min or max)",
 			    nt_yconf_describe(key, got, sizeof got), label));
@@ -496,6 +561,9 @@ walk_limit(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
 	if (l->min > l->max)
 		return (nt_yconf_error(w, n, "expect.%s: min %g is above "
 		    "max %g", label, l->min, l->max));
+	if (isnan(l->min) && isnan(l->max))
+		return (nt_yconf_error(w, n, "expect.%s sets no limit: give "
+		    "min, max or both", label));
 	return (0);
 }
 
@@ -664,6 +732,22 @@ name_servers(struct nt_sim_scenario *sc, struct blame *b)
 			    nt_printable(sc->servers[i].name, q, sizeof q), j);
 			return (-1);
 		}
+	}
+	return (0);
+}
+
+/* The simulated servers speak plain NTP: 'nts' would be ignored. */
+static int
+no_nts(const struct nt_sim_scenario *sc, struct blame *b)
+{
+	for (size_t i = 0; i < sc->client.n_servers; i++) {
+		if (!sc->client.servers[i].nts)
+			continue;
+		*b = (struct blame){ 'c', i, NULL, "" };
+		snprintf(b->msg, sizeof b->msg, "client.servers[%zu]: the "
+		    "simulator has no NTS, its servers answer plain NTP (leave "
+		    "out 'nts')", i);
+		return (-1);
 	}
 	return (0);
 }
@@ -862,9 +946,22 @@ nt_sim_scenario_cut(const struct nt_sim_scenario *sc, double duration,
 	return (c.n);
 }
 
+/*
+ * Whether a statistics tick, sampled at (k + 1/2) tick (lib/sim.c), falls
+ * between settle and end: a tick that is too long samples nothing, and
+ * every figure would be made of no data.
+ */
+static bool
+ticks_from(double tick, double settle, double end)
+{
+	return ((floor(end / tick - 0.5) + 0.5) * tick >= settle);
+}
+
 static int
 finish(struct nt_sim_scenario *sc, struct blame *b)
 {
+	double end;
+
 	*b = (struct blame){ 0, 0, NULL, "" };
 	if (isnan(sc->settle))
 		sc->settle = fmin(1000.0, sc->duration / 2);
@@ -879,7 +976,7 @@ finish(struct nt_sim_scenario *sc, struct blame *b)
 		char q[64];
 
 		snprintf(b->msg, sizeof b->msg, "'start' must be a UTC time "
-		    "like 2026-01-01T00:00:00Z, got '%s'",
+		    "like 2026-01-01T00:00:00Z, in 1972 to 2200, got '%s'",
 		    nt_printable(sc->start_str, q, sizeof q));
 		return (-1);
 	}
@@ -888,6 +985,15 @@ finish(struct nt_sim_scenario *sc, struct blame *b)
 	if (sc->run_duration == 0 && sc->settle >= sc->duration) {
 		snprintf(b->msg, sizeof b->msg, "'settle' (%g s) must be less "
 		    "than 'duration' (%g s)", sc->settle, sc->duration);
+		return (-1);
+	}
+	b->key = "tick";
+	end = sc->run_duration > 0 ? sc->run_duration : sc->duration;
+	if (sc->settle < end && !ticks_from(sc->tick, sc->settle, end)) {
+		snprintf(b->msg, sizeof b->msg, "'tick' (%g s) is too long: "
+		    "no tick falls between 'settle' (%g s) and the end of the "
+		    "run (%g s), so there would be no statistics", sc->tick,
+		    sc->settle, end);
 		return (-1);
 	}
 	b->key = "leap";
@@ -905,7 +1011,7 @@ finish(struct nt_sim_scenario *sc, struct blame *b)
 		    "has no DNS; describe each server under 'servers'");
 		return (-1);
 	}
-	if (name_servers(sc, b) || match_refclocks(sc, b))
+	if (no_nts(sc, b) || name_servers(sc, b) || match_refclocks(sc, b))
 		return (-1);
 	if (sc->n_servers == 0 && sc->client.n_servers == 0)
 		return (0);

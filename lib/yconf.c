@@ -8,6 +8,7 @@
  * column, and stops there.
  */
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -607,7 +608,12 @@ walk_double(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
 	v = strtod(n->str, &end);
 	if (*end != '\0' || end == n->str)
 		return (type_error(w, n, label, "a number"));
-	if (errno == ERANGE || !isfinite(v) || v < k->min || v > k->max)
+	/* 1e400, 1e-400: not "0 or more", as 0 would not be what was meant. */
+	if (errno == ERANGE)
+		return (nt_yconf_error(w, n, "'%s' out of range: %s (%s)",
+		    label, n->str, isfinite(v) ? "too close to 0 to compute "
+		    "with" : "not a finite number"));
+	if (v < k->min || v > k->max)
 		return (range_error(w, k, n, label));
 	memcpy(target, &v, sizeof v);
 	return (0);
@@ -733,18 +739,20 @@ static int
 walk_submap(struct nt_yconf_walk *w, const struct nt_yconf_key *k,
     const struct nt_yconf_node *n, void *target, const char *label)
 {
+	const struct nt_yconf_node *empty = w->empty;
 	char saved[NT_YCONF_PATHLEN];
 	int rc;
 
 	assert(k->sub != NULL);
-	if (nt_yconf_is_null(n))
-		n = NULL;			/* "log:" with nothing */
-	else if (n->kind != NT_YCONF_MAP)
+	if (n->kind != NT_YCONF_MAP && !nt_yconf_is_null(n))
 		return (type_error(w, n, label, "a mapping"));
+	/* "log:" with nothing is an empty mapping, there. */
+	w->empty = n->kind == NT_YCONF_MAP ? NULL : n;
 	strlcpy(saved, w->path, sizeof saved);
 	strlcpy(w->path, label, sizeof w->path);
-	rc = nt_yconf_walk_map(w, n, k->sub, target);
+	rc = nt_yconf_walk_map(w, w->empty != NULL ? NULL : n, k->sub, target);
 	strlcpy(w->path, saved, sizeof w->path);
+	w->empty = empty;
 	return (rc);
 }
 
@@ -788,12 +796,64 @@ find_key(const struct nt_yconf_schema *schema, const struct nt_yconf_node *k)
 	return (-1);
 }
 
+#define SUGGEST_MAX	32	/* longest key a suggestion is sought for */
+
+/*
+ * Edits (a character inserted, deleted or changed; case is no change)
+ * from a to b, or SUGGEST_MAX when either is too long to bother.
+ */
+static size_t
+edit_distance(const char *a, size_t la, const char *b)
+{
+	size_t lb = strlen(b), row[SUGGEST_MAX + 1], diag, next;
+
+	if (la > SUGGEST_MAX || lb > SUGGEST_MAX)
+		return (SUGGEST_MAX);
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			next = diag + (tolower((unsigned char)a[i - 1]) !=
+			    tolower((unsigned char)b[j - 1]));
+			next = next < row[j] + 1 ? next : row[j] + 1;
+			next = next < row[j - 1] + 1 ? next : row[j - 1] + 1;
+			diag = row[j];
+			row[j] = next;
+		}
+	}
+	return (row[lb]);
+}
+
+/* The key k is likely a typo of ("Level", "levl" for level), or NULL. */
+static const char *
+suggest_key(const struct nt_yconf_node *k,
+    const struct nt_yconf_schema *schema)
+{
+	const char *best = NULL;
+	size_t d, best_d = 3;		/* at most two edits */
+
+	for (size_t i = 0; i < schema->n_keys; i++) {
+		const char *name = schema->keys[i].name;
+
+		d = edit_distance(k->str, k->len, name);
+		/* "foo" is no typo of "log": fewer edits than half of it. */
+		if (d < best_d && 2 * d < strlen(name)) {
+			best = name;
+			best_d = d;
+		}
+	}
+	return (best);
+}
+
 static int
 unknown_key(struct nt_yconf_walk *w, const struct nt_yconf_node *k,
     const struct nt_yconf_schema *schema)
 {
 	char text[DESCRIBE_MAX * 4 + 8], names[MSGLEN];
-	char where[NT_YCONF_PATHLEN + 8];
+	char where[NT_YCONF_PATHLEN + 8], hint[SUGGEST_MAX + 32];
+	const char *like = suggest_key(k, schema);
 
 	names[0] = '\0';
 	for (size_t i = 0; i < schema->n_keys; i++) {
@@ -804,8 +864,11 @@ unknown_key(struct nt_yconf_walk *w, const struct nt_yconf_node *k,
 	where[0] = '\0';
 	if (w->path[0] != '\0')
 		snprintf(where, sizeof where, " in %s", w->path);
-	return (nt_yconf_error(w, k, "unknown key '%s'%s (expected %s%s)",
-	    sanitize(k->str, k->len, text, sizeof text), where,
+	hint[0] = '\0';
+	if (like != NULL)
+		snprintf(hint, sizeof hint, ", did you mean '%s'?", like);
+	return (nt_yconf_error(w, k, "unknown key '%s'%s%s (expected %s%s)",
+	    sanitize(k->str, k->len, text, sizeof text), where, hint,
 	    schema->n_keys > 0 ? "one of: " : "no keys", names));
 }
 
@@ -813,6 +876,8 @@ static int
 missing_keys(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     const struct nt_yconf_schema *schema, const struct nt_yconf_node **seen)
 {
+	if (map == NULL)
+		map = w->empty;
 	for (size_t i = 0; i < schema->n_keys; i++) {
 		if (!(schema->keys[i].flags & NT_YCONF_REQUIRED) ||
 		    seen[i] != NULL)
@@ -995,7 +1060,11 @@ open_failure(int e)
 	    e == ELOOP ? -1 : NT_YCONF_ESYS);
 }
 
-/* Open path for reading; never waits on a pipe that has no writer. */
+/*
+ * Open path for reading; never waits on a pipe that has no writer.  The
+ * descriptor stays non-blocking, so that a device with nothing to read
+ * (a terminal, /dev/ptmx, /dev/kmsg) is refused too, not waited on.
+ */
 static int
 open_file(const char *path, char *err, size_t errlen)
 {
@@ -1014,7 +1083,6 @@ open_file(const char *path, char *err, size_t errlen)
 		close(fd);
 		return (-1);
 	}
-	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return (fd);
 }
 
@@ -1024,7 +1092,7 @@ nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,
 {
 	size_t got = 0;
 	ssize_t n = 1;
-	bool sys;
+	bool sys, wait = false;
 	int fd;
 
 	*buf = NULL;
@@ -1039,8 +1107,13 @@ nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "%s: cannot read: %s", path,
-			    strerror(errno));
+			wait = errno == EAGAIN;
+			if (wait)
+				snprintf(err, errlen, "%s: not a file (a device "
+				    "that would make us wait for input)", path);
+			else
+				snprintf(err, errlen, "%s: cannot read: %s",
+				    path, strerror(errno));
 			break;
 		}
 		got += (size_t)n;
@@ -1053,8 +1126,11 @@ nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,
 		*len = got;
 		return (0);
 	}
-	/* Too large is the file's fault; memory and I/O the system's. */
-	sys = *buf == NULL || n < 0;
+	/*
+	 * Too large, or a device, is the path's fault; memory and I/O the
+	 * system's.
+	 */
+	sys = *buf == NULL || (n < 0 && !wait);
 	free(*buf);
 	*buf = NULL;
 	return (sys ? NT_YCONF_ESYS : -1);

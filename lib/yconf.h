@@ -183,6 +183,8 @@ struct nt_yconf_walk {
 	size_t		errlen;
 	bool		failed;
 	char		path[NT_YCONF_PATHLEN]; /* "servers[2]" */
+	/* An empty value ("step:", "- ~") walked as a mapping, for messages. */
+	const struct nt_yconf_node *empty;
 };
 
 /*
@@ -195,10 +197,12 @@ int nt_yconf_walk(const struct nt_yconf_doc *doc,
     size_t errlen);
 /*
  * Read a whole file of at most NT_YCONF_MAX_INPUT bytes into *buf (free()
- * it), its length in *len.  A pipe is refused rather than waited on.
+ * it), its length in *len.  A pipe, or a device with nothing to read yet
+ * (a terminal, /dev/ptmx), is refused rather than waited on.
  * Returns 0, or with a one-line err naming path: -1 when path is wrong
- * (no such file, a directory, too large), NT_YCONF_ESYS when the system
- * would not let us read it (no permission, an I/O error, no memory).
+ * (no such file, a directory, a pipe or such a device, too large),
+ * NT_YCONF_ESYS when the system would not let us read it (no permission,
+ * an I/O error, no memory).
  */
 #define NT_YCONF_ESYS	(-2)
 int nt_yconf_read_file(const char *path, char **buf, size_t *len, char *err,

@@ -295,6 +295,14 @@ expect 1 -D 1h "$SRC/conf/sim/leap-second.yaml"
 has err "^ntimed sim: warning: --duration 3600 s ends the run before an event of the scenario: the leap second at 7200 s$" "-D cuts the leap off"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "-D cuts the leap off: one line"
 has out "^  leaps +1\.\.1: 0 FAILED$" "-D 1h: no leap"
+# The file's own duration too: an event after its end is never seen,
+# and said; a spell to the very end loses nothing, and says nothing.
+printf 'duration: 3600\nservers:\n  - { name: a, step: { at: 2h, size: 1ms } }\n' >"$T/late.yaml"
+expect 0 "$T/late.yaml"
+has err "^ntimed sim: warning: the scenario's duration 3600 s ends the run before an event of the scenario: server 'a' steps at 7200 s$" "an event after the file's end"
+printf 'duration: 3600\nservers:\n  - { name: a, silent: [ { from: 3000, to: 3600 } ] }\n' >"$T/toend.yaml"
+expect 0 "$T/toend.yaml"
+[ -s "$T/err" ] && { cat "$T/err" >&2; fail "a spell to the end: a message"; }
 expect 2 -D 15min "$SRC/conf/sim/outage.yaml"
 has err "^ntimed sim: --duration 900 s must be longer than the scenario's settling time \(1000 s\)$" "-D below settle"
 sed 's/^settle: 1000$/settle: 100/' "$SRC/conf/sim/outage.yaml" >"$T/outage.yaml"

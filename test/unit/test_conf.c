@@ -549,6 +549,8 @@ test_refclock_source_options(void **state)
 	assert_true(!c.refclocks[2].trust && !c.refclocks[2].require &&
 	    !c.refclocks[2].noselect);
 	nt_conf_free(&c);
+	expect_error("refclocks:\n  - { driver: local }\n  - ~\n",
+	    "t.yaml:3:5: missing required key 'driver' in refclocks[1]");
 	expect_error("refclocks:\n  - driver: shm\n    trust: always\n",
 	    "t.yaml:3:12: 'trust' must be true or false, got 'always'");
 	expect_error("refclocks:\n  - driver: shm\n    noselect: true\n"
@@ -691,9 +693,19 @@ test_err_unknown_key(void **state)
 	    "max_distance, min_sources, holdover, max_change, log, server, "
 	    "control, metrics, user, sandbox, statistics)");
 	expect_file_error("unknown_nested.yaml", "4:5: unknown key 'maxpol' "
-	    "in servers[0] (expected one of: address, port, minpoll, maxpoll, "
-	    "iburst, prefer, noselect, trust, require, maxdelay, nts, "
-	    "nts_port)");
+	    "in servers[0], did you mean 'maxpoll'? (expected one of: address, "
+	    "port, minpoll, maxpoll, iburst, prefer, noselect, trust, require, "
+	    "maxdelay, nts, nts_port)");
+	/* A typo or a capital: the key meant, when one is that close. */
+	expect_error("Servers: [a]\n",
+	    "t.yaml:1:1: unknown key 'Servers', did you mean 'servers'? "
+	    "(expected one of: servers, pools, refclocks, driftfile, nts_ca, "
+	    "step_threshold, step_limit, max_distance, min_sources, holdover, "
+	    "max_change, log, server, control, metrics, user, sandbox, "
+	    "statistics)");
+	expect_error("log: { levl: info }\n",
+	    "t.yaml:1:8: unknown key 'levl' in log, did you mean 'level'? "
+	    "(expected one of: level, destination)");
 }
 
 static void
@@ -784,9 +796,13 @@ test_err_range(void **state)
 	expect_error("step_threshold: -0.1\n",
 	    "t.yaml:1:17: 'step_threshold' out of range: -0.1 "
 	    "(allowed 0 or more)");
+	/* Beyond a double either way: not "0 or more", which they are. */
 	expect_error("step_threshold: 1e999\n",
 	    "t.yaml:1:17: 'step_threshold' out of range: 1e999 "
-	    "(allowed 0 or more)");
+	    "(not a finite number)");
+	expect_error("step_threshold: 1e-400\n",
+	    "t.yaml:1:17: 'step_threshold' out of range: 1e-400 "
+	    "(too close to 0 to compute with)");
 	expect_error("step_limit: -2\n",
 	    "t.yaml:1:13: 'step_limit' out of range: -2 (allowed -1..1000000)");
 	expect_error("step_limit: 99999999999999999999999\n",
@@ -1302,8 +1318,8 @@ test_yconf_other_schema_errors(void **state)
 	(void)state;
 	expect_sc_error("", "sc.yaml:1:1: missing required key 'title'");
 	expect_sc_error("title: t\nrun:\n  net:\n    loss: 0.1\n    lost: 1\n",
-	    "sc.yaml:5:5: unknown key 'lost' in run.net (expected one of: "
-	    "loss)");
+	    "sc.yaml:5:5: unknown key 'lost' in run.net, did you mean 'loss'? "
+	    "(expected one of: loss)");
 	expect_sc_error("title: t\nrun:\n  net: 0.5\n",
 	    "sc.yaml:3:8: 'run.net' must be a mapping, got '0.5'");
 	expect_sc_error("title: t\noffsets: [0, 2]\n",
@@ -1318,6 +1334,11 @@ test_yconf_other_schema_errors(void **state)
 	    "sc.yaml:2:14: 'tags[2]' must be a string, got a list");
 	expect_sc_error("title: t\nlinks:\n  - name: a\n  - delay: 1\n",
 	    "sc.yaml:4:5: missing required key 'name' in links[1]");
+	/* An empty value stands for a mapping: the message names it. */
+	expect_sc_error("title: t\nlinks:\n  - name: a\n  - ~\n",
+	    "sc.yaml:4:5: missing required key 'name' in links[1]");
+	expect_sc_error("title: t\nlinks:\n  -\n",
+	    "sc.yaml:3:4: missing required key 'name' in links[0]");
 	expect_sc_error("title: t\nlinks:\n  - {name: a, hops: 256}\n",
 	    "sc.yaml:3:21: 'hops' out of range: 256 (allowed 0..255)");
 	expect_sc_error("title: t\nlinks: [x]\n",
@@ -1624,6 +1645,34 @@ test_not_a_file(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/*
+ * A device with nothing to read, such as a pseudo-terminal's master, is
+ * refused at once rather than read until input comes (for ever, for a
+ * daemon being started).  The alarm turns a hang into a failure.
+ */
+static void
+test_device_not_waited_on(void **state)
+{
+	char err[NT_CONF_ERRLEN] = "";
+	struct nt_conf c;
+
+	(void)state;
+	if (access("/dev/ptmx", R_OK) != 0)
+		skip();
+	alarm(10);
+	nt_conf_init(&c);
+	assert_int_equal(nt_conf_load(&c, "/dev/ptmx", err, sizeof err), -1);
+	assert_string_equal(err, "/dev/ptmx: not a file (a device that would "
+	    "make us wait for input)");
+	alarm(0);
+	assert_defaults(&c);
+	nt_conf_free(&c);
+	/* A device that ends at once is an empty file, as before. */
+	assert_int_equal(nt_conf_load(&c, "/dev/null", err, sizeof err), 0);
+	assert_defaults(&c);
+	nt_conf_free(&c);
+}
+
 /* user: and sandbox: (lib/privdrop.c, lib/sandbox.c). */
 static void
 test_user_sandbox(void **state)
@@ -1728,8 +1777,9 @@ test_err_statistics(void **state)
 	expect_error("statistics: { tracking: sometimes }\n",
 	    "t.yaml:1:25: 'tracking' must be true or false, got 'sometimes'");
 	expect_error("statistics:\n  measurments: true\n",
-	    "t.yaml:2:3: unknown key 'measurments' in statistics (expected "
-	    "one of: dir, measurements, tracking, statistics, refclocks)");
+	    "t.yaml:2:3: unknown key 'measurments' in statistics, did you "
+	    "mean 'measurements'? (expected one of: dir, measurements, "
+	    "tracking, statistics, refclocks)");
 	expect_error("statistics: [tracking]\n",
 	    "t.yaml:1:13: 'statistics' must be a mapping, got a list");
 	snprintf(longpath, sizeof longpath, "statistics:\n  dir: /%0220d\n",
@@ -1835,6 +1885,7 @@ main(void)
 		cmocka_unit_test(test_yconf_other_schema_errors),
 		cmocka_unit_test(test_control_metrics),
 		cmocka_unit_test(test_not_a_file),
+		cmocka_unit_test(test_device_not_waited_on),
 		cmocka_unit_test(test_user_sandbox),
 		cmocka_unit_test(test_err_control_metrics),
 		cmocka_unit_test(test_refclocks),

@@ -128,11 +128,44 @@ mistakes_named_where(void **state)
 	    "t.yaml:2:18: 'steps' must be a number");
 	bad("servers: [ { name: a } ]\nclient: { pools: [ p.example.org ] }\n",
 	    "t.yaml:2:18: client.pools: the simulator has no DNS");
+	/* Nor NTS: a source that asks for it is not what is simulated. */
+	bad("servers: [ { name: a } ]\nclient: { servers: [ { address: a, "
+	    "nts: true } ] }\n", "t.yaml:2:22: client.servers[0]: the "
+	    "simulator has no NTS, its servers answer plain NTP (leave out "
+	    "'nts')");
 	bad("servers: [ { name: a } ]\nstart: 2026-02-30T00:00:00Z\n",
 	    "t.yaml:2:8: 'start' must be a UTC time");
+	bad("servers: [ { name: a } ]\nstart: 1970-01-01T00:00:00Z\n",
+	    "t.yaml:2:8: 'start' must be a UTC time like "
+	    "2026-01-01T00:00:00Z, in 1972 to 2200, got "
+	    "'1970-01-01T00:00:00Z'");
 	bad("name: x\n", "t.yaml:1:1: no servers");
 	bad("servers: [ { name: a, silent: [ { from: 2h, to: 1h } ] } ]\n",
 	    "t.yaml:1:33: servers[0].silent[0]: 'from' (7200 s) must come");
+	/* A KoD spell too: one that ends before it starts never is. */
+	bad("servers: [ { name: a, kod: { interval: 64, from: 2h, to: 1h } } "
+	    "]\n", "t.yaml:1:28: servers[0].kod: 'from' (7200 s) must come "
+	    "before 'to' (3600 s)");
+	/*
+	 * Routes add up from their times on; one that would take a base
+	 * delay below 0 (cut to 0 when run) is refused, whatever the order.
+	 */
+	bad("servers:\n  - name: a\n    network:\n      out: { delay: 1ms }\n"
+	    "      routes: [ { at: 50, out: 2ms }, { at: 60, in: 1ms },\n"
+	    "        { at: 10, out: -1ms }, { at: 70, out: -2.5ms } ]\n",
+	    "t.yaml:6:32: servers[0].network.routes[3]: the outbound base "
+	    "delay would be -0.0005 s from 70 s on (routes add to the path's "
+	    "'delay')");
+	/* An empty value for a mapping with required keys: named there. */
+	bad("servers:\n  - name: a\n    step: ~\n",
+	    "t.yaml:3:11: missing required key 'at' in servers[0].step");
+	bad("servers:\n  - name: a\n    silent: [ ~ ]\n",
+	    "t.yaml:3:15: missing required key 'from' in servers[0].silent[0]");
+	/* A tick that samples nothing after settle would give no figures. */
+	bad("servers: [ { name: a } ]\nduration: 100\ntick: 1h\n",
+	    "t.yaml:3:7: 'tick' (3600 s) is too long: no tick falls between "
+	    "'settle' (50 s) and the end of the run (100 s), so there would be "
+	    "no statistics");
 	bad("servers: [ { name: a } ]\nclient: { step_thresold: 1 }\n",
 	    "t.yaml:2:11: unknown key 'step_thresold' in client");
 	bad("servers: [ { name: a, offset: \"1\" } ]\n",
@@ -215,6 +248,19 @@ limits_in_range(void **state)
 	bad("servers: [ { name: a } ]\nexpect: { bound_coverage: "
 	    "{ min: 1.5 } }\n", "t.yaml:2:34: 'bound_coverage' out of range: "
 	    "1.5 (allowed 0..1)");
+	/* A limit beyond any number, with a unit too, is none. */
+	bad("servers: [ { name: a } ]\nexpect: { rms: 1e305d }\n",
+	    "t.yaml:2:16: 'rms' out of range: 1e305d (not a finite number)");
+	bad("servers: [ { name: a } ]\nexpect: { mean: { min: -1e400 } }\n",
+	    "t.yaml:2:24: 'mean' out of range: -1e400 (not a finite number)");
+	bad("servers: [ { name: a } ]\nduration: 1e400\n",
+	    "t.yaml:2:11: 'duration' out of range: 1e400 (allowed 1..1e+09 s)");
+	/* A limit that limits nothing is a mistake too. */
+	bad("servers: [ { name: a } ]\nexpect: { rms: {} }\n",
+	    "t.yaml:2:16: expect.rms sets no limit: give min, max or both");
+	bad("servers: [ { name: a } ]\nexpect: { rms: { \"min\\0x\": 1 } }\n",
+	    "t.yaml:2:18: unknown key 'min\\x00x' (a quoted string) in "
+	    "expect.rms (expected min or max)");
 	assert_int_equal(load(&sc, "servers: [ { name: a } ]\nexpect: { mean: "
 	    "{ min: -5us, max: 5us }, rms: 0, bound_coverage: { min: 1 } }\n",
 	    err, sizeof err), 0);
