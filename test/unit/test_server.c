@@ -196,6 +196,40 @@ test_local_stratum(void **state_)
 	assert_int_equal(p.refid, 0xc0000201);
 }
 
+/*
+ * Following a stratum 15 upstream makes the engine stratum 16: that is
+ * not something to serve with leap 0 and the upstream's refid, but as
+ * unsynchronized, or the local stratum when there is one.
+ */
+static void
+test_stratum16_upstream(void **state_)
+{
+	struct nt_sysinfo si = synced_info();
+	struct nt_server_state st;
+	enum nt_server_verdict why;
+	uint8_t req[NTP_HDR_LEN], out[NTP_HDR_LEN];
+	struct ntp_pkt p;
+
+	(void)state_;
+	si.stratum = NTP_MAX_STRATUM;
+	si.leap = NTP_LEAP_NONE;
+	st = state(&si, 0);
+	request(req, 4, NTP_MODE_CLIENT, 6);
+	decode(out, nt_server_reply(&st, req, sizeof req, T0, T0, out,
+	    sizeof out, &why), &p);
+	assert_int_equal(p.leap, NTP_LEAP_UNSYNC);
+	assert_int_equal(p.stratum, NTP_MAX_STRATUM);
+	assert_int_equal(p.refid, NTP_CODE("INIT"));
+	assert_int_equal(p.root_disp, nt_to_ntp32(NT_SERVER_MAX_DISP));
+	assert_int_equal(ntp_check_reply(&p, XMT, 16.0), NTP_REPLY_UNSYNC);
+	st = state(&si, 8);
+	decode(out, nt_server_reply(&st, req, sizeof req, T0, T0, out,
+	    sizeof out, &why), &p);
+	assert_int_equal(p.leap, NTP_LEAP_NONE);
+	assert_int_equal(p.stratum, 8);
+	assert_int_equal(p.refid, NT_SERVER_LOCAL_REFID);
+}
+
 static void
 test_dispersion_limits(void **state_)
 {
@@ -782,6 +816,7 @@ main(void)
 		cmocka_unit_test(test_versions_and_poll),
 		cmocka_unit_test(test_unsynchronized),
 		cmocka_unit_test(test_local_stratum),
+		cmocka_unit_test(test_stratum16_upstream),
 		cmocka_unit_test(test_dispersion_limits),
 		cmocka_unit_test(test_kod),
 		cmocka_unit_test(test_modes_and_versions),
