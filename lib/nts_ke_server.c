@@ -245,11 +245,36 @@ conn_read(struct conn *c)
 	return (1);	/* GnuTLS may hold more records already */
 }
 
+/*
+ * Why a request was refused, as the server sees it (nts_ke_describe()
+ * speaks of a server's response, to a client).
+ */
+static const char *
+request_problem(enum nts_ke_err v)
+{
+	switch (v) {
+	case NTS_KE_UNKNOWN_CRITICAL:
+		return ("an unknown critical record");
+	case NTS_KE_DUPLICATE:
+		return ("a record repeated");
+	case NTS_KE_NO_PROTOCOL:
+		return ("NTPv4 not offered");
+	case NTS_KE_NO_AEAD:
+		return ("AEAD_AES_SIV_CMAC_256 not offered");
+	case NTS_KE_AFTER_END:
+		return ("data after End of Message");
+	case NTS_KE_TOO_LONG:
+		return ("no End of Message in the first 1024 bytes");
+	default:
+		return ("a malformed request (a record's length, a record "
+		    "only servers send, or no Next Protocol or AEAD record)");
+	}
+}
+
 /* 1: sent, 0: waiting, -1: failed. */
 static int
 conn_send(struct conn *c)
 {
-	char why[160];
 	ssize_t r;
 
 	while (c->out_off < c->out_len) {
@@ -263,8 +288,7 @@ conn_send(struct conn *c)
 	if (c->verdict == NTS_KE_OK)
 		atomic_fetch_add(&c->s->served, 1);
 	else if (c->verdict != NTS_KE_SERVER_ERROR)
-		conn_fail(c, "refused: %s", nts_ke_describe(c->verdict, NULL,
-		    why, sizeof why));
+		conn_fail(c, "refused: %s", request_problem(c->verdict));
 	c->step = STEP_BYE;
 	return (1);
 }

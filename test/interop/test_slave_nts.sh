@@ -135,6 +135,12 @@ assert r.count(bytes.fromhex("00050064")) == 8, r.hex()
 assert r.hex().endswith("80070002%04x" % int(sys.argv[3]) + end), r.hex()
 EOF
 
+# The log says what was wrong with each request, in the server's words.
+assert_grep "$TEST_TMP/slave-nts.log" "NTS-KE client 127\.0\.0\.1:[0-9]*: \
+refused: an unknown critical record" "unknown critical record logged"
+assert_grep "$TEST_TMP/slave-nts.log" "refused: AEAD_AES_SIV_CMAC_256 not \
+offered" "no AEAD in common logged"
+
 log "chronyd -x as an NTS client of the slave"
 nts_chrony_client_ok "$P" "$K"
 
