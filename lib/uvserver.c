@@ -601,6 +601,22 @@ last_fd(const struct worker *w)
 	return (w->socks[w->n_socks - 1].fd);
 }
 
+/*
+ * An address bound already that a covers or that covers a (a wildcard
+ * and an address of its family, one port): binding both fails with
+ * EADDRINUSE, which is not another server.
+ */
+static const struct nt_addr *
+overlapping(const struct nt_uvserver *s, const struct nt_addr *a)
+{
+	for (size_t i = 0; i < s->n_addrs; i++)
+		if (nt_addr_family(&s->addrs[i]) == nt_addr_family(a) &&
+		    nt_addr_port(&s->addrs[i]) == nt_addr_port(a) &&
+		    (is_wildcard(&s->addrs[i]) || is_wildcard(a)))
+			return (&s->addrs[i]);
+	return (NULL);
+}
+
 /* Bind one listen address in every worker. */
 static int
 bind_everywhere(struct nt_uvserver *s, const struct nt_addr *want,
@@ -608,9 +624,17 @@ bind_everywhere(struct nt_uvserver *s, const struct nt_addr *want,
 {
 	struct nt_addr a = *want;
 	enum nt_rx_stamping st = NT_RX_STAMP_NONE;
-	char buf[NT_ADDRSTRLEN];
+	const struct nt_addr *o;
+	char buf[NT_ADDRSTRLEN], ob[NT_ADDRSTRLEN];
 	int r;
 
+	if ((o = overlapping(s, &a)) != NULL) {
+		snprintf(err, errlen, "cannot serve on %s: %s, listed before, "
+		    "serves it already; list one or the other",
+		    nt_addr_format(&a, buf, sizeof buf),
+		    nt_addr_format(o, ob, sizeof ob));
+		return (-1);
+	}
 	if ((r = port_free(&a)) == 0) {
 		for (int i = 0; i < s->n_workers && r == 0; i++) {
 			r = worker_add_socket(s->w[i], &a, &st);

@@ -760,6 +760,35 @@ test_uvserver_port_in_use(void **state_)
 	nt_uvserver_stop(s);
 }
 
+/*
+ * A wildcard listed after an address of its family on the same port (or
+ * before it) is our own overlap, not "another NTP server running".
+ */
+static void
+test_uvserver_overlapping_listen(void **state_)
+{
+	struct nt_sysinfo si = synced_info();
+	struct nt_server_state st = state(&si, 0);
+	struct nt_addr lo[2];
+	struct nt_acl acl = { 0 };
+	struct nt_uvserver_params p = { .listen = lo, .n_listen = 2,
+	    .workers = 1, .clk = nt_clock_dry(), .srv = { .acl = &acl,
+	    .rl = { .interval = 1, .burst = 1, .entries = 16 } } };
+	struct nt_uvserver *s = start(1, false, &acl, &st, false);
+	char err[256] = "", want[256];
+	uint16_t port = nt_addr_port(nt_uvserver_addr(s, 0));
+
+	(void)state_;
+	nt_uvserver_stop(s);	/* its port is now ours to reuse */
+	assert_int_equal(nt_addr_parse(&lo[0], "127.0.0.1", port), 0);
+	assert_int_equal(nt_addr_parse(&lo[1], "0.0.0.0", port), 0);
+	assert_null(nt_uvserver_start(&p, &st, err, sizeof err));
+	snprintf(want, sizeof want, "cannot serve on 0.0.0.0:%u: "
+	    "127.0.0.1:%u, listed before, serves it already; list one or "
+	    "the other", port, port);
+	assert_string_equal(err, want);
+}
+
 /* Descriptors this process has open. */
 static int
 open_fds(void)
@@ -882,6 +911,7 @@ main(void)
 		cmocka_unit_test(test_uvserver_burst_and_limit),
 		cmocka_unit_test(test_uvserver_reply_source),
 		cmocka_unit_test(test_uvserver_port_in_use),
+		cmocka_unit_test(test_uvserver_overlapping_listen),
 		cmocka_unit_test(test_uvserver_out_of_descriptors),
 		cmocka_unit_test(test_dry_clock_threads),
 	};
