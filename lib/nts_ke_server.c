@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -351,8 +350,9 @@ conn_step(struct conn *c)
 static short
 conn_events(const struct conn *c)
 {
-	return (c->step == STEP_SEND || c->step == STEP_BYE ? POLLOUT :
-	    POLLIN);
+	if (c->step == STEP_SEND || c->step == STEP_BYE)
+		return (POLLOUT);
+	return (POLLIN);
 }
 
 /*
