@@ -3,8 +3,11 @@
  * All a client can reach here is nts_ke_parse_request() with a buffer of
  * NTS_KE_MAX_REQUEST bytes, after a TLS 1.3 handshake that agreed on
  * ALPN ntske/1; everything else is GnuTLS's.  Each thread waits in poll()
- * on the listening sockets and a stop pipe, takes one connection, serves
- * it to the end or to its deadline, and goes back to waiting.
+ * on the listening sockets, a stop pipe and its connections in progress
+ * (non-blocking sockets, GnuTLS in non-blocking mode), moves each one as
+ * far as its socket lets it, and closes it when it is done or its
+ * deadline has passed.  One thread serving one connection at a time, as
+ * before, let four idle connections keep every other client out.
  */
 #include <assert.h>
 #include <errno.h>
@@ -14,11 +17,11 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,173 +56,10 @@ struct nts_ke_server {
 	struct nt_addr	addrs[NTS_KE_SERVER_MAX_LISTEN];
 	size_t		n_fds;
 	int		stop[2];	/* a pipe: closing [1] stops threads */
-	pthread_t	tid[NTS_KE_SERVER_THREADS];
-	int		n_threads;
+	struct ke_thread *th[NTS_KE_SERVER_THREADS];
+	int		n_threads;	/* running */
 	_Atomic uint64_t served, failed;
 };
-
-/* One connection being served. */
-struct conn {
-	struct nts_ke_server *s;
-	struct cred	*cred;		/* a reference */
-	char		peer[NT_ADDRSTRLEN];
-	int		fd;
-	double		deadline;	/* CLOCK_MONOTONIC s */
-	gnutls_session_t tls;
-};
-
-static unsigned
-left_ms(const struct conn *c)
-{
-	return (nts_tls_left_ms(c->deadline));
-}
-
-static int conn_fail(struct conn *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* One line naming the client; counts the failure; returns -1. */
-static int
-conn_fail(struct conn *c, const char *fmt, ...)
-{
-	char why[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
-	va_end(ap);
-	nt_log(NT_LOG_INFO, "NTS-KE client %s: %s", c->peer, why);
-	atomic_fetch_add(&c->s->failed, 1);
-	return (-1);
-}
-
-static int
-conn_tls(struct conn *c)
-{
-	gnutls_datum_t alpn = { (unsigned char *)(uintptr_t)NTS_KE_ALPN,
-	    sizeof NTS_KE_ALPN - 1 }, proto;
-	struct timeval tv = { (time_t)NTS_KE_SERVER_TIMEOUT, 0 };
-	int r;
-
-	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
-		return (conn_fail(c, "socket: %s", strerror(errno)));
-	if ((r = gnutls_init(&c->tls, GNUTLS_SERVER)) != 0) {
-		c->tls = NULL;
-		return (conn_fail(c, "TLS: %s", gnutls_strerror(r)));
-	}
-	if ((r = gnutls_priority_set_direct(c->tls, NTS_TLS_PRIORITY,
-	    NULL)) != 0 || (r = gnutls_credentials_set(c->tls,
-	    GNUTLS_CRD_CERTIFICATE, c->cred->gc)) != 0 ||
-	    (r = gnutls_alpn_set_protocols(c->tls, &alpn, 1,
-	    GNUTLS_ALPN_MANDATORY)) != 0)
-		return (conn_fail(c, "TLS: %s", gnutls_strerror(r)));
-	gnutls_transport_set_int(c->tls, c->fd);
-	gnutls_handshake_set_timeout(c->tls, left_ms(c));
-	do
-		r = gnutls_handshake(c->tls);
-	while (r < 0 && gnutls_error_is_fatal(r) == 0 && left_ms(c) > 0);
-	if (r < 0)
-		return (conn_fail(c, "TLS handshake failed: %s",
-		    gnutls_strerror(r)));
-	if (gnutls_protocol_get_version(c->tls) != GNUTLS_TLS1_3 ||
-	    gnutls_alpn_get_selected_protocol(c->tls, &proto) != 0 ||
-	    proto.size != sizeof NTS_KE_ALPN - 1 ||
-	    memcmp(proto.data, NTS_KE_ALPN, proto.size) != 0)
-		return (conn_fail(c, "not TLS 1.3 with ALPN %s", NTS_KE_ALPN));
-	return (0);
-}
-
-/* Read until the request is whole (or bad): its verdict, or -1. */
-static int
-conn_read(struct conn *c, enum nts_ke_err *verdict)
-{
-	uint8_t buf[NTS_KE_MAX_REQUEST];
-	size_t len = 0;
-	ssize_t r;
-
-	*verdict = NTS_KE_INCOMPLETE;
-	while (*verdict == NTS_KE_INCOMPLETE) {
-		if (left_ms(c) == 0)
-			return (conn_fail(c, "timed out reading the request"));
-		gnutls_record_set_timeout(c->tls, left_ms(c));
-		r = gnutls_record_recv(c->tls, buf + len, sizeof buf - len);
-		if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN)
-			continue;
-		if (r <= 0)
-			return (conn_fail(c, "%s before End of Message", r == 0 ?
-			    "connection closed" : gnutls_strerror((int)r)));
-		len += (size_t)r;
-		*verdict = nts_ke_parse_request(buf, len);
-	}
-	return (0);
-}
-
-/* The answer to a request judged v: cookies only for a good one. */
-static size_t
-conn_answer(struct conn *c, enum nts_ke_err v, uint8_t *out, size_t cap)
-{
-	uint8_t c2s[NTS_AEAD_KEY_LEN], s2c[NTS_AEAD_KEY_LEN];
-	uint8_t nonce[NTS_NONCE_LEN];
-	struct nts_cookie ck[NTS_COOKIE_MAX];
-	int r = 0;
-
-	if (v == NTS_KE_OK && (r = nts_tls_export(c->tls, c2s, s2c)) != 0) {
-		conn_fail(c, "key export failed: %s", gnutls_strerror(r));
-		v = NTS_KE_SERVER_ERROR;
-	}
-	for (int i = 0; v == NTS_KE_OK && i < NTS_COOKIE_MAX; i++) {
-		arc4random_buf(nonce, sizeof nonce);
-		if (nts_server_cookie(&c->s->nts, c2s, s2c, nonce, &ck[i]) !=
-		    0) {
-			conn_fail(c, "cannot make a cookie");
-			v = NTS_KE_SERVER_ERROR;
-		}
-	}
-	memset(c2s, 0, sizeof c2s);
-	memset(s2c, 0, sizeof s2c);
-	return (nts_ke_build_response(v, ck, NTS_COOKIE_MAX, c->s->p.ntp_port,
-	    out, cap));
-}
-
-static int
-conn_send(struct conn *c, const uint8_t *buf, size_t n)
-{
-	size_t off = 0;
-	ssize_t r;
-
-	while (off < n) {
-		r = gnutls_record_send(c->tls, buf + off, n - off);
-		if (r == GNUTLS_E_INTERRUPTED || (r == GNUTLS_E_AGAIN &&
-		    left_ms(c) > 0))
-			continue;
-		if (r < 0)
-			return (conn_fail(c, "cannot send the response: %s",
-			    gnutls_strerror((int)r)));
-		off += (size_t)r;
-	}
-	return (0);
-}
-
-static void
-serve_conn(struct conn *c)
-{
-	uint8_t out[RESPONSE_MAX];
-	enum nts_ke_err v;
-	size_t n;
-	char why[160];
-
-	if (conn_tls(c) != 0 || conn_read(c, &v) != 0)
-		return;
-	n = conn_answer(c, v, out, sizeof out);
-	assert(n > 0);
-	if (conn_send(c, out, n) != 0)
-		return;
-	gnutls_bye(c->tls, GNUTLS_SHUT_WR);
-	if (v == NTS_KE_OK)
-		atomic_fetch_add(&c->s->served, 1);
-	else if (v != NTS_KE_SERVER_ERROR)
-		conn_fail(c, "refused: %s", nts_ke_describe(v, NULL, why,
-		    sizeof why));
-}
 
 static struct cred *
 cred_get(struct nts_ke_server *s)
@@ -251,57 +91,400 @@ cred_put(struct nts_ke_server *s, struct cred *c)
 	}
 }
 
-static void
-accept_one(struct nts_ke_server *s, int lfd)
+/* Where a connection is: each step waits on the socket in one direction. */
+enum conn_step {
+	STEP_HANDSHAKE,		/* TLS; waits to read (our flights are small) */
+	STEP_READ,		/* the request, up to End of Message */
+	STEP_SEND,		/* the response */
+	STEP_BYE,		/* close_notify */
+};
+
+/* One connection being served: a slot of a thread's table. */
+struct conn {
+	struct nts_ke_server *s;
+	struct cred	*cred;		/* a reference */
+	char		peer[NT_ADDRSTRLEN];
+	int		fd;		/* -1: the slot is free */
+	double		accepted, deadline;	/* CLOCK_MONOTONIC s */
+	gnutls_session_t tls;
+	enum conn_step	step;
+	enum nts_ke_err	verdict;
+	size_t		in_len, out_len, out_off;
+	uint8_t		in[NTS_KE_MAX_REQUEST];
+	uint8_t		out[RESPONSE_MAX];
+};
+
+/* A KE thread and the connections it has in progress. */
+struct ke_thread {
+	struct nts_ke_server *s;
+	pthread_t	tid;
+	double		accept_after;	/* out of descriptors: wait a bit */
+	struct conn	c[NTS_KE_SERVER_CONNS];
+};
+
+static int conn_fail(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* One line naming the client; counts the failure; returns -1. */
+static int
+conn_fail(struct conn *c, const char *fmt, ...)
 {
+	char why[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	nt_log(NT_LOG_INFO, "NTS-KE client %s: %s", c->peer, why);
+	atomic_fetch_add(&c->s->failed, 1);
+	return (-1);
+}
+
+/* GnuTLS wants the socket again (0), or failed for good (-1). */
+static int
+tls_again(struct conn *c, int r, const char *what)
+{
+	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+		return (0);
+	return (conn_fail(c, "%s: %s", what, gnutls_strerror(r)));
+}
+
+static int
+conn_tls(struct conn *c)
+{
+	gnutls_datum_t alpn = { (unsigned char *)(uintptr_t)NTS_KE_ALPN,
+	    sizeof NTS_KE_ALPN - 1 };
+	int r;
+
+	if ((r = gnutls_init(&c->tls, GNUTLS_SERVER | GNUTLS_NONBLOCK)) != 0) {
+		c->tls = NULL;
+		return (conn_fail(c, "TLS: %s", gnutls_strerror(r)));
+	}
+	if ((r = gnutls_priority_set_direct(c->tls, NTS_TLS_PRIORITY,
+	    NULL)) != 0 || (r = gnutls_credentials_set(c->tls,
+	    GNUTLS_CRD_CERTIFICATE, c->cred->gc)) != 0 ||
+	    (r = gnutls_alpn_set_protocols(c->tls, &alpn, 1,
+	    GNUTLS_ALPN_MANDATORY)) != 0)
+		return (conn_fail(c, "TLS: %s", gnutls_strerror(r)));
+	gnutls_transport_set_int(c->tls, c->fd);
+	gnutls_handshake_set_timeout(c->tls, 0);	/* the deadline's job */
+	return (0);
+}
+
+/* 1: handshake done, 0: waiting, -1: failed. */
+static int
+conn_handshake(struct conn *c)
+{
+	gnutls_datum_t proto;
+	int r = gnutls_handshake(c->tls);
+
+	if (r < 0 && gnutls_error_is_fatal(r) == 0 && r != GNUTLS_E_AGAIN &&
+	    r != GNUTLS_E_INTERRUPTED)
+		return (1);		/* a warning alert: try again */
+	if (r < 0)
+		return (tls_again(c, r, "TLS handshake failed"));
+	if (gnutls_protocol_get_version(c->tls) != GNUTLS_TLS1_3 ||
+	    gnutls_alpn_get_selected_protocol(c->tls, &proto) != 0 ||
+	    proto.size != sizeof NTS_KE_ALPN - 1 ||
+	    memcmp(proto.data, NTS_KE_ALPN, proto.size) != 0)
+		return (conn_fail(c, "not TLS 1.3 with ALPN %s", NTS_KE_ALPN));
+	c->step = STEP_READ;
+	return (1);
+}
+
+/* The answer to a request judged v: cookies only for a good one. */
+static void
+conn_answer(struct conn *c, enum nts_ke_err v)
+{
+	uint8_t c2s[NTS_AEAD_KEY_LEN], s2c[NTS_AEAD_KEY_LEN];
+	uint8_t nonce[NTS_NONCE_LEN];
+	struct nts_cookie ck[NTS_COOKIE_MAX];
+	int r = 0;
+
+	if (v == NTS_KE_OK && (r = nts_tls_export(c->tls, c2s, s2c)) != 0) {
+		conn_fail(c, "key export failed: %s", gnutls_strerror(r));
+		v = NTS_KE_SERVER_ERROR;
+	}
+	for (int i = 0; v == NTS_KE_OK && i < NTS_COOKIE_MAX; i++) {
+		arc4random_buf(nonce, sizeof nonce);
+		if (nts_server_cookie(&c->s->nts, c2s, s2c, nonce, &ck[i]) !=
+		    0) {
+			conn_fail(c, "cannot make a cookie");
+			v = NTS_KE_SERVER_ERROR;
+		}
+	}
+	memset(c2s, 0, sizeof c2s);
+	memset(s2c, 0, sizeof s2c);
+	c->verdict = v;
+	c->out_len = nts_ke_build_response(v, ck, NTS_COOKIE_MAX,
+	    c->s->p.ntp_port, c->out, sizeof c->out);
+	assert(c->out_len > 0);
+	c->out_off = 0;
+	c->step = STEP_SEND;
+}
+
+/* 1: more to do at once, 0: waiting, -1: failed. */
+static int
+conn_read(struct conn *c)
+{
+	enum nts_ke_err v;
+	ssize_t r;
+
+	assert(c->in_len < sizeof c->in);
+	r = gnutls_record_recv(c->tls, c->in + c->in_len,
+	    sizeof c->in - c->in_len);
+	if (r == 0)
+		return (conn_fail(c, "connection closed before End of "
+		    "Message"));
+	if (r < 0)
+		return (tls_again(c, (int)r, "before End of Message"));
+	c->in_len += (size_t)r;
+	if ((v = nts_ke_parse_request(c->in, c->in_len)) != NTS_KE_INCOMPLETE)
+		conn_answer(c, v);
+	return (1);	/* GnuTLS may hold more records already */
+}
+
+/*
+ * Why a request was refused, as the server sees it (nts_ke_describe()
+ * speaks of a server's response, to a client).
+ */
+static const char *
+request_problem(enum nts_ke_err v)
+{
+	switch (v) {
+	case NTS_KE_UNKNOWN_CRITICAL:
+		return ("an unknown critical record");
+	case NTS_KE_DUPLICATE:
+		return ("a record repeated");
+	case NTS_KE_NO_PROTOCOL:
+		return ("NTPv4 not offered");
+	case NTS_KE_NO_AEAD:
+		return ("AEAD_AES_SIV_CMAC_256 not offered");
+	case NTS_KE_AFTER_END:
+		return ("data after End of Message");
+	case NTS_KE_TOO_LONG:
+		return ("no End of Message in the first 1024 bytes");
+	default:
+		return ("a malformed request (a record's length, a record "
+		    "only servers send, or no Next Protocol or AEAD record)");
+	}
+}
+
+/* 1: sent, 0: waiting, -1: failed. */
+static int
+conn_send(struct conn *c)
+{
+	ssize_t r;
+
+	while (c->out_off < c->out_len) {
+		r = gnutls_record_send(c->tls, c->out + c->out_off,
+		    c->out_len - c->out_off);
+		if (r < 0)
+			return (tls_again(c, (int)r, "cannot send the "
+			    "response"));
+		c->out_off += (size_t)r;
+	}
+	if (c->verdict == NTS_KE_OK)
+		atomic_fetch_add(&c->s->served, 1);
+	else if (c->verdict != NTS_KE_SERVER_ERROR)
+		conn_fail(c, "refused: %s", request_problem(c->verdict));
+	c->step = STEP_BYE;
+	return (1);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->tls != NULL)
+		gnutls_deinit(c->tls);
+	c->tls = NULL;
+	cred_put(c->s, c->cred);
+	c->cred = NULL;
+	close(c->fd);
+	c->fd = -1;
+}
+
+static const char *const step_names[] = {
+	[STEP_HANDSHAKE] = "in the TLS handshake",
+	[STEP_READ] = "reading the request",
+	[STEP_SEND] = "sending the response",
+	[STEP_BYE] = "closing",
+};
+
+/* As far as the socket lets us; closes the connection when done. */
+static void
+conn_step(struct conn *c)
+{
+	int r = 1;
+
+	while (r > 0) {
+		if (nts_tls_left_ms(c->deadline) == 0) {
+			if (c->step != STEP_BYE)
+				conn_fail(c, "timed out %s",
+				    step_names[c->step]);
+			r = -1;
+			break;
+		}
+		switch (c->step) {
+		case STEP_HANDSHAKE:
+			r = conn_handshake(c);
+			break;
+		case STEP_READ:
+			r = conn_read(c);
+			break;
+		case STEP_SEND:
+			r = conn_send(c);
+			break;
+		case STEP_BYE:
+			r = gnutls_bye(c->tls, GNUTLS_SHUT_WR);
+			r = r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED ?
+			    0 : -1;	/* sent, or no use trying: done */
+			break;
+		}
+	}
+	if (r < 0)
+		conn_close(c);
+}
+
+/* The poll() events a connection waits for. */
+static short
+conn_events(const struct conn *c)
+{
+	if (c->step == STEP_SEND || c->step == STEP_BYE)
+		return (POLLOUT);
+	return (POLLIN);
+}
+
+/*
+ * A free slot, or the slot of the connection that has been waiting
+ * longest: when a flood of idle connections fills the table, each lasts
+ * only until the table has turned over, and a real client's handshake
+ * (milliseconds) is rarely the oldest.
+ */
+static struct conn *
+free_slot(struct ke_thread *t)
+{
+	struct conn *old = &t->c[0];
+
+	for (int i = 0; i < NTS_KE_SERVER_CONNS; i++) {
+		if (t->c[i].fd < 0)
+			return (&t->c[i]);
+		if (t->c[i].accepted < old->accepted)
+			old = &t->c[i];
+	}
+	conn_fail(old, "dropped after %.1f s %s: %d connections in "
+	    "progress", nts_tls_mono_now() - old->accepted,
+	    step_names[old->step], NTS_KE_SERVER_CONNS);
+	conn_close(old);
+	return (old);
+}
+
+static void
+accept_one(struct ke_thread *t, int lfd)
+{
+	struct nts_ke_server *s = t->s;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	struct nt_addr a;
-	struct conn c;
+	struct conn *c;
+	int fd;
 
-	memset(&c, 0, sizeof c);
-	c.s = s;
-	if ((c.fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
-	    SOCK_CLOEXEC)) < 0)
-		return;		/* another thread took it, or it went away */
-	c.deadline = nts_tls_mono_now() + NTS_KE_SERVER_TIMEOUT;
-	c.cred = cred_get(s);
+	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC |
+	    SOCK_NONBLOCK)) < 0) {
+		/* Out of descriptors: the backlog waits, we do not spin. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			t->accept_after = nts_tls_mono_now() + 0.1;
+		return;		/* or another thread took it */
+	}
+	c = free_slot(t);
+	memset(c, 0, offsetof(struct conn, in));
+	c->s = s;
+	c->fd = fd;
+	c->accepted = nts_tls_mono_now();
+	c->deadline = c->accepted + NTS_KE_SERVER_TIMEOUT;
+	c->cred = cred_get(s);
+	c->step = STEP_HANDSHAKE;
 	if (nt_addr_from_sockaddr(&a, (struct sockaddr *)&ss, sl) == 0)
-		nt_addr_format(&a, c.peer, sizeof c.peer);
+		nt_addr_format(&a, c->peer, sizeof c->peer);
 	else
-		snprintf(c.peer, sizeof c.peer, "(unknown)");
-	serve_conn(&c);
-	if (c.tls != NULL)
-		gnutls_deinit(c.tls);
-	cred_put(s, c.cred);
-	close(c.fd);
+		snprintf(c->peer, sizeof c->peer, "(unknown)");
+	if (conn_tls(c) != 0)
+		conn_close(c);
+	else
+		conn_step(c);	/* the ClientHello may be here already */
+}
+
+/* Milliseconds until the next deadline (or accept retry), -1: none. */
+static int
+poll_timeout(const struct ke_thread *t, bool accepting)
+{
+	double soonest = accepting ? -1 : t->accept_after;
+	unsigned ms;
+
+	for (int i = 0; i < NTS_KE_SERVER_CONNS; i++)
+		if (t->c[i].fd >= 0 && (soonest < 0 ||
+		    t->c[i].deadline < soonest))
+			soonest = t->c[i].deadline;
+	if (soonest < 0)
+		return (-1);
+	ms = nts_tls_left_ms(soonest);
+	return (ms > 60000 ? 60000 : (int)ms);
+}
+
+/* Serve the connections that poll() says can move, then new ones. */
+static void
+ke_round(struct ke_thread *t, struct pollfd *pfd, const int *slot, int n,
+    size_t n_listen)
+{
+	for (int i = (int)n_listen + 1; i < n; i++)
+		if (pfd[i].revents != 0)
+			conn_step(&t->c[slot[i]]);
+	for (int i = 0; i < NTS_KE_SERVER_CONNS; i++)
+		if (t->c[i].fd >= 0 && nts_tls_left_ms(t->c[i].deadline) == 0)
+			conn_step(&t->c[i]);	/* fails it */
+	for (size_t i = 0; i < n_listen; i++)
+		if (pfd[i].revents & POLLIN)
+			accept_one(t, pfd[i].fd);
 }
 
 static void *
 ke_thread(void *arg)
 {
-	struct nts_ke_server *s = arg;
-	struct pollfd pfd[NTS_KE_SERVER_MAX_LISTEN + 1];
+	struct ke_thread *t = arg;
+	struct nts_ke_server *s = t->s;
+	struct pollfd pfd[NTS_KE_SERVER_MAX_LISTEN + 1 + NTS_KE_SERVER_CONNS];
+	int slot[NTS_KE_SERVER_MAX_LISTEN + 1 + NTS_KE_SERVER_CONNS];
+	size_t n_listen;
+	bool accepting;
+	int n;
 
 	for (;;) {
-		for (size_t i = 0; i < s->n_fds; i++) {
-			pfd[i].fd = s->fds[i];
-			pfd[i].events = POLLIN;
-		}
-		pfd[s->n_fds].fd = s->stop[0];
-		pfd[s->n_fds].events = POLLIN;
-		if (poll(pfd, (nfds_t)s->n_fds + 1, -1) < 0) {
+		accepting = nts_tls_mono_now() >= t->accept_after;
+		n_listen = accepting ? s->n_fds : 0;
+		for (n = 0; n < (int)n_listen; n++)
+			pfd[n] = (struct pollfd){ s->fds[n], POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ s->stop[0], POLLIN, 0 };
+		for (int i = 0; i < NTS_KE_SERVER_CONNS; i++)
+			if (t->c[i].fd >= 0) {
+				slot[n] = i;
+				pfd[n++] = (struct pollfd){ t->c[i].fd,
+				    conn_events(&t->c[i]), 0 };
+			}
+		if (poll(pfd, (nfds_t)n, poll_timeout(t, accepting)) < 0) {
 			if (errno == EINTR)
 				continue;
 			nt_log(NT_LOG_ERR, "NTS-KE: poll: %s", strerror(errno));
-			return (NULL);
+			break;
 		}
-		if (pfd[s->n_fds].revents != 0)
-			return (NULL);
-		for (size_t i = 0; i < s->n_fds; i++)
-			if (pfd[i].revents & POLLIN)
-				accept_one(s, s->fds[i]);
+		if (pfd[n_listen].revents != 0)
+			break;
+		ke_round(t, pfd, slot, n, n_listen);
 	}
+	for (int i = 0; i < NTS_KE_SERVER_CONNS; i++)
+		if (t->c[i].fd >= 0)
+			conn_close(&t->c[i]);
+	return (NULL);
 }
 
 /* ---- start, keys, stop ---- */
@@ -402,6 +585,21 @@ listen_on(struct nts_ke_server *s, const struct nt_addr *a, char *err,
 	return (0);
 }
 
+/* Thread i with a table of free slots; 0 or -1. */
+static int
+start_thread(struct nts_ke_server *s, int i)
+{
+	struct ke_thread *t = calloc(1, sizeof *t);
+
+	if (t == NULL)
+		return (-1);
+	t->s = s;
+	for (int k = 0; k < NTS_KE_SERVER_CONNS; k++)
+		t->c[k].fd = -1;
+	s->th[i] = t;
+	return (pthread_create(&t->tid, NULL, ke_thread, t) == 0 ? 0 : -1);
+}
+
 struct nts_ke_server *
 nts_ke_server_start(const struct nts_ke_server_params *p, char *err,
     size_t errlen)
@@ -445,8 +643,7 @@ nts_ke_server_start(const struct nts_ke_server_params *p, char *err,
 		goto fail;
 	}
 	for (; s->n_threads < NTS_KE_SERVER_THREADS; s->n_threads++)
-		if (pthread_create(&s->tid[s->n_threads], NULL, ke_thread,
-		    s) != 0) {
+		if (start_thread(s, s->n_threads) != 0) {
 			snprintf(err, errlen, "NTS-KE: cannot start a thread");
 			goto fail;
 		}
@@ -529,7 +726,9 @@ nts_ke_server_stop(struct nts_ke_server *s)
 	if (s->stop[1] >= 0)
 		close(s->stop[1]);	/* every poll() sees the hangup */
 	for (int i = 0; i < s->n_threads; i++)
-		pthread_join(s->tid[i], NULL);
+		pthread_join(s->th[i]->tid, NULL);
+	for (int i = 0; i < NTS_KE_SERVER_THREADS; i++)
+		free(s->th[i]);
 	if (s->stop[0] >= 0)
 		close(s->stop[0]);
 	for (size_t i = 0; i < s->n_fds; i++)

@@ -1,12 +1,15 @@
 /*
  * The NTS-KE server (RFC 8915 section 4) and the NTS key state on disk:
  * the I/O half of nts_server.h.  A few threads of their own accept TCP
- * connections on the KE addresses and each serves one client at a time:
- * TLS 1.3 only, ALPN ntske/1 mandatory, one request of at most
+ * connections on the KE addresses and each moves up to
+ * NTS_KE_SERVER_CONNS of them along at once, without blocking: TLS 1.3
+ * only, ALPN ntske/1 mandatory, one request of at most
  * NTS_KE_MAX_REQUEST bytes, the answer, close -- all within a deadline.
- * So at most `threads` clients are served at once, each costs a bounded
- * buffer, and a slow or hostile one holds a thread for the deadline at
- * most; the NTP workers and the main loop never wait on any of it.
+ * Each connection costs a bounded buffer and lives until its deadline at
+ * most; when a thread's table is full, a new connection takes the place
+ * of the one waiting longest.  So idle or slow connections (slowloris)
+ * cannot keep real clients out, the threads and memory stay bounded,
+ * and the NTP workers and the main loop never wait on any of it.
  */
 #ifndef NTIMED_NTS_KE_SERVER_H
 #define NTIMED_NTS_KE_SERVER_H
@@ -19,7 +22,8 @@
 #include "nts_server.h"
 
 #define NTS_KE_SERVER_MAX_LISTEN 16
-#define NTS_KE_SERVER_THREADS 4		/* clients served at once */
+#define NTS_KE_SERVER_THREADS 4
+#define NTS_KE_SERVER_CONNS 64		/* per thread, in progress at once */
 #define NTS_KE_SERVER_TIMEOUT 5.0	/* s per connection, all in */
 
 struct nts_ke_server_params {

@@ -126,7 +126,12 @@ lookup(struct nt_ratelimit *rl, const struct nt_ipaddr *ip, nt_time now,
 	return (victim);
 }
 
-/* Refill both buckets for the time since the entry was last seen. */
+/*
+ * Refill both buckets for the time since the entry was last seen.  When
+ * our clock was stepped back, the time since counts from now: waiting
+ * for the clock to pass the old `last` would silence a limited client
+ * for as long as the step.
+ */
 static void
 refill(struct nt_rl_entry *e, nt_time now, double interval, double burst)
 {
@@ -135,8 +140,8 @@ refill(struct nt_rl_entry *e, nt_time now, double interval, double burst)
 	if (dt > 0) {
 		e->tokens = (float)fmin(burst, e->tokens + dt / interval);
 		e->kod_tokens = (float)fmin(1.0, e->kod_tokens + dt / interval);
-		e->last = now;
 	}
+	e->last = now;
 }
 
 enum nt_rl_verdict

@@ -49,7 +49,11 @@ nt_server_state_make(struct nt_server_state *st,
 	assert(precision >= -128 && precision <= 127);
 	memset(st, 0, sizeof *st);
 	st->precision = (int8_t)precision;
-	if (si->synced) {
+	/*
+	 * Following a stratum 15 upstream makes us 16: "unsynchronized"
+	 * (RFC 5905), which a reply must not claim with leap 0 and a refid.
+	 */
+	if (si->synced && si->stratum < NTP_MAX_STRATUM) {
 		st->leap = (uint8_t)si->leap;
 		st->stratum = (uint8_t)si->stratum;
 		st->refid = si->refid;

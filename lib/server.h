@@ -82,7 +82,8 @@ struct nt_server_state {
  * that stratum (leap 0, refid 127.127.1.1, root delay and dispersion 0,
  * reference time now) while not synchronized; 0 = off: then an
  * unsynchronized server answers leap 3 (alarm), stratum 16, refid INIT,
- * root dispersion 16 s, which every client ignores.
+ * root dispersion 16 s, which every client ignores.  Synchronized at
+ * stratum 16 (to a stratum 15 upstream) counts as not synchronized.
  */
 void nt_server_state_make(struct nt_server_state *st,
     const struct nt_sysinfo *si, int precision, int local_stratum,

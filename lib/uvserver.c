@@ -485,7 +485,7 @@ worker_add_socket(struct worker *w, const struct nt_addr *a,
     enum nt_rx_stamping *st)
 {
 	struct wsock *ws = &w->socks[w->n_socks];
-	int fd;
+	int fd, r;
 
 	fd = nt_udp_server(a, NT_UDP_REUSEPORT, st);
 	if (fd < 0)
@@ -501,19 +501,27 @@ worker_add_socket(struct worker *w, const struct nt_addr *a,
 	ws->fd = fd;
 	ws->family = nt_addr_family(a);
 	ws->pktinfo = is_wildcard(a);
-	uv_poll_init_socket(&w->loop, &ws->poll, fd);
+	if ((r = uv_poll_init_socket(&w->loop, &ws->poll, fd)) != 0) {
+		close(fd);
+		return (r);	/* libuv errors are -errno */
+	}
 	ws->poll.data = ws;
 	uv_poll_start(&ws->poll, UV_READABLE, on_readable);
 	w->n_socks++;
 	return (0);
 }
 
+/*
+ * A worker with its loop, or NULL with *r: -ENOMEM, or what libuv said
+ * (-EMFILE when each worker's epoll and event descriptors do not fit).
+ */
 static struct worker *
-worker_new(struct nt_uvserver *s, int idx)
+worker_new(struct nt_uvserver *s, int idx, int *r)
 {
 	struct worker *w = calloc(1, sizeof *w);
 	uint8_t key[16];
 
+	*r = -ENOMEM;
 	if (w == NULL)
 		return (NULL);
 	w->srv = s;
@@ -524,8 +532,17 @@ worker_new(struct nt_uvserver *s, int idx)
 		free(w);
 		return (NULL);
 	}
-	uv_loop_init(&w->loop);
-	uv_async_init(&w->loop, &w->stop, on_stop);
+	if ((*r = uv_loop_init(&w->loop)) != 0) {
+		nt_server_free(&w->core);
+		free(w);
+		return (NULL);
+	}
+	if ((*r = uv_async_init(&w->loop, &w->stop, on_stop)) != 0) {
+		(void)uv_loop_close(&w->loop);
+		nt_server_free(&w->core);
+		free(w);
+		return (NULL);
+	}
 	w->stop.data = w;
 	w->st = s->st;
 	w->st_version = atomic_load(&s->version);
@@ -584,6 +601,22 @@ last_fd(const struct worker *w)
 	return (w->socks[w->n_socks - 1].fd);
 }
 
+/*
+ * An address bound already that a covers or that covers a (a wildcard
+ * and an address of its family, one port): binding both fails with
+ * EADDRINUSE, which is not another server.
+ */
+static const struct nt_addr *
+overlapping(const struct nt_uvserver *s, const struct nt_addr *a)
+{
+	for (size_t i = 0; i < s->n_addrs; i++)
+		if (nt_addr_family(&s->addrs[i]) == nt_addr_family(a) &&
+		    nt_addr_port(&s->addrs[i]) == nt_addr_port(a) &&
+		    (is_wildcard(&s->addrs[i]) || is_wildcard(a)))
+			return (&s->addrs[i]);
+	return (NULL);
+}
+
 /* Bind one listen address in every worker. */
 static int
 bind_everywhere(struct nt_uvserver *s, const struct nt_addr *want,
@@ -591,9 +624,17 @@ bind_everywhere(struct nt_uvserver *s, const struct nt_addr *want,
 {
 	struct nt_addr a = *want;
 	enum nt_rx_stamping st = NT_RX_STAMP_NONE;
-	char buf[NT_ADDRSTRLEN];
+	const struct nt_addr *o;
+	char buf[NT_ADDRSTRLEN], ob[NT_ADDRSTRLEN];
 	int r;
 
+	if ((o = overlapping(s, &a)) != NULL) {
+		snprintf(err, errlen, "cannot serve on %s: %s, listed before, "
+		    "serves it already; list one or the other",
+		    nt_addr_format(&a, buf, sizeof buf),
+		    nt_addr_format(o, ob, sizeof ob));
+		return (-1);
+	}
 	if ((r = port_free(&a)) == 0) {
 		for (int i = 0; i < s->n_workers && r == 0; i++) {
 			r = worker_add_socket(s->w[i], &a, &st);
@@ -670,8 +711,11 @@ nt_uvserver_start(const struct nt_uvserver_params *p,
 	uv_mutex_init(&s->lock);
 	s->n_workers = p->workers;
 	for (int i = 0; i < s->n_workers; i++) {
-		if ((s->w[i] = worker_new(s, i)) == NULL) {
-			snprintf(err, errlen, "out of memory");
+		if ((s->w[i] = worker_new(s, i, &r)) == NULL) {
+			snprintf(err, errlen, "cannot make server worker %d of "
+			    "%d: %s%s", i + 1, s->n_workers, strerror(-r),
+			    r == -EMFILE ? " (fewer workers, or a higher limit "
+			    "of open files: LimitNOFILE=)" : "");
 			free_workers(s);
 			return (NULL);
 		}

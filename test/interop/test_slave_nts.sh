@@ -1,7 +1,8 @@
 #!/bin/bash
 # ntimed slave serving NTS (RFC 8915) on loopback, with a CA and a
 # certificate for "localhost" made here: our own `query --nts`, a KE
-# client that speaks no ALPN, one that never speaks, bad KE requests and
+# client that speaks no ALPN, one that never speaks, 300 that never
+# speak while a real client runs its key exchange, bad KE requests and
 # the RFC's error records, chronyd -x as an NTS client authenticating our
 # replies (chronyc authdata), a restart that keeps chronyd's cookies good
 # thanks to the keys file (no NAK, no new KE), a lost keys file that makes
@@ -77,6 +78,29 @@ assert d == b"" and 4.5 <= dt <= 8, (d, dt)
 print("# closed after %.1f s" % dt, file=sys.stderr)
 EOF
 
+log "300 idle connections (slowloris) keep no real client out"
+THREADS=$(awk '/^Threads:/ {print $2}' "/proc/${SLAVE_PID[nts]}/status")
+"$PY" - "$K" "$NTIMED" "$PKI/ca.pem" <<'EOF' || fail "KE blocked by idle connections"
+import socket, subprocess, sys, time
+k = int(sys.argv[1])
+idle = []
+for _ in range(300):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex(("127.0.0.1", k))
+    idle.append(s)
+time.sleep(0.5)
+t0 = time.monotonic()
+r = subprocess.run([sys.argv[2], "query", "--nts", "--nts-ca", sys.argv[3],
+    "--fast", "--json", "-n", "1", "localhost:%d" % k],
+    capture_output=True, text=True, timeout=30)
+dt = time.monotonic() - t0
+assert r.returncode == 0 and dt < 2, (r.returncode, dt, r.stderr)
+print("# NTS query beside 300 idle connections: %.2f s" % dt, file=sys.stderr)
+EOF
+[ "$(awk '/^Threads:/ {print $2}' "/proc/${SLAVE_PID[nts]}/status")" = \
+    "$THREADS" ] || fail "threads grew with the connections"
+
 log "bad KE requests get the RFC 8915 answers"
 "$PY" - "$K" "$PKI/ca.pem" "$P" <<'EOF' || fail "KE answers"
 import socket, ssl, sys
@@ -110,6 +134,12 @@ assert r[:12].hex() == "800100020000" + "80040002000f", r.hex()
 assert r.count(bytes.fromhex("00050064")) == 8, r.hex()
 assert r.hex().endswith("80070002%04x" % int(sys.argv[3]) + end), r.hex()
 EOF
+
+# The log says what was wrong with each request, in the server's words.
+assert_grep "$TEST_TMP/slave-nts.log" "NTS-KE client 127\.0\.0\.1:[0-9]*: \
+refused: an unknown critical record" "unknown critical record logged"
+assert_grep "$TEST_TMP/slave-nts.log" "refused: AEAD_AES_SIV_CMAC_256 not \
+offered" "no AEAD in common logged"
 
 log "chronyd -x as an NTS client of the slave"
 nts_chrony_client_ok "$P" "$K"

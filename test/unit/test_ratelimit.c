@@ -91,6 +91,35 @@ test_bucket(void **state)
 	nt_ratelimit_free(&rl);
 }
 
+/*
+ * Our clock stepped back an hour: a limited client refills from the
+ * step on, instead of staying silenced until the clock is back where
+ * it was.  The same for a denied client's KoD credit.
+ */
+static void
+test_clock_stepped_back(void **state)
+{
+	struct nt_ratelimit_params p = params(1.0, 2, true);
+	struct nt_ipaddr a = ip("192.0.2.1"), d = ip("192.0.2.2");
+	struct nt_ratelimit rl;
+	nt_time t = T0;
+
+	(void)state;
+	assert_int_equal(nt_ratelimit_init(&rl, &p, NULL), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(nt_ratelimit_check(&rl, &a, t), NT_RL_PASS);
+	assert_int_equal(nt_ratelimit_check(&rl, &a, t), NT_RL_KOD);
+	assert_true(nt_ratelimit_kod_ok(&rl, &d, t));
+	assert_false(nt_ratelimit_kod_ok(&rl, &d, t));
+	t -= 3600 * NT_SEC;
+	assert_int_equal(nt_ratelimit_check(&rl, &a, t), NT_RL_DROP);
+	assert_false(nt_ratelimit_kod_ok(&rl, &d, t));
+	t += 2 * NT_SEC;
+	assert_int_equal(nt_ratelimit_check(&rl, &a, t), NT_RL_PASS);
+	assert_true(nt_ratelimit_kod_ok(&rl, &d, t));
+	nt_ratelimit_free(&rl);
+}
+
 static void
 test_no_kod_and_off(void **state)
 {
@@ -243,6 +272,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bucket),
+		cmocka_unit_test(test_clock_stepped_back),
 		cmocka_unit_test(test_no_kod_and_off),
 		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_table_size),

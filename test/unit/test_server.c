@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -194,6 +196,40 @@ test_local_stratum(void **state_)
 	    sizeof out, &why), &p);
 	assert_int_equal(p.stratum, 3);
 	assert_int_equal(p.refid, 0xc0000201);
+}
+
+/*
+ * Following a stratum 15 upstream makes the engine stratum 16: that is
+ * not something to serve with leap 0 and the upstream's refid, but as
+ * unsynchronized, or the local stratum when there is one.
+ */
+static void
+test_stratum16_upstream(void **state_)
+{
+	struct nt_sysinfo si = synced_info();
+	struct nt_server_state st;
+	enum nt_server_verdict why;
+	uint8_t req[NTP_HDR_LEN], out[NTP_HDR_LEN];
+	struct ntp_pkt p;
+
+	(void)state_;
+	si.stratum = NTP_MAX_STRATUM;
+	si.leap = NTP_LEAP_NONE;
+	st = state(&si, 0);
+	request(req, 4, NTP_MODE_CLIENT, 6);
+	decode(out, nt_server_reply(&st, req, sizeof req, T0, T0, out,
+	    sizeof out, &why), &p);
+	assert_int_equal(p.leap, NTP_LEAP_UNSYNC);
+	assert_int_equal(p.stratum, NTP_MAX_STRATUM);
+	assert_int_equal(p.refid, NTP_CODE("INIT"));
+	assert_int_equal(p.root_disp, nt_to_ntp32(NT_SERVER_MAX_DISP));
+	assert_int_equal(ntp_check_reply(&p, XMT, 16.0), NTP_REPLY_UNSYNC);
+	st = state(&si, 8);
+	decode(out, nt_server_reply(&st, req, sizeof req, T0, T0, out,
+	    sizeof out, &why), &p);
+	assert_int_equal(p.leap, NTP_LEAP_NONE);
+	assert_int_equal(p.stratum, 8);
+	assert_int_equal(p.refid, NT_SERVER_LOCAL_REFID);
 }
 
 static void
@@ -724,6 +760,86 @@ test_uvserver_port_in_use(void **state_)
 	nt_uvserver_stop(s);
 }
 
+/*
+ * A wildcard listed after an address of its family on the same port (or
+ * before it) is our own overlap, not "another NTP server running".
+ */
+static void
+test_uvserver_overlapping_listen(void **state_)
+{
+	struct nt_sysinfo si = synced_info();
+	struct nt_server_state st = state(&si, 0);
+	struct nt_addr lo[2];
+	struct nt_acl acl = { 0 };
+	struct nt_uvserver_params p = { .listen = lo, .n_listen = 2,
+	    .workers = 1, .clk = nt_clock_dry(), .srv = { .acl = &acl,
+	    .rl = { .interval = 1, .burst = 1, .entries = 16 } } };
+	struct nt_uvserver *s = start(1, false, &acl, &st, false);
+	char err[256] = "", want[256];
+	uint16_t port = nt_addr_port(nt_uvserver_addr(s, 0));
+
+	(void)state_;
+	nt_uvserver_stop(s);	/* its port is now ours to reuse */
+	assert_int_equal(nt_addr_parse(&lo[0], "127.0.0.1", port), 0);
+	assert_int_equal(nt_addr_parse(&lo[1], "0.0.0.0", port), 0);
+	assert_null(nt_uvserver_start(&p, &st, err, sizeof err));
+	snprintf(want, sizeof want, "cannot serve on 0.0.0.0:%u: "
+	    "127.0.0.1:%u, listed before, serves it already; list one or "
+	    "the other", port, port);
+	assert_string_equal(err, want);
+}
+
+/* Descriptors this process has open. */
+static int
+open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return (n - 3);		/* ".", ".." and the directory's own */
+}
+
+/*
+ * Out of descriptors (each worker's loop needs some: workers: 256 under
+ * systemd's default soft limit of 1024): a one-line reason, nothing
+ * left running -- not libuv aborting on a handle it never initialized.
+ */
+static void
+test_uvserver_out_of_descriptors(void **state_)
+{
+	struct nt_sysinfo si = synced_info();
+	struct nt_server_state st = state(&si, 0);
+	struct nt_addr lo;
+	struct nt_acl acl = { 0 };
+	struct nt_uvserver_params p = { .listen = &lo, .n_listen = 1,
+	    .workers = 32, .clk = nt_clock_dry(), .srv = { .acl = &acl,
+	    .rl = { .interval = 1, .burst = 1, .entries = 16 } } };
+	struct rlimit old, low;
+	char err[256] = "";
+	int before;
+
+	(void)state_;
+	assert_int_equal(nt_addr_parse(&lo, "127.0.0.1", 0), 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	before = open_fds();
+	low = old;
+	low.rlim_cur = (rlim_t)before + 16;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_null(nt_uvserver_start(&p, &st, err, sizeof err));
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_non_null(strstr(err, strerror(EMFILE)));
+	/*
+	 * libuv 1.44 (Debian 12) leaks its epoll descriptor when
+	 * uv_loop_init() fails (fixed by libuv pull request 4757): that
+	 * one, and nothing else.
+	 */
+	assert_true(open_fds() <= before + 1);
+}
+
 /* ---- The dry-run clock under concurrent readers ---- */
 
 static atomic_bool readers_stop;
@@ -782,6 +898,7 @@ main(void)
 		cmocka_unit_test(test_versions_and_poll),
 		cmocka_unit_test(test_unsynchronized),
 		cmocka_unit_test(test_local_stratum),
+		cmocka_unit_test(test_stratum16_upstream),
 		cmocka_unit_test(test_dispersion_limits),
 		cmocka_unit_test(test_kod),
 		cmocka_unit_test(test_modes_and_versions),
@@ -794,6 +911,8 @@ main(void)
 		cmocka_unit_test(test_uvserver_burst_and_limit),
 		cmocka_unit_test(test_uvserver_reply_source),
 		cmocka_unit_test(test_uvserver_port_in_use),
+		cmocka_unit_test(test_uvserver_overlapping_listen),
+		cmocka_unit_test(test_uvserver_out_of_descriptors),
 		cmocka_unit_test(test_dry_clock_threads),
 	};
 
