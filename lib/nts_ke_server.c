@@ -93,7 +93,7 @@ cred_put(struct nts_ke_server *s, struct cred *c)
 
 /* Where a connection is: each step waits on the socket in one direction. */
 enum conn_step {
-	STEP_HANDSHAKE,		/* TLS; waits to read (our flights are small) */
+	STEP_HANDSHAKE,		/* TLS; mostly waits to read */
 	STEP_READ,		/* the request, up to End of Message */
 	STEP_SEND,		/* the response */
 	STEP_BYE,		/* close_notify */
@@ -346,11 +346,18 @@ conn_step(struct conn *c)
 		conn_close(c);
 }
 
-/* The poll() events a connection waits for. */
+/*
+ * The poll() events a connection waits for.  A handshake mostly waits
+ * to read, but our flight (a certificate chain larger than the socket's
+ * send buffer) can wait to be written: GnuTLS says which.
+ */
 static short
 conn_events(const struct conn *c)
 {
 	if (c->step == STEP_SEND || c->step == STEP_BYE)
+		return (POLLOUT);
+	if (c->step == STEP_HANDSHAKE &&
+	    gnutls_record_get_direction(c->tls) == 1)
 		return (POLLOUT);
 	return (POLLIN);
 }

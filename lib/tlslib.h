@@ -39,6 +39,7 @@
 	X(gnutls_prf_rfc5705)						\
 	X(gnutls_priority_set_direct)					\
 	X(gnutls_protocol_get_version)					\
+	X(gnutls_record_get_direction)					\
 	X(gnutls_record_recv)						\
 	X(gnutls_record_send)						\
 	X(gnutls_record_set_timeout)					\
@@ -98,6 +99,8 @@ int nt_tls_load(char *err, size_t errlen);
 #define gnutls_prf_rfc5705 (*nt_tls_syms.gnutls_prf_rfc5705)
 #define gnutls_priority_set_direct (*nt_tls_syms.gnutls_priority_set_direct)
 #define gnutls_protocol_get_version (*nt_tls_syms.gnutls_protocol_get_version)
+#define gnutls_record_get_direction \
+	(*nt_tls_syms.gnutls_record_get_direction)
 #define gnutls_record_recv (*nt_tls_syms.gnutls_record_recv)
 #define gnutls_record_send (*nt_tls_syms.gnutls_record_send)
 #define gnutls_record_set_timeout (*nt_tls_syms.gnutls_record_set_timeout)
