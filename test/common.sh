@@ -13,3 +13,14 @@ skip() {
 	echo "SKIP: $*" >&2
 	exit 77
 }
+# wait_for TRIES CMD...: run CMD every 0.1 s until it succeeds, at most
+# TRIES times; its last status.
+wait_for() {
+	local n=$1 _
+	shift
+	for _ in $(seq "$n"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}

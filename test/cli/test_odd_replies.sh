@@ -48,11 +48,8 @@ while True:
 EOF
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 50); do
-	[ -s "$T/ports" ] && break
-	sleep 0.1
-done
-[ -s "$T/ports" ] || { cat "$T/server.log" >&2; fail "stand-in server did not start"; }
+wait_for 50 test -s "$T/ports" ||
+    { cat "$T/server.log" >&2; fail "stand-in server did not start"; }
 port() { awk -v m="$1" '$1 == m { print $2 }' "$T/ports"; }
 SHORT=127.0.0.1:$(port short)
 V7=127.0.0.1:$(port version7)

@@ -53,11 +53,8 @@ while True:
 EOF
 FAKE=$!
 trap 'kill "$FAKE" 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 50); do
-	[ -S "$SOCK" ] && break
-	sleep 0.1
-done
-[ -S "$SOCK" ] || { cat "$T/fake.log" >&2; fail "stand-in daemon did not start"; }
+wait_for 50 test -S "$SOCK" ||
+    { cat "$T/fake.log" >&2; fail "stand-in daemon did not start"; }
 
 # rows FILE: the table's rows (after the "===" rule).
 rows() { sed -n '/^====/,$p' "$1" | tail -n +2; }
