@@ -2,6 +2,7 @@
  * Host/port splitting, shared by the config loader and every command line
  * that takes an address, so that "[::1]:123" means the same everywhere.
  */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -115,6 +116,30 @@ copy_host(char *host, size_t hostlen, const char *s, size_t n,
 }
 
 /*
+ * A host with two ':' or more must be an IPv6 address ("fe80::1%eth0"
+ * keeps its scope for getaddrinfo()): "::1:21123" or "127.0.0.1:123:5"
+ * would otherwise go to the resolver as a name.  0, or -1 and err.
+ */
+static int
+check_ipv6(const char *host, char *err, size_t errlen)
+{
+	struct in6_addr a;
+	char addr[INET6_ADDRSTRLEN], q[QUOTED_MAX];
+	size_t n = strcspn(host, "%");
+
+	if (n < sizeof addr) {
+		memcpy(addr, host, n);
+		addr[n] = '\0';
+		if (inet_pton(AF_INET6, addr, &a) == 1)
+			return (0);
+	}
+	snprintf(err, errlen, "'%s' is not an IPv6 address (a port after an "
+	    "IPv6 address needs brackets: [::1]:123)",
+	    nt_printable(host, q, sizeof q));
+	return (-1);
+}
+
+/*
  * "[HOST]" or "[HOST]:PORT".  A name has no ':' and an IPv6 address at
  * least two; a host with exactly one would not read back the same once
  * printed without brackets (a config printed by --check-config).
@@ -140,6 +165,8 @@ parse_bracketed(const char *arg, char *host, size_t hostlen, uint16_t *port,
 		    "IPv6 address", nt_printable(host, q, sizeof q));
 		return (-1);
 	}
+	if (colon != NULL && check_ipv6(host, err, errlen) != 0)
+		return (-1);
 	if (close[1] == '\0')
 		return (0);
 	if (close[1] != ':') {
@@ -163,7 +190,8 @@ nt_parse_hostport(const char *arg, char *host, size_t hostlen,
 		    errlen));
 	colon = strchr(arg, ':');
 	if (colon != NULL && strchr(colon + 1, ':') != NULL)	/* bare IPv6 */
-		return (copy_host(host, hostlen, arg, strlen(arg), err, errlen));
+		return (copy_host(host, hostlen, arg, strlen(arg), err,
+		    errlen) != 0 ? -1 : check_ipv6(host, err, errlen));
 	if (colon == NULL)
 		return (copy_host(host, hostlen, arg, strlen(arg), err, errlen));
 	if (copy_host(host, hostlen, arg, (size_t)(colon - arg), err, errlen))

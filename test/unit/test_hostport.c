@@ -7,6 +7,8 @@
  * is accepted as a host, bare or in brackets, and passed on unchanged for
  * getaddrinfo() to resolve the scope.  A bare IPv6 address never carries a
  * port: "::1:123" is the address ::1:123; write "[::1]:123" for a port.
+ * A host with two ':' or more that is no IPv6 address ("::1:21123",
+ * "127.0.0.1:123:5") is refused, never handed to the resolver as a name.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,6 +136,12 @@ test_bad_host(void **state)
 	assert_bad("a]b", "character");
 	assert_bad("\x7f", "character");
 	assert_bad("h\xc3\xa9", "character");
+	/* Two ':' or more: an IPv6 address, or refused (not a name). */
+	assert_bad("::1:21123", "not an IPv6 address");
+	assert_bad("127.0.0.1:123:5", "needs brackets");
+	assert_bad("host:12:3", "not an IPv6 address");
+	assert_bad("[a:b:c]:123", "not an IPv6 address");
+	assert_bad("fe80::1x%eth0", "not an IPv6 address");
 }
 
 static void
