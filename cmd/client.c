@@ -664,33 +664,9 @@ stop(struct client *cl)
 	cl->ctl = NULL;
 	cl->metrics = NULL;
 	nt_uvclient_close(cl->uc);
-	/*
-	 * A name lookup can block a thread of libuv's pool for as long as
-	 * the resolver retries (10 s and more with DNS down), and cannot be
-	 * cancelled: the loop would wait for it, after SIGTERM or --once's
-	 * timeout.  Leave it: see exit_now().
-	 */
-	if (nt_uvclient_resolving(cl->uc) > 0)
+	/* After SIGTERM or --once's timeout: see nt_daemon_leave(). */
+	if (nt_daemon_lookup_pending(cl->uc))
 		uv_stop(&cl->loop);
-}
-
-/*
- * With a lookup still running (stop()), returning would wait for it all
- * the same: libuv's clean-up at exit joins its pool's threads, and the
- * lookup's end would then post to a loop that is gone.  So exit here,
- * after the check main() makes of what was written.
- */
-static void
-exit_now(int rc)
-{
-	errno = 0;
-	if ((fflush(stdout) != 0 || ferror(stdout)) && errno != EPIPE &&
-	    rc == 0) {
-		fprintf(stderr, "ntimed: cannot write output: %s\n",
-		    errno != 0 ? strerror(errno) : "write error");
-		rc = EXIT_SYSTEM;
-	}
-	_exit(rc);
 }
 
 static void
@@ -1023,8 +999,8 @@ cmd_client(int argc, char **argv)
 	}
 	setup_logging(&cl);
 	rc = run(&cl);
-	if (cl.uc != NULL && nt_uvclient_resolving(cl.uc) > 0)
-		exit_now(rc);	/* a lookup still runs: see stop() */
+	if (nt_daemon_lookup_pending(cl.uc))
+		nt_daemon_leave(rc);	/* a lookup still runs: see stop() */
 	uv_run(&cl.loop, UV_RUN_DEFAULT);	/* let closed handles finish */
 	free_retired(&cl);
 	if (cl.uc != NULL)

@@ -616,6 +616,25 @@ nt_daemon_confine(const struct nt_conf *c, const char *role,
 	return (rc);
 }
 
+bool
+nt_daemon_lookup_pending(struct nt_uvclient *uc)
+{
+	return (uc != NULL && nt_uvclient_resolving(uc) > 0);
+}
+
+void
+nt_daemon_leave(int rc)
+{
+	errno = 0;
+	if ((fflush(stdout) != 0 || ferror(stdout)) && errno != EPIPE &&
+	    rc == 0) {
+		fprintf(stderr, "ntimed: cannot write output: %s\n",
+		    errno != 0 ? strerror(errno) : "write error");
+		rc = EXIT_SYSTEM;
+	}
+	_exit(rc);
+}
+
 void
 nt_daemon_save_drift(const struct nt_conf *c, struct nt_uvclient *uc)
 {

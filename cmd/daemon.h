@@ -145,4 +145,16 @@ void nt_daemon_reopen_logs(void);
 /* Write the drift file (atomically) if there is something worth saving. */
 void nt_daemon_save_drift(const struct nt_conf *c, struct nt_uvclient *uc);
 
+/*
+ * A name lookup can block a thread of libuv's pool for as long as the
+ * resolver retries (10 s and more with DNS down), and cannot be
+ * cancelled.  A daemon stopping with one in flight (uc) stops its loop
+ * rather than waiting for it; then, instead of the usual clean-up
+ * (libuv's joins its pool's threads, and the lookup's end would post to
+ * a loop that is gone), nt_daemon_leave() exits with rc, after checking
+ * that what was written to standard output got there.
+ */
+bool nt_daemon_lookup_pending(struct nt_uvclient *uc);
+void nt_daemon_leave(int rc) __attribute__((noreturn));
+
 #endif

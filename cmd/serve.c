@@ -472,6 +472,8 @@ stop(struct nt_serve *sl)
 	nt_uvclient_close(sl->uc);
 	if (sl->o.role->stop != NULL)
 		sl->o.role->stop(sl);
+	if (nt_daemon_lookup_pending(sl->uc))	/* see nt_daemon_leave() */
+		uv_stop(&sl->loop);
 }
 
 static void
@@ -944,6 +946,8 @@ nt_serve_main(const struct nt_serve_role *r, void *ctx, int argc,
 		nt_daemon_logging(&sl.conf, sl.o.log_level, sl.o.foreground,
 		    ident);
 		rc = run(&sl);
+		if (nt_daemon_lookup_pending(sl.uc))
+			nt_daemon_leave(rc);	/* see stop() */
 		uv_run(&sl.loop, UV_RUN_DEFAULT);	/* closed handles */
 		free_retired(&sl);
 		if (sl.srv != NULL)

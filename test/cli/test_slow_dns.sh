@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A name lookup that hangs (DNS down: the resolver retries for 10 s here,
 # often longer) holds neither "client --once -t 2" past its timeout nor
-# the daemon past SIGTERM: both waited for the lookup before.  The run is
+# the daemons (client, slave) past SIGTERM: all waited for the lookup
+# before.  The run is
 # in a network namespace of its own whose resolver is a loopback port
 # that reads every query and answers none: no real resolver is asked.
 . "$(dirname "$0")/lib.sh"
@@ -46,6 +47,19 @@ kill -TERM $D
 rc=0
 wait $D || rc=$?
 echo "daemon $rc $(( ($(date +%s%N) - S) / 1000000 ))" >>"$T/result"
+"$NTIMED" slave --dry-run -F --socket "$T/s.sock" --listen 127.0.0.1:10123 \
+    --local-stratum 8 "$N" >/dev/null 2>"$T/slave.err" &
+D=$!
+for _ in $(seq 50); do
+	[ -S "$T/s.sock" ] && break
+	sleep 0.1
+done
+sleep 0.5
+S=$(date +%s%N)
+kill -TERM $D
+rc=0
+wait $D || rc=$?
+echo "slave $rc $(( ($(date +%s%N) - S) / 1000000 ))" >>"$T/result"
 EOF
 "${ISOLATED[@]}" bash "$T/run.sh" "$T" "$NTIMED" "$N" ||
     fail "the run in the namespace failed"
@@ -61,4 +75,8 @@ read -r _ rc ms < <(grep '^daemon' "$T/result")
 [ "$rc" -eq 0 ] || { cat "$T/daemon.err" >&2; fail "daemon: exit $rc after SIGTERM"; }
 [ "$ms" -lt 5000 ] || fail "the daemon took $ms ms to stop: it waited for the lookup"
 [ -e "$T/d.sock" ] && fail "the daemon left its control socket"
+read -r _ rc ms < <(grep '^slave' "$T/result")
+[ "$rc" -eq 0 ] || { cat "$T/slave.err" >&2; fail "slave: exit $rc after SIGTERM"; }
+[ "$ms" -lt 5000 ] || fail "the slave took $ms ms to stop: it waited for the lookup"
+[ -e "$T/s.sock" ] && fail "the slave left its control socket"
 echo "slow dns: all checks passed"
