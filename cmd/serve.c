@@ -255,10 +255,13 @@ state_str(const struct nt_serve *sl, const struct nt_server_state *st,
 		snprintf(buf, len, "not synchronized (clients get leap 3, "
 		    "stratum 16 and will not use us)");
 	else
-		snprintf(buf, len, "stratum %d, refid %s%s", st->stratum,
+		snprintf(buf, len, "stratum %d, refid %s%s%s", st->stratum,
 		    nt_status_refid(&sl->se, st->refid, st->stratum, refid,
 		    sizeof refid), st->refid == NT_SERVER_LOCAL_REFID ?
-		    " (local stratum, not synchronized)" : "");
+		    " (local stratum, not synchronized)" : "",
+		    st->leap == NTP_LEAP_INSERT ? ", leap second insertion "
+		    "announced" : st->leap == NTP_LEAP_DELETE ? ", leap second "
+		    "deletion announced" : "");
 	return (buf);
 }
 

@@ -6,14 +6,15 @@
 # stratum 1 with the configured refid, as 'ntimed query' sees it.  Among
 # the good datagrams come bad ones (wrong magic, wrong size, NaN offset,
 # a leap value of 7, a timestamp 100 s old): each kind is logged once (then every 100th bad
-# datagram), none is used, nothing crashes.
+# datagram), none is used, nothing crashes.  Then the datagrams announce
+# a leap second: the master serves leap 1 and its log says so.
 # Dry-run clock: nothing steers.
 . "$(dirname "$0")/../interop/lib.sh"
 . "$(dirname "$0")/master_lib.sh"
 
 SOCK=$TEST_TMP/chrony.gps0.sock
 "$PY" - "$SOCK" 2>"$TEST_TMP/writer.log" <<'PYEOF' &
-import math, socket, struct, sys, time
+import math, os, socket, struct, sys, time
 path = sys.argv[1]
 MAGIC = 0x534f434b
 def dgram(offset=0.0, leap=0, magic=MAGIC, age=0):
@@ -31,7 +32,8 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 i = 0
 while True:
     try:
-        s.sendto(dgram(), path)
+        s.sendto(dgram(leap=1 if os.path.exists(path + ".leap") else 0),
+                 path)
         if i % 4 == 1:
             for b in bad:
                 s.sendto(b, path)
@@ -73,6 +75,15 @@ json_assert "$OUT" 'd[0]["ok"] and d[0]["stratum"] == 1' "stratum 1"
 json_assert "$OUT" 'd[0]["refid"] == "GPSD" and d[0]["leap"] == 0' \
     "refid GPSD, leap 0"
 json_assert "$OUT" 'abs(d[0]["offset"]) < 0.01' "offset"
+: >"$SOCK.leap"
+for _ in $(seq 100); do
+	grep -q "leap second insertion announced" "$MLOG" && break
+	sleep 0.1
+done
+assert_grep "$MLOG" "serving: stratum 1, refid GPSD, leap second insertion \
+announced" "a change of leap alone is logged as that"
+run_capture "$OUT" "$NTIMED" query --fast --json "127.0.0.1:$PORT"
+json_assert "$OUT" 'd[0]["leap"] == 1' "leap 1 served"
 kill -TERM "$MPID"
 RC=0
 wait "$MPID" || RC=$?
