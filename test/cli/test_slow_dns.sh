@@ -34,32 +34,26 @@ rc=0
 "$NTIMED" client --once --dry-run -t 2 "$N" >"$T/once.out" 2>"$T/once.err" ||
     rc=$?
 echo "once $rc $(( ($(date +%s%N) - S) / 1000000 ))" >"$T/result"
-"$NTIMED" client --dry-run -F --socket "$T/d.sock" "$N" \
-    >/dev/null 2>"$T/daemon.err" &
-D=$!
-for _ in $(seq 50); do
-	[ -S "$T/d.sock" ] && break
-	sleep 0.1
-done
-sleep 0.5
-S=$(date +%s%N)
-kill -TERM $D
-rc=0
-wait $D || rc=$?
-echo "daemon $rc $(( ($(date +%s%N) - S) / 1000000 ))" >>"$T/result"
-"$NTIMED" slave --dry-run -F --socket "$T/s.sock" --listen 127.0.0.1:10123 \
-    --local-stratum 8 "$N" >/dev/null 2>"$T/slave.err" &
-D=$!
-for _ in $(seq 50); do
-	[ -S "$T/s.sock" ] && break
-	sleep 0.1
-done
-sleep 0.5
-S=$(date +%s%N)
-kill -TERM $D
-rc=0
-wait $D || rc=$?
-echo "slave $rc $(( ($(date +%s%N) - S) / 1000000 ))" >>"$T/result"
+# stop_time NAME SOCKET ARGS...: a daemon looking up $N, then SIGTERM;
+# its exit status and how long it took to leave.
+stop_time() {
+	local name=$1 sock=$2 d rc=0 s
+	shift 2
+	"$NTIMED" "$@" --dry-run -F --socket "$sock" "$N" >/dev/null \
+	    2>"$T/$name.err" &
+	d=$!
+	for _ in $(seq 50); do
+		[ -S "$sock" ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+	s=$(date +%s%N)
+	kill -TERM $d
+	wait $d || rc=$?
+	echo "$name $rc $(( ($(date +%s%N) - s) / 1000000 ))" >>"$T/result"
+}
+stop_time daemon "$T/d.sock" client
+stop_time slave "$T/s.sock" slave --listen 127.0.0.1:10123 --local-stratum 8
 EOF
 "${ISOLATED[@]}" bash "$T/run.sh" "$T" "$NTIMED" "$N" ||
     fail "the run in the namespace failed"
