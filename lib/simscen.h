@@ -229,7 +229,10 @@ nt_time nt_sim_leap_midnight(const struct nt_sim_scenario *sc);
 size_t nt_sim_scenario_cut(const struct nt_sim_scenario *sc, double duration,
     char *buf, size_t len);
 
-/* "100us", "2h", "30d" or plain seconds; returns 0 or -1. */
+/*
+ * "100us", "2h", "30d" or plain seconds; returns 0 or -1.  Never NaN; a
+ * number too large ("1e400") is infinite, for the caller's range check.
+ */
 int nt_sim_parse_time(const char *s, double *v);
 
 /* Append a server with defaults; NULL when full or out of memory. */
