@@ -104,6 +104,7 @@ struct conn {
 	struct nts_ke_server *s;
 	struct cred	*cred;		/* a reference */
 	char		peer[NT_ADDRSTRLEN];
+	uint64_t	from;		/* a hash of the client's address */
 	int		fd;		/* -1: the slot is free */
 	double		accepted, deadline;	/* CLOCK_MONOTONIC s */
 	gnutls_session_t tls;
@@ -363,25 +364,61 @@ conn_events(const struct conn *c)
 }
 
 /*
+ * The client's address without its port, as a 64-bit FNV-1a hash: the
+ * fairness below compares it 4096 times per connection under a flood.
+ * Two addresses that collide share their fair part, no worse.
+ */
+static uint64_t
+address_key(const struct nt_addr *a)
+{
+	char host[NT_ADDRSTRLEN];
+	uint64_t h = 0xcbf29ce484222325u;
+
+	nt_addr_format_host(a, host, sizeof host);
+	for (const char *p = host; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3u;
+	return (h);
+}
+
+/* How many of a thread's connections come from c's address. */
+static int
+same_address(const struct ke_thread *t, const struct conn *c)
+{
+	int n = 0;
+
+	for (int i = 0; i < NTS_KE_SERVER_CONNS; i++)
+		n += t->c[i].fd >= 0 && t->c[i].from == c->from;
+	return (n);
+}
+
+/*
  * A free slot, or the slot of the connection that has been waiting
- * longest: when a flood of idle connections fills the table, each lasts
- * only until the table has turned over, and a real client's handshake
- * (milliseconds) is rarely the oldest.
+ * longest among those of the address holding the most: a flood of idle
+ * connections from one address then evicts only its own, and from many
+ * addresses each lasts only until the table has turned over, where a
+ * real client's handshake takes milliseconds.  Quadratic in a table of
+ * 64 (a few microseconds), and only when it is full.
  */
 static struct conn *
 free_slot(struct ke_thread *t)
 {
-	struct conn *old = &t->c[0];
+	struct conn *old = NULL;
+	int most = 0, n;
 
 	for (int i = 0; i < NTS_KE_SERVER_CONNS; i++) {
 		if (t->c[i].fd < 0)
 			return (&t->c[i]);
-		if (t->c[i].accepted < old->accepted)
+		n = same_address(t, &t->c[i]);
+		if (n > most || (n == most &&
+		    t->c[i].accepted < old->accepted)) {
+			most = n;
 			old = &t->c[i];
+		}
 	}
+	assert(old != NULL && most >= 1);
 	conn_fail(old, "dropped after %.1f s %s: %d connections in "
-	    "progress", nts_tls_mono_now() - old->accepted,
-	    step_names[old->step], NTS_KE_SERVER_CONNS);
+	    "progress, %d from this address", nts_tls_mono_now() -
+	    old->accepted, step_names[old->step], NTS_KE_SERVER_CONNS, most);
 	conn_close(old);
 	return (old);
 }
@@ -412,9 +449,10 @@ accept_one(struct ke_thread *t, int lfd)
 	c->deadline = c->accepted + NTS_KE_SERVER_TIMEOUT;
 	c->cred = cred_get(s);
 	c->step = STEP_HANDSHAKE;
-	if (nt_addr_from_sockaddr(&a, (struct sockaddr *)&ss, sl) == 0)
+	if (nt_addr_from_sockaddr(&a, (struct sockaddr *)&ss, sl) == 0) {
 		nt_addr_format(&a, c->peer, sizeof c->peer);
-	else
+		c->from = address_key(&a);
+	} else
 		snprintf(c->peer, sizeof c->peer, "(unknown)");
 	if (conn_tls(c) != 0)
 		conn_close(c);

@@ -7,9 +7,11 @@
  * NTS_KE_MAX_REQUEST bytes, the answer, close -- all within a deadline.
  * Each connection costs a bounded buffer and lives until its deadline at
  * most; when a thread's table is full, a new connection takes the place
- * of the one waiting longest.  So idle or slow connections (slowloris)
- * cannot keep real clients out, the threads and memory stay bounded,
- * and the NTP workers and the main loop never wait on any of it.
+ * of the one waiting longest among those of the address holding the
+ * most.  So idle or slow connections (slowloris), even churned from
+ * one address, cannot keep real clients out, the threads and memory
+ * stay bounded, and the NTP workers and the main loop never wait on
+ * any of it.
  */
 #ifndef NTIMED_NTS_KE_SERVER_H
 #define NTIMED_NTS_KE_SERVER_H
