@@ -760,6 +760,7 @@ start_nts(struct nt_serve *sl, const struct nt_addr *ntp, size_t n_ntp,
 	/* Unless told, the port of the first NTP address: 123 is not sent. */
 	p.ntp_port = nc->ntp_port != 0 ? (uint16_t)nc->ntp_port :
 	    n_ntp > 0 ? nt_addr_port(&ntp[0]) : NTP_PORT;
+	p.ntp_server = nc->ntp_server;
 	if ((sl->ke = nts_ke_server_start(&p, err, sizeof err)) == NULL) {
 		nt_cmd_error(sl->o.role->name, err);
 		if (sl->o.log_level < 0 && sl->conf.log_dest != NT_LOG_STDERR)

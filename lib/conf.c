@@ -191,6 +191,9 @@ static const struct nt_yconf_key nts_keys[] = {
 	    "(and TCP ports, default 4460) for NTS-KE; none: the server's"),
 	NT_YCONF_INT("ntp_port", struct nt_nts_serve_conf, ntp_port, 0,
 	    65535, "NTP port advertised to KE clients; 0: the server's"),
+	NT_YCONF_STRING("ntp_server", struct nt_nts_serve_conf, ntp_server,
+	    NT_YCONF_NULLABLE, "NTP server name or address advertised to KE "
+	    "clients; ~: they use the KE server's"),
 	NT_YCONF_STRBUF("keys", struct nt_nts_serve_conf, keys, 0,
 	    "file keeping the cookie keys across restarts"),
 	NT_YCONF_DOUBLE("rotate", struct nt_nts_serve_conf, rotate, 60,
@@ -585,6 +588,12 @@ nts_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	if (nc->keys[0] != '/')
 		return (nt_yconf_error(w, nt_yconf_map_get(map, "keys"),
 		    "'%s.keys' must be an absolute path", w->path));
+	if (nc->ntp_server != NULL && (nc->ntp_server[0] == '\0' ||
+	    !nts_server_name_ok(nc->ntp_server)))
+		return (nt_yconf_error(w, nt_yconf_map_get(map, "ntp_server"),
+		    "'%s.ntp_server' must be a host name or address of 1 to "
+		    "%d printable characters without spaces", w->path,
+		    NTS_SERVER_MAX_LEN));
 	return (check_list(w, map, "listen", NTS_KE_PORT));
 }
 

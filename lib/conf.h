@@ -64,6 +64,7 @@ struct nt_nts_serve_conf {
 	char		**listen;	/* KE "addr[:port]"; none: the server's */
 	size_t		n_listen;
 	int		ntp_port;	/* advertised; 0: server.port */
+	char		*ntp_server;	/* advertised; NULL: the KE host */
 	char		keys[4096];	/* default /var/lib/ntimed/nts-keys */
 	double		rotate;		/* s, default 1 week */
 };

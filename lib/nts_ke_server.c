@@ -48,6 +48,7 @@ struct nts_ke_server {
 	struct nts_ke_server_params p;
 	char		keys_file[4096];
 	char		cert[4096], key[4096];
+	char		ntp_server[NTS_SERVER_MAX_LEN + 1];	/* "": none */
 	struct nts_server nts;
 	bool		dirty;		/* keys changed since last written */
 	pthread_mutex_t	cred_lock;
@@ -218,7 +219,7 @@ conn_answer(struct conn *c, enum nts_ke_err v)
 	memset(s2c, 0, sizeof s2c);
 	c->verdict = v;
 	c->out_len = nts_ke_build_response(v, ck, NTS_COOKIE_MAX,
-	    c->s->p.ntp_port, c->out, sizeof c->out);
+	    c->s->ntp_server, c->s->p.ntp_port, c->out, sizeof c->out);
 	assert(c->out_len > 0);
 	c->out_off = 0;
 	c->step = STEP_SEND;
@@ -667,6 +668,10 @@ nts_ke_server_start(const struct nts_ke_server_params *p, char *err,
 	s->p.cert = s->cert;	/* the caller's strings may not outlive us */
 	s->p.key = s->key;
 	s->p.keys_file = s->keys_file;
+	assert(p->ntp_server == NULL || nts_server_name_ok(p->ntp_server));
+	snprintf(s->ntp_server, sizeof s->ntp_server, "%s",
+	    p->ntp_server != NULL ? p->ntp_server : "");
+	s->p.ntp_server = s->ntp_server;
 	if (pthread_mutex_init(&s->cred_lock, NULL) != 0) {
 		nts_server_free(&s->nts);
 		free(s);

@@ -36,6 +36,7 @@ struct nts_ke_server_params {
 	const char	*keys_file;	/* server cookie keys */
 	double		rotate;		/* s between server keys */
 	uint16_t	ntp_port;	/* advertised if not 123 */
+	const char	*ntp_server;	/* advertised if not NULL or "" */
 };
 
 struct nts_ke_counters {

@@ -96,16 +96,31 @@ take_cookie(struct nts_ke_reply *r, const uint8_t *body, uint16_t len)
 }
 
 /* A host name or address: printable ASCII without spaces. */
+static bool
+server_name(const uint8_t *p, size_t len)
+{
+	if (len == 0 || len > NTS_SERVER_MAX_LEN)
+		return (false);
+	for (size_t i = 0; i < len; i++)
+		if (p[i] <= 0x20 || p[i] >= 0x7f)
+			return (false);
+	return (true);
+}
+
+bool
+nts_server_name_ok(const char *name)
+{
+	return (name[0] == '\0' ||
+	    server_name((const uint8_t *)name, strlen(name)));
+}
+
 static enum nts_ke_err
 take_server(struct nts_ke_reply *r, const uint8_t *body, uint16_t len)
 {
 	if (r->server[0] != '\0')
 		return (NTS_KE_DUPLICATE);
-	if (len == 0 || len > NTS_SERVER_MAX_LEN)
+	if (!server_name(body, len))
 		return (NTS_KE_BAD_SERVER);
-	for (uint16_t i = 0; i < len; i++)
-		if (body[i] <= 0x20 || body[i] >= 0x7f)
-			return (NTS_KE_BAD_SERVER);
 	memcpy(r->server, body, len);
 	r->server[len] = '\0';
 	return (NTS_KE_OK);
@@ -334,13 +349,15 @@ put_any(uint8_t *p, size_t cap, unsigned type, const uint8_t *body, size_t n)
 
 size_t
 nts_ke_build_response(enum nts_ke_err verdict, const struct nts_cookie *c,
-    int n_cookies, uint16_t port, uint8_t *buf, size_t cap)
+    int n_cookies, const char *server, uint16_t port, uint8_t *buf,
+    size_t cap)
 {
 	uint8_t proto[2] = { 0, NTS_PROTO_NTPV4 }, aead[2] = {
 	    NTS_AEAD_ID >> 8, NTS_AEAD_ID & 0xff }, code[2] = { 0, 1 }, pb[2];
 	size_t n = 0, f = 1;
 
 	assert(buf != NULL && n_cookies >= 0 && (c != NULL || !n_cookies));
+	assert(server == NULL || nts_server_name_ok(server));
 	if (verdict == NTS_KE_OK || verdict == NTS_KE_NO_AEAD ||
 	    verdict == NTS_KE_NO_PROTOCOL)
 		/* No protocol or AEAD in common: an empty list says so. */
@@ -358,6 +375,10 @@ nts_ke_build_response(enum nts_ke_err verdict, const struct nts_cookie *c,
 	for (int i = 0; f != 0 && verdict == NTS_KE_OK && i < n_cookies; i++)
 		n += (f = put_any(buf + n, cap - n, REC_COOKIE, c[i].data,
 		    c[i].len));
+	if (f != 0 && verdict == NTS_KE_OK && server != NULL &&
+	    server[0] != '\0')
+		n += (f = put_any(buf + n, cap - n, REC_SERVER | REC_CRITICAL,
+		    (const uint8_t *)server, strlen(server)));
 	if (f != 0 && verdict == NTS_KE_OK && port != 0 && port != 123) {
 		put16(pb, port);
 		n += (f = put_any(buf + n, cap - n, REC_PORT | REC_CRITICAL,

@@ -61,13 +61,14 @@ ke_request(const uint8_t *data, size_t size)
 		return;
 	for (int i = 0; i < NTS_COOKIE_MAX; i++)
 		FZ_CHECK(nts_server_cookie(&srv, C2S, S2C, N16, &ck[i]) == 0);
-	n = nts_ke_build_response(e, ck, NTS_COOKIE_MAX, 4123, out,
-	    sizeof out);
+	n = nts_ke_build_response(e, ck, NTS_COOKIE_MAX, "ntp.example.org",
+	    4123, out, sizeof out);
 	FZ_CHECK(n > 0);
 	back = nts_ke_parse_response(out, n, &r);
 	if (e == NTS_KE_OK)
 		FZ_CHECK(back == NTS_KE_OK && r.n_cookies == NTS_COOKIE_MAX &&
-		    r.port == 4123);
+		    r.port == 4123 && strcmp(r.server, "ntp.example.org") ==
+		    0);
 	else if (e == NTS_KE_NO_PROTOCOL || e == NTS_KE_NO_AEAD)
 		FZ_CHECK(back == e);
 	else

@@ -140,39 +140,73 @@ test_ke_build_response(void **state)
 		ck[i].len = 100;
 		memset(ck[i].data, 'a' + i, 100);
 	}
-	n = nts_ke_build_response(NTS_KE_OK, ck, 8, 123, buf, sizeof buf);
+	n = nts_ke_build_response(NTS_KE_OK, ck, 8, NULL, 123, buf, sizeof buf);
 	assert_int_equal(nts_ke_parse_response(buf, n, &r), NTS_KE_OK);
 	assert_int_equal(r.n_cookies, 8);
 	assert_int_equal(r.aead, NTS_AEAD_ID);
 	assert_int_equal(r.port, 0);		/* 123 is not sent */
+	assert_string_equal(r.server, "");	/* nor a Server record */
 	assert_int_equal(r.cookies[7].data[99], 'h');
-	n = nts_ke_build_response(NTS_KE_OK, ck, 8, 12323, buf, sizeof buf);
+	n = nts_ke_build_response(NTS_KE_OK, ck, 8, "", 12323, buf,
+	    sizeof buf);
 	assert_int_equal(nts_ke_parse_response(buf, n, &r), NTS_KE_OK);
 	assert_int_equal(r.port, 12323);
-	assert_int_equal(nts_ke_build_response(NTS_KE_OK, ck, 8, 0, buf,
+	assert_string_equal(r.server, "");
+	n = nts_ke_build_response(NTS_KE_OK, ck, 8, "ntp.example.org", 0,
+	    buf, sizeof buf);
+	assert_int_equal(nts_ke_parse_response(buf, n, &r), NTS_KE_OK);
+	assert_string_equal(r.server, "ntp.example.org");
+	assert_int_equal(r.port, 0);
+	n = nts_ke_build_response(NTS_KE_BAD_RECORD, NULL, 0, "2001:db8::1",
+	    0, buf, sizeof buf);		/* only a good answer names it */
+	assert_int_equal(nts_ke_parse_response(buf, n, &r),
+	    NTS_KE_SERVER_ERROR);
+	assert_string_equal(r.server, "");
+	assert_int_equal(nts_ke_build_response(NTS_KE_OK, ck, 8, NULL, 0, buf,
 	    500), 0);			/* no room: nothing half-built */
-	n = nts_ke_build_response(NTS_KE_BAD_RECORD, NULL, 0, 0, buf,
+	n = nts_ke_build_response(NTS_KE_BAD_RECORD, NULL, 0, NULL, 0, buf,
 	    sizeof buf);
 	assert_int_equal(nts_ke_parse_response(buf, n, &r),
 	    NTS_KE_SERVER_ERROR);
 	assert_int_equal(r.code, 1);		/* bad request */
-	n = nts_ke_build_response(NTS_KE_UNKNOWN_CRITICAL, NULL, 0, 0, buf,
+	n = nts_ke_build_response(NTS_KE_UNKNOWN_CRITICAL, NULL, 0, NULL, 0, buf,
 	    sizeof buf);
 	assert_int_equal(nts_ke_parse_response(buf, n, &r),
 	    NTS_KE_SERVER_ERROR);
 	assert_int_equal(r.code, 0);		/* unrecognized critical */
-	n = nts_ke_build_response(NTS_KE_SERVER_ERROR, NULL, 0, 0, buf,
+	n = nts_ke_build_response(NTS_KE_SERVER_ERROR, NULL, 0, NULL, 0, buf,
 	    sizeof buf);
 	assert_int_equal(nts_ke_parse_response(buf, n, &r),
 	    NTS_KE_SERVER_ERROR);
 	assert_int_equal(r.code, 2);		/* internal server error */
-	n = nts_ke_build_response(NTS_KE_NO_PROTOCOL, NULL, 0, 0, buf,
+	n = nts_ke_build_response(NTS_KE_NO_PROTOCOL, NULL, 0, NULL, 0, buf,
 	    sizeof buf);
 	assert_int_equal(nts_ke_parse_response(buf, n, &r),
 	    NTS_KE_NO_PROTOCOL);
-	n = nts_ke_build_response(NTS_KE_NO_AEAD, NULL, 0, 0, buf,
+	n = nts_ke_build_response(NTS_KE_NO_AEAD, NULL, 0, NULL, 0, buf,
 	    sizeof buf);
 	assert_int_equal(nts_ke_parse_response(buf, n, &r), NTS_KE_NO_AEAD);
+}
+
+/* What may be advertised in a Server record: what a client would take. */
+static void
+test_server_name_ok(void **state)
+{
+	char longest[NTS_SERVER_MAX_LEN + 2];
+
+	(void)state;
+	assert_true(nts_server_name_ok(""));
+	assert_true(nts_server_name_ok("ntp.example.org"));
+	assert_true(nts_server_name_ok("[2001:db8::1]"));
+	assert_false(nts_server_name_ok("ntp example"));
+	assert_false(nts_server_name_ok("ntp\texample"));
+	assert_false(nts_server_name_ok("caf\xc3\xa9.example"));
+	memset(longest, 'a', sizeof longest - 1);
+	longest[NTS_SERVER_MAX_LEN] = '\0';
+	assert_true(nts_server_name_ok(longest));
+	longest[NTS_SERVER_MAX_LEN] = 'a';
+	longest[NTS_SERVER_MAX_LEN + 1] = '\0';
+	assert_false(nts_server_name_ok(longest));
 }
 
 static void
@@ -583,6 +617,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ke_parse_request),
 		cmocka_unit_test(test_ke_build_response),
+		cmocka_unit_test(test_server_name_ok),
 		cmocka_unit_test(test_cookie_round_trip),
 		cmocka_unit_test(test_wrong_key_id),
 		cmocka_unit_test(test_keys_text),

@@ -1,18 +1,22 @@
 #!/bin/bash
-# The NTS-KE server shares its connection slots fairly between client
-# addresses: one address (127.0.0.2) that keeps the table full and
-# churns it with new idle connections, faster than a handshake takes,
-# evicts only its own connections, so real clients from another address
-# (127.0.0.1) still complete their key exchange.  With "the oldest
-# connection goes" alone, such a flood evicted them mid-handshake.
-# The slave runs --dry-run.
+# The NTS-KE server beyond the basics of test_slave_nts:
+# - it shares its connection slots fairly between client addresses: one
+#   address (127.0.0.2) that keeps the table full and churns it with new
+#   idle connections, faster than a handshake takes, evicts only its own
+#   connections, so real clients from another address (127.0.0.1) still
+#   complete their key exchange.  With "the oldest connection goes"
+#   alone, such a flood evicted them mid-handshake;
+# - `nts.ntp_server` sends a Server record (RFC 8915 4.1.7): our query
+#   then takes its NTP from that address, and a name that cannot go in
+#   the record is refused at its FILE:LINE:COLUMN.
+# Slaves run --dry-run.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nts_lib.sh"
 pick_port P
 pick_port K
 cat >"$TEST_TMP/slave.yaml" <<EOF
 server:
-  listen: ["127.0.0.1:$P"]
+  listen: ["127.0.0.1:$P", "127.0.0.2:$P"]
   local_stratum: 8
   workers: 1
   nts:
@@ -20,10 +24,28 @@ server:
     key: $PKI/server.key
     listen: ["127.0.0.1:$K"]
     keys: $TEST_TMP/nts-keys
+    ntp_server: 127.0.0.2
 log: { level: notice }
 EOF
 start_slave ke 127.0.0.1 "$P" -c "$TEST_TMP/slave.yaml"
 wait_tcp "$K"
+
+log "the Server record sends NTP to 127.0.0.2, not the KE host"
+run_capture "$TEST_TMP/q.json" "$NTIMED" query --nts --nts-ca "$PKI/ca.pem" \
+    --fast --json -n 2 "localhost:$K"
+assert_rc 0 "NTS query with a Server record"
+json_assert "$TEST_TMP/q.json" "d[0]['ok'] and d[0]['nts'] is True and
+    d[0]['address'] == '127.0.0.2:$P' and len(d[0]['samples']) == 2" \
+    "NTP from the advertised server"
+
+log "a name that cannot go in a Server record is refused where it is"
+sed 's/ntp_server: 127.0.0.2/ntp_server: "ntp example"/' \
+    "$TEST_TMP/slave.yaml" >"$TEST_TMP/bad.yaml"
+run_capture "$TEST_TMP/bad.out" "$NTIMED" slave --check-config \
+    -c "$TEST_TMP/bad.yaml"
+assert_rc 2 "bad ntp_server"
+assert_grep "$TEST_TMP/bad.out.err" "bad\.yaml:10:17: 'server\.nts\.ntp_server' \
+must be a host name or address" "bad ntp_server located"
 
 log "one address churning 1000 idle connections; 10 key exchanges from another"
 "$PY" - "$K" "$NTIMED" "$PKI/ca.pem" <<'EOF' || fail "KE starved by one address"
