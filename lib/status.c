@@ -1139,7 +1139,12 @@ nt_status_add_engine(struct nt_status *st, struct nt_status_engine *se)
 
 /* ---- Server counters ---- */
 
-/* The coarse classes, for dashboards. */
+/*
+ * The issue's coarse classes, for dashboards.  An NTS NAK is a class of
+ * its own: it answers a client whose cookie we no longer know (our keys
+ * changed), which then runs a new key exchange; it denies nobody, and
+ * counted as "denied" it looked like an ACL refusing clients.
+ */
 static const char *
 verdict_class(enum nt_server_verdict v)
 {
@@ -1148,7 +1153,7 @@ verdict_class(enum nt_server_verdict v)
 	case NT_SRV_NTS_REPLY:
 		return ("replied");
 	case NT_SRV_NTS_NAK:
-		return ("denied");
+		return ("nts_nak");
 	case NT_SRV_KOD_RATE:
 	case NT_SRV_DROP_RATE:
 		return ("ratelimited");
@@ -1163,7 +1168,7 @@ verdict_class(enum nt_server_verdict v)
 }
 
 static const char *const classes[] = { "replied", "ratelimited", "denied",
-    "malformed", "unsupported" };
+    "nts_nak", "malformed", "unsupported" };
 
 static uint64_t
 class_sum(const struct nt_server_counters *c, const char *class)
