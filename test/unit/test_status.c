@@ -218,6 +218,20 @@ count(const char *hay, const char *needle)
 	return (n);
 }
 
+/* The whole scrape (freed by the caller). */
+static char *
+scrape(struct nt_status *st)
+{
+	struct nt_prom p;
+	char *text;
+
+	nt_prom_init(&p);
+	nt_status_prom(st, &p);
+	text = strdup(nt_prom_text(&p, NULL));
+	nt_prom_free(&p);
+	return (text);
+}
+
 /* The scrape of a client whose engine is e, with two unresolved. */
 static char *
 scrape_unresolved(struct world *w)
@@ -225,16 +239,10 @@ scrape_unresolved(struct world *w)
 	struct nt_status_engine se = { .e = w->e, .clk = &w->clk.base,
 	    .unresolved = two_unresolved };
 	struct nt_status st;
-	struct nt_prom p;
-	char *text;
 
 	nt_status_init(&st, "client", &w->clk.base);
 	nt_status_add_engine(&st, &se);
-	nt_prom_init(&p);
-	nt_status_prom(&st, &p);
-	text = strdup(nt_prom_text(&p, NULL));
-	nt_prom_free(&p);
-	return (text);
+	return (scrape(&st));
 }
 
 /*
@@ -313,20 +321,6 @@ device_missing(void *ctx, size_t i, const char **state)
 		return (NULL);
 	*state = "cannot open";
 	return ("/dev/ttyX: no such device");
-}
-
-/* The whole scrape (freed by the caller). */
-static char *
-scrape(struct nt_status *st)
-{
-	struct nt_prom p;
-	char *text;
-
-	nt_prom_init(&p);
-	nt_status_prom(st, &p);
-	text = strdup(nt_prom_text(&p, NULL));
-	nt_prom_free(&p);
-	return (text);
 }
 
 /*
