@@ -83,6 +83,19 @@ master_attach(struct nt_serve *s)
 	return (rc_full);
 }
 
+/* Why engine source i has no sample, when it is a closed refclock. */
+static const char *
+source_error(void *ctx, size_t i, const char **state)
+{
+	struct nt_serve *s = ctx;
+	struct master *m = s->role_ctx;
+
+	for (size_t j = 0; j < nt_uvrefclock_n(m->urc); j++)
+		if (m->src[j] == (int)i)
+			return (nt_uvrefclock_error(m->urc, j, state));
+	return (NULL);
+}
+
 static int
 master_start(struct nt_serve *s)
 {
@@ -97,6 +110,9 @@ master_start(struct nt_serve *s)
 		return (EXIT_USAGE);
 	}
 	nt_uvrefclock_set_fallback(m->urc, fallback);
+	/* 'sources' says why a refclock has no sample (serve.c sets the rest). */
+	s->se.source_error = source_error;
+	s->se.source_error_ctx = s;
 	/* Samples come from the loop, which has not run yet. */
 	if (master_attach(s) != 0) {
 		fprintf(stderr, "ntimed master: too many sources (at most %d "

@@ -23,6 +23,8 @@
 #define PEER_HYSTERESIS 2.0	/* the system peer stays until beaten 2x */
 #define RC_STALE_POLLS 8.0	/* refclock polls without a sample: stale */
 #define RC_STALE_MIN 16.0	/* s, but never less than this */
+#define RC_REACH_LATE 1.5	/* s: least lateness a refclock's sample may
+				   have before its poll counts as missed */
 #define ADOPT_GAP 2.0		/* s: least gap to a restart's first poll */
 #define UNKNOWN_RATE_MAX 500e-6	/* s/s: the most a kernel corrects */
 
@@ -53,6 +55,8 @@ struct nt_engine {
 	nt_time			bound_t;
 	/* A refclock's samples came back then (0: not holding it off). */
 	nt_time			rc_back[NT_MAX_SOURCES];
+	/* When a refclock's poll without a sample shifts a 0 into reach. */
+	nt_time			rc_reach_due[NT_MAX_SOURCES];
 };
 
 void
@@ -133,9 +137,54 @@ adjust_all(struct nt_engine *e, nt_time now, double dfreq, double jump,
 static bool usable(struct nt_engine *e, struct nt_source *s, nt_time now);
 
 /*
+ * How late a refclock's sample may come before its poll counts as one
+ * without: a combined sample comes once the first raw sample after a
+ * poll interval arrives (up to a raw period late, a second for NMEA or
+ * gpsd), so half a poll, and never less than RC_REACH_LATE (a second
+ * and its jitter: a 1 Hz device with a shorter poll is not missing).
+ */
+static double
+rc_reach_late(const struct nt_source *s)
+{
+	return (fmax(nt_source_interval(s) / 2, RC_REACH_LATE));
+}
+
+/* A refclock's sample came now: a 1 for this poll, the next one due. */
+static void
+rc_reach_sample(struct nt_engine *e, struct nt_source *s, nt_time now)
+{
+	e->rc_reach_due[s - e->src] = nt_add(now, nt_source_interval(s) +
+	    rc_reach_late(s));
+}
+
+/*
+ * A refclock's reach shifts like a server's, one bit per poll: a 0 for
+ * each poll interval that passed without a sample, so a receiver that
+ * went silent shows 376, 374, ... before it goes stale.  Its selection
+ * still rests on staleness alone (see usable()), as it did before.
+ */
+static void
+rc_reach_missed(struct nt_engine *e, struct nt_source *s, nt_time now,
+    nt_time *next)
+{
+	nt_time *due = &e->rc_reach_due[s - e->src];
+	int shifts = 0;
+
+	assert(*due != 0);
+	while (now >= *due && shifts++ < 8) {
+		s->reach <<= 1;
+		*due = nt_add(*due, nt_source_interval(s));
+	}
+	if (now >= *due)	/* 8 polls gone by: nothing left to shift */
+		*due = nt_add(now, nt_source_interval(s));
+	if (s->reach != 0 && *due < *next)	/* nothing to show at 0 */
+		*next = *due;
+}
+
+/*
  * A refclock is never polled, so nothing else would notice it going
- * silent when it is the only source: check (and log) it when it becomes
- * stale, and wake up for that.
+ * silent when it is the only source: count its missed polls in reach,
+ * check (and log) it when it becomes stale, and wake up for those.
  */
 static void
 rc_watch(struct nt_engine *e, struct nt_source *s, nt_time now,
@@ -143,7 +192,10 @@ rc_watch(struct nt_engine *e, struct nt_source *s, nt_time now,
 {
 	nt_time stale;
 
-	if (s->n_hist == 0 || s->state == NT_SRC_UNREACH)
+	if (s->n_hist == 0)
+		return;
+	rc_reach_missed(e, s, now, next);
+	if (s->state == NT_SRC_UNREACH)
 		return;
 	stale = nt_add(s->hist[s->n_hist - 1].t, fmax(RC_STALE_POLLS *
 	    nt_source_interval(s), RC_STALE_MIN));
@@ -271,7 +323,8 @@ usable(struct nt_engine *e, struct nt_source *s, nt_time now)
 		e->rc_back[s - e->src] = 0;
 		return (false);
 	}
-	if (s->reach == 0)
+	/* A refclock's reach is for show: staleness (above) decides. */
+	if (!s->refclock && s->reach == 0)
 		return (false);
 	if (s->noselect) {	/* measured and shown, never selected */
 		s->state = NT_SRC_NOSELECT;
@@ -940,6 +993,7 @@ nt_engine_refclock_sample(struct nt_engine *e, int src,
 		nt_log(NT_LOG_NOTICE, "refclock %s: samples again", s->name);
 	}
 	nt_source_sample(s, &smp);
+	rc_reach_sample(e, s, nt_clock_now(e->clk));
 	report_refclock(e, src, rs, &smp);
 	update(e, nt_clock_now(e->clk), false);
 }

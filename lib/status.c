@@ -783,7 +783,8 @@ struct srcview {
 	bool		noselect, trust, require;
 	double		maxdelay;	/* NAN: no limit */
 	bool		refclock;
-	const char	*error;		/* no source: why */
+	bool		unresolved;	/* a server without a source */
+	const char	*error;		/* why it has no sample (or source) */
 };
 
 static void
@@ -851,6 +852,31 @@ src_view(const struct nt_source *s, nt_time now, struct srcview *v)
 		src_last(s, now, v);
 }
 
+/*
+ * Engine source i as src_view() sees it, except that one with nothing to
+ * show (no sample yet, or stale) says why when the daemon knows it: "cannot
+ * open" and the driver's words for a refclock's device, as a server that
+ * cannot be resolved says the resolver's.
+ */
+static void
+engine_src_view(const struct nt_status_engine *se, size_t i, nt_time now,
+    struct srcview *v)
+{
+	const struct nt_source *s = nt_engine_source(se->e, i);
+	const char *state = NULL, *why;
+
+	src_view(s, now, v);
+	if (se->source_error == NULL || (s->state != NT_SRC_INIT &&
+	    s->state != NT_SRC_UNREACH))
+		return;
+	why = se->source_error(se->source_error_ctx, i, &state);
+	if (why == NULL)
+		return;
+	assert(state != NULL);
+	v->state = state;
+	v->error = why;
+}
+
 /* A configured server without a source: a name, a state and why. */
 static void
 unresolved_view(const struct nt_status_unresolved *u, struct srcview *v)
@@ -859,6 +885,7 @@ unresolved_view(const struct nt_status_unresolved *u, struct srcview *v)
 	v->name = u->name;
 	v->state = u->state;
 	v->symbol[0] = nt_status_src_symbol(NT_SRC_INIT);	/* '?' */
+	v->unresolved = true;
 	v->error = u->why;
 }
 
@@ -970,13 +997,13 @@ source_json(struct nt_json *j, const struct srcview *v)
 	nt_json_key(j, "name");
 	nt_json_string(j, v->name);
 	nt_json_key(j, "address");
-	nt_json_string(j, v->error != NULL ? NULL : v->address);
+	nt_json_string(j, v->unresolved ? NULL : v->address);
 	nt_json_key(j, "state");
 	nt_json_string(j, v->state);
 	nt_json_key(j, "symbol");
 	nt_json_string(j, v->symbol);
 	for (size_t i = 0; i < N_FIELDS(src_fields); i++) {
-		if (v->error != NULL)
+		if (v->unresolved)
 			unmeasured_field(j, &src_fields[i]);
 		else
 			json_field(j, &src_fields[i], v);
@@ -996,7 +1023,7 @@ sources_json(void *ctx, struct nt_json *j, nt_time now)
 
 	nt_json_begin_array(j);
 	for (size_t i = 0; i < nt_engine_n_sources(se->e); i++) {
-		src_view(nt_engine_source(se->e, i), now, &v);
+		engine_src_view(se, i, now, &v);
 		source_json(j, &v);
 	}
 	for (size_t i = 0; unresolved(se, i, &u); i++) {
@@ -1064,7 +1091,7 @@ sources_prom(void *ctx, struct nt_prom *p, nt_time now)
 	if (n > 0 && (vs = calloc(n, sizeof *vs)) == NULL)
 		return;
 	for (size_t i = 0; i < n; i++)
-		src_view(nt_engine_source(se->e, i), now, &vs[i]);
+		engine_src_view(se, i, now, &vs[i]);
 	source_info_prom(p, se, vs, n);
 	for (size_t i = 0; i < N_FIELDS(src_fields); i++)
 		if (src_fields[i].metric != NULL)
@@ -1112,7 +1139,12 @@ nt_status_add_engine(struct nt_status *st, struct nt_status_engine *se)
 
 /* ---- Server counters ---- */
 
-/* The issue's coarse classes, for dashboards. */
+/*
+ * The issue's coarse classes, for dashboards.  An NTS NAK is a class of
+ * its own: it answers a client whose cookie we no longer know (our keys
+ * changed), which then runs a new key exchange; it denies nobody, and
+ * counted as "denied" it looked like an ACL refusing clients.
+ */
 static const char *
 verdict_class(enum nt_server_verdict v)
 {
@@ -1121,7 +1153,7 @@ verdict_class(enum nt_server_verdict v)
 	case NT_SRV_NTS_REPLY:
 		return ("replied");
 	case NT_SRV_NTS_NAK:
-		return ("denied");
+		return ("nts_nak");
 	case NT_SRV_KOD_RATE:
 	case NT_SRV_DROP_RATE:
 		return ("ratelimited");
@@ -1136,7 +1168,7 @@ verdict_class(enum nt_server_verdict v)
 }
 
 static const char *const classes[] = { "replied", "ratelimited", "denied",
-    "malformed", "unsupported" };
+    "nts_nak", "malformed", "unsupported" };
 
 static uint64_t
 class_sum(const struct nt_server_counters *c, const char *class)

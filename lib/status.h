@@ -147,6 +147,14 @@ struct nt_status_unresolved {
 typedef bool nt_status_unresolved_fn(void *ctx, size_t i,
     struct nt_status_unresolved *u);
 
+/*
+ * Why engine source i gets no samples, when the daemon knows better than
+ * the engine: a refclock whose device cannot be opened.  Returns the
+ * reason and sets *state ("cannot open"), or returns NULL.
+ */
+typedef const char *nt_status_source_error_fn(void *ctx, size_t i,
+    const char **state);
+
 struct nt_status_engine {
 	struct nt_engine *e;	/* the daemon may replace it (reload) */
 	struct nt_clock	*clk;
@@ -159,6 +167,9 @@ struct nt_status_engine {
 	/* Servers without a source.  NULL: none (the simulator). */
 	nt_status_unresolved_fn *unresolved;
 	void		*unresolved_ctx;
+	/* Sources' errors (the master's refclocks).  NULL: none. */
+	nt_status_source_error_fn *source_error;
+	void		*source_error_ctx;
 };
 
 /* One reading of everything "tracking" shows. */

@@ -27,6 +27,7 @@ struct uvrc {
 	double		backoff;	/* s before the next open attempt */
 	nt_time		opened_at, lost_at, last_sample;
 	bool		was_open, silent_said;
+	bool		open_failed;	/* last_err is from an open, not a loss */
 	char		last_err[NT_RC_ERRLEN];
 	unsigned	opens, losses;
 };
@@ -116,6 +117,7 @@ lost(struct uvrc *r, const char *why)
 	    NT_LOG_INFO, "refclock %s: device lost: %s; reopening in %.0f s",
 	    rc->name, why, r->backoff);
 	strlcpy(r->last_err, why, sizeof r->last_err);
+	r->open_failed = false;
 	schedule_retry(r);
 	r->backoff = fmin(r->backoff * 2, NT_UVRC_BACKOFF_MAX);
 }
@@ -205,6 +207,7 @@ open_failed(struct uvrc *r, const char *err)
 	    "refclock %s: cannot open: %s; retrying in %.0f s", rc->name, err,
 	    r->backoff);
 	strlcpy(r->last_err, err, sizeof r->last_err);
+	r->open_failed = true;
 	schedule_retry(r);
 	r->backoff = fmin(r->backoff * 2, NT_UVRC_BACKOFF_MAX);
 }
@@ -353,4 +356,18 @@ nt_uvrefclock_losses(const struct nt_uvrefclock *u, size_t i)
 {
 	assert(i < u->set.n);
 	return (u->s[i].losses);
+}
+
+const char *
+nt_uvrefclock_error(const struct nt_uvrefclock *u, size_t i,
+    const char **state)
+{
+	const struct uvrc *r;
+
+	assert(i < u->set.n);
+	r = &u->s[i];
+	if (r->is_open || r->last_err[0] == '\0')
+		return (NULL);
+	*state = r->open_failed ? "cannot open" : "device lost";
+	return (r->last_err);
 }

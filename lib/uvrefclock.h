@@ -47,5 +47,12 @@ bool nt_uvrefclock_is_open(const struct nt_uvrefclock *u, size_t i);
 /* Times refclock i was (re)opened, and lost. */
 unsigned nt_uvrefclock_opens(const struct nt_uvrefclock *u, size_t i);
 unsigned nt_uvrefclock_losses(const struct nt_uvrefclock *u, size_t i);
+/*
+ * While refclock i is closed: why (the driver's words, as logged), with
+ * *state "cannot open" or "device lost" (not retried yet); NULL while it
+ * is open.  For 'ntimed query sources', which has no sample to show.
+ */
+const char *nt_uvrefclock_error(const struct nt_uvrefclock *u, size_t i,
+    const char **state);
 
 #endif

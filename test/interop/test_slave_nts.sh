@@ -168,6 +168,16 @@ rm -f "$KEYS"
 start_slave nts 127.0.0.1 "$P" -c "$TEST_TMP/slave.yaml"
 wait_auth "NAK counted by chronyd" "int(a[7]) >= 1"
 wait_auth "a new KE after the NAK" "int(a[5]) < 10 and int(a[8]) >= 7"
+# The server summary counts the NAK as that, not as a denied request.
+run_capture "$OUT" "$NTIMED" query --socket "$TEST_TMP/slave-nts.sock" \
+    --json server
+assert_rc 0 "query server"
+json_assert "$OUT" 'd["nts_nak"] >= 1 and d["nts_nak"] == d["verdict_nts_nak"]' \
+    "NTS NAKs counted in the server summary"
+json_assert "$OUT" 'd["denied"] == 0' "an NTS NAK is not 'denied'"
+run_capture "$OUT" "$NTIMED" query --socket "$TEST_TMP/slave-nts.sock" server
+assert_grep "$OUT" "^nts_nak +: [1-9][0-9]*$" "nts_nak line in the summary"
+assert_grep "$OUT" "^denied +: 0$" "denied 0 in the summary"
 kill "$CPID"
 wait "$CPID" 2>/dev/null
 stop_slave nts

@@ -6,8 +6,11 @@
 # server at stratum 2 (test/interop/lib.sh's fake server).  Checked with
 # 'ntimed query --json' and the master's log:
 #   writer running        -> stratum 1, refid GPSD
-#   writer killed         -> once its samples are stale (8 polls, at least
-#                            16 s): stratum 3 (the server's + 1), logged
+#   writer killed         -> its reach loses a bit per poll (376, 374, ...
+#                            in 'ntimed query sources') while it is still
+#                            selected; once its samples are stale (8 polls,
+#                            at least 16 s): stratum 3 (the server's + 1),
+#                            logged
 #   writer back           -> "samples again", still stratum 3 (hysteresis:
 #                            one sample does not take the peer back)
 #   good for 16 s more    -> stratum 1, refid GPSD again
@@ -54,10 +57,10 @@ refclocks:
   - { driver: sock, path: $SOCK, refid: GPSD, poll: 0 }
 servers:
   - { address: "127.0.0.1:$FPORT", minpoll: 0, maxpoll: 0 }
-control: { enabled: false }
 YAML
 "$NTIMED" master -c "$TEST_TMP/master.yaml" --dry-run -v -w 1 \
-    --listen "127.0.0.1:$PORT" >"$MLOG" 2>&1 &
+    --socket "$TEST_TMP/master.sock" --listen "127.0.0.1:$PORT" \
+    >"$MLOG" 2>&1 &
 MPID=$!
 STARTED_PIDS+=("$MPID")
 wait_ntp master "$MPID" 127.0.0.1 "$PORT" "$MLOG"
@@ -68,6 +71,27 @@ log "refclock selected; stopping the writer"
 
 kill "$WRITER"
 wait "$WRITER" 2>/dev/null
+# reach_dropping: the refclock's reach (as 'ntimed query sources' has it)
+# has lost its last bits, not all, and it is still the one selected.
+reach_dropping() {
+	local out=$TEST_TMP/sources.json
+	"$NTIMED" query --socket "$TEST_TMP/master.sock" --json sources \
+	    >"$out" 2>/dev/null || return 1
+	"$PY" - "$out" <<-'PYEOF'
+	import json, sys
+	d = [s for s in json.load(open(sys.argv[1])) if s["refclock"]][0]
+	r = d["reach"]
+	sys.exit(not (0 < r < 0o377 and r & 1 == 0 and d["selected"]))
+	PYEOF
+}
+for _ in $(seq 100); do
+	reach_dropping && break
+	sleep 0.1
+done
+reach_dropping || { cat "$TEST_TMP/sources.json" "$MLOG" >&2;
+    fail "the silent refclock's reach did not drop before it went stale"; }
+grep -q "no sample lately" "$MLOG" &&
+    fail "the refclock went stale before its reach dropped"
 wait_log "refclock GPSD \(.*\): no sample lately, not selectable" 40
 wait_log "serving: stratum 3, refid 127\.0\.0\.1" 10
 assert_grep "$MLOG" "selected source 127\.0\.0\.1:$FPORT \(stratum 2" \

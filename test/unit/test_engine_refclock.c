@@ -7,7 +7,7 @@
  * silent refclock stops being selectable; a trusted refclock is not
  * outvoted by two that agree on another time, and while a required one
  * is silent the clock is not updated (chrony's trust and require, as for
- * servers).
+ * servers); a silent refclock's reach loses a bit per poll.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -248,6 +248,70 @@ test_required_refclock_holds(void **state)
 	}
 }
 
+/*
+ * A receiver that goes silent loses a reach bit per poll, as a server
+ * that stops answering does (not 377 until it goes stale), and is still
+ * selected until it is stale; samples again shift 1s back in.
+ */
+static void
+test_silent_refclock_reach(void **state)
+{
+	/* 1.5 s late is a missed poll. */
+	static const uint8_t want[] = { 0xff, 0xff, 0xfe, 0xfc, 0xf8 };
+	struct world w;
+
+	(void)state;
+	world_init(&w);
+	run(&w, 30, 0x1, NTP_LEAP_NONE);
+	assert_int_equal(nt_engine_source(w.e, 0)->reach, 0xff);
+	for (size_t i = 0; i < sizeof want; i++) {
+		run(&w, 1, 0, NTP_LEAP_NONE);	/* 1 s: its poll */
+		assert_int_equal(nt_engine_source(w.e, 0)->reach, want[i]);
+		assert_int_equal(nt_engine_source(w.e, 0)->state,
+		    NT_SRC_SELECTED);
+	}
+	run(&w, 1, 0x1, NTP_LEAP_NONE);
+	/* A fourth 0 at 5.5 s, then its sample at 6 s. */
+	assert_int_equal(nt_engine_source(w.e, 0)->reach, 0xe1);
+	run(&w, 20, 0, NTP_LEAP_NONE);
+	assert_int_equal(nt_engine_source(w.e, 0)->reach, 0);
+	assert_int_equal(nt_engine_source(w.e, 0)->state, NT_SRC_UNREACH);
+	nt_engine_free(w.e);
+}
+
+/*
+ * With a 16 s poll, a combined sample every 16 s (or a second late, as
+ * the first raw sample after the interval can be) keeps reach at 377;
+ * one poll without a sample is one 0.
+ */
+static void
+test_refclock_reach_per_poll(void **state)
+{
+	static const char *const drv[] = { "nmea", "local", "shm" };
+	struct world w;
+
+	(void)state;
+	world_confs(&w, drv);
+	w.rc[0].poll = 4;
+	world_add(&w);
+	for (int k = 0; k < 10; k++) {
+		run(&w, 15 + k % 2, 0, NTP_LEAP_NONE);
+		run(&w, 1, 0x1, NTP_LEAP_NONE);
+	}
+	assert_int_equal(nt_engine_source(w.e, 0)->reach, 0xff);
+	run(&w, 23, 0, NTP_LEAP_NONE);		/* the next one is late */
+	assert_int_equal(nt_engine_source(w.e, 0)->reach, 0xff);
+	run(&w, 2, 0, NTP_LEAP_NONE);		/* half a poll: missed */
+	assert_int_equal(nt_engine_source(w.e, 0)->reach, 0xfe);
+	run(&w, 14, 0, NTP_LEAP_NONE);
+	assert_int_equal(nt_engine_source(w.e, 0)->reach, 0xfe);
+	run(&w, 2, 0, NTP_LEAP_NONE);
+	assert_int_equal(nt_engine_source(w.e, 0)->reach, 0xfc);
+	run(&w, 1, 0x1, NTP_LEAP_NONE);
+	assert_int_equal(nt_engine_source(w.e, 0)->reach, 0xf9);
+	nt_engine_free(w.e);
+}
+
 int
 main(void)
 {
@@ -257,6 +321,8 @@ main(void)
 		cmocka_unit_test(test_unsynced_sample_unusable),
 		cmocka_unit_test(test_trusted_refclock_wins),
 		cmocka_unit_test(test_required_refclock_holds),
+		cmocka_unit_test(test_silent_refclock_reach),
+		cmocka_unit_test(test_refclock_reach_per_poll),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -6,7 +6,8 @@
  * stratum 2 and above is its address.  The views the daemons register
  * are the words "ntimed query" takes for the local daemon.  And a
  * configured server that has no source (its name did not resolve) is
- * listed in "sources" and the scrape.
+ * listed in "sources" and the scrape, and a refclock whose device cannot
+ * be opened says so there.  The server summary counts NTS NAKs apart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -217,6 +218,20 @@ count(const char *hay, const char *needle)
 	return (n);
 }
 
+/* The whole scrape (freed by the caller). */
+static char *
+scrape(struct nt_status *st)
+{
+	struct nt_prom p;
+	char *text;
+
+	nt_prom_init(&p);
+	nt_status_prom(st, &p);
+	text = strdup(nt_prom_text(&p, NULL));
+	nt_prom_free(&p);
+	return (text);
+}
+
 /* The scrape of a client whose engine is e, with two unresolved. */
 static char *
 scrape_unresolved(struct world *w)
@@ -224,16 +239,10 @@ scrape_unresolved(struct world *w)
 	struct nt_status_engine se = { .e = w->e, .clk = &w->clk.base,
 	    .unresolved = two_unresolved };
 	struct nt_status st;
-	struct nt_prom p;
-	char *text;
 
 	nt_status_init(&st, "client", &w->clk.base);
 	nt_status_add_engine(&st, &se);
-	nt_prom_init(&p);
-	nt_status_prom(&st, &p);
-	text = strdup(nt_prom_text(&p, NULL));
-	nt_prom_free(&p);
-	return (text);
+	return (scrape(&st));
 }
 
 /*
@@ -303,6 +312,61 @@ test_unresolved_scraped(void **state)
 	}
 }
 
+/* The master's word on its refclock (source 0): its device is missing. */
+static const char *
+device_missing(void *ctx, size_t i, const char **state)
+{
+	(void)ctx;
+	if (i != 0)
+		return (NULL);
+	*state = "cannot open";
+	return ("/dev/ttyX: no such device");
+}
+
+/*
+ * A refclock whose device cannot be opened says so in "sources" and the
+ * scrape, with the driver's words as its error, not "no sample yet"; it
+ * stays a refclock with its address and reach 0.  Once it has samples,
+ * they speak for it.
+ */
+static void
+test_refclock_open_error(void **state)
+{
+	struct world w;
+	struct nt_status_engine se;
+	struct nt_status st;
+	char *text;
+
+	(void)state;
+	for (int secs = 0; secs <= 30; secs += 30) {
+		world_run_for(&w, "nmea", secs);
+		se = (struct nt_status_engine){ .e = w.e, .clk = &w.clk.base,
+		    .source_error = device_missing };
+		nt_status_init(&st, "master", &w.clk.base);
+		nt_status_add_engine(&st, &se);
+		text = view_text(&st, "sources");
+		if (secs == 0) {
+			assert_non_null(strstr(text, "{\"name\":\"nmea\","
+			    "\"address\":\"nmea\",\"state\":\"cannot open\","
+			    "\"symbol\":\"?\",\"stratum\":null,"
+			    "\"selected\":false,\"reach\":0,"));
+			assert_non_null(strstr(text, "\"refclock\":true,"));
+			assert_non_null(strstr(text, "\"error\":"
+			    "\"/dev/ttyX: no such device\"}"));
+		} else {
+			assert_null(strstr(text, "cannot open"));
+			assert_non_null(strstr(text, "\"error\":null}"));
+		}
+		free(text);
+		text = scrape(&st);
+		assert_true((strstr(text, "ntimed_source_info{source=\"nmea\","
+		    "address=\"nmea\",state=\"cannot open\"} 1\n") != NULL) ==
+		    (secs == 0));
+		free(text);
+		nt_engine_free(w.e);
+	}
+}
+
 static void
 no_counters(void *ctx, struct nt_server_counters *c)
 {
@@ -340,6 +404,49 @@ test_view_names_agree(void **state)
 	nt_engine_free(w.e);
 }
 
+/* A server that sent 3 NTS NAKs, 1 KoD DENY and dropped 1 denied. */
+static void
+naks(void *ctx, struct nt_server_counters *c)
+{
+	(void)ctx;
+	memset(c, 0, sizeof *c);
+	c->received = 9;
+	c->n[NT_SRV_NTS_REPLY] = 4;
+	c->n[NT_SRV_NTS_NAK] = 3;
+	c->n[NT_SRV_KOD_DENY] = 1;
+	c->n[NT_SRV_DROP_DENIED] = 1;
+}
+
+/*
+ * The "server" summary counts NTS NAKs apart (nts_nak), not as denied:
+ * a NAK tells a client with an unknown cookie to run a new key exchange.
+ */
+static void
+test_server_nts_nak(void **state)
+{
+	struct nt_status_server ss = { .counters = naks };
+	struct nt_status st;
+	struct world w;
+	char *text;
+
+	(void)state;
+	world_run_for(&w, NULL, 0);
+	nt_status_init(&st, "slave", &w.clk.base);
+	nt_status_add_server(&st, &ss);
+	text = view_text(&st, "server");
+	assert_non_null(strstr(text, "{\"received\":9,\"replied\":4,"
+	    "\"ratelimited\":0,\"denied\":2,\"nts_nak\":3,\"malformed\":0,"));
+	assert_non_null(strstr(text, "\"verdict_nts_nak\":3,"));
+	free(text);
+	text = scrape(&st);
+	assert_non_null(strstr(text,
+	    "ntimed_server_requests_total{result=\"denied\"} 2\n"));
+	assert_non_null(strstr(text,
+	    "ntimed_server_requests_total{result=\"nts_nak\"} 3\n"));
+	free(text);
+	nt_engine_free(w.e);
+}
+
 int
 main(void)
 {
@@ -351,6 +458,8 @@ main(void)
 		cmocka_unit_test(test_view_names_agree),
 		cmocka_unit_test(test_unresolved_listed),
 		cmocka_unit_test(test_unresolved_scraped),
+		cmocka_unit_test(test_refclock_open_error),
+		cmocka_unit_test(test_server_nts_nak),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
