@@ -647,6 +647,9 @@ stats_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	return (0);
 }
 
+/* How "user:" is looked up; a daemon changes it (nt_conf_set_user_check). */
+static nt_conf_user_check_fn *user_check = nt_privdrop_check_name;
+
 /*
  * "user:" names an account: asked of the system now, while the loader
  * can still say where (the start-up lookup could not), as the refclocks'
@@ -659,7 +662,7 @@ check_user(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	char reason[NT_CONF_ERRLEN];
 
 	if (nt_yconf_map_get(map, "user") == NULL ||
-	    nt_privdrop_check_name(user, reason, sizeof reason) == 0)
+	    user_check(user, reason, sizeof reason) == 0)
 		return (0);
 	return (nt_yconf_error(w, nt_yconf_map_get(map, "user"), "'user': %s",
 	    reason));
@@ -822,6 +825,12 @@ nt_conf_same_host(const struct nt_conf *c, const struct nt_server_conf *s)
 		    nt_server_conf_same_host(&c->pools[i].server, s))
 			return ("pool");
 	return (NULL);
+}
+
+void
+nt_conf_set_user_check(nt_conf_user_check_fn *fn)
+{
+	user_check = fn != NULL ? fn : nt_privdrop_check_name;
 }
 
 void

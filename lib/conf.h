@@ -179,6 +179,16 @@ bool nt_server_conf_same_host(const struct nt_server_conf *a,
 const char *nt_conf_same_host(const struct nt_conf *c,
     const struct nt_server_conf *s);
 
+/*
+ * How the loader checks "user:": 0, or -1 with a reason in err.  By
+ * default nt_privdrop_check_name() (the account database); a daemon
+ * under its sandbox, which cannot run NSS modules, sets its own for its
+ * reloads.  NULL restores the default.
+ */
+typedef int nt_conf_user_check_fn(const char *user, char *err,
+    size_t errlen);
+void nt_conf_set_user_check(nt_conf_user_check_fn *fn);
+
 /* Append a server (command line); returns 0, or -1 with err filled. */
 int nt_conf_add_server_arg(struct nt_conf *c, const char *arg, char *err,
     size_t errlen);

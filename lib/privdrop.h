@@ -55,6 +55,14 @@ int nt_privdrop_lookup(const char *user, bool keep_groups,
  * above); else -1 with a reason ("no such user 'x'") in err.
  */
 int nt_privdrop_check_name(const char *user, char *err, size_t errlen);
+/*
+ * The same from NT_PRIVDROP_PASSWD alone: what a daemon under its
+ * seccomp sandbox can still ask (NSS modules other than "files" open
+ * sockets and more that the filter kills).
+ */
+#define NT_PRIVDROP_PASSWD	"/etc/passwd"
+int nt_privdrop_check_name_files(const char *user, char *err,
+    size_t errlen);
 
 /*
  * Set no_new_privs: execve can never raise privileges again (set-user-ID
