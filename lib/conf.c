@@ -709,6 +709,7 @@ source_at_cmp(const void *a, const void *b)
 	return (x->at->col < y->at->col ? -1 : x->at->col > y->at->col);
 }
 
+/* "servers[2]: duplicate server '[::1]:123' (first at line 3)" */
 static int
 source_dup_error(struct nt_yconf_walk *w, const struct source_at *first,
     const struct source_at *again)
@@ -716,13 +717,13 @@ source_dup_error(struct nt_yconf_walk *w, const struct source_at *first,
 	const struct nt_server_conf *s = again->s;
 	bool v6 = strchr(s->address, ':') != NULL;
 	bool pool = strcmp(again->list, "pools") == 0;
+	const char *as = strcmp(first->list, again->list) == 0 ? "" :
+	    pool ? ", as a server" : ", as a pool";
 
 	return (nt_yconf_error(w, again->at, "%s[%zu]: duplicate %s "
 	    "'%s%s%s:%u' (first at line %d%s)", again->list, again->i,
 	    pool ? "pool" : "server", v6 ? "[" : "", s->address, v6 ? "]" :
-	    "", s->port, first->at->line, strcmp(first->list, again->list) ==
-	    0 ? "" :
-	    pool ? ", as a server" : ", as a pool"));
+	    "", s->port, first->at->line, as));
 }
 
 /*
