@@ -286,6 +286,7 @@ verb_add(void *ctx, const char *host, char *msg, size_t len)
 	struct nt_conf *c = &cl->conf;
 	const struct nt_server_conf *s;
 	char err[NT_CONF_ERRLEN];
+	const char *kind;
 
 	if (nt_engine_n_sources(cl->se.e) >= NT_MAX_SOURCES) {
 		snprintf(msg, len, "the source table is full (%d)",
@@ -297,14 +298,13 @@ verb_add(void *ctx, const char *host, char *msg, size_t len)
 		return (NT_CTL_VERB_INVALID);
 	}
 	s = &c->servers[c->n_servers - 1];
-	for (size_t i = 0; i + 1 < c->n_servers; i++)
-		if (strcmp(c->servers[i].address, s->address) == 0 &&
-		    c->servers[i].port == s->port) {
-			c->n_servers--;
-			snprintf(msg, len, "%s port %u is already a server",
-			    s->address, s->port);
-			return (-1);
-		}
+	/* As the loader judges a file's (lib/conf.c). */
+	if ((kind = nt_conf_same_host(c, s)) != NULL) {
+		snprintf(msg, len, "%s port %u is already a %s", s->address,
+		    s->port, kind);
+		c->n_servers--;
+		return (-1);
+	}
 	nt_uvclient_add_server(cl->uc, s, cl->o.fam);
 	snprintf(msg, len, "added server %s port %u", s->address, s->port);
 	return (0);

@@ -455,6 +455,25 @@ lookup_user(const struct nt_conf *c, const char *role, bool one_shot,
 	return (plan);
 }
 
+/*
+ * A reload's "user:", once the daemon is confined: the one it runs as
+ * was looked up at start; another (which needs a restart anyway) is
+ * sought in /etc/passwd only when the sandbox is on, as NSS modules
+ * would be killed by it.
+ */
+static char running_user[sizeof ((struct nt_conf *)0)->user];
+static bool running_sandboxed;
+
+static int
+reload_user_check(const char *user, char *err, size_t errlen)
+{
+	if (strcmp(user, running_user) == 0)
+		return (0);
+	if (running_sandboxed)
+		return (nt_privdrop_check_name_files(user, err, errlen));
+	return (nt_privdrop_check_name(user, err, errlen));
+}
+
 int
 nt_daemon_check_user(const struct nt_conf *c, const char *role)
 {
@@ -613,6 +632,9 @@ nt_daemon_confine(const struct nt_conf *c, const char *role,
 	/* Under systemd, standard error is the journal too. */
 	if (rc != 0)
 		nt_cmd_error(role, err);
+	strlcpy(running_user, c->user, sizeof running_user);
+	running_sandboxed = rc == 0 && c->sandbox;
+	nt_conf_set_user_check(reload_user_check);
 	return (rc);
 }
 

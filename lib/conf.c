@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "acl.h"
 #include "conf.h"
@@ -343,13 +344,21 @@ const struct nt_yconf_schema *const nt_conf_schema = &conf_schema;
 
 /* ---- Checks the table cannot express ---- */
 
+/* The address of an IP literal in buf (16 bytes): its family, or 0. */
+static int
+ip_literal(const char *host, unsigned char *buf)
+{
+	if (inet_pton(AF_INET, host, buf) == 1)
+		return (AF_INET);
+	return (inet_pton(AF_INET6, host, buf) == 1 ? AF_INET6 : 0);
+}
+
 static bool
 is_ip_literal(const char *host)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
 
-	return (inet_pton(AF_INET, host, buf) == 1 ||
-	    inet_pton(AF_INET6, host, buf) == 1);
+	return (ip_literal(host, buf) != 0);
 }
 
 /* Split "host[:port]" in s->address; a port there must not clash. */
@@ -647,6 +656,115 @@ stats_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	return (0);
 }
 
+/* How "user:" is looked up; a daemon changes it (nt_conf_set_user_check). */
+static nt_conf_user_check_fn *user_check = nt_privdrop_check_name;
+
+/*
+ * "user:" names an account: asked of the system now, while the loader
+ * can still say where (the start-up lookup could not), as the refclocks'
+ * devices are.  Only when given: the default may be missing.
+ */
+static int
+check_user(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    const char *user)
+{
+	char reason[NT_CONF_ERRLEN];
+
+	if (nt_yconf_map_get(map, "user") == NULL ||
+	    user_check(user, reason, sizeof reason) == 0)
+		return (0);
+	return (nt_yconf_error(w, nt_yconf_map_get(map, "user"), "'user': %s",
+	    reason));
+}
+
+/* One entry of servers or pools, where the file has it. */
+struct source_at {
+	const struct nt_yconf_node *at;	/* the address */
+	const struct nt_server_conf *s;
+	const char	*list;		/* "servers" or "pools" */
+	size_t		i;
+};
+
+/* The entries of list (the count checked), in s (n of them so far). */
+static size_t
+sources_at(const struct nt_yconf_node *map, const char *list,
+    const struct nt_server_conf *first, size_t stride, size_t count,
+    struct source_at *s, size_t n)
+{
+	const struct nt_yconf_node *seq = nt_yconf_map_get(map, list), *e;
+	size_t i = 0;
+
+	if (count == 0)
+		return (n);
+	assert(seq != NULL && seq->kind == NT_YCONF_SEQ && seq->n == count);
+	for (e = seq->first; e != NULL; e = e->next, i++) {
+		s[n].at = e->kind == NT_YCONF_MAP ?
+		    nt_yconf_map_get(e, "address") : e;
+		s[n].s = (const void *)((const char *)first + i * stride);
+		s[n].list = list;
+		s[n++].i = i;
+	}
+	return (n);
+}
+
+/* File order: the first of two equal entries is the one kept. */
+static int
+source_at_cmp(const void *a, const void *b)
+{
+	const struct source_at *x = a, *y = b;
+
+	if (x->at->line != y->at->line)
+		return (x->at->line < y->at->line ? -1 : 1);
+	return (x->at->col < y->at->col ? -1 : x->at->col > y->at->col);
+}
+
+/* "servers[2]: duplicate server '[::1]:123' (first at line 3)" */
+static int
+source_dup_error(struct nt_yconf_walk *w, const struct source_at *first,
+    const struct source_at *again)
+{
+	const struct nt_server_conf *s = again->s;
+	bool v6 = strchr(s->address, ':') != NULL;
+	bool pool = strcmp(again->list, "pools") == 0;
+	const char *as = strcmp(first->list, again->list) == 0 ? "" :
+	    pool ? ", as a server" : ", as a pool";
+
+	return (nt_yconf_error(w, again->at, "%s[%zu]: duplicate %s "
+	    "'%s%s%s:%u' (first at line %d%s)", again->list, again->i,
+	    pool ? "pool" : "server", v6 ? "[" : "", s->address, v6 ? "]" :
+	    "", s->port, first->at->line, as));
+}
+
+/*
+ * No server or pool listed twice (the same name or address and port):
+ * it would vote twice.  Names are not looked up here; two names of one
+ * address are found at run time (lib/uvclient.c).
+ */
+static int
+check_source_dups(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    const struct nt_conf *c)
+{
+	struct source_at *s;
+	size_t n;
+	int rc = 0;
+
+	if (c->n_servers + c->n_pools < 2)
+		return (0);
+	if ((s = calloc(c->n_servers + c->n_pools, sizeof *s)) == NULL)
+		return (nt_yconf_error(w, map, "out of memory"));
+	n = sources_at(map, "servers", c->servers, sizeof *c->servers,
+	    c->n_servers, s, 0);
+	n = sources_at(map, "pools", c->pools != NULL ? &c->pools[0].server :
+	    NULL, sizeof *c->pools, c->n_pools, s, n);
+	qsort(s, n, sizeof *s, source_at_cmp);
+	for (size_t j = 1; j < n && rc == 0; j++)
+		for (size_t i = 0; i < j && rc == 0; i++)
+			if (nt_server_conf_same_host(s[i].s, s[j].s))
+				rc = source_dup_error(w, &s[i], &s[j]);
+	free(s);
+	return (rc);
+}
+
 static int
 conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base)
@@ -668,9 +786,10 @@ conf_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 		    "'sandbox': this ntimed was built without seccomp "
 		    "(libseccomp); set it to false"));
 	if (nt_refclock_conf_check_list(w, nt_yconf_map_get(map, "refclocks"),
-	    c->refclocks, c->n_refclocks) != 0)
+	    c->refclocks, c->n_refclocks) != 0 ||
+	    check_source_dups(w, map, c) != 0)
 		return (-1);
-	return (0);
+	return (check_user(w, map, c->user));
 }
 
 /* ---- Public interface ---- */
@@ -685,6 +804,43 @@ nt_server_conf_same(const struct nt_server_conf *a,
 	    a->noselect == b->noselect && a->trust == b->trust &&
 	    a->require == b->require && a->maxdelay == b->maxdelay &&
 	    a->nts == b->nts && a->nts_port == b->nts_port);
+}
+
+bool
+nt_server_conf_same_host(const struct nt_server_conf *a,
+    const struct nt_server_conf *b)
+{
+	unsigned char x[sizeof(struct in6_addr)], y[sizeof x];
+	int fa, fb;
+
+	if (a->port != b->port)
+		return (false);
+	fa = ip_literal(a->address, x);
+	fb = ip_literal(b->address, y);
+	if (fa != 0 || fb != 0)
+		return (fa == fb && memcmp(x, y, fa == AF_INET ?
+		    sizeof(struct in_addr) : sizeof x) == 0);
+	return (strcasecmp(a->address, b->address) == 0);	/* DNS */
+}
+
+const char *
+nt_conf_same_host(const struct nt_conf *c, const struct nt_server_conf *s)
+{
+	for (size_t i = 0; i < c->n_servers; i++)
+		if (&c->servers[i] != s &&
+		    nt_server_conf_same_host(&c->servers[i], s))
+			return ("server");
+	for (size_t i = 0; i < c->n_pools; i++)
+		if (&c->pools[i].server != s &&
+		    nt_server_conf_same_host(&c->pools[i].server, s))
+			return ("pool");
+	return (NULL);
+}
+
+void
+nt_conf_set_user_check(nt_conf_user_check_fn *fn)
+{
+	user_check = fn != NULL ? fn : nt_privdrop_check_name;
 }
 
 void

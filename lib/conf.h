@@ -166,6 +166,30 @@ int nt_conf_load_buf(struct nt_conf *c, const char *name, const char *buf,
 bool nt_server_conf_same(const struct nt_server_conf *a,
     const struct nt_server_conf *b);
 
+/*
+ * The same server by what the file says: the same port, and the same
+ * address (IP literals compared as addresses) or DNS name (in any case).
+ * Nothing is looked up: two names of one address are not the same here.
+ */
+bool nt_server_conf_same_host(const struct nt_server_conf *a,
+    const struct nt_server_conf *b);
+/*
+ * Whether an entry of c other than s is the same host: "server", "pool",
+ * or NULL.
+ */
+const char *nt_conf_same_host(const struct nt_conf *c,
+    const struct nt_server_conf *s);
+
+/*
+ * How the loader checks "user:": 0, or -1 with a reason in err.  By
+ * default nt_privdrop_check_name() (the account database); a daemon
+ * under its sandbox, which cannot run NSS modules, sets its own for its
+ * reloads.  NULL restores the default.
+ */
+typedef int nt_conf_user_check_fn(const char *user, char *err,
+    size_t errlen);
+void nt_conf_set_user_check(nt_conf_user_check_fn *fn);
+
 /* Append a server (command line); returns 0, or -1 with err filled. */
 int nt_conf_add_server_arg(struct nt_conf *c, const char *arg, char *err,
     size_t errlen);

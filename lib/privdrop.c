@@ -28,6 +28,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "hostport.h"
 #include "log.h"
 #include "privdrop.h"
 
@@ -74,13 +75,96 @@ lookup_groups(const char *user, bool keep_groups, struct nt_privdrop_user *u,
 	return (0);
 }
 
+/*
+ * The account of user into pw (its strings in buf): 1 found, 0 surely
+ * not there, -1 when the lookup itself failed (*e says why).
+ */
+static int
+find_user(const char *user, struct passwd *pw, char *buf, size_t len,
+    int *e)
+{
+	struct passwd *res = NULL;
+
+	*e = getpwnam_r(user, pw, buf, len, &res);
+	if (res != NULL)
+		return (1);
+	return (*e == 0 ? 0 : -1);
+}
+
+/*
+ * The verdict on user from a lookup that said found (1, uid), not there
+ * (0) or failed (-1, error e); where says where a missing one was sought.
+ */
+static int
+name_verdict(const char *user, int found, uid_t uid, int e,
+    const char *where, char *err, size_t errlen)
+{
+	char q[80];
+
+	nt_printable(user, q, sizeof q);
+	/* The binary works without the package (see privdrop.h). */
+	if (found == 0 && strcmp(user, NT_PRIVDROP_DEFAULT_USER) == 0)
+		return (0);
+	if (found == 0)
+		snprintf(err, errlen, "no such user '%s'%s", q, where);
+	else if (found < 0)
+		snprintf(err, errlen, "cannot look up user '%s': %s", q,
+		    strerror(e));
+	else if (uid == 0)
+		snprintf(err, errlen, "user '%s' has uid 0, that is root (say "
+		    "'root' to stay root)", q);
+	else
+		return (0);
+	return (-1);
+}
+
+int
+nt_privdrop_check_name(const char *user, char *err, size_t errlen)
+{
+	struct passwd pw;
+	char buf[4096];
+	int found, e;
+
+	if (user[0] == '\0' || strcmp(user, "root") == 0)
+		return (0);
+	found = find_user(user, &pw, buf, sizeof buf, &e);
+	return (name_verdict(user, found, found > 0 ? pw.pw_uid : 0, e, "",
+	    err, errlen));
+}
+
+int
+nt_privdrop_check_name_files(const char *user, char *err, size_t errlen)
+{
+	struct passwd pw, *res;
+	char buf[4096];
+	int found = 0, e = 0;
+	FILE *f;
+
+	if (user[0] == '\0' || strcmp(user, "root") == 0)
+		return (0);
+	if ((f = fopen(NT_PRIVDROP_PASSWD, "re")) == NULL) {
+		e = errno;
+		found = -1;
+	}
+	while (found == 0 && (e = fgetpwent_r(f, &pw, buf, sizeof buf,
+	    &res)) == 0)
+		found = strcmp(pw.pw_name, user) == 0;
+	if (found == 0 && e != ENOENT)
+		found = -1;	/* a read error, not the end */
+	if (f != NULL)
+		fclose(f);
+	return (name_verdict(user, found, found > 0 ? pw.pw_uid : 0, e,
+	    " in " NT_PRIVDROP_PASSWD " (a sandboxed daemon reads no other "
+	    "account source; a restart asks all)", err, errlen));
+}
+
 int
 nt_privdrop_lookup(const char *user, bool keep_groups,
     struct nt_privdrop_user *u, char *err, size_t errlen)
 {
-	struct passwd pw, *res = NULL;
+	struct passwd pw;
 	char buf[4096];
-	int r;
+	int found, e;
 
 	if (geteuid() != 0) {
 		nt_log(NT_LOG_DEBUG, "not started as root: no user to switch "
@@ -91,14 +175,13 @@ nt_privdrop_lookup(const char *user, bool keep_groups,
 		nt_log(NT_LOG_DEBUG, "user root: keeping root's privileges");
 		return (NT_PRIVDROP_STAY);
 	}
-	r = getpwnam_r(user, &pw, buf, sizeof buf, &res);
+	found = find_user(user, &pw, buf, sizeof buf, &e);
 	/* Only a user that surely does not exist lets us stay root. */
-	if (res == NULL && r == 0 &&
-	    strcmp(user, NT_PRIVDROP_DEFAULT_USER) == 0)
+	if (found == 0 && strcmp(user, NT_PRIVDROP_DEFAULT_USER) == 0)
 		return (NT_PRIVDROP_NO_USER);	/* the caller says it */
-	if (res == NULL) {
-		snprintf(err, errlen, "user '%s': %s", user, r != 0 ?
-		    strerror(r) : "no such user");
+	if (found != 1) {
+		snprintf(err, errlen, "user '%s': %s", user, found < 0 ?
+		    strerror(e) : "no such user");
 		return (-1);
 	}
 	if (strlen(user) >= sizeof u->name || pw.pw_uid == 0) {

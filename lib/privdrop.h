@@ -48,6 +48,23 @@ int nt_privdrop_lookup(const char *user, bool keep_groups,
     struct nt_privdrop_user *u, char *err, size_t errlen);
 
 /*
+ * Whether "user:" names an account the daemon could become, asked of the
+ * account database whoever we are (the loader calls it, so that a bad
+ * file is refused at its line, a reload too): 0 for root, an existing
+ * user other than uid 0, and the default user even when missing (see
+ * above); else -1 with a reason ("no such user 'x'") in err.
+ */
+int nt_privdrop_check_name(const char *user, char *err, size_t errlen);
+/*
+ * The same from NT_PRIVDROP_PASSWD alone: what a daemon under its
+ * seccomp sandbox can still ask (NSS modules other than "files" open
+ * sockets and more that the filter kills).
+ */
+#define NT_PRIVDROP_PASSWD	"/etc/passwd"
+int nt_privdrop_check_name_files(const char *user, char *err,
+    size_t errlen);
+
+/*
  * Set no_new_privs: execve can never raise privileges again (set-user-ID
  * bits and file capabilities are ignored).  Call before any thread
  * starts, so that every thread inherits it.  We never execve anyway.

@@ -139,14 +139,15 @@ stop_daemon "$DPID"
 for g in "${MANY[@]}"; do groupdel "$g"; done
 MANY=()
 
-# 2. A user that does not exist, named explicitly: one line, exit 2.
+# 2. A user that does not exist, named explicitly: one line naming where
+#    the file names it, exit 2.
 printf 'servers: [127.0.0.1]\nuser: _ntimed_nosuchuser\n' >"$TEST_TMP/bad.yaml"
 run_capture "$TEST_TMP/bad" "$NTIMED" client --dry-run -c "$TEST_TMP/bad.yaml" \
     --socket "$TEST_TMP/bad.sock"
 OUT=$TEST_TMP/bad
 assert_rc 2 "missing user"
 [ "$(grep -c '^ntimed client:' "$OUT.err")" -eq 1 ] &&
-    grep -qx "ntimed client: user '_ntimed_nosuchuser': no such user" "$OUT.err" ||
+    grep -qx "ntimed client: $TEST_TMP/bad.yaml:2:7: 'user': no such user '_ntimed_nosuchuser'" "$OUT.err" ||
     fail "missing user: got '$(cat "$OUT.err")'"
 # Found before anything starts (a slave served NTP first, then gave up),
 # and by --check-config too.
@@ -154,7 +155,7 @@ pick_port PB
 run_capture "$OUT" "$NTIMED" slave --dry-run -c "$TEST_TMP/bad.yaml" \
     --listen "127.0.0.1:$PB" --local-stratum 8 --socket "$TEST_TMP/bad.sock"
 assert_rc 2 "slave, missing user"
-[ "$(cat "$OUT" "$OUT.err")" = "ntimed slave: user '_ntimed_nosuchuser': no such user" ] ||
+[ "$(cat "$OUT" "$OUT.err")" = "ntimed slave: $TEST_TMP/bad.yaml:2:7: 'user': no such user '_ntimed_nosuchuser'" ] ||
     fail "slave, missing user: got '$(cat "$OUT" "$OUT.err")'"
 run_capture "$OUT" "$NTIMED" client --check-config -c "$TEST_TMP/bad.yaml"
 assert_rc 2 "--check-config, missing user"

@@ -6,6 +6,7 @@
  * checked value by value, and nt_conf_print() output is loaded back.
  */
 #include <math.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1685,11 +1686,13 @@ test_user_sandbox(void **state)
 	assert_int_equal(c.sandbox, nt_sandbox_available());
 	round_trip(&c);
 	nt_conf_free(&c);
-	load_ok(&c, "user: _ntimed-test\nsandbox: false\n");
-	assert_string_equal(c.user, "_ntimed-test");
-	assert_false(c.sandbox);
-	round_trip(&c);
-	nt_conf_free(&c);
+	if (getpwnam("nobody") != NULL) {
+		load_ok(&c, "user: nobody\nsandbox: false\n");
+		assert_string_equal(c.user, "nobody");
+		assert_false(c.sandbox);
+		round_trip(&c);
+		nt_conf_free(&c);
+	}
 	if (!nt_sandbox_available())
 		expect_error("sandbox: true\n", "t.yaml:1:10: 'sandbox': this "
 		    "ntimed was built without seccomp (libseccomp); set it to "
@@ -1705,6 +1708,128 @@ test_user_sandbox(void **state)
 	    "t.yaml:1:10: 'sandbox' must be true or false, got 'maybe'");
 	expect_error("user: [a]\n",
 	    "t.yaml:1:7: 'user' must be a string, got a list");
+}
+
+/*
+ * A "user:" that is not an account is refused where the file names it,
+ * not later by the start-up (which cannot say where) and not accepted by
+ * a reload; the default user may be missing (the binary works without
+ * the package), and root is root.
+ */
+static void
+test_err_user(void **state)
+{
+	struct nt_conf c;
+	struct passwd *pw;
+
+	(void)state;
+	expect_error("servers: [192.0.2.1]\n\n\nuser: _ntimed_nosuchuser\n",
+	    "t.yaml:4:7: 'user': no such user '_ntimed_nosuchuser'");
+	expect_error("user: \"a\\tb\"\n",
+	    "t.yaml:1:7: 'user': no such user 'a\\x09b'");
+	load_ok(&c, "user: root\n");
+	nt_conf_free(&c);
+	load_ok(&c, "user: ntimed\n");
+	assert_string_equal(c.user, "ntimed");
+	nt_conf_free(&c);
+	/* Another name of uid 0 is root in disguise. */
+	setpwent();
+	while ((pw = getpwent()) != NULL)
+		if (pw->pw_uid == 0 && strcmp(pw->pw_name, "root") != 0)
+			break;
+	if (pw != NULL) {
+		char yaml[128], want[256];
+
+		snprintf(yaml, sizeof yaml, "user: %s\n", pw->pw_name);
+		snprintf(want, sizeof want, "t.yaml:1:7: 'user': user '%s' has "
+		    "uid 0, that is root (say 'root' to stay root)",
+		    pw->pw_name);
+		endpwent();
+		expect_error(yaml, want);
+	} else
+		endpwent();
+}
+
+/*
+ * A server or pool listed twice would vote twice: refused at the second,
+ * naming the first's line.  The same means the same port and the same
+ * address or name as written (nothing is looked up at load).
+ */
+static void
+test_err_duplicate_sources(void **state)
+{
+	struct nt_conf c;
+
+	(void)state;
+	expect_error("servers:\n  - 127.0.0.1\n  - {address: 127.0.0.2}\n"
+	    "  - address: 127.0.0.1\n    port: 123\n",
+	    "t.yaml:4:14: servers[2]: duplicate server '127.0.0.1:123' "
+	    "(first at line 2)");
+	expect_error("servers: [\"127.0.0.1:1123\", {address: 127.0.0.1, "
+	    "port: 1123}]\n",
+	    "t.yaml:1:39: servers[1]: duplicate server '127.0.0.1:1123' "
+	    "(first at line 1)");
+	/* Addresses as addresses, names in any case. */
+	expect_error("servers: [\"[::1]:123\", \"0:0::1\"]\n",
+	    "t.yaml:1:24: servers[1]: duplicate server '[0:0::1]:123' "
+	    "(first at line 1)");
+	expect_error("servers:\n  - time.example.org\n  - Time.Example.ORG\n",
+	    "t.yaml:3:5: servers[1]: duplicate server "
+	    "'Time.Example.ORG:123' (first at line 2)");
+	/* NTS or not, it is one server. */
+	expect_error("servers:\n  - {address: a.example, nts: true}\n"
+	    "  - a.example\n",
+	    "t.yaml:3:5: servers[1]: duplicate server 'a.example:123' "
+	    "(first at line 2)");
+	expect_error("pools:\n  - pool.example.org\n"
+	    "  - {address: pool.example.org, max_sources: 2}\n",
+	    "t.yaml:3:15: pools[1]: duplicate pool 'pool.example.org:123' "
+	    "(first at line 2)");
+	/* Across the lists: the later in the file is refused. */
+	expect_error("pools: [p.example]\nservers: [p.example]\n",
+	    "t.yaml:2:11: servers[0]: duplicate server 'p.example:123' "
+	    "(first at line 1, as a pool)");
+	expect_error("servers: [p.example]\npools: [p.example]\n",
+	    "t.yaml:2:9: pools[0]: duplicate pool 'p.example:123' "
+	    "(first at line 1, as a server)");
+	/* Another port, address or name is another server. */
+	load_ok(&c, "servers: [127.0.0.1, \"127.0.0.1:124\", 127.0.0.2, \"::1\", "
+	    "localhost]\npools: [\"p.example:124\", p.example]\n");
+	assert_int_equal(c.n_servers, 5);
+	assert_int_equal(c.n_pools, 2);
+	nt_conf_free(&c);
+}
+
+/* The same host, as the loader and "add-server" judge it. */
+static void
+test_same_host(void **state)
+{
+	struct nt_conf c;
+	struct nt_server_conf s;
+	char err[NT_CONF_ERRLEN];
+
+	(void)state;
+	load_ok(&c, "servers: [192.0.2.1, \"[2001:db8::1]:1123\"]\n"
+	    "pools: [pool.example.org]\n");
+	nt_server_conf_init(&s);
+	strlcpy(s.address, "192.0.2.1", sizeof s.address);
+	assert_string_equal(nt_conf_same_host(&c, &s), "server");
+	assert_null(nt_conf_same_host(&c, &c.servers[0]));
+	s.port = 124;
+	assert_null(nt_conf_same_host(&c, &s));
+	strlcpy(s.address, "2001:DB8:0::1", sizeof s.address);
+	s.port = 1123;
+	assert_string_equal(nt_conf_same_host(&c, &s), "server");
+	strlcpy(s.address, "POOL.example.org", sizeof s.address);
+	s.port = 123;
+	assert_string_equal(nt_conf_same_host(&c, &s), "pool");
+	/* A name and an address are not compared by lookup. */
+	strlcpy(s.address, "localhost", sizeof s.address);
+	assert_null(nt_conf_same_host(&c, &s));
+	assert_int_equal(nt_conf_add_server_arg(&c, "192.0.2.2", err,
+	    sizeof err), 0);
+	assert_null(nt_conf_same_host(&c, &c.servers[2]));
+	nt_conf_free(&c);
 }
 
 static void
@@ -1887,6 +2012,9 @@ main(void)
 		cmocka_unit_test(test_not_a_file),
 		cmocka_unit_test(test_device_not_waited_on),
 		cmocka_unit_test(test_user_sandbox),
+		cmocka_unit_test(test_err_user),
+		cmocka_unit_test(test_err_duplicate_sources),
+		cmocka_unit_test(test_same_host),
 		cmocka_unit_test(test_err_control_metrics),
 		cmocka_unit_test(test_refclocks),
 		cmocka_unit_test(test_statistics),

@@ -1,11 +1,12 @@
 /*
  * Tests of the privilege drop (lib/privdrop.c) and the seccomp filter
  * (lib/sandbox.c) in forked children, since both are one-way: the user
- * lookup's three outcomes; a child that becomes "nobody" and keeps
- * CAP_SYS_TIME alone (or nothing); and children killed by SIGSYS for a
- * call the filter does not allow (execve, an AF_PACKET socket, an ioctl
- * the client never makes) while allowed ones work.  The switch needs
- * root: skipped otherwise.
+ * lookup's three outcomes; the loader's check of a name, also from
+ * inside the filter as a reload makes it; a child that becomes "nobody"
+ * and keeps CAP_SYS_TIME alone (or nothing); and children killed by
+ * SIGSYS for a call the filter does not allow (execve, an AF_PACKET
+ * socket, an ioctl the client never makes) while allowed ones work.  The
+ * switch needs root: skipped otherwise.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -78,6 +79,85 @@ test_lookup(void **state)
 	if (getpwnam(NT_PRIVDROP_DEFAULT_USER) == NULL)
 		assert_int_equal(nt_privdrop_lookup(NT_PRIVDROP_DEFAULT_USER,
 		    false, &u, err, sizeof err), NT_PRIVDROP_NO_USER);
+}
+
+#define NO_USER_FILES "no such user '_no_such_user_x' in /etc/passwd (a " \
+	"sandboxed daemon reads no other account source; a restart asks all)"
+
+/* Whether /etc/passwd itself lists name (NSS may add others). */
+static bool
+in_passwd_file(const char *name)
+{
+	struct passwd *pw;
+	bool found = false;
+	FILE *f;
+
+	if ((f = fopen("/etc/passwd", "r")) == NULL)
+		return (false);
+	while (!found && (pw = fgetpwent(f)) != NULL)
+		found = strcmp(pw->pw_name, name) == 0;
+	fclose(f);
+	return (found);
+}
+
+/*
+ * The loader's check of "user:": root and the default user (present or
+ * not) pass, a name nobody has does not, by either lookup.
+ */
+static void
+test_check_name(void **state)
+{
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(nt_privdrop_check_name("root", err, sizeof err), 0);
+	assert_int_equal(nt_privdrop_check_name_files("root", err,
+	    sizeof err), 0);
+	assert_int_equal(nt_privdrop_check_name(NT_PRIVDROP_DEFAULT_USER, err,
+	    sizeof err), 0);
+	assert_int_equal(nt_privdrop_check_name_files(NT_PRIVDROP_DEFAULT_USER,
+	    err, sizeof err), 0);
+	assert_int_equal(nt_privdrop_check_name("_no_such_user_x", err,
+	    sizeof err), -1);
+	assert_string_equal(err, "no such user '_no_such_user_x'");
+	assert_int_equal(nt_privdrop_check_name_files("_no_such_user_x", err,
+	    sizeof err), -1);
+	assert_string_equal(err, NO_USER_FILES);
+	if (in_passwd_file("nobody"))
+		assert_int_equal(nt_privdrop_check_name_files("nobody", err,
+		    sizeof err), 0);
+}
+
+/* Child: the files-only check under the client's filter. */
+static int
+check_sandboxed(void *arg)
+{
+	char err[256] = "";
+
+	(void)arg;
+	if (nt_sandbox_install(NT_SANDBOX_CLIENT, err, sizeof err) != 0)
+		return (10);
+	if (nt_privdrop_check_name_files("_no_such_user_x", err,
+	    sizeof err) != -1 || strcmp(err, NO_USER_FILES) != 0)
+		return (11);
+	if (in_passwd_file("nobody") &&
+	    nt_privdrop_check_name_files("nobody", err, sizeof err) != 0)
+		return (12);
+	return (0);
+}
+
+/* What a sandboxed daemon's reload asks: not killed, same answers. */
+static void
+test_check_name_sandboxed(void **state)
+{
+	int st;
+
+	(void)state;
+	if (!nt_sandbox_available())
+		skip();
+	st = in_child(check_sandboxed, NULL);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 /* Child: become nobody; 0 when the kernel's view is as asked. */
@@ -220,6 +300,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_check_name),
+		cmocka_unit_test(test_check_name_sandboxed),
 		cmocka_unit_test(test_switch),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_unavailable),
