@@ -51,11 +51,12 @@ nt_xleave_init(struct nt_xleave *x, uint32_t entries, const uint8_t *key)
 	if ((x->tab = calloc(n, sizeof *x->tab)) == NULL)
 		return (-ENOMEM);
 	x->mask = n / NT_XLEAVE_WAYS - 1;
+	/* Without a key (tests), fixed odd multipliers that still mix. */
+	x->k[1] = UINT64_C(0x9e3779b97f4a7c15);
+	x->k[2] = UINT64_C(0xc2b2ae3d27d4eb4f);
 	if (key != NULL)
 		for (int i = 0; i < 3; i++)
-			x->k[i] = get64(key + 8 * i);
-	x->k[1] |= 1;
-	x->k[2] |= 1;
+			x->k[i] = get64(key + 8 * i) | (i > 0);
 	return (0);
 }
 
@@ -66,14 +67,19 @@ nt_xleave_free(struct nt_xleave *x)
 	x->tab = NULL;
 }
 
-/* The first entry of ip's set. */
+/*
+ * The first entry of ip's set.  The set comes from the top bits of the
+ * sum (multiply-add-shift): the low bits of a product depend on the low
+ * bits of the address only.
+ */
 static struct nt_xl_entry *
 set_of(const struct nt_xleave *x, const struct nt_ipaddr *ip)
 {
 	uint64_t h = x->k[0] + get64(ip->b) * x->k[1] +
 	    get64(ip->b + 8) * x->k[2];
+	uint64_t set = (h >> 32) * ((uint64_t)x->mask + 1) >> 32;
 
-	return (&x->tab[(size_t)((h >> 32) & x->mask) * NT_XLEAVE_WAYS]);
+	return (&x->tab[(size_t)set * NT_XLEAVE_WAYS]);
 }
 
 static struct nt_xl_entry *
