@@ -112,14 +112,23 @@ clamp_poll(int poll)
 	return (poll > NT_SERVER_MAX_POLL ? NT_SERVER_MAX_POLL : poll);
 }
 
-static uint64_t
-read_u64(const uint8_t *p)
+uint64_t
+nt_server_get64(const uint8_t *p)
 {
 	uint64_t v = 0;
 
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return (v);
+}
+
+void
+nt_server_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
 }
 
 /*
@@ -157,7 +166,7 @@ answer_common(struct ntp_pkt *p, const struct nt_server_state *st,
 	p->version = (req[0] >> 3) & 7;
 	p->mode = NTP_MODE_SERVER;
 	p->precision = st->precision;
-	p->org = read_u64(req + 40);
+	p->org = nt_server_get64(req + 40);
 	p->rec = wire_rx(rx);
 	p->xmt = tx != 0 ? wire_tx(p->rec, tx) : 0;
 }
@@ -264,12 +273,7 @@ nts_answer(struct nt_server *s, const struct nt_server_state *st,
 void
 nt_server_set_tx(uint8_t *reply, nt_time tx)
 {
-	uint64_t v = wire_tx(read_u64(reply + 32), tx);
-
-	for (int i = 7; i >= 0; i--) {
-		reply[40 + i] = (uint8_t)v;
-		v >>= 8;
-	}
+	nt_server_put64(reply + 40, wire_tx(nt_server_get64(reply + 32), tx));
 }
 
 const char *

@@ -111,6 +111,10 @@ size_t nt_server_kod(const struct nt_server_state *st, const uint8_t *req,
  */
 void nt_server_set_tx(uint8_t *reply, nt_time tx);
 
+/* A 64-bit big-endian field of a datagram (a timestamp on the wire). */
+uint64_t nt_server_get64(const uint8_t *p);
+void nt_server_put64(uint8_t *p, uint64_t v);
+
 /* Datagrams by verdict, plus what the socket layer saw. */
 struct nt_server_counters {
 	uint64_t	received;

@@ -95,7 +95,7 @@ struct worker {
 	nt_time		rx[BATCH];
 	/* NTS: stamped before sealing; interleaved: an earlier send's */
 	bool		sealed[BATCH];
-	bool		stamped;	/* kernel send stamps asked since drained */
+	bool		stamped;	/* send stamps asked since drained */
 	struct nt_xleave_pending pend;
 	/* NTS replies carry cookies; plain ones touch the first page only */
 	uint8_t		out[BATCH][NTP_MAX_PKT];
@@ -795,11 +795,7 @@ nt_uvserver_start(const struct nt_uvserver_params *p,
 	uv_mutex_init(&s->lock);
 	uv_mutex_init(&s->xl_lock);
 	arc4random_buf(key, sizeof key);
-	if (nt_xleave_init(&s->xl, NT_XLEAVE_ENTRIES, key) != 0) {
-		snprintf(err, errlen, "out of memory");
-		free_workers(s);
-		return (NULL);
-	}
+	nt_xleave_init(&s->xl, NT_XLEAVE_ENTRIES, key);
 	s->n_workers = p->workers;
 	for (int i = 0; i < s->n_workers; i++) {
 		if ((s->w[i] = worker_new(s, i, &r)) == NULL) {

@@ -15,32 +15,14 @@
 #include <string.h>
 
 #include "ntp_pkt.h"
+#include "server.h"
 #include "xleave.h"
 
 #define OFF_ORG	24	/* origin timestamp in an NTP header */
 #define OFF_RX	32	/* receive timestamp */
 #define OFF_TX	40	/* transmit timestamp */
 
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return (v);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-int
+void
 nt_xleave_init(struct nt_xleave *x, uint32_t entries, const uint8_t *key)
 {
 	uint32_t n = NT_XLEAVE_WAYS;
@@ -48,16 +30,13 @@ nt_xleave_init(struct nt_xleave *x, uint32_t entries, const uint8_t *key)
 	memset(x, 0, sizeof *x);
 	while (n * 2 <= entries && n < (1u << 24))
 		n *= 2;
-	if ((x->tab = calloc(n, sizeof *x->tab)) == NULL)
-		return (-ENOMEM);
 	x->mask = n / NT_XLEAVE_WAYS - 1;
 	/* Without a key (tests), fixed odd multipliers that still mix. */
 	x->k[1] = UINT64_C(0x9e3779b97f4a7c15);
 	x->k[2] = UINT64_C(0xc2b2ae3d27d4eb4f);
 	if (key != NULL)
 		for (int i = 0; i < 3; i++)
-			x->k[i] = get64(key + 8 * i) | (i > 0);
-	return (0);
+			x->k[i] = nt_server_get64(key + 8 * i) | (i > 0);
 }
 
 void
@@ -75,8 +54,8 @@ nt_xleave_free(struct nt_xleave *x)
 static struct nt_xl_entry *
 set_of(const struct nt_xleave *x, const struct nt_ipaddr *ip)
 {
-	uint64_t h = x->k[0] + get64(ip->b) * x->k[1] +
-	    get64(ip->b + 8) * x->k[2];
+	uint64_t h = x->k[0] + nt_server_get64(ip->b) * x->k[1] +
+	    nt_server_get64(ip->b + 8) * x->k[2];
 	uint64_t set = (h >> 32) * ((uint64_t)x->mask + 1) >> 32;
 
 	return (&x->tab[(size_t)set * NT_XLEAVE_WAYS]);
@@ -85,8 +64,11 @@ set_of(const struct nt_xleave *x, const struct nt_ipaddr *ip)
 static struct nt_xl_entry *
 find(const struct nt_xleave *x, const struct nt_ipaddr *ip)
 {
-	struct nt_xl_entry *e = set_of(x, ip);
+	struct nt_xl_entry *e;
 
+	if (x->tab == NULL)
+		return (NULL);
+	e = set_of(x, ip);
 	for (int i = 0; i < NT_XLEAVE_WAYS; i++)
 		if (e[i].rx != 0 && memcmp(e[i].addr.b, ip->b, 16) == 0)
 			return (&e[i]);
@@ -101,6 +83,11 @@ find_or_take(struct nt_xleave *x, const struct nt_ipaddr *ip)
 
 	if (e != NULL)
 		return (e);
+	/* Made at first use: a server without such clients pays nothing. */
+	if (x->tab == NULL &&
+	    (x->tab = calloc((size_t)x->mask + 1, NT_XLEAVE_WAYS *
+	    sizeof *x->tab)) == NULL)
+		return (NULL);
 	victim = e = set_of(x, ip);
 	for (int i = 1; i < NT_XLEAVE_WAYS; i++)
 		if (e[i].used < victim->used)
@@ -125,18 +112,20 @@ nt_xleave_answer(struct nt_xleave *x, const struct nt_ipaddr *ip,
 {
 	struct nt_xl_entry *e = find_or_take(x, ip);
 	enum nt_xleave_kind kind = NT_XL_STAMP;
-	uint64_t rx = get64(reply + OFF_RX);
+	uint64_t rx = nt_server_get64(reply + OFF_RX);
 
 	assert(nt_xleave_wanted(req, NTP_HDR_LEN));
 	assert((rx & 1) != 0);	/* nt_server_reply marks receive stamps */
-	if (e->rx == get64(req + OFF_ORG) && e->tx != 0) {
+	if (e == NULL)
+		return (NT_XL_BASIC);	/* out of memory: basic replies */
+	if (e->rx == nt_server_get64(req + OFF_ORG) && e->tx != 0) {
 		/*
 		 * RFC 9769: the origin is the request's receive field (the
 		 * client's arrival time of our previous reply), which tells
 		 * the client that this reply is interleaved.
 		 */
 		memcpy(reply + OFF_ORG, req + OFF_RX, 8);
-		put64(reply + OFF_TX, e->tx);
+		nt_server_put64(reply + OFF_TX, e->tx);
 		kind = NT_XL_INTERLEAVED;
 	}
 	e->rx = rx;
@@ -164,8 +153,8 @@ nt_xleave_pending_add(struct nt_xleave_pending *p, const struct nt_ipaddr *ip,
 	unsigned i = p->next++ % NT_XLEAVE_PENDING;
 
 	p->e[i].addr = *ip;
-	p->e[i].org = get64(reply + OFF_ORG);
-	p->e[i].rx = get64(reply + OFF_RX);
+	p->e[i].org = nt_server_get64(reply + OFF_ORG);
+	p->e[i].rx = nt_server_get64(reply + OFF_RX);
 	assert(p->e[i].rx != 0);
 }
 
@@ -179,8 +168,8 @@ nt_xleave_pending_take(struct nt_xleave_pending *p, const uint8_t *pkt,
 	if (len < NTP_HDR_LEN)
 		return (false);
 	ntp = pkt + len - NTP_HDR_LEN;
-	org = get64(ntp + OFF_ORG);
-	*rx = get64(ntp + OFF_RX);
+	org = nt_server_get64(ntp + OFF_ORG);
+	*rx = nt_server_get64(ntp + OFF_RX);
 	for (int i = 0; i < NT_XLEAVE_PENDING; i++) {
 		if (p->e[i].rx == 0 || p->e[i].rx != *rx || p->e[i].org != org)
 			continue;

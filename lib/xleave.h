@@ -54,13 +54,13 @@ enum nt_xleave_kind {
 
 struct nt_xl_entry {
 	struct nt_ipaddr addr;
-	uint64_t	rx;	/* our receive stamp of its last request; 0 free */
+	uint64_t	rx;	/* receive stamp of its last request; 0 free */
 	uint64_t	tx;	/* kernel stamp of the reply to it; 0 unknown */
 	uint64_t	used;	/* tick of the last request, for eviction */
 };
 
 struct nt_xleave {
-	struct nt_xl_entry *tab;
+	struct nt_xl_entry *tab;	/* NULL until first used */
 	uint32_t	mask;		/* sets - 1 */
 	uint64_t	k[3];		/* hash key */
 	uint64_t	tick;
@@ -69,9 +69,12 @@ struct nt_xleave {
 
 /*
  * A table of about `entries` (rounded down to a power of 2, at least
- * NT_XLEAVE_WAYS).  key: 24 random bytes, NULL in tests.  0 or -ENOMEM.
+ * NT_XLEAVE_WAYS), allocated when the first client needs it (until then,
+ * and if that fails, replies are basic).  key: 24 random bytes, NULL in
+ * tests.
  */
-int nt_xleave_init(struct nt_xleave *x, uint32_t entries, const uint8_t *key);
+void nt_xleave_init(struct nt_xleave *x, uint32_t entries,
+    const uint8_t *key);
 void nt_xleave_free(struct nt_xleave *x);
 
 /* Does this request (len bytes) ask for interleaved mode?  No state. */
