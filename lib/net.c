@@ -376,6 +376,36 @@ nt_udp_tx_stamp(int fd, nt_time *t)
 }
 
 int
+nt_udp_tx_stamp_data(int fd, void *buf, size_t cap, size_t *len, nt_time *t)
+{
+	union {
+		char	buf[512];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { buf, cap };
+	struct msghdr msg;
+	ssize_t r;
+
+	for (;;) {	/* stamp-less entries (none expected) are skipped */
+		memset(&msg, 0, sizeof msg);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof control.buf;
+		r = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return (errno == EAGAIN ? 0 : -errno);
+		if (!rx_stamp(&msg, t))	/* the same control message */
+			continue;
+		/* Cut short: not the datagram whole, so nothing to match. */
+		*len = (msg.msg_flags & MSG_TRUNC) ? 0 : (size_t)r;
+		return (1);
+	}
+}
+
+int
 nt_udp_send(int fd, const void *buf, size_t len, const struct nt_addr *to)
 {
 	ssize_t n;

@@ -108,6 +108,17 @@ bool nt_udp_enable_tx_stamps(int fd);
  */
 int nt_udp_tx_stamp(int fd, nt_time *t);
 
+/*
+ * Per-datagram transmit stamps (a SO_TIMESTAMPING control message with
+ * SOF_TIMESTAMPING_TX_SOFTWARE on a socket with receive stamps on): the
+ * next stamp from fd's error queue, with the stamped datagram as the
+ * kernel looped it back (link-layer and IP headers first, the payload
+ * last) in buf.  1 with *len (0 when it did not fit) and *t
+ * (CLOCK_REALTIME), 0 when none waits, or -errno.
+ */
+int nt_udp_tx_stamp_data(int fd, void *buf, size_t cap, size_t *len,
+    nt_time *t);
+
 /* One received datagram. */
 struct nt_rx {
 	size_t		len;		/* bytes stored in the buffer */

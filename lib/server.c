@@ -112,14 +112,49 @@ clamp_poll(int poll)
 	return (poll > NT_SERVER_MAX_POLL ? NT_SERVER_MAX_POLL : poll);
 }
 
-static uint64_t
-read_u64(const uint8_t *p)
+uint64_t
+nt_server_get64(const uint8_t *p)
 {
 	uint64_t v = 0;
 
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return (v);
+}
+
+void
+nt_server_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/*
+ * Receive and transmit stamps on the wire: the lowest bit (2^-32 s) of a
+ * receive stamp is 1, of a transmit stamp 0, so that the origin of a
+ * request tells whether the client asks for interleaved mode (it echoes
+ * a receive stamp: xleave.h) without a table lookup for every client.
+ * A transmit stamp is after the receive stamp even when our clock was
+ * stepped back between the two.
+ */
+static uint64_t
+wire_rx(nt_time rx)
+{
+	return (nt_to_ntp64(rx) | 1);
+}
+
+static uint64_t
+wire_tx(uint64_t rec, nt_time tx)
+{
+	uint64_t t = nt_to_ntp64(tx) & ~(uint64_t)1;
+
+	/* Modular: an NTP era may end between the two. */
+	if ((int64_t)(t - rec) <= 0)
+		t = rec + 1;
+	assert((t & 1) == 0);
+	return (t);
 }
 
 /* The parts every answer shares: version, origin, receive, transmit. */
@@ -131,9 +166,9 @@ answer_common(struct ntp_pkt *p, const struct nt_server_state *st,
 	p->version = (req[0] >> 3) & 7;
 	p->mode = NTP_MODE_SERVER;
 	p->precision = st->precision;
-	p->org = read_u64(req + 40);
-	p->rec = nt_to_ntp64(rx);
-	p->xmt = tx != 0 ? nt_to_ntp64(tx) : 0;
+	p->org = nt_server_get64(req + 40);
+	p->rec = wire_rx(rx);
+	p->xmt = tx != 0 ? wire_tx(p->rec, tx) : 0;
 }
 
 static double
@@ -238,12 +273,7 @@ nts_answer(struct nt_server *s, const struct nt_server_state *st,
 void
 nt_server_set_tx(uint8_t *reply, nt_time tx)
 {
-	uint64_t v = nt_to_ntp64(tx);
-
-	for (int i = 7; i >= 0; i--) {
-		reply[40 + i] = (uint8_t)v;
-		v >>= 8;
-	}
+	nt_server_put64(reply + 40, wire_tx(nt_server_get64(reply + 32), tx));
 }
 
 const char *
@@ -259,11 +289,13 @@ nt_server_counters_str(const struct nt_server_counters *c, char *buf,
 		    verdict_names[i], (unsigned long long)c->n[i]);
 	if (off < len)
 		snprintf(buf + off, len - off, ", send errors %llu, "
-		    "no kernel rx stamp %llu, nts-ke served %llu failed %llu",
+		    "no kernel rx stamp %llu, nts-ke served %llu failed %llu, "
+		    "interleaved %llu",
 		    (unsigned long long)c->send_errors,
 		    (unsigned long long)c->no_rx_stamp,
 		    (unsigned long long)c->nts_ke_served,
-		    (unsigned long long)c->nts_ke_failed);
+		    (unsigned long long)c->nts_ke_failed,
+		    (unsigned long long)c->interleaved);
 	return (buf);
 }
 

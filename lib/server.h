@@ -103,8 +103,17 @@ size_t nt_server_reply(const struct nt_server_state *st, const uint8_t *req,
 size_t nt_server_kod(const struct nt_server_state *st, const uint8_t *req,
     size_t len, uint32_t code, int poll, nt_time rx, nt_time tx,
     uint8_t *out, size_t cap);
-/* Write the transmit timestamp of a reply built with tx == 0. */
+/*
+ * Write the transmit timestamp of a reply built with tx == 0: after its
+ * receive timestamp on the wire even if our clock stepped back since.
+ * (Receive stamps sent have their lowest bit set, transmit stamps clear:
+ * xleave.h says why.)
+ */
 void nt_server_set_tx(uint8_t *reply, nt_time tx);
+
+/* A 64-bit big-endian field of a datagram (a timestamp on the wire). */
+uint64_t nt_server_get64(const uint8_t *p);
+void nt_server_put64(uint8_t *p, uint64_t v);
 
 /* Datagrams by verdict, plus what the socket layer saw. */
 struct nt_server_counters {
@@ -114,6 +123,7 @@ struct nt_server_counters {
 	uint64_t	no_rx_stamp;	/* receive time read after the fact */
 	uint64_t	nts_ke_served;	/* NTS-KE sessions that gave cookies */
 	uint64_t	nts_ke_failed;	/* refused, cut short or timed out */
+	uint64_t	interleaved;	/* replies in interleaved mode */
 };
 
 /* "received 10 replied 8 kod-rate 1 ... ": one log line. */

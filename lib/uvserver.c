@@ -37,6 +37,7 @@
 #include "log.h"
 #include "ntp_pkt.h"
 #include "uvserver.h"
+#include "xleave.h"
 
 #define BATCH		64	/* datagrams per system call */
 #define MAX_BATCHES	8	/* per readable event, then let others run */
@@ -54,8 +55,10 @@ union ctrl {
 	struct cmsghdr	align;
 };
 
+/* Where a reply leaves from, and a request for its kernel send stamp. */
 union ctrl_out {
-	char		buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	char		buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			    CMSG_SPACE(sizeof(int))];
 	struct cmsghdr	align;
 };
 
@@ -90,7 +93,10 @@ struct worker {
 	union ctrl	rctrl[BATCH];
 	union ctrl_out	sctrl[BATCH];
 	nt_time		rx[BATCH];
-	bool		sealed[BATCH];	/* NTS: stamped before sealing */
+	/* NTS: stamped before sealing; interleaved: an earlier send's */
+	bool		sealed[BATCH];
+	bool		stamped;	/* send stamps asked since drained */
+	struct nt_xleave_pending pend;
 	/* NTS replies carry cookies; plain ones touch the first page only */
 	uint8_t		out[BATCH][NTP_MAX_PKT];
 	/*
@@ -114,6 +120,10 @@ struct nt_uvserver {
 	struct nt_addr	addrs[NT_UVSERVER_MAX_LISTEN];
 	size_t		n_addrs;
 	enum nt_rx_stamping stamping;
+	/* Interleaved mode: one table for all workers (see xleave.h). */
+	bool		xl_on;		/* kernel send stamps work */
+	uv_mutex_t	xl_lock;
+	struct nt_xleave xl;		/* under xl_lock */
 };
 
 /* ---- Snapshot and counters ---- */
@@ -201,17 +211,18 @@ recv_batch(struct worker *w, struct wsock *ws)
 	return (n);
 }
 
-/* Make reply carry one control message: where it must leave from. */
+/* Add a control message to a reply (where it leaves from, stamping). */
 static void
 reply_from(struct msghdr *reply, union ctrl_out *out, int level, int type,
     const void *data, size_t len)
 {
 	struct cmsghdr *o;
 
-	assert(CMSG_SPACE(len) <= sizeof out->buf);
+	assert(reply->msg_controllen + CMSG_SPACE(len) <= sizeof out->buf);
 	reply->msg_control = out->buf;
-	reply->msg_controllen = CMSG_SPACE(len);
-	o = CMSG_FIRSTHDR(reply);
+	o = (struct cmsghdr *)(void *)(out->buf + reply->msg_controllen);
+	memset(o, 0, CMSG_SPACE(len));
+	reply->msg_controllen += CMSG_SPACE(len);
 	o->cmsg_level = level;
 	o->cmsg_type = type;
 	o->cmsg_len = CMSG_LEN(len);
@@ -315,6 +326,63 @@ send_batch(struct worker *w, struct wsock *ws, int first, int k)
 	}
 }
 
+/*
+ * A client that asks for interleaved mode: its reply k made interleaved
+ * when we can, and the kernel asked to stamp its send.  True when the
+ * reply carries its transmit stamp already (an earlier reply's).
+ */
+static bool
+interleave(struct worker *w, const struct nt_ipaddr *from,
+    const uint8_t *req, int k)
+{
+	struct nt_uvserver *s = w->srv;
+	enum nt_xleave_kind kind;
+	int flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+
+	uv_mutex_lock(&s->xl_lock);
+	kind = nt_xleave_answer(&s->xl, from, req, w->out[k]);
+	uv_mutex_unlock(&s->xl_lock);
+	if (kind == NT_XL_BASIC)
+		return (false);
+	nt_xleave_pending_add(&w->pend, from, w->out[k]);
+	reply_from(&w->smsg[k].msg_hdr, &w->sctrl[k], SOL_SOCKET,
+	    SO_TIMESTAMPING, &flags, sizeof flags);
+	w->stamped = true;
+	if (kind != NT_XL_INTERLEAVED)
+		return (false);
+	w->core.cnt.interleaved++;
+	return (true);
+}
+
+/*
+ * The kernel's send stamps of replies that asked for one, from the
+ * socket's error queue, into the interleaved table.  Bounded: a queue
+ * refilled as fast as it drains does not hold the worker.
+ */
+static void
+take_tx_stamps(struct worker *w, struct wsock *ws)
+{
+	struct nt_clock *clk = w->srv->p.clk;
+	uint8_t pkt[256];
+	struct nt_ipaddr ip;
+	uint64_t rx;
+	size_t len;
+	nt_time t;
+
+	w->stamped = false;
+	for (int i = 0; i < BATCH; i++) {
+		if (nt_udp_tx_stamp_data(ws->fd, pkt, sizeof pkt, &len, &t) !=
+		    1)
+			break;
+		if (!nt_xleave_pending_take(&w->pend, pkt, len, &ip, &rx))
+			continue;
+		t = clk->ops->from_kernel(clk, t);
+		uv_mutex_lock(&w->srv->xl_lock);
+		(void)nt_xleave_sent(&w->srv->xl, &ip, rx, nt_to_ntp64(t));
+		uv_mutex_unlock(&w->srv->xl_lock);
+	}
+}
+
 /* One received datagram; returns true when a reply was queued at k. */
 static bool
 answer_one(struct worker *w, struct wsock *ws, int i, int k, nt_time *late)
@@ -324,6 +392,7 @@ answer_one(struct worker *w, struct wsock *ws, int i, int k, nt_time *late)
 	enum nt_server_verdict why;
 	struct nt_ipaddr from;
 	size_t len = w->rmsg[i].msg_len, n;
+	const uint8_t *req;
 	nt_time kt;
 
 	memset(r, 0, sizeof *r);
@@ -344,12 +413,15 @@ answer_one(struct worker *w, struct wsock *ws, int i, int k, nt_time *late)
 	if (m->msg_flags & MSG_TRUNC)
 		len = 0;		/* over NTP_MAX_PKT: malformed */
 	/* Only NTS replies (longer requests) need the time before sealing. */
-	n = nt_server_handle(&w->core, &w->st, &from, datagram(w, i, len),
-	    len, w->rx[k], len > NTP_HDR_LEN && w->core.nts != NULL ?
-	    nt_clock_now(clk) : 0, w->out[k], sizeof w->out[k], &why);
+	req = datagram(w, i, len);
+	n = nt_server_handle(&w->core, &w->st, &from, req, len, w->rx[k],
+	    len > NTP_HDR_LEN && w->core.nts != NULL ? nt_clock_now(clk) : 0,
+	    w->out[k], sizeof w->out[k], &why);
 	if (n == 0)
 		return (false);
 	w->sealed[k] = why == NT_SRV_NTS_REPLY || why == NT_SRV_NTS_NAK;
+	if (why == NT_SRV_REPLY && w->srv->xl_on && nt_xleave_wanted(req, len))
+		w->sealed[k] = interleave(w, &from, req, k);
 	r->msg_name = &w->from[i];
 	r->msg_namelen = m->msg_namelen;
 	r->msg_iov = &w->siov[k];
@@ -374,9 +446,11 @@ flush(struct worker *w, struct wsock *ws, int first, int k)
 	tx = nt_clock_now(w->srv->p.clk);
 	for (int i = first; i < k; i++)
 		if (!w->sealed[i])
-			nt_server_set_tx(w->out[i], tx > w->rx[i] ? tx :
-			    w->rx[i]);
+			nt_server_set_tx(w->out[i], tx);
 	send_batch(w, ws, first, k - first);
+	/* Software stamps are taken during the send: mostly there now. */
+	if (w->stamped)
+		take_tx_stamps(w, ws);
 }
 
 /* Answer n received datagrams, sending every SEND_CHUNK replies. */
@@ -405,8 +479,15 @@ on_readable(uv_poll_t *h, int status, int events)
 	struct worker *w = ws->w;
 	int n = BATCH;
 
-	(void)status;
 	(void)events;
+	/*
+	 * POLLERR: a send stamp queued after its sendmmsg() returned.
+	 * libuv stopped polling for it; read it and poll again.
+	 */
+	if (status < 0) {
+		take_tx_stamps(w, ws);
+		uv_poll_start(&ws->poll, UV_READABLE, on_readable);
+	}
 	for (int b = 0; b < MAX_BATCHES && n == BATCH; b++) {
 		n = recv_batch(w, ws);
 		if (n < 0) {
@@ -687,6 +768,8 @@ free_workers(struct nt_uvserver *s)
 			worker_free(s->w[i]);
 	free(s->w);
 	uv_mutex_destroy(&s->lock);
+	uv_mutex_destroy(&s->xl_lock);
+	nt_xleave_free(&s->xl);
 	free(s);
 }
 
@@ -695,6 +778,7 @@ nt_uvserver_start(const struct nt_uvserver_params *p,
     const struct nt_server_state *st, char *err, size_t errlen)
 {
 	struct nt_uvserver *s;
+	uint8_t key[24];
 	int r;
 
 	assert(p->workers >= 1 && p->workers <= NT_UVSERVER_MAX_WORKERS);
@@ -709,6 +793,9 @@ nt_uvserver_start(const struct nt_uvserver_params *p,
 	s->p = *p;
 	s->st = *st;
 	uv_mutex_init(&s->lock);
+	uv_mutex_init(&s->xl_lock);
+	arc4random_buf(key, sizeof key);
+	nt_xleave_init(&s->xl, NT_XLEAVE_ENTRIES, key);
 	s->n_workers = p->workers;
 	for (int i = 0; i < s->n_workers; i++) {
 		if ((s->w[i] = worker_new(s, i, &r)) == NULL) {
@@ -731,6 +818,8 @@ nt_uvserver_start(const struct nt_uvserver_params *p,
 		free_workers(s);
 		return (NULL);
 	}
+	/* Per-datagram send stamps come with SO_TIMESTAMPING only. */
+	s->xl_on = s->stamping == NT_RX_STAMP_TIMESTAMPING;
 	if ((r = start_workers(s)) != 0) {
 		snprintf(err, errlen, "cannot start a server thread: %s",
 		    uv_strerror(r));

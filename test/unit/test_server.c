@@ -5,7 +5,8 @@
  * fields and malformed lengths 0..200 (never a reply longer than the
  * request), counters, access control and rate limiting together; then
  * the socket layer for real on loopback (batches and the one-at-a-time
- * fallback, two workers, a new snapshot reaching the workers), and the
+ * fallback, two workers, a new snapshot reaching the workers,
+ * interleaved mode with the kernel's send stamps), and the
  * dry-run clock read by several threads while it is being steered.
  */
 #include <stdarg.h>
@@ -102,8 +103,8 @@ test_reply_fields(void **state_)
 	assert_int_equal(p.refid, 0xc0000201);
 	assert_true(p.ref == nt_to_ntp64(T0));
 	assert_true(p.org == XMT);
-	assert_true(p.rec == nt_to_ntp64(rx));
-	assert_true(p.xmt == nt_to_ntp64(tx));
+	assert_true(p.rec == (nt_to_ntp64(rx) | 1));
+	assert_true(p.xmt == (nt_to_ntp64(tx) & ~(uint64_t)1));
 	/* A client takes it. */
 	assert_int_equal(ntp_check_reply(&p, XMT, 1.0), NTP_REPLY_OK);
 	assert_int_equal(ntp_check_reply(&p, XMT + 1, 1.0),
@@ -257,7 +258,7 @@ test_dispersion_limits(void **state_)
 	assert_true(p.xmt == 0);
 	nt_server_set_tx(out, T0 + 7);
 	decode(out, NTP_HDR_LEN, &p);
-	assert_true(p.xmt == nt_to_ntp64(T0 + 7));
+	assert_true(p.xmt == (nt_to_ntp64(T0 + 7) & ~(uint64_t)1));
 }
 
 static void
@@ -482,7 +483,7 @@ test_handle_acl_and_rate(void **state_)
 	    "received 8, replied 2, kod-rate 1, kod-deny 1, malformed 1, "
 	    "unsupported 0, extension 0, denied 2, rate-limited 1, "
 	    "nts-replied 0, nts-nak 0, send errors 0, no kernel rx stamp 0, "
-	    "nts-ke served 0 failed 0");
+	    "nts-ke served 0 failed 0, interleaved 0");
 	nt_server_free(&s);
 	nt_acl_free(&acl);
 }
@@ -654,6 +655,68 @@ test_uvserver_one_by_one(void **state_)
 {
 	(void)state_;
 	serve_and_check(true, 1);
+}
+
+/*
+ * Interleaved mode through real sockets, each request from a new port as
+ * chronyd sends them: a client echoing our receive stamps gets, once the
+ * kernel's send stamp of a reply is back, that stamp in the next reply.
+ */
+static void
+serve_interleaved(bool no_mmsg, int workers)
+{
+	char *none[] = { NULL };
+	struct nt_sysinfo si = { .synced = false };
+	struct nt_server_state st = state(&si, 9);
+	struct nt_server_counters c;
+	struct nt_uvserver *s;
+	uint8_t req[NTP_HDR_LEN], out[256];
+	struct ntp_pkt p;
+	struct nt_acl acl;
+	uint64_t prev_rec = 0, client_rx = 0x42;
+	int tries, basic = 0;
+	char err[64];
+
+	assert_int_equal(nt_acl_init(&acl, none, 0, none, 0, err, sizeof err),
+	    0);
+	s = start(workers, no_mmsg, &acl, &st, false);
+	request(req, 4, NTP_MODE_CLIENT, 0);
+	for (tries = 0; tries < 50; tries++) {
+		nt_server_put64(req + 24, prev_rec);
+		nt_server_put64(req + 32, ++client_rx);
+		decode(out, ask(nt_uvserver_addr(s, 0), req, NTP_HDR_LEN, out,
+		    sizeof out, 2000), &p);
+		if (p.org == client_rx)
+			break;		/* interleaved */
+		assert_true(p.org == XMT);	/* basic */
+		assert_true(p.xmt > p.rec);
+		basic++;
+		prev_rec = p.rec;
+		usleep(10000);
+	}
+	assert_true(tries < 50);
+	assert_true(basic >= 2);	/* no previous stamp, then its stamp */
+	/* The previous reply's send stamp: after its receive stamp. */
+	assert_true(p.xmt > prev_rec && p.xmt < p.rec);
+	assert_true(nt_diff(nt_from_ntp64(p.xmt, T0), nt_from_ntp64(prev_rec,
+	    T0)) < 0.1);
+	/* Basic clients are untouched meanwhile. */
+	request(req, 4, NTP_MODE_CLIENT, 0);
+	decode(out, ask(nt_uvserver_addr(s, 0), req, NTP_HDR_LEN, out,
+	    sizeof out, 2000), &p);
+	assert_true(p.org == XMT && p.xmt > p.rec);
+	wait_counters(s, (uint64_t)basic + 2, &c);
+	assert_int_equal(c.interleaved, 1);
+	nt_uvserver_stop(s);
+	nt_acl_free(&acl);
+}
+
+static void
+test_uvserver_interleaved(void **state_)
+{
+	(void)state_;
+	serve_interleaved(false, 2);
+	serve_interleaved(true, 1);
 }
 
 /* A burst from one socket: answered in order, rate limit applied. */
@@ -909,6 +972,7 @@ main(void)
 		cmocka_unit_test(test_uvserver_batches),
 		cmocka_unit_test(test_uvserver_one_by_one),
 		cmocka_unit_test(test_uvserver_burst_and_limit),
+		cmocka_unit_test(test_uvserver_interleaved),
 		cmocka_unit_test(test_uvserver_reply_source),
 		cmocka_unit_test(test_uvserver_port_in_use),
 		cmocka_unit_test(test_uvserver_overlapping_listen),
