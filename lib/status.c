@@ -1215,6 +1215,8 @@ server_json(void *ctx, struct nt_json *j, nt_time now)
 	nt_json_int(j, (int64_t)c.nts_ke_served);
 	nt_json_key(j, "nts_ke_failed");
 	nt_json_int(j, (int64_t)c.nts_ke_failed);
+	nt_json_key(j, "interleaved");
+	nt_json_int(j, (int64_t)c.interleaved);
 	nt_json_end_object(j);
 }
 
@@ -1250,6 +1252,9 @@ server_prom(void *ctx, struct nt_prom *p, nt_time now)
 	    "NTS-KE connections by result");
 	nt_prom_sample_u64(p, c.nts_ke_served, "result", "served", NULL);
 	nt_prom_sample_u64(p, c.nts_ke_failed, "result", "failed", NULL);
+	nt_prom_family(p, "ntimed_server_interleaved_total", "counter",
+	    "Replies in interleaved mode (RFC 9769), among those replied");
+	nt_prom_sample_u64(p, c.interleaved, NULL);
 }
 
 void

@@ -64,4 +64,12 @@ for _ in $(seq 20); do
 done
 assert_grep "$L" "server counters: .*, interleaved [1-9][0-9]*" \
     "interleaved replies counted"
+run_capture "$OUT" "$NTIMED" query --local --json -s \
+    "$TEST_TMP/slave-xl.sock" server
+assert_rc 0 "query --local server"
+json_assert "$OUT" "0 < d['interleaved'] <= d['replied']" \
+    "interleaved replies in the server view"
+run_capture "$OUT" "$NTIMED" query --local -s "$TEST_TMP/slave-xl.sock" \
+    server
+assert_grep "$OUT" "^ *interleaved *: *[1-9]" "and in its human form"
 log "ok"
