@@ -93,7 +93,9 @@ rows() { sed -n '/^====/,$p' "$T/out" | tail -n +2; }
 [ "$(rows | cut -c83- | grep -c '^ [a-z]')" -eq 3 ] ||
     { cat "$T/out" >&2; fail "table: the State column moved"; }
 expect 0 "$NTIMED" query -s "$SOCK" -v sources
-has out "or no address: the name did not resolve" "-v: what '?' also means"
+has out "no address: the name did not resolve" "-v: what '?' also means"
+has out "reference clock's device that cannot be opened" \
+    "-v: a refclock's device among the '?' reasons"
 
 # 3. Prometheus: in ntimed_source_info only (it has no numbers).
 scrape
