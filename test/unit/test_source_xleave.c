@@ -6,7 +6,7 @@
  * What the requests carry, which exchange each sample comes from and how
  * precise it is, a server that stays basic, replies that match neither
  * of our fields, and the previous exchange across a frequency change, a
- * pending correction and a step.
+ * pending correction and a step.  And the 'xleave' key of a server entry.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "conf.h"
 #include "server.h"
 #include "source.h"
 #include "xleave.h"
@@ -436,6 +437,44 @@ test_step_in_flight(void **state)
 	nt_xleave_free(&w.x);
 }
 
+static int
+load(struct nt_conf *c, const char *yaml, char *err)
+{
+	nt_conf_init(c);
+	return (nt_conf_load_buf(c, "t.yaml", yaml, strlen(yaml), err,
+	    NT_CONF_ERRLEN));
+}
+
+/* Off by default, per server and pool; a change makes a new source. */
+static void
+test_conf_key(void **state)
+{
+	struct nt_server_conf b;
+	struct nt_conf c;
+	char err[NT_CONF_ERRLEN] = "";
+
+	(void)state;
+	assert_int_equal(load(&c, "servers:\n  - {address: a, xleave: true}\n"
+	    "  - b\npools:\n  - {address: p.example, xleave: yes}\n", err), 0);
+	assert_true(c.servers[0].xleave && !c.servers[1].xleave &&
+	    c.pools[0].server.xleave);
+	b = c.servers[0];
+	assert_true(nt_server_conf_same(&c.servers[0], &b));
+	b.xleave = false;
+	assert_false(nt_server_conf_same(&c.servers[0], &b));
+	nt_conf_free(&c);
+	assert_int_equal(load(&c, "servers:\n  - address: a\n    nts: true\n"
+	    "    xleave: true\n", err), -1);
+	assert_string_equal(err, "t.yaml:4:5: servers[0]: 'xleave' is for "
+	    "plain NTP, not with 'nts: true'");
+	nt_conf_free(&c);
+	assert_int_equal(load(&c, "servers:\n  - {address: a, xleave: 2}\n",
+	    err), -1);
+	assert_string_equal(err, "t.yaml:2:26: 'xleave' must be true or "
+	    "false, got '2'");
+	nt_conf_free(&c);
+}
+
 int
 main(void)
 {
@@ -448,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_frames),
 		cmocka_unit_test(test_step_between),
 		cmocka_unit_test(test_step_in_flight),
+		cmocka_unit_test(test_conf_key),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
