@@ -71,6 +71,8 @@ static const char * const dest_names[] = {
 	NT_YCONF_DOUBLE("maxdelay", T, P maxdelay, 0, MAX_DELAY,	\
 	    "drop samples with a longer round trip, seconds; "		\
 	    "0: no limit"),						\
+	NT_YCONF_BOOL("xleave", T, P xleave,				\
+	    "ask for interleaved mode (RFC 9769), default false"),	\
 	NT_YCONF_BOOL("nts", T, P nts,					\
 	    "authenticate with NTS (RFC 8915), default false"),		\
 	NT_YCONF_INT("nts_port", T, P nts_port, 1, 65535,		\
@@ -413,13 +415,28 @@ check_select(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
 	    "updated", w->path));
 }
 
+/*
+ * Interleaved mode rides on plain NTP's origin and receive fields; NTS
+ * servers (ours included) answer NTS requests in basic mode only.
+ */
+static int
+check_xleave(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
+    const struct nt_server_conf *s)
+{
+	if (!s->xleave || !s->nts)
+		return (0);
+	return (nt_yconf_error(w, nt_yconf_map_key(map, "xleave"),
+	    "%s: 'xleave' is for plain NTP, not with 'nts: true'", w->path));
+}
+
 static int
 server_check(struct nt_yconf_walk *w, const struct nt_yconf_node *map,
     void *base)
 {
 	struct nt_server_conf *s = base;
 
-	if (check_address(w, map, s) || check_polls(w, map, s))
+	if (check_address(w, map, s) || check_polls(w, map, s) ||
+	    check_xleave(w, map, s))
 		return (-1);
 	return (check_select(w, map, s));
 }
@@ -803,7 +820,8 @@ nt_server_conf_same(const struct nt_server_conf *a,
 	    a->iburst == b->iburst && a->prefer == b->prefer &&
 	    a->noselect == b->noselect && a->trust == b->trust &&
 	    a->require == b->require && a->maxdelay == b->maxdelay &&
-	    a->nts == b->nts && a->nts_port == b->nts_port);
+	    a->nts == b->nts && a->nts_port == b->nts_port &&
+	    a->xleave == b->xleave);
 }
 
 bool

@@ -35,6 +35,7 @@ struct nt_server_conf {
 						   0: no limit (default) */
 	bool		nts;			/* RFC 8915, default false */
 	uint16_t	nts_port;		/* NTS-KE port, default 4460 */
+	bool		xleave;			/* RFC 9769 interleaved mode */
 };
 
 struct nt_pool_conf {

@@ -893,15 +893,17 @@ nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf, size_t len,
 	enum nt_src_state before;
 	enum ntp_verdict v;
 	bool malformed, was_unreach, have_pred;
-	double pred = 0;
+	double pred = 0, freq = 0;
 
 	assert(src >= 0 && (size_t)src < e->n);
 	s = &e->src[src];
 	before = s->state;
 	was_unreach = s->unreachable;
 	have_pred = s->n_hist > 0;
-	if (have_pred)
+	if (have_pred) {
 		pred = nt_source_offset_at(s, t4);
+		freq = s->est_freq;
+	}
 	v = nt_source_reply(s, buf, len, t4, e->p.max_distance,
 	    nt_disc_remaining(&e->disc, t4), &smp, &malformed);
 	log_verdict(s, v, malformed, before, &smp);
@@ -910,6 +912,9 @@ nt_engine_rx(struct nt_engine *e, int src, const uint8_t *buf, size_t len,
 		return;
 	if (was_unreach)
 		nt_log(NT_LOG_NOTICE, "%s: reachable again", s->name);
+	/* An interleaved sample is a poll old: predict it where it lies. */
+	if (have_pred && s->last_xleave)
+		pred -= freq * nt_diff(t4, smp.t);
 	if (have_pred)
 		nt_source_adapt_poll(s, smp.offset - pred);
 	update(e, nt_clock_now(e->clk), false);
@@ -1123,6 +1128,7 @@ nt_engine_restart_sources(struct nt_engine *e)
 		s->n_rx = old.n_rx;
 		s->n_bad = old.n_bad;
 		s->n_kod = old.n_kod;
+		s->n_xleave = old.n_xleave;
 	}
 	nt_disc_cancel_slew(&e->disc);
 	e->start = now;

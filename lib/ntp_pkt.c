@@ -265,6 +265,9 @@ ntp_verdict_str(enum ntp_verdict v)
 		return ("root distance too large");
 	case NTP_REPLY_MAX_DELAY:
 		return ("round-trip delay above maxdelay");
+	case NTP_REPLY_XLEAVE_SKIP:
+		return ("interleaved reply for an exchange already sampled "
+		    "or dropped");
 	}
 	return ("unknown verdict");
 }

@@ -102,6 +102,8 @@ enum ntp_verdict {
 	NTP_REPLY_DISTANCE,	/* root distance above the limit */
 	NTP_REPLY_MAX_DELAY,	/* round trip above the source's maxdelay
 				   (nt_source_reply(), not ntp_check_reply()) */
+	NTP_REPLY_XLEAVE_SKIP,	/* interleaved, for an exchange already
+				   sampled or dropped: no sample (ditto) */
 };
 
 /*

@@ -125,6 +125,27 @@ schedule_next(struct nt_source *s, nt_time now, bool answered)
 	}
 }
 
+/*
+ * Interleaved mode: ask for the precise transmit time of the server's
+ * last reply by echoing its receive time as origin, and tell the reply
+ * apart by our receive time of it in the receive field (RFC 9769).  Both
+ * stay zero, a basic request, when there is no such reply, or should our
+ * receive time equal the random transmit field.
+ */
+static void
+xleave_fields(const struct nt_source *s, struct ntp_pkt *req)
+{
+	uint64_t rec;
+
+	if (!s->conf.xleave || !s->have_prev)
+		return;
+	rec = nt_to_ntp64(s->prev.t4);
+	if (rec == 0 || rec == req->xmt)
+		return;
+	req->org = s->prev.rec;
+	req->rec = rec;
+}
+
 size_t
 nt_source_request(struct nt_source *s, nt_time now, uint64_t rnd,
     uint8_t *buf, size_t cap)
@@ -143,10 +164,12 @@ nt_source_request(struct nt_source *s, nt_time now, uint64_t rnd,
 	req.mode = NTP_MODE_CLIENT;
 	req.poll = (int8_t)s->poll;
 	req.xmt = rnd;
+	xleave_fields(s, &req);
 	if (ntp_encode(&req, buf, cap) != NTP_HDR_LEN)
 		return (0);
 	s->pending = true;
 	s->xmt = rnd;
+	s->req_rec = req.rec;
 	s->t1 = now;
 	s->n_tx++;
 	schedule_next(s, now, answered);
@@ -271,28 +294,129 @@ add_sample(struct nt_source *s, const struct nt_sample *smp)
 	nt_fit_learn_wander(s);
 }
 
-/* RFC 5905's delay, (t4 - t1) - (t3 - t2), not yet known to be possible. */
-static double
-raw_delay(const struct nt_source *s, const struct ntp_pkt *p, nt_time t4)
+/* One exchange's timestamps: ours (t1, t4) and the server's (t2, t3). */
+struct exchange {
+	nt_time	t1, t2, t3, t4;
+	double	bias;		/* added to the offset: -correction */
+};
+
+/* A basic reply: the request in flight and this reply. */
+static void
+basic_exchange(const struct nt_source *s, const struct ntp_pkt *p,
+    nt_time t4, double correction, struct exchange *x)
 {
-	return (nt_diff(t4, s->t1) - nt_diff(nt_from_ntp64(p->xmt, s->t1),
-	    nt_from_ntp64(p->rec, s->t1)));
+	x->t1 = s->t1;
+	x->t2 = nt_from_ntp64(p->rec, s->t1);
+	x->t3 = nt_from_ntp64(p->xmt, s->t1);
+	x->t4 = t4;
+	x->bias = -correction;
 }
 
-/* Turn a validated reply into a sample (RFC 5905 on-wire equations). */
+/*
+ * An interleaved reply: the previous exchange, with the server's kernel
+ * transmit time of its reply, which this reply carries.
+ */
 static void
-make_sample(const struct nt_source *s, const struct ntp_pkt *p, nt_time t4,
-    double correction, struct nt_sample *out)
+xleave_exchange(const struct nt_source *s, const struct ntp_pkt *p,
+    struct exchange *x)
 {
-	nt_time t2 = nt_from_ntp64(p->rec, s->t1);
-	nt_time t3 = nt_from_ntp64(p->xmt, s->t1);
-	double rtt = nt_diff(t4, s->t1);
+	assert(s->have_prev);
+	x->t1 = s->prev.t1;
+	x->t2 = nt_from_ntp64(s->prev.rec, s->prev.t1);
+	x->t3 = nt_from_ntp64(p->xmt, s->prev.t1);
+	x->t4 = s->prev.t4;
+	x->bias = s->prev.bias;
+}
 
-	out->offset = (nt_diff(t2, s->t1) + nt_diff(t3, t4)) / 2.0 - correction;
-	out->delay = fmax(raw_delay(s, p, t4), 0.0);
-	out->t = s->t1 + (t4 - s->t1) / 2;
-	out->disp = ldexp(1.0, p->precision) + NT_PHI * fmax(rtt, 0.0);
+/* RFC 5905's delay, (t4 - t1) - (t3 - t2), not yet known to be possible. */
+static double
+raw_delay(const struct exchange *x)
+{
+	return (nt_diff(x->t4, x->t1) - nt_diff(x->t3, x->t2));
+}
+
+/* Turn a validated exchange into a sample (RFC 5905 on-wire equations). */
+static void
+make_sample(const struct exchange *x, int precision, struct nt_sample *out)
+{
+	double rtt = nt_diff(x->t4, x->t1);
+
+	out->offset = (nt_diff(x->t2, x->t1) + nt_diff(x->t3, x->t4)) / 2.0 +
+	    x->bias;
+	out->delay = fmax(raw_delay(x), 0.0);
+	out->t = x->t1 + (x->t4 - x->t1) / 2;
+	out->disp = ldexp(1.0, precision) + NT_PHI * fmax(rtt, 0.0);
 	out->sd = 0;
+}
+
+/*
+ * Interleaved mode: this reply's exchange is the one the next reply may
+ * complete.  The bias is what a sample made now would have had.
+ */
+static void
+remember(struct nt_source *s, const struct ntp_pkt *p, nt_time t4,
+    double correction, bool sampled)
+{
+	if (!s->conf.xleave)
+		return;
+	s->prev.t1 = s->t1;
+	s->prev.t4 = t4;
+	s->prev.rec = p->rec;
+	s->prev.bias = -correction;
+	s->prev.sampled = sampled;
+	s->have_prev = p->rec != 0;
+}
+
+/*
+ * Which of our fields the reply's origin echoes: the random transmit
+ * (basic) or the receive field (interleaved, *xl).  Anything else is
+ * checked against the transmit, and refused as a bogus origin.
+ */
+static uint64_t
+matched_origin(const struct nt_source *s, const struct ntp_pkt *p, bool *xl)
+{
+	*xl = s->req_rec != 0 && p->org == s->req_rec && p->org != s->xmt;
+	return (*xl ? s->req_rec : s->xmt);
+}
+
+/* The verdict on a reply's timestamps; x is filled when it has a sample. */
+static enum ntp_verdict
+check_reply(const struct nt_source *s, const struct ntp_pkt *p, nt_time t4,
+    double max_distance, double correction, struct exchange *x, bool *xl,
+    bool *have_x)
+{
+	uint64_t org = matched_origin(s, p, xl);
+	enum ntp_verdict v = ntp_check_reply(p, org, max_distance);
+
+	*have_x = false;
+	if (v != NTP_REPLY_OK)
+		return (v);
+	if (!*xl)
+		basic_exchange(s, p, t4, correction, x);
+	else if (s->have_prev && !s->prev.sampled)
+		xleave_exchange(s, p, x);
+	else
+		return (v);	/* answered; no new exchange to sample */
+	*have_x = true;
+	if (!ntp_delay_possible(raw_delay(x), p->precision))
+		return (NTP_REPLY_BAD_DELAY);
+	return (v);
+}
+
+/* Add the exchange's sample unless the source's maxdelay refuses it. */
+static enum ntp_verdict
+take_sample(struct nt_source *s, const struct ntp_pkt *p,
+    const struct exchange *x, bool xl, struct nt_sample *out)
+{
+	make_sample(x, p->precision, out);
+	/* chrony's maxdelay: the server answered, the sample is not kept. */
+	if (s->conf.maxdelay > 0 && out->delay > s->conf.maxdelay)
+		return (NTP_REPLY_MAX_DELAY);
+	add_sample(s, out);
+	s->last_xleave = xl;
+	if (xl)
+		s->n_xleave++;
+	return (NTP_REPLY_OK);
 }
 
 enum ntp_verdict
@@ -301,7 +425,9 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
     bool *malformed)
 {
 	struct ntp_pkt p;
+	struct exchange x = { 0 };
 	enum ntp_verdict v;
+	bool xl, have_x;
 
 	*malformed = false;
 	if (ntp_decode(buf, len, &p) != NTP_DECODE_OK) {
@@ -313,10 +439,7 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
 		s->n_bad++;
 		return (NTP_REPLY_BOGUS_ORIGIN);	/* duplicate or stale */
 	}
-	v = ntp_check_reply(&p, s->xmt, max_distance);
-	if (v == NTP_REPLY_OK && !ntp_delay_possible(raw_delay(s, &p, t4),
-	    p.precision))
-		v = NTP_REPLY_BAD_DELAY;
+	v = check_reply(s, &p, t4, max_distance, correction, &x, &xl, &have_x);
 	if (v == NTP_REPLY_BAD_MODE || v == NTP_REPLY_BAD_VERSION ||
 	    v == NTP_REPLY_BOGUS_ORIGIN || v == NTP_REPLY_ZERO_XMT ||
 	    v == NTP_REPLY_ZERO_REC || v == NTP_REPLY_BAD_DELAY) {
@@ -325,6 +448,7 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
 	}
 	s->pending = false;
 	s->n_rx++;
+	s->have_prev = false;	/* until remember() */
 	/* Other kiss codes (INIT, STEP...): alive, but not usable yet. */
 	if (ntp_verdict_is_kod(v) && v != NTP_REPLY_KOD_OTHER) {
 		s->n_kod++;
@@ -352,12 +476,9 @@ nt_source_reply(struct nt_source *s, const uint8_t *buf, size_t len,
 		s->state = NT_SRC_DISTANCE;
 		return (v);
 	}
-	make_sample(s, &p, t4, correction, out);
-	/* chrony's maxdelay: the server answered, the sample is not kept. */
-	if (s->conf.maxdelay > 0 && out->delay > s->conf.maxdelay)
-		return (NTP_REPLY_MAX_DELAY);
-	add_sample(s, out);
-	return (NTP_REPLY_OK);
+	v = have_x ? take_sample(s, &p, &x, xl, out) : NTP_REPLY_XLEAVE_SKIP;
+	remember(s, &p, t4, correction, !xl && v == NTP_REPLY_OK);
+	return (v);
 }
 
 void
@@ -382,6 +503,9 @@ nt_source_adjust(struct nt_source *s, nt_time t_u, double dfreq, double jump)
 	}
 	if (s->have_held)
 		s->held.offset += nt_diff(t_u, s->held.t) * dfreq - jump;
+	if (s->have_prev)	/* as its sample, dated mid-way, would be */
+		s->prev.bias += nt_diff(t_u, s->prev.t1 + (s->prev.t4 -
+		    s->prev.t1) / 2) * dfreq - jump;
 	if (s->n_hist > 0) {
 		double d = nt_diff(t_u, s->est_t) * dfreq - jump;
 
@@ -413,6 +537,7 @@ nt_source_shift(struct nt_source *s, double delta)
 	s->spaced_t += d;
 	s->t1 += d;
 	s->next_poll += d;
+	s->have_prev = false;	/* when in doubt, one basic exchange */
 }
 
 double

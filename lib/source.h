@@ -101,6 +101,24 @@ struct nt_source {
 	uint64_t	xmt;		/* random transmit timestamp we sent */
 	nt_time		t1;		/* local time it was sent */
 
+	/*
+	 * Interleaved mode (conf.xleave, RFC 9769): the last exchange
+	 * answered, whose precise transmit time the server's next reply
+	 * may carry.  req_rec is the receive field of the request in
+	 * flight (our receive time of that exchange's reply); a reply
+	 * whose origin is it is interleaved.
+	 */
+	struct nt_xl_prev {
+		nt_time	t1, t4;		/* our send and receive times */
+		uint64_t rec;		/* the server's receive time, wire */
+		double	bias;		/* -correction at t4, re-expressed by
+					   nt_source_adjust() */
+		bool	sampled;	/* it gave a basic sample already */
+	} prev;
+	bool		have_prev;
+	uint64_t	req_rec;	/* 0: the request in flight is basic */
+	bool		last_xleave;	/* the newest sample was interleaved */
+
 	/* From the last valid reply's header. */
 	struct ntp_pkt	last;
 	bool		have_last;
@@ -157,6 +175,7 @@ struct nt_source {
 	/* Counters. */
 	uint64_t	n_tx, n_rx, n_bad, n_kod;
 	uint64_t	n_tx_stamped;	/* requests timed by the kernel */
+	uint64_t	n_xleave;	/* interleaved samples */
 };
 
 void nt_source_init(struct nt_source *s, const struct nt_server_conf *conf,
@@ -194,7 +213,8 @@ bool nt_tx_stamp_fits(nt_time read, nt_time stamp);
 
 /*
  * Process a datagram received at local time t4.  On NTP_REPLY_OK a
- * sample is added and returned in *out.  Other verdicts are handled here
+ * sample is added and returned in *out: with conf.xleave, an interleaved
+ * reply's sample is the previous exchange's, dated then (out->t).  Other verdicts are handled here
  * (KoD RATE backs off, DENY/RSTR stop polling) and returned for logging.
  * NTP_DECODE errors are reported as NTP_REPLY_BAD_MODE with *malformed set.
  * correction: what the discipline has yet to slew at t4; the sample is
@@ -218,7 +238,11 @@ void nt_source_sample(struct nt_source *s, const struct nt_sample *smp);
  */
 void nt_source_adjust(struct nt_source *s, nt_time t_u, double dfreq,
     double jump);
-/* The clock was really stepped by delta: shift stored local times. */
+/*
+ * The clock was really stepped by delta: shift stored local times.  The
+ * previous exchange of interleaved mode is dropped (its reply, if
+ * interleaved, gives no sample: NTP_REPLY_XLEAVE_SKIP).
+ */
 void nt_source_shift(struct nt_source *s, double delta);
 
 /* Root distance of the source's estimate at time now (s). */

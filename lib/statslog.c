@@ -65,6 +65,8 @@ nt_statslog_verdict(enum ntp_verdict v, bool held)
 		return (held ? "held" : "ok");
 	case NTP_REPLY_MAX_DELAY:
 		return ("maxdelay");
+	case NTP_REPLY_XLEAVE_SKIP:
+		return ("xleave-skip");
 	case NTP_REPLY_UNSYNC:
 		return ("unsync");
 	case NTP_REPLY_DISTANCE:

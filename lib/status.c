@@ -778,7 +778,8 @@ struct srcview {
 	double		offset, offset_sd, min_delay, jitter, distance;
 	double		freq_ppm, skew_ppm, span;
 	int		samples;
-	uint64_t	n_tx, n_rx, n_bad, n_kod, n_tx_stamped;
+	uint64_t	n_tx, n_rx, n_bad, n_kod, n_tx_stamped, n_xleave;
+	bool		interleaved;	/* the newest sample was */
 	bool		prefer;
 	bool		noselect, trust, require;
 	double		maxdelay;	/* NAN: no limit */
@@ -841,6 +842,8 @@ src_view(const struct nt_source *s, nt_time now, struct srcview *v)
 	v->n_rx = s->n_rx;
 	v->n_bad = s->n_bad;
 	v->n_kod = s->n_kod;
+	v->n_xleave = s->n_xleave;
+	v->interleaved = s->n_hist > 0 && s->last_xleave;
 	v->prefer = s->conf.prefer;
 	v->noselect = s->noselect;
 	v->trust = s->conf.trust;
@@ -930,6 +933,9 @@ static const struct field src_fields[] = {
 	    "Replies dropped as invalid"),
 	SF("kod", "ntimed_source_kiss_of_death_total", F_U64, n_kod,
 	    "Kiss-o'-Death replies received"),
+	SF("interleaved", NULL, F_BOOL, interleaved, ""),
+	SF("interleaved_samples", "ntimed_source_interleaved_samples_total",
+	    F_U64, n_xleave, "Samples from interleaved replies (xleave)"),
 };
 
 /* Values that exist once the source has samples (else JSON null). */

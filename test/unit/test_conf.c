@@ -678,12 +678,12 @@ test_err_unknown_key(void **state)
 	expect_error("servers:\n  - address: a\n    foo: 1\n",
 	    "t.yaml:3:5: unknown key 'foo' in servers[0] (expected one of: "
 	    "address, port, minpoll, maxpoll, iburst, prefer, noselect, "
-	    "trust, require, maxdelay, nts, nts_port)");
+	    "trust, require, maxdelay, xleave, nts, nts_port)");
 	expect_error("pools:\n  - p.example\n  - {address: q, maxpoll: 9, "
 	    "max: 3}\n",
 	    "t.yaml:3:30: unknown key 'max' in pools[1] (expected one of: "
 	    "address, port, minpoll, maxpoll, iburst, prefer, noselect, "
-	    "trust, require, maxdelay, nts, nts_port, max_sources)");
+	    "trust, require, maxdelay, xleave, nts, nts_port, max_sources)");
 	expect_error("log:\n  level: info\n  facility: daemon\n",
 	    "t.yaml:3:3: unknown key 'facility' in log (expected one of: "
 	    "level, destination)");
@@ -696,7 +696,7 @@ test_err_unknown_key(void **state)
 	expect_file_error("unknown_nested.yaml", "4:5: unknown key 'maxpol' "
 	    "in servers[0], did you mean 'maxpoll'? (expected one of: address, "
 	    "port, minpoll, maxpoll, iburst, prefer, noselect, trust, require, "
-	    "maxdelay, nts, nts_port)");
+	    "maxdelay, xleave, nts, nts_port)");
 	/* A typo or a capital: the key meant, when one is that close. */
 	expect_error("Servers: [a]\n",
 	    "t.yaml:1:1: unknown key 'Servers', did you mean 'servers'? "
