@@ -88,10 +88,11 @@ enum nts_ke_err nts_ke_parse_request(const uint8_t *buf, size_t len);
 /*
  * The answer to a request judged verdict: for NTS_KE_OK next protocol
  * NTPv4, AEAD 15, the cookies, a Server record if server is not NULL or
- * "", a Port record if port is not 0 or 123, End of Message; for NTS_KE_NO_PROTOCOL / NTS_KE_NO_AEAD the empty
- * negotiation record RFC 8915 asks for; NTS_KE_SERVER_ERROR: Error 2
- * (internal server error); else Error 0 (unrecognized critical record)
- * or 1 (bad request).  Returns the length, 0 if no room.
+ * "", a Port record if port is not 0 or 123, End of Message; for
+ * NTS_KE_NO_PROTOCOL / NTS_KE_NO_AEAD the empty negotiation record RFC
+ * 8915 asks for; NTS_KE_SERVER_ERROR: Error 2 (internal server error);
+ * else Error 0 (unrecognized critical record) or 1 (bad request).
+ * Returns the length, 0 if no room.
  */
 size_t nts_ke_build_response(enum nts_ke_err verdict,
     const struct nts_cookie *cookies, int n_cookies, const char *server,

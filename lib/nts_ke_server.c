@@ -655,7 +655,8 @@ nts_ke_server_start(const struct nts_ke_server_params *p, char *err,
 	assert(p->n_listen >= 1 && p->n_listen <= NTS_KE_SERVER_MAX_LISTEN);
 	if (nt_tls_load(err, errlen) != 0)
 		return (NULL);
-	if ((s = calloc(1, sizeof *s)) == NULL || nts_server_init(&s->nts, p->rotate) != 0) {
+	if ((s = calloc(1, sizeof *s)) == NULL ||
+	    nts_server_init(&s->nts, p->rotate) != 0) {
 		free(s);
 		snprintf(err, errlen, "NTS: %s", strerror(ENOMEM));
 		return (NULL);

@@ -214,8 +214,9 @@ bool nt_tx_stamp_fits(nt_time read, nt_time stamp);
 /*
  * Process a datagram received at local time t4.  On NTP_REPLY_OK a
  * sample is added and returned in *out: with conf.xleave, an interleaved
- * reply's sample is the previous exchange's, dated then (out->t).  Other verdicts are handled here
- * (KoD RATE backs off, DENY/RSTR stop polling) and returned for logging.
+ * reply's sample is the previous exchange's, dated then (out->t).  Other
+ * verdicts are handled here (KoD RATE backs off, DENY/RSTR stop polling)
+ * and returned for logging.
  * NTP_DECODE errors are reported as NTP_REPLY_BAD_MODE with *malformed set.
  * correction: what the discipline has yet to slew at t4; the sample is
  * taken against the clock as it will read once that is done.
