@@ -410,7 +410,7 @@ free_slot(struct ke_thread *t)
 		if (t->c[i].fd < 0)
 			return (&t->c[i]);
 		n = same_address(t, &t->c[i]);
-		if (n > most || (n == most &&
+		if (old == NULL || n > most || (n == most &&
 		    t->c[i].accepted < old->accepted)) {
 			most = n;
 			old = &t->c[i];
